@@ -1,0 +1,193 @@
+// Jute binary encoding (ZooKeeper's serialization): big-endian ints/longs, length-prefixed
+// buffers and strings where -1 means null, count-prefixed vectors. Readers parse frames in
+// place; writers grow one buffer and are reused across messages.
+
+const TWO_32 = 4294967296;
+
+export class JuteError extends Error {
+  override name = 'JuteError';
+}
+
+export class JuteReader {
+  buf: Buffer;
+  pos: number;
+  end: number;
+
+  constructor(buf: Buffer, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  reset(buf: Buffer, pos = 0, end = buf.length): void {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.end) {
+      throw new JuteError(`truncated record: need ${n} bytes at offset ${this.pos}, have ${this.end - this.pos}`);
+    }
+  }
+
+  int(): number {
+    this.need(4);
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A jute long held as a JS number: zxids, times, TTLs. Exact below 2^53. */
+  longN(): number {
+    this.need(8);
+    const hi = this.buf.readInt32BE(this.pos);
+    const lo = this.buf.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    return hi * TWO_32 + lo;
+  }
+
+  /** A jute long held as a bigint: session ids and ephemeral owners use all 64 bits. */
+  long(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  bool(): boolean {
+    this.need(1);
+    return this.buf[this.pos++] !== 0;
+  }
+
+  /** Zero-copy view into the frame; copy it before keeping it past the frame's lifetime. */
+  buffer(): Buffer | null {
+    const len = this.int();
+    if (len === -1) return null;
+    if (len < -1) throw new JuteError(`negative buffer length ${len}`);
+    this.need(len);
+    const out = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
+
+  ustring(): string | null {
+    const len = this.int();
+    if (len === -1) return null;
+    if (len < -1) throw new JuteError(`negative string length ${len}`);
+    this.need(len);
+    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+
+  /** Vector count; -1 (null) is returned as -1 so callers can keep null distinct. */
+  vectorCount(): number {
+    const n = this.int();
+    if (n < -1) throw new JuteError(`negative vector length ${n}`);
+    // Every element takes at least one byte, so a count beyond the remaining bytes is a lie:
+    // refuse it before allocating.
+    if (n > this.remaining) throw new JuteError(`vector length ${n} exceeds ${this.remaining} remaining bytes`);
+    return n;
+  }
+}
+
+export class JuteWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(initialBytes = 4096) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  int(v: number): void {
+    this.ensure(4);
+    this.buf.writeInt32BE(v | 0, this.pos);
+    this.pos += 4;
+  }
+
+  longN(v: number): void {
+    this.ensure(8);
+    const hi = Math.floor(v / TWO_32);
+    const lo = v - hi * TWO_32;
+    this.buf.writeInt32BE(hi, this.pos);
+    this.buf.writeUInt32BE(lo, this.pos + 4);
+    this.pos += 8;
+  }
+
+  long(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
+    this.pos += 8;
+  }
+
+  bool(v: boolean): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v ? 1 : 0;
+  }
+
+  buffer(v: Buffer | Uint8Array | null | undefined): void {
+    if (v == null) {
+      this.int(-1);
+      return;
+    }
+    this.ensure(4 + v.length);
+    this.buf.writeInt32BE(v.length, this.pos);
+    this.pos += 4;
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+
+  ustring(v: string | null | undefined): void {
+    if (v == null) {
+      this.int(-1);
+      return;
+    }
+    const max = v.length * 3;
+    this.ensure(4 + max);
+    const n = this.buf.write(v, this.pos + 4, 'utf8');
+    this.buf.writeInt32BE(n, this.pos);
+    this.pos += 4 + n;
+  }
+
+  raw(v: Uint8Array): void {
+    this.ensure(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+
+  /** Reserve 4 bytes for a length prefix; returns its offset for patchLength. */
+  beginFrame(): number {
+    this.ensure(4);
+    const at = this.pos;
+    this.pos += 4;
+    return at;
+  }
+
+  endFrame(at: number): void {
+    this.buf.writeInt32BE(this.pos - at - 4, at);
+  }
+
+  /** Copy of the bytes written so far. */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+}

@@ -1,0 +1,126 @@
+// Declarative jute record schemas. Each record is declared once as a field table; its encoder
+// and decoder are generated from that table (compiled to straight-line code once at startup,
+// so the hot path runs no interpreter loop and builds objects of one fixed shape).
+
+import { JuteReader, JuteWriter } from './jute.js';
+
+export type Prim = 'int' | 'long' | 'longN' | 'bool' | 'buffer' | 'ustring';
+export interface VectorOf<E extends FieldType = FieldType> {
+  readonly vector: E;
+}
+export type FieldType = Prim | VectorOf | Codec<any>;
+export type FieldList = readonly (readonly [string, FieldType])[];
+
+/**
+ * Field type to TS type. `long` is a bigint (session ids use all 64 bits); `longN` is a jute long
+ * held as a number (zxids, times). A null ustring decodes as ''. A null buffer stays null,
+ * because ZooKeeper distinguishes null data from empty data.
+ */
+export type TypeOf<F> = F extends 'int'
+  ? number
+  : F extends 'long'
+    ? bigint
+    : F extends 'longN'
+      ? number
+      : F extends 'bool'
+        ? boolean
+        : F extends 'buffer'
+          ? Buffer | null
+          : F extends 'ustring'
+            ? string
+            : F extends VectorOf<infer E>
+              ? TypeOf<E>[]
+              : F extends Codec<infer T>
+                ? T
+                : never;
+
+export type RecordOf<L extends FieldList> = {
+  -readonly [K in L[number] as K[0]]: TypeOf<K[1]>;
+};
+
+export interface Codec<T> {
+  readonly name: string;
+  readonly fields: FieldList;
+  encode(w: JuteWriter, v: T): void;
+  decode(r: JuteReader): T;
+}
+
+function isCodec(t: FieldType): t is Codec<unknown> {
+  return typeof t === 'object' && 'encode' in t;
+}
+
+function isVector(t: FieldType): t is VectorOf {
+  return typeof t === 'object' && 'vector' in t;
+}
+
+export function vector<E extends FieldType>(e: E): VectorOf<E> {
+  return { vector: e };
+}
+
+let uniq = 0;
+
+/** Declare a record; returns its codec. */
+export function record<const L extends FieldList>(name: string, fields: L): Codec<RecordOf<L>> {
+  const refs: unknown[] = [];
+  const ref = (v: unknown): string => {
+    refs.push(v);
+    return `refs[${refs.length - 1}]`;
+  };
+
+  const enc = (t: FieldType, expr: string): string => {
+    if (typeof t === 'string') {
+      return `w.${t}(${expr});`;
+    }
+    if (isCodec(t)) return `${ref(t)}.encode(w, ${expr});`;
+    if (isVector(t)) {
+      const a = `a${uniq++}`;
+      const e = `e${uniq++}`;
+      return `{ const ${a} = ${expr}; if (${a} == null) w.int(-1); else { w.int(${a}.length); for (const ${e} of ${a}) { ${enc(t.vector, e)} } } }`;
+    }
+    throw new Error(`bad field type in ${name}`);
+  };
+
+  const dec = (t: FieldType): string => {
+    if (t === 'ustring') return `(r.ustring() ?? '')`;
+    if (typeof t === 'string') return `r.${t}()`;
+    if (isCodec(t)) return `${ref(t)}.decode(r)`;
+    if (isVector(t)) {
+      return `${ref(readVector)}(r, (r) => ${dec(t.vector)})`;
+    }
+    throw new Error(`bad field type in ${name}`);
+  };
+
+  const encBody = fields.map(([f, t]) => enc(t, `v[${JSON.stringify(f)}]`)).join('\n');
+  // Field order in the object literal matters: the decoder must read fields in wire order.
+  const decBody =
+    fields.map(([f, t], i) => `const f${i} = ${dec(t)};`).join('\n') +
+    `\nreturn { ${fields.map(([f], i) => `${JSON.stringify(f)}: f${i}`).join(', ')} };`;
+
+  const encode = new Function('refs', `return function encode_${name}(w, v) {\n${encBody}\n}`)(refs) as (
+    w: JuteWriter,
+    v: RecordOf<L>,
+  ) => void;
+  const decode = new Function('refs', `return function decode_${name}(r) {\n${decBody}\n}`)(refs) as (
+    r: JuteReader,
+  ) => RecordOf<L>;
+  return { name, fields, encode, decode };
+}
+
+function readVector<T>(r: JuteReader, el: (r: JuteReader) => T): T[] {
+  const n = r.vectorCount();
+  if (n < 0) return [];
+  const out = new Array<T>(n);
+  for (let i = 0; i < n; i++) out[i] = el(r);
+  return out;
+}
+
+/** Encode a record into a fresh buffer (tests, tools; not for hot paths). */
+export function encodeToBuffer<T>(codec: Codec<T>, v: T): Buffer {
+  const w = new JuteWriter(256);
+  codec.encode(w, v);
+  return w.toBuffer();
+}
+
+export function decodeFromBuffer<T>(codec: Codec<T>, buf: Buffer): T {
+  return codec.decode(new JuteReader(buf));
+}
