@@ -35,6 +35,18 @@ export class FrameDecoder {
     return head.readInt32BE(0);
   }
 
+  /** Consumes n raw bytes (four-letter words are not length-prefixed); undefined if fewer. */
+  takeRaw(n: number): Buffer | undefined {
+    if (this.buffered < n) return undefined;
+    let head = this.chunks[0]!;
+    if (head.length < n) head = this.coalesce(n);
+    const out = head.subarray(0, n);
+    if (head.length === n) this.chunks.shift();
+    else this.chunks[0] = head.subarray(n);
+    this.buffered -= n;
+    return out;
+  }
+
   /** Next complete frame body, or undefined if more bytes are needed. Throws FrameTooLargeError. */
   next(): Buffer | undefined {
     if (this.buffered < 4) return undefined;

@@ -1,0 +1,338 @@
+// The in-memory znode tree and the application of committed transactions to it
+// (ZooKeeper's DataTree.processTxn). Pure: no I/O, no clock; times and zxids come in the txns.
+
+import { Err, EventType } from '../protocol/constants.js';
+import type { AclT, StatT } from '../protocol/records.js';
+import { aclKey, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
+import { baseName, parentOf } from './paths.js';
+import type { Txn, TxnBody } from './txn.js';
+import { WatchManager } from './watches.js';
+
+/** ephemeralOwner values that mark containers and TTL nodes (EphemeralType). */
+export const CONTAINER_OWNER = -0x8000000000000000n;
+const TTL_MASK = 0xff00000000000000n;
+export const TTL_TAG = -0x100000000000000n; // 0xFF00_0000_0000_0000 as a signed long
+
+export function ttlOwner(ttlMs: number): bigint {
+  return TTL_TAG | BigInt(ttlMs);
+}
+export function isTtlOwner(owner: bigint): boolean {
+  return owner !== CONTAINER_OWNER && (owner & TTL_MASK) === TTL_TAG;
+}
+export function ttlOfOwner(owner: bigint): number {
+  return Number(owner & 0xffffffffffffn);
+}
+/** A real session owner (ephemeral node), not container/TTL/none. */
+export function isSessionOwner(owner: bigint): boolean {
+  return owner !== 0n && owner !== CONTAINER_OWNER && !isTtlOwner(owner);
+}
+
+export class ZNode {
+  children: Set<string> | null = null;
+  constructor(
+    public data: Buffer | null,
+    public acl: AclT[],
+    public czxid: number,
+    public mzxid: number,
+    public ctime: number,
+    public mtime: number,
+    public version: number,
+    /** Stored cversion: counts child creations only (see statOf). */
+    public cversion: number,
+    public aversion: number,
+    public ephemeralOwner: bigint,
+    public pzxid: number,
+  ) {}
+
+  get numChildren(): number {
+    return this.children ? this.children.size : 0;
+  }
+}
+
+/** Client-visible Stat. cversion is reported as 2*stored - numChildren, as DataNode.copyStat does. */
+export function statOf(n: ZNode): StatT {
+  const numChildren = n.numChildren;
+  return {
+    czxid: n.czxid,
+    mzxid: n.mzxid,
+    ctime: n.ctime,
+    mtime: n.mtime,
+    version: n.version,
+    cversion: n.cversion * 2 - numChildren,
+    aversion: n.aversion,
+    ephemeralOwner: isSessionOwner(n.ephemeralOwner) ? n.ephemeralOwner : 0n,
+    dataLength: n.data ? n.data.length : 0,
+    numChildren,
+    pzxid: n.pzxid,
+  };
+}
+
+export interface TxnResult {
+  err: number;
+  path: string;
+  stat: StatT | undefined;
+  /** Present for multi: one result per sub-txn (type is the sub-txn's op, or -1 for errors). */
+  multi: { type: number; err: number; path: string; stat: StatT | undefined }[] | undefined;
+}
+
+export class DataTree {
+  readonly nodes = new Map<string, ZNode>();
+  readonly ephemerals = new Map<bigint, Set<string>>();
+  readonly containers = new Set<string>();
+  readonly ttls = new Set<string>();
+  readonly watches = new WatchManager();
+  private readonly aclCache = new Map<string, AclT[]>();
+  lastProcessedZxid = 0;
+  approximateDataSize = 0;
+
+  constructor() {
+    const root = new ZNode(Buffer.alloc(0), this.internAcl(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
+    this.nodes.set('/', root);
+    this.addSystemNode('/zookeeper', OPEN_ACL_UNSAFE);
+    this.addSystemNode('/zookeeper/quota', OPEN_ACL_UNSAFE);
+    this.addSystemNode('/zookeeper/config', READ_ACL_UNSAFE);
+  }
+
+  private addSystemNode(path: string, acl: AclT[]): void {
+    const n = new ZNode(Buffer.alloc(0), this.internAcl(acl), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
+    this.nodes.set(path, n);
+    const parent = this.nodes.get(parentOf(path))!;
+    (parent.children ??= new Set()).add(baseName(path));
+  }
+
+  /** One shared array per distinct ACL list, like ZooKeeper's ReferenceCountedACLCache. */
+  internAcl(acl: readonly AclT[]): AclT[] {
+    const key = aclKey(acl);
+    let v = this.aclCache.get(key);
+    if (!v) {
+      v = acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } }));
+      Object.freeze(v);
+      this.aclCache.set(key, v);
+    }
+    return v;
+  }
+
+  get(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  /** Node count as ZooKeeper reports it (its map also holds "" as an alias of "/"). */
+  get nodeCount(): number {
+    return this.nodes.size + 1;
+  }
+
+  get ephemeralCount(): number {
+    let n = 0;
+    for (const s of this.ephemerals.values()) n += s.size;
+    return n;
+  }
+
+  allChildrenNumber(path: string): number {
+    const n = this.nodes.get(path);
+    if (!n || !n.children) return 0;
+    let count = 0;
+    for (const c of n.children) count += 1 + this.allChildrenNumber(path === '/' ? `/${c}` : `${path}/${c}`);
+    return count;
+  }
+
+  processTxn(txn: Txn): TxnResult {
+    const { header, body } = txn;
+    const res = this.apply(header.type, body, header.clientId, header.zxid, header.time);
+    if (header.zxid > this.lastProcessedZxid) this.lastProcessedZxid = header.zxid;
+    return res;
+  }
+
+  private apply(type: number, body: TxnBody, clientId: bigint, zxid: number, time: number): TxnResult {
+    const res: TxnResult = { err: 0, path: '', stat: undefined, multi: undefined };
+    switch (body.kind) {
+      case 'create': {
+        res.path = body.path;
+        const owner =
+          body.nodeType === 'container'
+            ? CONTAINER_OWNER
+            : body.nodeType === 'ttl'
+              ? ttlOwner(body.ttl)
+              : body.nodeType === 'ephemeral'
+                ? clientId
+                : 0n;
+        const err = this.createNode(body.path, body.data, body.acl, owner, body.parentCVersion, zxid, time);
+        res.err = err;
+        if (err === 0) res.stat = statOf(this.nodes.get(body.path)!);
+        break;
+      }
+      case 'delete':
+        res.path = body.path;
+        res.err = this.deleteNode(body.path, zxid);
+        break;
+      case 'setData': {
+        res.path = body.path;
+        const n = this.nodes.get(body.path);
+        if (!n) {
+          res.err = Err.NONODE;
+          break;
+        }
+        const old = n.data ? n.data.length : 0;
+        n.data = body.data;
+        this.approximateDataSize += (body.data ? body.data.length : 0) - old;
+        n.version = body.version;
+        n.mzxid = zxid;
+        n.mtime = time;
+        res.stat = statOf(n);
+        this.watches.nodeDataChanged(body.path, zxid, n.acl);
+        break;
+      }
+      case 'setACL': {
+        res.path = body.path;
+        const n = this.nodes.get(body.path);
+        if (!n) {
+          res.err = Err.NONODE;
+          break;
+        }
+        n.acl = this.internAcl(body.acl);
+        n.aversion = body.version;
+        res.stat = statOf(n);
+        break;
+      }
+      case 'check':
+        res.path = body.path;
+        break;
+      case 'error':
+        res.err = body.err;
+        break;
+      case 'createSession':
+        break;
+      case 'closeSession':
+        this.killSession(clientId, zxid);
+        break;
+      case 'multi': {
+        const failed = body.txns.some((t) => t.kind === 'error');
+        let postFailed = false;
+        res.multi = [];
+        for (const sub of body.txns) {
+          let r: TxnResult;
+          let subType = sub.op;
+          if (sub.kind === 'error') {
+            postFailed = true;
+            r = this.apply(-1, sub, clientId, zxid, time);
+            subType = -1;
+          } else if (failed) {
+            r = { err: postFailed ? Err.RUNTIMEINCONSISTENCY : Err.OK, path: '', stat: undefined, multi: undefined };
+            subType = -1;
+          } else {
+            r = this.apply(sub.op, sub, clientId, zxid, time);
+          }
+          res.multi.push({ type: subType, err: r.err, path: r.path, stat: r.stat });
+          if (r.err !== 0 && res.err === 0) res.err = r.err;
+        }
+        break;
+      }
+    }
+    void type;
+    return res;
+  }
+
+  createNode(
+    path: string,
+    data: Buffer | null,
+    acl: readonly AclT[],
+    owner: bigint,
+    parentCVersion: number,
+    zxid: number,
+    time: number,
+  ): number {
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (!parent) return Err.NONODE;
+    const name = baseName(path);
+    const children = (parent.children ??= new Set());
+    if (children.has(name)) return Err.NODEEXISTS;
+    if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
+    // Only move forward: a fuzzy snapshot may already contain this change.
+    if (parentCVersion > parent.cversion) {
+      parent.cversion = parentCVersion;
+      parent.pzxid = zxid;
+    }
+    const node = new ZNode(data, this.internAcl(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
+    children.add(name);
+    this.nodes.set(path, node);
+    this.approximateDataSize += path.length + (data ? data.length : 0);
+    if (owner === CONTAINER_OWNER) this.containers.add(path);
+    else if (isTtlOwner(owner)) this.ttls.add(path);
+    else if (owner !== 0n) {
+      let s = this.ephemerals.get(owner);
+      if (!s) this.ephemerals.set(owner, (s = new Set()));
+      s.add(path);
+    }
+    this.watches.nodeCreated(path, parentPath, zxid, node.acl, parent.acl);
+    return 0;
+  }
+
+  deleteNode(path: string, zxid: number): number {
+    const node = this.nodes.get(path);
+    if (!node) return Err.NONODE;
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (!parent) return Err.NONODE;
+    this.nodes.delete(path);
+    parent.children?.delete(baseName(path));
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.approximateDataSize -= path.length + (node.data ? node.data.length : 0);
+    const owner = node.ephemeralOwner;
+    if (owner === CONTAINER_OWNER) this.containers.delete(path);
+    else if (isTtlOwner(owner)) this.ttls.delete(path);
+    else if (owner !== 0n) {
+      const s = this.ephemerals.get(owner);
+      if (s) {
+        s.delete(path);
+        if (s.size === 0) this.ephemerals.delete(owner);
+      }
+    }
+    this.watches.nodeDeleted(path, parentPath, zxid, node.acl, parent.acl);
+    return 0;
+  }
+
+  /** Deletes every ephemeral of the session, deepest paths first. */
+  killSession(sessionId: bigint, zxid: number): void {
+    const paths = this.ephemerals.get(sessionId);
+    if (!paths) return;
+    const sorted = [...paths].sort((a, b) => b.length - a.length);
+    for (const p of sorted) this.deleteNode(p, zxid);
+    this.ephemerals.delete(sessionId);
+  }
+
+  /** Paths of the session's ephemerals (for CloseSessionTxn and getEphemerals). */
+  ephemeralsOf(sessionId: bigint): string[] {
+    return [...(this.ephemerals.get(sessionId) ?? [])];
+  }
+
+  /** SetWatches reconciliation on reconnect (DataTree.setWatches). */
+  setWatches(
+    relativeZxid: number,
+    dataWatches: string[],
+    existWatches: string[],
+    childWatches: string[],
+    persistent: string[],
+    persistentRecursive: string[],
+    w: import('./watches.js').Watcher,
+  ): void {
+    const { data, child } = this.watches;
+    for (const p of dataWatches) {
+      const n = this.nodes.get(p);
+      if (!n) w.notify(EventType.NodeDeleted, p, -1);
+      else if (n.mzxid > relativeZxid) w.notify(EventType.NodeDataChanged, p, -1);
+      else data.add(p, w, 1);
+    }
+    for (const p of existWatches) {
+      if (this.nodes.has(p)) w.notify(EventType.NodeCreated, p, -1);
+      else data.add(p, w, 1);
+    }
+    for (const p of childWatches) {
+      const n = this.nodes.get(p);
+      if (!n) w.notify(EventType.NodeDeleted, p, -1);
+      else if (n.pzxid > relativeZxid) w.notify(EventType.NodeChildrenChanged, p, -1);
+      else child.add(p, w, 1);
+    }
+    for (const p of persistent) this.watches.addWatch(p, w, 0);
+    for (const p of persistentRecursive) this.watches.addWatch(p, w, 1);
+  }
+}

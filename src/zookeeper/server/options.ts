@@ -1,0 +1,66 @@
+// Settings of one ZooKeeper server, after zoo.cfg parsing and defaults.
+
+export interface ServerOptions {
+  /** Server id (myid); 0 in standalone mode without a myid file. Top byte of session ids. */
+  serverId: number;
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  clientPort: number;
+  clientPortAddress: string;
+  /** Connections per client IP; 0 = unlimited. */
+  maxClientCnxns: number;
+  /** jute.maxbuffer: largest frame accepted from a client, in bytes. */
+  frameBytesMax: number;
+  /** Requests queued per connection before the server stops reading from it. */
+  outstandingRequestsMaxPerConnection: number;
+  /** Bytes of replies buffered for one connection before it is closed as too slow. */
+  outputBufferBytesMax: number;
+  extendedTypesEnabled: boolean;
+  /** `super:<base64 sha1>`, DigestAuthenticationProvider.superDigest. */
+  superDigest: string | undefined;
+  skipAcl: boolean;
+  /** 4lw commands allowed; '*' entry means all. */
+  fourLetterWords: Set<string>;
+  containerCheckIntervalMs: number;
+  containerMaxPerMinute: number;
+  /** Containers that never had a child are reaped after this long; 0 = never (3.8 default). */
+  containerMaxNeverUsedIntervalMs: number;
+  dataDir: string;
+  dataLogDir: string;
+  adminEnabled: boolean;
+  adminAddress: string;
+  adminPort: number;
+  /** The zoo.cfg settings as given, echoed by `conf`. */
+  reconfigEnabled: boolean;
+}
+
+export function defaultServerOptions(overrides: Partial<ServerOptions> = {}): ServerOptions {
+  const tickTimeMs = overrides.tickTimeMs ?? 3000;
+  return {
+    serverId: 0,
+    tickTimeMs,
+    minSessionTimeoutMs: tickTimeMs * 2,
+    maxSessionTimeoutMs: tickTimeMs * 20,
+    clientPort: 2181,
+    clientPortAddress: '0.0.0.0',
+    maxClientCnxns: 60,
+    frameBytesMax: 0xfffff,
+    outstandingRequestsMaxPerConnection: 1000,
+    outputBufferBytesMax: 64 * 1024 * 1024,
+    extendedTypesEnabled: false,
+    superDigest: undefined,
+    skipAcl: false,
+    fourLetterWords: new Set(['srvr']),
+    containerCheckIntervalMs: 60_000,
+    containerMaxPerMinute: 10_000,
+    containerMaxNeverUsedIntervalMs: 0,
+    dataDir: '',
+    dataLogDir: '',
+    adminEnabled: false,
+    adminAddress: '0.0.0.0',
+    adminPort: 8080,
+    reconfigEnabled: false,
+    ...overrides,
+  };
+}

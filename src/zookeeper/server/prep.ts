@@ -1,0 +1,330 @@
+// The prep stage (ZooKeeper's PrepRequestProcessor): validates a write against the tree plus
+// the changes of writes already prepped but not yet applied, assigns its zxid and turns it into
+// a transaction. Pure: the time and the session check come in from the caller.
+
+import { CreateMode, Err, OpCode, Perms, TTL_MAX_MS } from '../protocol/constants.js';
+import type { AclT, IdT } from '../protocol/records.js';
+import { checkAcl, fixupAcl } from './acl.js';
+import { CONTAINER_OWNER, DataTree, isSessionOwner, ttlOwner } from './datatree.js';
+import { pathError, parentOf, sequenceSuffix } from './paths.js';
+import type { NodeType, SubTxn, Txn, TxnBody } from './txn.js';
+
+export class KeeperError extends Error {
+  constructor(
+    readonly code: number,
+    readonly path?: string,
+  ) {
+    super(`keeper error ${code}${path ? ` for ${path}` : ''}`);
+  }
+}
+
+interface ChangeRecord {
+  zxid: number;
+  path: string;
+  exists: boolean;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  childCount: number;
+  acl: AclT[];
+}
+
+export interface CreateReq {
+  path: string;
+  data: Buffer | null;
+  acl: AclT[];
+  flags: number;
+  ttl?: number;
+}
+
+/** A decoded write sub-request; `op` is its opcode. */
+export type WriteOp =
+  | { op: 1 | 15 | 19 | 21; req: CreateReq }
+  | { op: 2; req: { path: string; version: number } }
+  | { op: 20; req: { path: string } }
+  | { op: 5; req: { path: string; data: Buffer | null; version: number } }
+  | { op: 7; req: { path: string; acl: AclT[]; version: number } }
+  | { op: 13; req: { path: string; version: number } };
+
+export interface PrepContext {
+  sessionId: bigint;
+  cxid: number;
+  auth: readonly IdT[];
+  time: number;
+  /** Throws SESSIONEXPIRED if the session is gone or closing. */
+  checkSession(): void;
+}
+
+export interface PrepOptions {
+  extendedTypesEnabled: boolean;
+  skipAcl: boolean;
+}
+
+export class PrepStage {
+  /** Last zxid handed out. */
+  lastZxid: number;
+  private readonly pending = new Map<string, ChangeRecord>();
+  private readonly pendingOrder: ChangeRecord[] = [];
+  private pendingHead = 0;
+
+  constructor(
+    private readonly tree: DataTree,
+    private readonly opts: PrepOptions,
+  ) {
+    this.lastZxid = tree.lastProcessedZxid;
+  }
+
+  nextZxid(): number {
+    return ++this.lastZxid;
+  }
+
+  /** Drops change records of applied txns (FinalRequestProcessor's outstandingChanges pruning). */
+  applied(zxid: number): void {
+    const order = this.pendingOrder;
+    while (this.pendingHead < order.length && order[this.pendingHead]!.zxid <= zxid) {
+      const cr = order[this.pendingHead++]!;
+      if (this.pending.get(cr.path) === cr) this.pending.delete(cr.path);
+    }
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > order.length) {
+      order.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
+  }
+
+  private record(path: string): ChangeRecord {
+    const cr = this.pending.get(path);
+    if (cr) {
+      if (!cr.exists) throw new KeeperError(Err.NONODE, path);
+      return cr;
+    }
+    const n = this.tree.get(path);
+    if (!n) throw new KeeperError(Err.NONODE, path);
+    return {
+      zxid: 0,
+      path,
+      exists: true,
+      version: n.version,
+      cversion: n.cversion,
+      aversion: n.aversion,
+      ephemeralOwner: n.ephemeralOwner,
+      childCount: n.numChildren,
+      acl: n.acl,
+    };
+  }
+
+  private exists(path: string): boolean {
+    const cr = this.pending.get(path);
+    if (cr) return cr.exists;
+    return this.tree.get(path) !== undefined;
+  }
+
+  private addChange(cr: ChangeRecord, undo: (() => void)[] | undefined): void {
+    const prev = this.pending.get(cr.path);
+    this.pending.set(cr.path, cr);
+    this.pendingOrder.push(cr);
+    if (undo) {
+      undo.push(() => {
+        if (prev) this.pending.set(cr.path, prev);
+        else this.pending.delete(cr.path);
+      });
+    }
+  }
+
+  private checkAcl(acl: readonly AclT[], perm: number, ctx: PrepContext): void {
+    if (!checkAcl(acl, perm, ctx.auth, this.opts.skipAcl)) throw new KeeperError(Err.NOAUTH);
+  }
+
+  /** Validates one write and records its pending effects; returns the sub-txn. */
+  private prepOne(w: WriteOp, zxid: number, ctx: PrepContext, undo: (() => void)[] | undefined): SubTxn {
+    switch (w.op) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+        return this.prepCreate(w.op, w.req, zxid, ctx, undo);
+      case OpCode.delete: {
+        ctx.checkSession();
+        const { path, version } = w.req;
+        const parentPath = this.parentAndValidate(path);
+        const parent = this.record(parentPath);
+        this.checkAcl(parent.acl, Perms.DELETE, ctx);
+        const node = this.record(path);
+        checkVersion(node.version, version, path);
+        if (node.childCount > 0) throw new KeeperError(Err.NOTEMPTY, path);
+        this.addChange({ ...parent, zxid, childCount: parent.childCount - 1 }, undo);
+        this.addChange(deletedRecord(zxid, path), undo);
+        return { kind: 'delete', op: w.op, path };
+      }
+      case OpCode.deleteContainer: {
+        const { path } = w.req;
+        const parentPath = this.parentAndValidate(path);
+        const node = this.record(path);
+        if (node.childCount > 0) throw new KeeperError(Err.NOTEMPTY, path);
+        if (isSessionOwner(node.ephemeralOwner) || node.ephemeralOwner === 0n) throw new KeeperError(Err.BADVERSION, path);
+        const parent = this.record(parentPath);
+        this.addChange({ ...parent, zxid, childCount: parent.childCount - 1 }, undo);
+        this.addChange(deletedRecord(zxid, path), undo);
+        return { kind: 'delete', op: w.op, path };
+      }
+      case OpCode.setData: {
+        ctx.checkSession();
+        const { path, data, version } = w.req;
+        this.validate(path);
+        const node = this.record(path);
+        this.checkAcl(node.acl, Perms.WRITE, ctx);
+        const newVersion = checkVersion(node.version, version, path);
+        this.addChange({ ...node, zxid, version: newVersion }, undo);
+        return { kind: 'setData', op: w.op, path, data: data ? Buffer.from(data) : null, version: newVersion };
+      }
+      case OpCode.setACL: {
+        ctx.checkSession();
+        const { path, acl, version } = w.req;
+        this.validate(path);
+        const fixed = fixupAcl(acl, ctx.auth);
+        if (typeof fixed === 'number') throw new KeeperError(fixed, path);
+        const node = this.record(path);
+        this.checkAcl(node.acl, Perms.ADMIN, ctx);
+        const newVersion = checkVersion(node.aversion, version, path);
+        this.addChange({ ...node, zxid, aversion: newVersion, acl: fixed }, undo);
+        return { kind: 'setACL', op: w.op, path, acl: fixed, version: newVersion };
+      }
+      case OpCode.check: {
+        ctx.checkSession();
+        const { path, version } = w.req;
+        this.validate(path);
+        const node = this.record(path);
+        this.checkAcl(node.acl, Perms.READ, ctx);
+        checkVersion(node.version, version, path);
+        return { kind: 'check', op: w.op, path, version };
+      }
+    }
+  }
+
+  private prepCreate(op: 1 | 15 | 19 | 21, req: CreateReq, zxid: number, ctx: PrepContext, undo: (() => void)[] | undefined): SubTxn {
+    const flags = req.flags;
+    if (flags < 0 || flags > 6) throw new KeeperError(Err.BADARGUMENTS, req.path);
+    const isTtl = flags === CreateMode.PERSISTENT_WITH_TTL || flags === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
+    const isContainer = flags === CreateMode.CONTAINER;
+    const isEphemeral = flags === CreateMode.EPHEMERAL || flags === CreateMode.EPHEMERAL_SEQUENTIAL;
+    const isSequential =
+      flags === CreateMode.PERSISTENT_SEQUENTIAL ||
+      flags === CreateMode.EPHEMERAL_SEQUENTIAL ||
+      flags === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
+    const ttl = op === OpCode.createTTL ? (req.ttl ?? -1) : -1;
+    if (isTtl && !this.opts.extendedTypesEnabled) throw new KeeperError(Err.UNIMPLEMENTED, req.path);
+    if (isTtl ? ttl <= 0 || ttl > TTL_MAX_MS : ttl >= 0) throw new KeeperError(Err.BADARGUMENTS, req.path);
+    ctx.checkSession();
+    let path = req.path;
+    // validatePathForCreate: only the basic shape here; the full check runs after the suffix.
+    const lastSlash = path.lastIndexOf('/');
+    if (lastSlash === -1 || path.indexOf('\0') !== -1) throw new KeeperError(Err.BADARGUMENTS, path);
+    const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+    const acl = fixupAcl(req.acl, ctx.auth);
+    if (typeof acl === 'number') throw new KeeperError(acl, path);
+    const parent = this.record(parentPath);
+    this.checkAcl(parent.acl, Perms.CREATE, ctx);
+    if (isSequential) path += sequenceSuffix(parent.cversion);
+    if (pathError(path) !== undefined) throw new KeeperError(Err.BADARGUMENTS, path);
+    if (this.exists(path)) throw new KeeperError(Err.NODEEXISTS, path);
+    if (isSessionOwner(parent.ephemeralOwner)) throw new KeeperError(Err.NOCHILDRENFOREPHEMERALS, path);
+    const newCversion = parent.cversion + 1;
+    const nodeType: NodeType =
+      op === OpCode.createContainer ? 'container' : op === OpCode.createTTL ? 'ttl' : isEphemeral ? 'ephemeral' : 'persistent';
+    const owner = isContainer ? CONTAINER_OWNER : isTtl ? ttlOwner(ttl) : isEphemeral ? ctx.sessionId : 0n;
+    this.addChange({ ...parent, zxid, childCount: parent.childCount + 1, cversion: newCversion }, undo);
+    this.addChange(
+      { zxid, path, exists: true, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl },
+      undo,
+    );
+    return {
+      kind: 'create',
+      op,
+      path,
+      data: req.data ? Buffer.from(req.data) : null,
+      acl,
+      nodeType,
+      parentCVersion: newCversion,
+      ttl: isTtl ? ttl : 0,
+    };
+  }
+
+  private validate(path: string): void {
+    if (pathError(path) !== undefined) throw new KeeperError(Err.BADARGUMENTS, path);
+  }
+
+  private parentAndValidate(path: string): string {
+    this.validate(path);
+    if (path === '/' || path === '/zookeeper' || path === '/zookeeper/quota' || path === '/zookeeper/config') {
+      throw new KeeperError(Err.BADARGUMENTS, path);
+    }
+    return parentOf(path);
+  }
+
+  /** Prep a single write request; failures become an error txn that still takes a zxid. */
+  prepareWrite(w: WriteOp, ctx: PrepContext): Txn {
+    const zxid = this.nextZxid();
+    const header = { clientId: ctx.sessionId, cxid: ctx.cxid, zxid, time: ctx.time, type: w.op as number };
+    try {
+      return { header, body: this.prepOne(w, zxid, ctx, undefined) };
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      header.type = OpCode.error;
+      return { header, body: { kind: 'error', op: OpCode.error, err: e.code } };
+    }
+  }
+
+  /** Prep a multi: all sub-ops share one zxid; the first failure rolls back pending changes. */
+  prepareMulti(ops: WriteOp[], ctx: PrepContext): Txn {
+    const zxid = this.nextZxid();
+    const header = { clientId: ctx.sessionId, cxid: ctx.cxid, zxid, time: ctx.time, type: OpCode.multi as number };
+    const undo: (() => void)[] = [];
+    const txns: SubTxn[] = [];
+    let failed = false;
+    for (const w of ops) {
+      if (failed) {
+        txns.push({ kind: 'error', op: OpCode.error, err: Err.RUNTIMEINCONSISTENCY });
+        continue;
+      }
+      try {
+        txns.push(this.prepOne(w, zxid, ctx, undo));
+      } catch (e) {
+        if (!(e instanceof KeeperError)) throw e;
+        failed = true;
+        txns.push({ kind: 'error', op: OpCode.error, err: e.code });
+        for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      }
+    }
+    return { header, body: { kind: 'multi', op: OpCode.multi, txns } };
+  }
+
+  /** The session's ephemerals as they will be once pending writes apply (for CloseSessionTxn). */
+  ephemeralsForClose(sessionId: bigint): string[] {
+    const es = new Set(this.tree.ephemeralsOf(sessionId));
+    for (const cr of this.pending.values()) {
+      if (!cr.exists) es.delete(cr.path);
+      else if (cr.ephemeralOwner === sessionId) es.add(cr.path);
+    }
+    return [...es];
+  }
+
+  /** A txn with no validation (createSession/closeSession, marshalling errors). */
+  prepareRaw(type: number, body: TxnBody, sessionId: bigint, cxid: number, time: number): Txn {
+    const zxid = this.nextZxid();
+    if (body.kind === 'closeSession') {
+      // Ephemerals the session owns, including ones still pending creation, are deleted.
+      for (const p of body.paths2Delete) this.addChange(deletedRecord(zxid, p), undefined);
+    }
+    return { header: { clientId: sessionId, cxid, zxid, time, type }, body };
+  }
+}
+
+function deletedRecord(zxid: number, path: string): ChangeRecord {
+  return { zxid, path, exists: false, version: -1, cversion: 0, aversion: 0, ephemeralOwner: 0n, childCount: 0, acl: [] };
+}
+
+/** -1 matches any version; returns the incremented version. */
+function checkVersion(current: number, expected: number, path: string): number {
+  if (expected !== -1 && expected !== current) throw new KeeperError(Err.BADVERSION, path);
+  return (current + 1) | 0;
+}

@@ -1,0 +1,336 @@
+// Request bodies: decoding per opcode, the read operations (served from the local tree), and the
+// encoding of write results into reply bodies, including multi/multiRead responses.
+
+import { Err, OpCode, Perms, WatcherType } from '../protocol/constants.js';
+import { JuteReader, JuteWriter } from '../protocol/jute.js';
+import {
+  AddWatchRequest,
+  CheckVersionRequest,
+  Create2Response,
+  CreateRequest,
+  CreateResponse,
+  CreateTTLRequest,
+  DeleteRequest,
+  ErrorResponse,
+  GetACLResponse,
+  GetAllChildrenNumberResponse,
+  GetChildren2Response,
+  GetChildrenRequest,
+  GetChildrenResponse,
+  GetDataRequest,
+  GetDataResponse,
+  GetEphemeralsRequest,
+  GetEphemeralsResponse,
+  MultiHeader,
+  PathRequest,
+  SetACLRequest,
+  SetDataRequest,
+  SetWatches,
+  SetWatches2,
+  StatResponse,
+  SyncResponse,
+  WatchTypeRequest,
+  WhoAmIResponse,
+  type AclT,
+  type IdT,
+} from '../protocol/records.js';
+import { checkAcl } from './acl.js';
+import { DataTree, statOf, type TxnResult } from './datatree.js';
+import { KeeperError, type WriteOp } from './prep.js';
+import { WatchMode, type Watcher } from './watches.js';
+
+export type Decoded =
+  | { cls: 'write'; w: WriteOp }
+  | { cls: 'multi'; ops: WriteOp[] }
+  | { cls: 'multiRead'; ops: { op: number; path: string }[] }
+  | { cls: 'read'; op: number; body: any }
+  | { cls: 'sync'; path: string }
+  | { cls: 'closeSession' };
+
+const WRITE_OPS = new Set<number>([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.setACL,
+]);
+
+function decodeWrite(op: number, r: JuteReader): WriteOp {
+  switch (op) {
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
+      return { op, req: CreateRequest.decode(r) } as WriteOp;
+    case OpCode.createTTL:
+      return { op, req: CreateTTLRequest.decode(r) } as WriteOp;
+    case OpCode.delete:
+      return { op, req: DeleteRequest.decode(r) } as WriteOp;
+    case OpCode.setData:
+      return { op, req: SetDataRequest.decode(r) } as WriteOp;
+    case OpCode.setACL:
+      return { op, req: SetACLRequest.decode(r) } as WriteOp;
+    case OpCode.check:
+      return { op, req: CheckVersionRequest.decode(r) } as WriteOp;
+  }
+  throw new KeeperError(Err.MARSHALLINGERROR);
+}
+
+/** Decodes a request body. Throws JuteError on malformed bytes, KeeperError(MARSHALLINGERROR) on bad multi. */
+export function decodeRequest(op: number, r: JuteReader): Decoded {
+  if (WRITE_OPS.has(op)) return { cls: 'write', w: decodeWrite(op, r) };
+  switch (op) {
+    case OpCode.multi:
+    case OpCode.multiRead: {
+      const writes: WriteOp[] = [];
+      const reads: { op: number; path: string }[] = [];
+      for (;;) {
+        const h = MultiHeader.decode(r);
+        if (h.done) break;
+        if (op === OpCode.multi) {
+          if (h.type !== OpCode.check && !WRITE_OPS.has(h.type)) throw new KeeperError(Err.MARSHALLINGERROR);
+          if (h.type === OpCode.setACL) throw new KeeperError(Err.MARSHALLINGERROR);
+          writes.push(decodeWrite(h.type, r));
+        } else {
+          if (h.type !== OpCode.getData && h.type !== OpCode.getChildren) throw new KeeperError(Err.MARSHALLINGERROR);
+          reads.push({ op: h.type, path: GetChildrenRequest.decode(r).path });
+        }
+      }
+      return op === OpCode.multi ? { cls: 'multi', ops: writes } : { cls: 'multiRead', ops: reads };
+    }
+    case OpCode.sync:
+      return { cls: 'sync', path: PathRequest.decode(r).path };
+    case OpCode.closeSession:
+      return { cls: 'closeSession' };
+    case OpCode.exists:
+    case OpCode.getData:
+      return { cls: 'read', op, body: GetDataRequest.decode(r) };
+    case OpCode.getChildren:
+    case OpCode.getChildren2:
+      return { cls: 'read', op, body: GetChildrenRequest.decode(r) };
+    case OpCode.getACL:
+    case OpCode.getAllChildrenNumber:
+      return { cls: 'read', op, body: PathRequest.decode(r) };
+    case OpCode.setWatches:
+      return { cls: 'read', op, body: { ...SetWatches.decode(r), persistentWatches: [], persistentRecursiveWatches: [] } };
+    case OpCode.setWatches2:
+      return { cls: 'read', op, body: SetWatches2.decode(r) };
+    case OpCode.addWatch:
+      return { cls: 'read', op, body: AddWatchRequest.decode(r) };
+    case OpCode.checkWatches:
+    case OpCode.removeWatches:
+      return { cls: 'read', op, body: WatchTypeRequest.decode(r) };
+    case OpCode.getEphemerals:
+      return { cls: 'read', op, body: GetEphemeralsRequest.decode(r) };
+    case OpCode.whoAmI:
+    case OpCode.ping:
+      return { cls: 'read', op, body: undefined };
+  }
+  throw new KeeperError(Err.UNIMPLEMENTED);
+}
+
+export interface ReadContext {
+  tree: DataTree;
+  sessionId: bigint;
+  auth: readonly IdT[];
+  watcher: Watcher;
+  skipAcl: boolean;
+}
+
+/** Result of a read: an error code, or a body encoder. */
+export type ReadResult = { err: number; encode?: (w: JuteWriter) => void };
+
+const OK_EMPTY: ReadResult = { err: 0 };
+
+function readable(ctx: ReadContext, acl: readonly AclT[], perm: number = Perms.READ): boolean {
+  return checkAcl(acl, perm, ctx.auth, ctx.skipAcl);
+}
+
+export function executeRead(op: number, body: any, ctx: ReadContext): ReadResult {
+  const { tree } = ctx;
+  switch (op) {
+    case OpCode.ping:
+      return OK_EMPTY;
+    case OpCode.exists: {
+      const path: string = body.path;
+      if (path.indexOf('\0') !== -1) return { err: Err.BADARGUMENTS };
+      const n = tree.get(path);
+      if (n && !readable(ctx, n.acl)) return { err: Err.NOAUTH };
+      if (body.watch) tree.watches.data.add(path, ctx.watcher, WatchMode.STANDARD);
+      if (!n) return { err: Err.NONODE };
+      const stat = statOf(n);
+      return { err: 0, encode: (w) => StatResponse.encode(w, { stat }) };
+    }
+    case OpCode.getData: {
+      const n = tree.get(body.path);
+      if (!n) return { err: Err.NONODE };
+      if (!readable(ctx, n.acl)) return { err: Err.NOAUTH };
+      if (body.watch) tree.watches.data.add(body.path, ctx.watcher, WatchMode.STANDARD);
+      const stat = statOf(n);
+      const data = n.data;
+      return { err: 0, encode: (w) => GetDataResponse.encode(w, { data, stat }) };
+    }
+    case OpCode.getChildren:
+    case OpCode.getChildren2: {
+      const n = tree.get(body.path);
+      if (!n) return { err: Err.NONODE };
+      if (!readable(ctx, n.acl)) return { err: Err.NOAUTH };
+      if (body.watch) tree.watches.child.add(body.path, ctx.watcher, WatchMode.STANDARD);
+      const children = n.children ? [...n.children] : [];
+      if (op === OpCode.getChildren) return { err: 0, encode: (w) => GetChildrenResponse.encode(w, { children }) };
+      const stat = statOf(n);
+      return { err: 0, encode: (w) => GetChildren2Response.encode(w, { children, stat }) };
+    }
+    case OpCode.getACL: {
+      const n = tree.get(body.path);
+      if (!n) return { err: Err.NONODE };
+      if (!readable(ctx, n.acl, Perms.READ | Perms.ADMIN)) return { err: Err.NOAUTH };
+      const stat = statOf(n);
+      // Without ADMIN, digest ids are masked so password hashes do not leak (3.6+).
+      const acl = readable(ctx, n.acl, Perms.ADMIN)
+        ? n.acl
+        : n.acl.map((a) =>
+            a.id.scheme === 'digest' ? { perms: a.perms, id: { scheme: 'digest', id: a.id.id.replace(/:.*/s, ':x') } } : a,
+          );
+      return { err: 0, encode: (w) => GetACLResponse.encode(w, { acl, stat }) };
+    }
+    case OpCode.getAllChildrenNumber: {
+      const n = tree.get(body.path);
+      if (!n) return { err: Err.NONODE };
+      if (!readable(ctx, n.acl)) return { err: Err.NOAUTH };
+      const totalNumber = tree.allChildrenNumber(body.path);
+      return { err: 0, encode: (w) => GetAllChildrenNumberResponse.encode(w, { totalNumber }) };
+    }
+    case OpCode.setWatches:
+    case OpCode.setWatches2:
+      tree.setWatches(
+        body.relativeZxid,
+        body.dataWatches,
+        body.existWatches,
+        body.childWatches,
+        body.persistentWatches,
+        body.persistentRecursiveWatches,
+        ctx.watcher,
+      );
+      return OK_EMPTY;
+    case OpCode.addWatch: {
+      if (body.mode !== 0 && body.mode !== 1) return { err: Err.BADARGUMENTS };
+      tree.watches.addWatch(body.path, ctx.watcher, body.mode);
+      return { err: 0, encode: (w) => ErrorResponse.encode(w, { err: 0 }) };
+    }
+    case OpCode.checkWatches:
+    case OpCode.removeWatches: {
+      const masks = watcherTypeMasks(body.type);
+      if (!masks) return { err: Err.BADARGUMENTS };
+      const { data, child } = tree.watches;
+      let found = false;
+      if (op === OpCode.checkWatches) {
+        found = (masks.data !== 0 && data.has(body.path, ctx.watcher, masks.data)) || (masks.child !== 0 && child.has(body.path, ctx.watcher, masks.child));
+      } else {
+        if (masks.data !== 0 && data.remove(body.path, ctx.watcher, masks.data)) found = true;
+        if (masks.child !== 0 && child.remove(body.path, ctx.watcher, masks.child)) found = true;
+      }
+      return found ? OK_EMPTY : { err: Err.NOWATCHER };
+    }
+    case OpCode.getEphemerals: {
+      const prefix: string = body.prefixPath ?? '';
+      const all = tree.ephemeralsOf(ctx.sessionId);
+      const t = prefix.trim();
+      const ephemerals = t === '' || t === '/' ? all : all.filter((p) => p.startsWith(prefix));
+      return { err: 0, encode: (w) => GetEphemeralsResponse.encode(w, { ephemerals }) };
+    }
+    case OpCode.whoAmI: {
+      const clientInfo = ctx.auth.map((id) => ({ authScheme: id.scheme, user: id.scheme === 'digest' ? id.id.split(':')[0]! : id.id }));
+      return { err: 0, encode: (w) => WhoAmIResponse.encode(w, { clientInfo }) };
+    }
+  }
+  return { err: Err.UNIMPLEMENTED };
+}
+
+/** WatcherType -> which modes to match in the data and child tables. */
+function watcherTypeMasks(type: number): { data: number; child: number } | undefined {
+  const all = WatchMode.STANDARD | WatchMode.PERSISTENT | WatchMode.PERSISTENT_RECURSIVE;
+  switch (type) {
+    case WatcherType.Children:
+      return { data: 0, child: WatchMode.STANDARD };
+    case WatcherType.Data:
+      return { data: WatchMode.STANDARD, child: 0 };
+    case WatcherType.Any:
+      return { data: all, child: all };
+    case WatcherType.Persistent:
+      return { data: WatchMode.PERSISTENT, child: WatchMode.PERSISTENT };
+    case WatcherType.PersistentRecursive:
+      return { data: WatchMode.PERSISTENT_RECURSIVE, child: 0 };
+  }
+  return undefined;
+}
+
+/** multiRead: per-op results, never aborts. */
+export function executeMultiRead(ops: { op: number; path: string }[], ctx: ReadContext, w: JuteWriter): void {
+  for (const { op, path } of ops) {
+    const r = executeRead(op, { path, watch: false }, ctx);
+    if (r.err !== 0) {
+      MultiHeader.encode(w, { type: -1, done: false, err: r.err });
+      ErrorResponse.encode(w, { err: r.err });
+    } else {
+      MultiHeader.encode(w, { type: op, done: false, err: 0 });
+      r.encode!(w);
+    }
+  }
+  MultiHeader.encode(w, { type: -1, done: true, err: -1 });
+}
+
+/** Encodes a multi's results (MultiResponse). */
+export function encodeMultiResult(res: TxnResult, w: JuteWriter): void {
+  for (const sub of res.multi ?? []) {
+    if (sub.type === -1 || sub.err !== 0) {
+      MultiHeader.encode(w, { type: -1, done: false, err: sub.err });
+      ErrorResponse.encode(w, { err: sub.err });
+      continue;
+    }
+    switch (sub.type) {
+      case OpCode.create:
+        MultiHeader.encode(w, { type: OpCode.create, done: false, err: 0 });
+        CreateResponse.encode(w, { path: sub.path });
+        break;
+      case OpCode.create2:
+      case OpCode.createTTL:
+      case OpCode.createContainer:
+        MultiHeader.encode(w, { type: OpCode.create2, done: false, err: 0 });
+        Create2Response.encode(w, { path: sub.path, stat: sub.stat! });
+        break;
+      case OpCode.setData:
+        MultiHeader.encode(w, { type: OpCode.setData, done: false, err: 0 });
+        StatResponse.encode(w, { stat: sub.stat! });
+        break;
+      default: // delete, check: no body
+        MultiHeader.encode(w, { type: sub.type, done: false, err: 0 });
+    }
+  }
+  MultiHeader.encode(w, { type: -1, done: true, err: -1 });
+}
+
+/** Reply body for a single applied write (only when err == 0). */
+export function encodeWriteResult(op: number, res: TxnResult, w: JuteWriter): void {
+  switch (op) {
+    case OpCode.create:
+      CreateResponse.encode(w, { path: res.path });
+      return;
+    case OpCode.create2:
+    case OpCode.createTTL:
+    case OpCode.createContainer:
+      Create2Response.encode(w, { path: res.path, stat: res.stat! });
+      return;
+    case OpCode.setData:
+    case OpCode.setACL:
+      StatResponse.encode(w, { stat: res.stat! });
+      return;
+    case OpCode.multi:
+      encodeMultiResult(res, w);
+      return;
+    case OpCode.sync:
+      SyncResponse.encode(w, { path: res.path });
+      return;
+  }
+}

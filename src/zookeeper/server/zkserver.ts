@@ -1,0 +1,469 @@
+// The request pipeline of one ZooKeeper server: prep -> sync -> final, per-connection FIFO
+// replies, sessions and their expiry. Connections (the socket shell in connection.ts) hand in
+// decoded frames; this class never touches sockets, timers or the clock itself: `now()` is
+// injected and `tick()` is driven by the shell.
+
+import { Err, OpCode, opName } from '../protocol/constants.js';
+import { JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
+import type { ConnectRequest, ConnectResponse } from '../protocol/connect.js';
+import { AuthPacket, RequestHeader, type IdT } from '../protocol/records.js';
+import { authenticate } from './acl.js';
+import { DataTree, isTtlOwner, ttlOfOwner, type TxnResult } from './datatree.js';
+import type { ServerOptions } from './options.js';
+import { InMemorySyncStage, type SyncStage } from './pipeline.js';
+import { KeeperError, PrepStage, type PrepContext } from './prep.js';
+import { decodeRequest, encodeWriteResult, executeMultiRead, executeRead, type Decoded } from './requests.js';
+import { SessionTracker, sessionPassword } from './sessions.js';
+import { ServerStats, type ConnStats } from './stats.js';
+import type { Txn } from './txn.js';
+import type { Watcher } from './watches.js';
+
+/** What the core needs from a client connection. */
+export interface ClientConn extends Watcher {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  sessionId: bigint;
+  timeoutMs: number;
+  established: boolean;
+  closed: boolean;
+  authIds: IdT[];
+  readonly queue: Pending[];
+  readonly stats: ConnStats;
+  sendReply(xid: number, zxid: number, err: number, encode?: (w: JuteWriter) => void): void;
+  sendConnectResponse(resp: ConnectResponse): void;
+  /** Closes after queued output is flushed (or at once if `now`). */
+  close(now: boolean): void;
+}
+
+/** A request waiting for its reply, in its connection's FIFO. */
+export interface Pending {
+  xid: number;
+  op: number;
+  decoded: Decoded | undefined;
+  /** Error decided before execution (marshalling, unimplemented). */
+  err: number;
+  closeAfter: boolean;
+  /** For writes: set when the txn has been applied. */
+  result: TxnResult | undefined;
+  isWrite: boolean;
+  done: boolean;
+  startMs: number;
+}
+
+export class ZooKeeperServer {
+  readonly tree = new DataTree();
+  readonly prep: PrepStage;
+  readonly sessions: SessionTracker;
+  readonly stats = new ServerStats();
+  readonly conns = new Set<ClientConn>();
+  /** Session -> the connection currently holding it. */
+  readonly sessionConns = new Map<bigint, ClientConn>();
+  private readonly writer = new JuteWriter(1024);
+  private readonly reader = new JuteReader(Buffer.alloc(0));
+  readonly startedAtMs: number;
+  serving = true;
+
+  constructor(
+    readonly opts: ServerOptions,
+    readonly now: () => number = Date.now,
+    readonly sync: SyncStage = new InMemorySyncStage(),
+  ) {
+    this.prep = new PrepStage(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, skipAcl: opts.skipAcl });
+    this.startedAtMs = now();
+    this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, this.startedAtMs);
+  }
+
+  get lastZxid(): number {
+    return this.tree.lastProcessedZxid;
+  }
+
+  get outstandingRequests(): number {
+    let n = 0;
+    for (const c of this.conns) n += c.queue.length;
+    return n;
+  }
+
+  addConnection(c: ClientConn): void {
+    this.conns.add(c);
+  }
+
+  /** The socket closed (or the shell closed it). The session lives on until it expires. */
+  removeConnection(c: ClientConn): void {
+    if (!this.conns.delete(c)) return;
+    c.closed = true;
+    this.tree.watches.removeWatcher(c);
+    if (c.established && this.sessionConns.get(c.sessionId) === c) this.sessionConns.delete(c.sessionId);
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  negotiateTimeout(requested: number): number {
+    return Math.min(Math.max(requested, this.opts.minSessionTimeoutMs), this.opts.maxSessionTimeoutMs);
+  }
+
+  /** Handles a ConnectRequest. Returns false if the connection must be closed without reply. */
+  connect(c: ClientConn, req: ConnectRequest): boolean {
+    if (req.lastZxidSeen > this.tree.lastProcessedZxid) return false; // client has seen our future
+    const timeOut = this.negotiateTimeout(req.timeOut);
+    const readOnly = req.readOnly === undefined ? undefined : false;
+    const slot = this.pending(c, 0, OpCode.createSession, undefined, false);
+    if (req.sessionId === 0n) {
+      const id = this.sessions.newSessionId();
+      this.sessions.add(id, timeOut, this.now());
+      c.sessionId = id;
+      c.timeoutMs = timeOut;
+      const txn = this.prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut }, id, 0, this.now());
+      slot.isWrite = true;
+      this.sync.submit(txn, () => {
+        this.applyTxn(txn);
+        this.establish(c, { protocolVersion: 0, timeOut, sessionId: id, passwd: sessionPassword(id), readOnly });
+        slot.done = true;
+        this.drain(c);
+      });
+      return true;
+    }
+    const s = this.sessions.sessions.get(req.sessionId);
+    const passwdOk = req.passwd !== null && req.passwd.equals(sessionPassword(req.sessionId));
+    if (!s || s.closing || !passwdOk) {
+      c.sendConnectResponse({ protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(16), readOnly });
+      c.queue.length = 0;
+      c.close(false);
+      return true;
+    }
+    s.timeoutMs = timeOut;
+    this.sessions.touch(req.sessionId, this.now());
+    c.sessionId = req.sessionId;
+    c.timeoutMs = timeOut;
+    const old = this.sessionConns.get(req.sessionId);
+    if (old && old !== c) {
+      this.removeConnection(old);
+      old.close(true);
+    }
+    this.establish(c, { protocolVersion: 0, timeOut, sessionId: req.sessionId, passwd: sessionPassword(req.sessionId), readOnly });
+    slot.done = true;
+    this.drain(c);
+    return true;
+  }
+
+  private establish(c: ClientConn, resp: ConnectResponse): void {
+    if (c.closed) return;
+    c.established = true;
+    c.stats.establishedMs = this.now();
+    this.sessionConns.set(c.sessionId, c);
+    c.sendConnectResponse(resp);
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private pending(c: ClientConn, xid: number, op: number, decoded: Decoded | undefined, isWrite: boolean): Pending {
+    const p: Pending = { xid, op, decoded, err: 0, closeAfter: false, result: undefined, isWrite, done: false, startMs: this.now() };
+    c.queue.push(p);
+    return p;
+  }
+
+  /**
+   * Handles one request frame (after the handshake). Returns false if the frame was not even a
+   * request header, in which case the connection must be closed.
+   */
+  submit(c: ClientConn, frame: Buffer): boolean {
+    const r = this.reader;
+    r.reset(frame);
+    let xid: number;
+    let op: number;
+    try {
+      ({ xid, type: op } = RequestHeader.decode(r));
+    } catch {
+      return false;
+    }
+    this.stats.packetsReceived++;
+    c.stats.packetsReceived++;
+    c.stats.lastCxid = xid;
+    this.sessions.touch(c.sessionId, this.now());
+
+    if (op === OpCode.auth) {
+      this.handleAuth(c, xid, r);
+      return true;
+    }
+    let decoded: Decoded | undefined;
+    let err = 0;
+    try {
+      if (op === OpCode.check || op === OpCode.notification || op === OpCode.createSession || op === OpCode.sasl) {
+        throw new KeeperError(Err.UNIMPLEMENTED);
+      }
+      if (op === OpCode.reconfig || op === OpCode.deleteContainer) {
+        decoded = undefined;
+        err = this.opts.reconfigEnabled || op === OpCode.deleteContainer ? Err.UNIMPLEMENTED : Err.RECONFIGDISABLED;
+      } else {
+        decoded = decodeRequest(op, r);
+      }
+    } catch (e) {
+      if (e instanceof KeeperError) err = e.code;
+      else if (e instanceof JuteError) err = Err.MARSHALLINGERROR;
+      else throw e;
+    }
+    const isWrite = decoded !== undefined && decoded.cls !== 'read' && decoded.cls !== 'multiRead';
+    const p = this.pending(c, xid, op, decoded, isWrite || (err !== 0 && err !== Err.UNIMPLEMENTED && isWriteOp(op)));
+    if (err === Err.UNIMPLEMENTED) p.closeAfter = true;
+
+    if (err !== 0 && p.isWrite) {
+      // A write that could not be decoded still takes a zxid, as ZooKeeper logs an ErrorTxn.
+      const txn = this.prep.prepareRaw(OpCode.error, { kind: 'error', op: OpCode.error, err }, c.sessionId, xid, this.now());
+      this.submitTxn(c, p, txn);
+    } else if (err !== 0) {
+      p.err = err;
+    } else if (decoded && isWrite) {
+      this.submitWrite(c, p, decoded, xid);
+      return true;
+    }
+    if (c.queue[0] === p) this.drain(c);
+    return true;
+  }
+
+  private submitWrite(c: ClientConn, p: Pending, d: Decoded, xid: number): void {
+    const ctx = this.prepContext(c, xid);
+    if (d.cls === 'sync') {
+      p.result = { err: 0, path: d.path, stat: undefined, multi: undefined };
+      this.sync.submit(null, () => {
+        p.done = true;
+        this.drain(c);
+      });
+      return;
+    }
+    let txn: Txn;
+    if (d.cls === 'closeSession') {
+      if (!this.sessions.isActive(c.sessionId)) {
+        txn = this.prep.prepareRaw(OpCode.error, { kind: 'error', op: OpCode.error, err: Err.SESSIONEXPIRED }, c.sessionId, xid, ctx.time);
+      } else {
+        this.sessions.setClosing(c.sessionId);
+        const paths2Delete = this.prep.ephemeralsForClose(c.sessionId);
+        txn = this.prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, c.sessionId, xid, ctx.time);
+      }
+      p.closeAfter = true;
+    } else if (d.cls === 'multi') {
+      txn = this.prep.prepareMulti(d.ops, ctx);
+    } else if (d.cls === 'write') {
+      txn = this.prep.prepareWrite(d.w, ctx);
+    } else {
+      throw new Error(`not a write: ${d.cls}`);
+    }
+    this.submitTxn(c, p, txn);
+  }
+
+  private submitTxn(c: ClientConn, p: Pending, txn: Txn): void {
+    this.sync.submit(txn, () => {
+      p.result = this.applyTxn(txn);
+      p.done = true;
+      this.drain(c);
+    });
+  }
+
+  private prepContext(c: ClientConn, xid: number): PrepContext {
+    const sessions = this.sessions;
+    const id = c.sessionId;
+    return {
+      sessionId: id,
+      cxid: xid,
+      auth: c.authIds,
+      time: this.now(),
+      checkSession() {
+        if (!sessions.isActive(id)) throw new KeeperError(Err.SESSIONEXPIRED);
+      },
+    };
+  }
+
+  /** Final stage: apply a committed txn to the tree; session bookkeeping for close txns. */
+  applyTxn(txn: Txn): TxnResult {
+    const res = this.tree.processTxn(txn);
+    this.prep.applied(txn.header.zxid);
+    if (txn.body.kind === 'closeSession') {
+      const id = txn.header.clientId;
+      this.sessions.remove(id);
+      const conn = this.sessionConns.get(id);
+      if (conn) {
+        this.sessionConns.delete(id);
+        // The client's own closeSession gets its reply first; an expired one is just closed.
+        if (!conn.queue.some((q) => q.op === OpCode.closeSession)) conn.close(false);
+      }
+    }
+    return res;
+  }
+
+  private handleAuth(c: ClientConn, xid: number, r: JuteReader): void {
+    let ids: IdT[] | number;
+    try {
+      const pkt = AuthPacket.decode(r);
+      ids = authenticate(pkt.scheme, pkt.auth, this.opts.superDigest);
+    } catch {
+      ids = Err.AUTHFAILED;
+    }
+    // Auth is answered in order with the connection's other replies: kazoo matches the reply
+    // against its pending queue, so strict ordering is the safe choice.
+    const p = this.pending(c, xid, OpCode.auth, undefined, false);
+    if (typeof ids === 'number') {
+      p.err = ids;
+      p.closeAfter = true;
+    } else {
+      for (const id of ids) {
+        if (!c.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) c.authIds.push(id);
+      }
+    }
+    if (c.queue[0] === p) this.drain(c);
+  }
+
+  /** Sends replies for the head of the connection's queue while they are ready. */
+  drain(c: ClientConn): void {
+    const q = c.queue;
+    while (q.length > 0) {
+      const p = q[0]!;
+      if (p.op === OpCode.createSession) {
+        if (!p.done) return;
+        q.shift();
+        continue;
+      }
+      if (p.isWrite && !p.done) return;
+      q.shift();
+      if (c.closed) continue;
+      this.reply(c, p);
+      if (p.closeAfter) {
+        q.length = 0;
+        c.close(false);
+        return;
+      }
+    }
+  }
+
+  private reply(c: ClientConn, p: Pending): void {
+    const zxid = this.tree.lastProcessedZxid;
+    let err = p.err;
+    let encode: ((w: JuteWriter) => void) | undefined;
+    const d = p.decoded;
+    if (err === 0 && p.op === OpCode.auth) {
+      // success: header only
+    } else if (err === 0 && p.isWrite) {
+      const res = p.result!;
+      err = p.op === OpCode.multi ? 0 : res.err;
+      if (err === 0) encode = (w) => encodeWriteResult(p.op, res, w);
+    } else if (err === 0 && d) {
+      if (!this.sessions.isActive(c.sessionId) && p.op !== OpCode.ping) {
+        err = Err.SESSIONEXPIRED;
+      } else {
+        const ctx = { tree: this.tree, sessionId: c.sessionId, auth: c.authIds, watcher: c, skipAcl: this.opts.skipAcl };
+        if (d.cls === 'multiRead') {
+          encode = (w) => executeMultiRead(d.ops, ctx, w);
+        } else if (d.cls === 'read') {
+          const r = executeRead(d.op, d.body, ctx);
+          err = r.err;
+          encode = r.encode;
+        }
+      }
+    }
+    const now = this.now();
+    const latency = now - p.startMs;
+    this.stats.recordLatency(latency);
+    this.stats.packetsSent++;
+    c.stats.record(opShortName(p.op), latency, zxid, now);
+    c.sendReply(p.xid, zxid, err, err === 0 ? encode : undefined);
+  }
+
+  // ---------------------------------------------------------------- time-driven work
+
+  /** Expires sessions whose deadline passed; called by the shell every tick. */
+  tick(): void {
+    const now = this.now();
+    for (const s of this.sessions.expire(now)) {
+      const paths2Delete = this.prep.ephemeralsForClose(s.id);
+      const txn = this.prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, s.id, 0, now);
+      this.sync.submit(txn, () => this.applyTxn(txn));
+    }
+  }
+
+  /** ContainerManager: deletes empty used containers and expired TTL nodes. */
+  reapContainers(maxCount: number): number {
+    const now = this.now();
+    const candidates: string[] = [];
+    for (const path of this.tree.containers) {
+      const n = this.tree.get(path);
+      if (!n || n.numChildren > 0) continue;
+      const neverUsed = n.cversion === 0;
+      const maxNever = this.opts.containerMaxNeverUsedIntervalMs;
+      if (!neverUsed || (maxNever > 0 && now - n.mtime > maxNever)) candidates.push(path);
+    }
+    for (const path of this.tree.ttls) {
+      const n = this.tree.get(path);
+      if (!n || n.numChildren > 0 || !isTtlOwner(n.ephemeralOwner)) continue;
+      if (now - n.mtime > ttlOfOwner(n.ephemeralOwner)) candidates.push(path);
+    }
+    let count = 0;
+    for (const path of candidates) {
+      if (count >= maxCount) break;
+      const ctx: PrepContext = { sessionId: 0n, cxid: 0, auth: [], time: now, checkSession() {} };
+      const txn = this.prep.prepareWrite({ op: OpCode.deleteContainer, req: { path } }, ctx);
+      if (txn.body.kind === 'error') {
+        this.prep.lastZxid--; // nothing to delete after all: do not burn a zxid
+        continue;
+      }
+      this.sync.submit(txn, () => this.applyTxn(txn));
+      count++;
+    }
+    return count;
+  }
+
+  async close(): Promise<void> {
+    this.serving = false;
+    for (const c of [...this.conns]) {
+      this.removeConnection(c);
+      c.close(true);
+    }
+    await this.sync.close();
+  }
+}
+
+function isWriteOp(op: number): boolean {
+  return (
+    op === OpCode.create ||
+    op === OpCode.create2 ||
+    op === OpCode.createContainer ||
+    op === OpCode.createTTL ||
+    op === OpCode.delete ||
+    op === OpCode.setData ||
+    op === OpCode.setACL ||
+    op === OpCode.multi ||
+    op === OpCode.reconfig
+  );
+}
+
+const SHORT: Record<number, string> = {
+  [OpCode.ping]: 'PING',
+  [OpCode.createSession]: 'SESS',
+  [OpCode.multi]: 'MULT',
+  [OpCode.multiRead]: 'MLTR',
+  [OpCode.create]: 'CREA',
+  [OpCode.create2]: 'CREA',
+  [OpCode.createTTL]: 'CREA',
+  [OpCode.createContainer]: 'CREA',
+  [OpCode.delete]: 'DELE',
+  [OpCode.setData]: 'SETD',
+  [OpCode.reconfig]: 'RECO',
+  [OpCode.setACL]: 'SETA',
+  [OpCode.closeSession]: 'CLOS',
+  [OpCode.sync]: 'SYNC',
+  [OpCode.exists]: 'EXIS',
+  [OpCode.getData]: 'GETD',
+  [OpCode.setWatches]: 'SETW',
+  [OpCode.setWatches2]: 'STW2',
+  [OpCode.addWatch]: 'ADDW',
+  [OpCode.getACL]: 'GETA',
+  [OpCode.getChildren]: 'GETC',
+  [OpCode.getChildren2]: 'GETC',
+  [OpCode.getAllChildrenNumber]: 'GETACN',
+  [OpCode.checkWatches]: 'CHKW',
+  [OpCode.removeWatches]: 'REMW',
+  [OpCode.whoAmI]: 'HOMI',
+  [OpCode.getEphemerals]: 'GETE',
+};
+
+/** The 4-letter op names ZooKeeper shows as `lop` in `cons`. */
+export function opShortName(op: number): string {
+  return SHORT[op] ?? opName(op).toUpperCase().slice(0, 4);
+}

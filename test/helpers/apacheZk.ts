@@ -1,0 +1,274 @@
+// Start a real, standalone Apache ZooKeeper 3.8 (Debian package jars) as a child process for
+// tests: a free loopback port, a fresh temp dir, zoo.cfg written there, readiness by `ruok`
+// with a deadline, and stop() that kills exactly the PID it started and removes the temp dir.
+//
+// Environment overrides (all optional):
+//   JAVA                  java binary (default: `java` on PATH)
+//   APACHE_ZK_CLASSPATH   classpath (default: the Debian jars in /usr/share/java)
+//   APACHE_ZK_LOG=1       copy the server's log output to this process's stderr
+//   APACHE_ZK_LOG_LEVEL   slf4j-simple level (default: warn)
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface StartServerOptions {
+  /** Extra zoo.cfg lines (key=value); they override the defaults written by the helper. */
+  extraConfig?: Record<string, string>;
+  /** Extra JVM system properties (-Dkey=value). */
+  sysProps?: Record<string, string>;
+}
+
+export interface ServerHandle {
+  host: string;
+  port: number;
+  /** `host:port`, ready to pass to a client. */
+  connectString: string;
+  dataDir: string;
+  /** Kill the server (SIGTERM, then SIGKILL after a deadline) and remove its temp dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Signature shared by every server launcher the client and differential suites accept. */
+export type StartServer = (opts?: StartServerOptions) => Promise<ServerHandle>;
+
+const HOST = '127.0.0.1';
+const START_DEADLINE_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
+const LOG_TAIL_BYTES = 16_384;
+
+const DEFAULT_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar']
+  .filter((p) => existsSync(p))
+  .join(':');
+
+// Safety net: if the test process exits without calling stop(), take our children with it.
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
+}
+
+/** Ask the OS for a free loopback port (bind port 0, read it, release it). */
+export async function freePort(host = HOST): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === 'string') {
+        srv.close();
+        reject(new Error('could not read the bound port'));
+        return;
+      }
+      const port = addr.port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Send a four-letter word and return the whole text answer (the server closes after it). */
+export async function fourLetterWord(host: string, port: number, word: string, timeoutMs = 2_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host, port });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${word}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.once('connect', () => sock.end(word));
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.once('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+function formatConfig(cfg: Record<string, string>): string {
+  return Object.entries(cfg)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('exit', onExit);
+      resolve(false);
+    }, ms);
+    const onExit = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    child.once('exit', onExit);
+  });
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  if (child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    if (!(await waitExit(child, STOP_GRACE_MS))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await waitExit(child, STOP_GRACE_MS);
+    }
+  }
+  live.delete(child);
+}
+
+class StartError extends Error {
+  constructor(
+    message: string,
+    readonly portInUse: boolean,
+  ) {
+    super(message);
+  }
+}
+
+async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'clustergenie-apache-zk-'));
+  const dataDir = join(dir, 'data');
+  await mkdir(dataDir);
+  const cfg: Record<string, string> = {
+    tickTime: '2000',
+    dataDir,
+    clientPort: String(port),
+    clientPortAddress: HOST,
+    maxClientCnxns: '0',
+    '4lw.commands.whitelist': '*',
+    'admin.enableServer': 'false',
+    ...opts.extraConfig,
+  };
+  const cfgPath = join(dir, 'zoo.cfg');
+  await writeFile(cfgPath, formatConfig(cfg) + '\n');
+
+  const sysProps: Record<string, string> = {
+    'zookeeper.extendedTypesEnabled': 'true',
+    'zookeeper.admin.enableServer': 'false',
+    'zookeeper.4lw.commands.whitelist': '*',
+    'zookeeper.log.dir': dir,
+    'org.slf4j.simpleLogger.defaultLogLevel': process.env['APACHE_ZK_LOG_LEVEL'] ?? 'warn',
+    'org.slf4j.simpleLogger.logFile': 'System.err',
+    ...opts.sysProps,
+  };
+  const java = process.env['JAVA'] ?? 'java';
+  const classpath = process.env['APACHE_ZK_CLASSPATH'] ?? DEFAULT_CLASSPATH;
+  const args = [
+    '-Xms32m',
+    '-Xmx256m',
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.net.preferIPv4Stack=true',
+    ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
+    '-cp',
+    classpath,
+    'org.apache.zookeeper.server.ZooKeeperServerMain',
+    cfgPath,
+  ];
+
+  installExitHook();
+  const child = spawn(java, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  const logFile = createWriteStream(join(dir, 'server.log'));
+  let tail = '';
+  const onOutput = (c: Buffer): void => {
+    tail = (tail + c.toString('utf8')).slice(-LOG_TAIL_BYTES);
+    logFile.write(c);
+    if (process.env['APACHE_ZK_LOG'] === '1') process.stderr.write(c);
+  };
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', onOutput);
+  let spawnError: Error | undefined;
+  child.once('error', (e) => {
+    spawnError = e;
+  });
+
+  let stopped = false;
+  const cleanup = async (): Promise<void> => {
+    await killChild(child);
+    await new Promise<void>((r) => logFile.end(() => r()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await cleanup();
+  };
+
+  const deadline = Date.now() + START_DEADLINE_MS;
+  for (;;) {
+    if (spawnError || child.exitCode !== null || child.signalCode !== null) {
+      const why = spawnError ? spawnError.message : `exited with ${child.exitCode ?? child.signalCode}`;
+      // Give the output pipes a moment to drain the last lines.
+      await waitExit(child, 1_000);
+      await cleanup();
+      throw new StartError(`Apache ZooKeeper failed to start (${why}):\n${tail}`, /Address already in use|BindException/.test(tail));
+    }
+    try {
+      // `ruok` answers imok as soon as the port is open, before the database is loaded; `srvr`
+      // says "not currently serving requests" until then. Require both.
+      if (
+        (await fourLetterWord(HOST, port, 'ruok', 1_000)) === 'imok' &&
+        /\bMode: /.test(await fourLetterWord(HOST, port, 'srvr', 1_000))
+      ) {
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await cleanup();
+      throw new StartError(`Apache ZooKeeper did not answer ruok within ${START_DEADLINE_MS} ms:\n${tail}`, false);
+    }
+    await delay(50);
+  }
+  return { host: HOST, port, connectString: `${HOST}:${port}`, dataDir, stop };
+}
+
+/** Start a standalone Apache ZooKeeper 3.8 on a free loopback port. */
+export async function startApacheZooKeeper(opts: StartServerOptions = {}): Promise<ServerHandle> {
+  // A free port can be taken between probing and the JVM's bind: retry with a new one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (e instanceof StartError && e.portInUse && attempt < 5) continue;
+      throw e;
+    }
+  }
+}

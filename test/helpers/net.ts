@@ -1,0 +1,48 @@
+// Small network helpers for tests: free ports, condition polling with deadlines, 4lw queries.
+
+import { createConnection, createServer } from 'node:net';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `cond` until true or the deadline passes (then throws with `what()`). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string = () => 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+/** Sends a four-letter word and returns the whole text reply. */
+export function fourLetter(host: string, port: number, cmd: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection({ host, port });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${cmd} timed out`));
+    }, timeoutMs);
+    sock.on('connect', () => sock.write(cmd));
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}

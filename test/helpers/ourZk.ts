@@ -1,0 +1,98 @@
+// Starts a ClusterGenie ZooKeeper server for tests, in this process or as a child process
+// running the real CLI. Same result shape as startApacheZooKeeper (apacheZk.ts).
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseZooCfg } from '../../src/zookeeper/config.js';
+import { startZooKeeperServer, type ZooKeeperServerShell } from '../../src/zookeeper/server/server.js';
+import { freePort, waitFor, fourLetter } from './net.js';
+
+export interface StartedZk {
+  host: string;
+  port: number;
+  connectString: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface OurZkOptions {
+  extraConfig?: Record<string, string>;
+  sysProps?: Record<string, string>;
+}
+
+function cfgText(port: number, dataDir: string, extra: Record<string, string>): string {
+  const base: Record<string, string> = {
+    tickTime: '2000',
+    dataDir,
+    clientPort: String(port),
+    clientPortAddress: '127.0.0.1',
+    '4lw.commands.whitelist': '*',
+    'admin.enableServer': 'false',
+    extendedTypesEnabled: 'true',
+    maxClientCnxns: '0',
+    ...extra,
+  };
+  return Object.entries(base).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+}
+
+/** In-process server (fast; the test can reach `shell.core`). */
+export async function startOurZooKeeper(opts: OurZkOptions = {}): Promise<StartedZk & { shell: ZooKeeperServerShell }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cg-zk-'));
+  const port = await freePort();
+  const parsed = parseZooCfg(cfgText(port, dataDir, opts.extraConfig ?? {}), dataDir, opts.sysProps ?? {});
+  const shell = await startZooKeeperServer(parsed.options);
+  return {
+    host: '127.0.0.1',
+    port: shell.port,
+    connectString: `127.0.0.1:${shell.port}`,
+    dataDir,
+    shell,
+    async stop() {
+      await shell.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Child-process server through the real CLI (`clustergenie zookeeper --config`). */
+export async function startOurZooKeeperProcess(opts: OurZkOptions = {}): Promise<StartedZk & { pid: number }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cg-zkp-'));
+  const port = await freePort();
+  const cfg = join(dataDir, 'zoo.cfg');
+  await writeFile(cfg, cfgText(port, join(dataDir, 'data'), opts.extraConfig ?? {}));
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'clustergenie.js'), 'zookeeper', '--config', cfg], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    if (stderr.length < 64 * 1024) stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    await waitFor(async () => (await fourLetter('127.0.0.1', port, 'ruok').catch(() => '')) === 'imok', 10_000, () => `server did not start: ${stderr}`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    host: '127.0.0.1',
+    port,
+    connectString: `127.0.0.1:${port}`,
+    dataDir,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
