@@ -60,7 +60,9 @@ export async function startOurZooKeeper(opts: OurZkOptions = {}): Promise<Starte
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** Child-process server through the real CLI (`clustergenie zookeeper --config`). */
-export async function startOurZooKeeperProcess(opts: OurZkOptions = {}): Promise<StartedZk & { pid: number }> {
+export async function startOurZooKeeperProcess(
+  opts: OurZkOptions = {},
+): Promise<StartedZk & { pid: number; exited: Promise<number | null>; stderrText(): string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'cg-zkp-'));
   const port = await freePort();
   const cfg = join(dataDir, 'zoo.cfg');
@@ -85,6 +87,8 @@ export async function startOurZooKeeperProcess(opts: OurZkOptions = {}): Promise
     connectString: `127.0.0.1:${port}`,
     dataDir,
     pid: child.pid!,
+    exited,
+    stderrText: () => stderr,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
