@@ -40,6 +40,19 @@ const START_DEADLINE_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_BYTES = 16_384;
 
+/**
+ * Waits for EOF on stdin (our end closes when this process dies), then stops the server PID
+ * ($1: SIGTERM, SIGKILL after 5 s) and removes its temp dir ($2).
+ */
+const WATCHDOG_SCRIPT = [
+  'while read -r _; do :; done',
+  'kill -TERM "$1" 2>/dev/null',
+  'i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done',
+  'kill -KILL "$1" 2>/dev/null',
+  'sleep 0.2',
+  'rm -rf "$2"',
+].join('\n');
+
 const DEFAULT_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar']
   .filter((p) => existsSync(p))
   .join(':');
@@ -204,6 +217,20 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
   installExitHook();
   const child = spawn(java, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
+  // If this process dies without running its exit hook (SIGKILL, a signal, a crash), the pipe
+  // to the watchdog closes and it takes the server down: no orphaned JVMs.
+  const watchdog =
+    child.pid === undefined
+      ? undefined
+      : spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'apache-zk-watchdog', String(child.pid), dir], {
+          stdio: ['pipe', 'ignore', 'ignore'],
+        });
+  if (watchdog) {
+    watchdog.on('error', () => {});
+    watchdog.stdin!.on('error', () => {});
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
+  }
   const logFile = createWriteStream(join(dir, 'server.log'));
   let tail = '';
   const onOutput = (c: Buffer): void => {
@@ -213,6 +240,11 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
   };
   child.stdout!.on('data', onOutput);
   child.stderr!.on('data', onOutput);
+  // A test file that forgets stop() must still be able to exit (the exit hook and the watchdog
+  // then take the server down), so the server does not hold this process's event loop open.
+  child.unref();
+  (child.stdout as unknown as { unref?: () => void }).unref?.();
+  (child.stderr as unknown as { unref?: () => void }).unref?.();
   let spawnError: Error | undefined;
   child.once('error', (e) => {
     spawnError = e;
@@ -220,6 +252,13 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
 
   let stopped = false;
   const cleanup = async (): Promise<void> => {
+    if (watchdog?.pid !== undefined && watchdog.exitCode === null && watchdog.signalCode === null) {
+      try {
+        process.kill(watchdog.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await killChild(child);
     await new Promise<void>((r) => logFile.end(() => r()));
     await rm(dir, { recursive: true, force: true });

@@ -148,6 +148,9 @@ export class ServerConnection implements ClientConn {
 
   notify(type: number, path: string, _zxid: number): void {
     if (this.closed) return;
+    // Apache counts notifications as sent packets (srvr `Sent:`, mntr zk_packets_sent).
+    this.server.stats.packetsSent++;
+    this.stats.packetsSent++;
     const w = this.out;
     const at = w.beginFrame();
     // ZooKeeper 3.8 sends -1 as the zxid of every notification.

@@ -17,10 +17,13 @@ export function ttlOwner(ttlMs: number): bigint {
   return TTL_TAG | BigInt(ttlMs);
 }
 export function isTtlOwner(owner: bigint): boolean {
-  return owner !== CONTAINER_OWNER && (owner & TTL_MASK) === TTL_TAG;
+  // Top byte 0xFF (EphemeralType.EXTENDED_MASK). The owner is a signed bigint, so `owner & mask`
+  // is the positive mask value, never the negative TTL_TAG.
+  return (owner & TTL_MASK) === TTL_MASK;
 }
 export function ttlOfOwner(owner: bigint): number {
-  return Number(owner & 0xffffffffffffn);
+  // EphemeralType.EXTENDED_FEATURE_VALUE_MASK: the low 40 bits.
+  return Number(owner & 0xffffffffffn);
 }
 /** A real session owner (ephemeral node), not container/TTL/none. */
 export function isSessionOwner(owner: bigint): boolean {
@@ -83,18 +86,20 @@ export class DataTree {
   readonly watches = new WatchManager();
   private readonly aclCache = new Map<string, AclT[]>();
   lastProcessedZxid = 0;
-  approximateDataSize = 0;
+  /** Sum of path lengths and data sizes; starts with the built-in nodes ("", /, /zookeeper, ...), as Apache counts. */
+  approximateDataSize = 44;
 
   constructor() {
     const root = new ZNode(Buffer.alloc(0), this.internAcl(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
     this.nodes.set('/', root);
     this.addSystemNode('/zookeeper', OPEN_ACL_UNSAFE);
     this.addSystemNode('/zookeeper/quota', OPEN_ACL_UNSAFE);
-    this.addSystemNode('/zookeeper/config', READ_ACL_UNSAFE);
+    // DataTree.addConfigNode sets the ACL with setACL(..., -1), which stores -1 as aversion.
+    this.addSystemNode('/zookeeper/config', READ_ACL_UNSAFE, -1);
   }
 
-  private addSystemNode(path: string, acl: AclT[]): void {
-    const n = new ZNode(Buffer.alloc(0), this.internAcl(acl), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
+  private addSystemNode(path: string, acl: AclT[], aversion = 0): void {
+    const n = new ZNode(Buffer.alloc(0), this.internAcl(acl), 0, 0, 0, 0, 0, 0, aversion, 0n, 0);
     this.nodes.set(path, n);
     const parent = this.nodes.get(parentOf(path))!;
     (parent.children ??= new Set()).add(baseName(path));
@@ -113,7 +118,8 @@ export class DataTree {
   }
 
   get(path: string): ZNode | undefined {
-    return this.nodes.get(path);
+    // ZooKeeper's node map also holds "" as an alias of the root, so reads of "" see "/".
+    return this.nodes.get(path) ?? (path === '' ? this.nodes.get('/') : undefined);
   }
 
   /** Node count as ZooKeeper reports it (its map also holds "" as an alias of "/"). */
@@ -128,6 +134,8 @@ export class DataTree {
   }
 
   allChildrenNumber(path: string): number {
+    // ZooKeeper counts the keys starting with `path + "/"`: for "" that is every node, root included.
+    if (path === '') return this.nodes.size;
     const n = this.nodes.get(path);
     if (!n || !n.children) return 0;
     let count = 0;

@@ -29,10 +29,31 @@ export class LatencyStats {
   }
 }
 
+/** ZooKeeper's BufferStats: last/min/max of a size, -1 until the first sample. */
+export class BufferStats {
+  last = -1;
+  min = -1;
+  max = -1;
+
+  record(size: number): void {
+    this.last = size;
+    if (this.min === -1 || size < this.min) this.min = size;
+    if (size > this.max) this.max = size;
+  }
+
+  reset(): void {
+    this.last = -1;
+    this.min = -1;
+    this.max = -1;
+  }
+}
+
 export class ServerStats {
   packetsReceived = 0;
   packetsSent = 0;
   readonly latency = new LatencyStats();
+  /** Sizes of reply frames (header + body), as ServerStats.clientResponseStats. */
+  readonly clientResponse = new BufferStats();
 
   recordLatency(ms: number): void {
     this.latency.record(ms);
@@ -42,6 +63,7 @@ export class ServerStats {
     this.packetsReceived = 0;
     this.packetsSent = 0;
     this.latency.reset();
+    this.clientResponse.reset();
   }
 }
 
@@ -54,6 +76,8 @@ export class ConnStats {
   lastResponseMs = 0;
   lastLatencyMs = 0;
   establishedMs = 0;
+  /** When the connection was accepted (ServerCnxn.established; `est=` in cons). Not reset. */
+  readonly createdMs = Date.now();
   readonly latency = new LatencyStats();
 
   record(op: string, latencyMs: number, zxid: number, nowMs: number): void {

@@ -6,7 +6,7 @@
 import { Err, OpCode, opName } from '../protocol/constants.js';
 import { JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
 import type { ConnectRequest, ConnectResponse } from '../protocol/connect.js';
-import { AuthPacket, RequestHeader, type IdT } from '../protocol/records.js';
+import { AuthPacket, GetSASLRequest, ReconfigRequest, RequestHeader, SetSASLResponse, type IdT } from '../protocol/records.js';
 import { authenticate } from './acl.js';
 import { DataTree, isTtlOwner, ttlOfOwner, type TxnResult } from './datatree.js';
 import type { ServerOptions } from './options.js';
@@ -104,6 +104,9 @@ export class ZooKeeperServer {
 
   /** Handles a ConnectRequest. Returns false if the connection must be closed without reply. */
   connect(c: ClientConn, req: ConnectRequest): boolean {
+    // The ConnectRequest counts as a received packet (NIOServerCnxn.readPayload), even if refused.
+    this.stats.packetsReceived++;
+    c.stats.packetsReceived++;
     if (req.lastZxidSeen > this.tree.lastProcessedZxid) return false; // client has seen our future
     const timeOut = this.negotiateTimeout(req.timeOut);
     const readOnly = req.readOnly === undefined ? undefined : false;
@@ -117,7 +120,15 @@ export class ZooKeeperServer {
       slot.isWrite = true;
       this.sync.submit(txn, () => {
         this.applyTxn(txn);
-        this.establish(c, { protocolVersion: 0, timeOut, sessionId: id, passwd: sessionPassword(id), readOnly });
+        if (this.establish(c, { protocolVersion: 0, timeOut, sessionId: id, passwd: sessionPassword(id), readOnly })) {
+          // FinalRequestProcessor records createSession as op SESS, cxid 0, in the latency stats.
+          const now = this.now();
+          const latency = now - slot.startMs;
+          this.stats.recordLatency(latency);
+          this.stats.packetsSent++;
+          c.stats.record('SESS', latency, this.tree.lastProcessedZxid, now);
+          c.stats.lastCxid = 0;
+        }
         slot.done = true;
         this.drain(c);
       });
@@ -127,6 +138,8 @@ export class ZooKeeperServer {
     const passwdOk = req.passwd !== null && req.passwd.equals(sessionPassword(req.sessionId));
     if (!s || s.closing || !passwdOk) {
       c.sendConnectResponse({ protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(16), readOnly });
+      this.stats.packetsSent++;
+      c.stats.packetsSent++;
       c.queue.length = 0;
       c.close(false);
       return true;
@@ -140,18 +153,23 @@ export class ZooKeeperServer {
       this.removeConnection(old);
       old.close(true);
     }
-    this.establish(c, { protocolVersion: 0, timeOut, sessionId: req.sessionId, passwd: sessionPassword(req.sessionId), readOnly });
+    if (this.establish(c, { protocolVersion: 0, timeOut, sessionId: req.sessionId, passwd: sessionPassword(req.sessionId), readOnly })) {
+      this.stats.packetsSent++;
+      c.stats.packetsSent++;
+    }
     slot.done = true;
     this.drain(c);
     return true;
   }
 
-  private establish(c: ClientConn, resp: ConnectResponse): void {
-    if (c.closed) return;
+  /** Returns false if the connection was gone and nothing was sent. */
+  private establish(c: ClientConn, resp: ConnectResponse): boolean {
+    if (c.closed) return false;
     c.established = true;
     c.stats.establishedMs = this.now();
     this.sessionConns.set(c.sessionId, c);
     c.sendConnectResponse(resp);
+    return true;
   }
 
   // ---------------------------------------------------------------- requests
@@ -181,19 +199,29 @@ export class ZooKeeperServer {
     c.stats.lastCxid = xid;
     this.sessions.touch(c.sessionId, this.now());
 
-    if (op === OpCode.auth) {
-      this.handleAuth(c, xid, r);
-      return true;
-    }
+    if (op === OpCode.auth) return this.handleAuth(c, xid, r);
+    if (op === OpCode.sasl) return this.handleSasl(c, xid, r);
     let decoded: Decoded | undefined;
     let err = 0;
+    // Whether a request that fails before prep still takes a zxid (an ErrorTxn), as in ZooKeeper.
+    let txnOnError = isWriteOp(op);
     try {
-      if (op === OpCode.check || op === OpCode.notification || op === OpCode.createSession || op === OpCode.sasl) {
+      if (op === OpCode.check || op === OpCode.notification || op === OpCode.createSession) {
         throw new KeeperError(Err.UNIMPLEMENTED);
       }
-      if (op === OpCode.reconfig || op === OpCode.deleteContainer) {
-        decoded = undefined;
-        err = this.opts.reconfigEnabled || op === OpCode.deleteContainer ? Err.UNIMPLEMENTED : Err.RECONFIGDISABLED;
+      if (op === OpCode.reconfig) {
+        // ZooKeeper decodes a reconfig before assigning a zxid: a malformed one takes none.
+        try {
+          ReconfigRequest.decode(r);
+        } catch (e) {
+          txnOnError = false;
+          throw e;
+        }
+        err = this.opts.reconfigEnabled ? Err.UNIMPLEMENTED : Err.RECONFIGDISABLED;
+      } else if (op === OpCode.deleteContainer) {
+        // ZooKeeper reads a client's deleteContainer path from the whole packet, request header
+        // included, so the path always holds a NUL byte: BADARGUMENTS, as an ErrorTxn.
+        err = Err.BADARGUMENTS;
       } else {
         decoded = decodeRequest(op, r);
       }
@@ -203,7 +231,7 @@ export class ZooKeeperServer {
       else throw e;
     }
     const isWrite = decoded !== undefined && decoded.cls !== 'read' && decoded.cls !== 'multiRead';
-    const p = this.pending(c, xid, op, decoded, isWrite || (err !== 0 && err !== Err.UNIMPLEMENTED && isWriteOp(op)));
+    const p = this.pending(c, xid, op, decoded, isWrite || (err !== 0 && err !== Err.UNIMPLEMENTED && txnOnError));
     if (err === Err.UNIMPLEMENTED) p.closeAfter = true;
 
     if (err !== 0 && p.isWrite) {
@@ -223,7 +251,8 @@ export class ZooKeeperServer {
   private submitWrite(c: ClientConn, p: Pending, d: Decoded, xid: number): void {
     const ctx = this.prepContext(c, xid);
     if (d.cls === 'sync') {
-      p.result = { err: 0, path: d.path, stat: undefined, multi: undefined };
+      // A null path is echoed as null: the ustring codec writes it with length -1.
+      p.result = { err: 0, path: d.path as string, stat: undefined, multi: undefined };
       this.sync.submit(null, () => {
         p.done = true;
         this.drain(c);
@@ -289,13 +318,14 @@ export class ZooKeeperServer {
     return res;
   }
 
-  private handleAuth(c: ClientConn, xid: number, r: JuteReader): void {
+  /** Returns false (close without a reply) if the AuthPacket is malformed, as ZooKeeper does. */
+  private handleAuth(c: ClientConn, xid: number, r: JuteReader): boolean {
     let ids: IdT[] | number;
     try {
       const pkt = AuthPacket.decode(r);
       ids = authenticate(pkt.scheme, pkt.auth, this.opts.superDigest);
     } catch {
-      ids = Err.AUTHFAILED;
+      return false;
     }
     // Auth is answered in order with the connection's other replies: kazoo matches the reply
     // against its pending queue, so strict ordering is the safe choice.
@@ -309,6 +339,22 @@ export class ZooKeeperServer {
       }
     }
     if (c.queue[0] === p) this.drain(c);
+    return true;
+  }
+
+  /**
+   * SASL (102) without a SASL server configured: ZooKeeper answers OK with a null token
+   * (zxid 0) and keeps the connection; a malformed GetSASLRequest closes it without a reply.
+   */
+  private handleSasl(c: ClientConn, xid: number, r: JuteReader): boolean {
+    try {
+      GetSASLRequest.decode(r);
+    } catch {
+      return false;
+    }
+    const p = this.pending(c, xid, OpCode.sasl, undefined, false);
+    if (c.queue[0] === p) this.drain(c);
+    return true;
   }
 
   /** Sends replies for the head of the connection's queue while they are ready. */
@@ -316,7 +362,8 @@ export class ZooKeeperServer {
     const q = c.queue;
     while (q.length > 0) {
       const p = q[0]!;
-      if (p.op === OpCode.createSession) {
+      if (p.op === OpCode.createSession && p.err === 0) {
+        // The handshake's slot (a client-sent createSession carries UNIMPLEMENTED instead).
         if (!p.done) return;
         q.shift();
         continue;
@@ -334,15 +381,29 @@ export class ZooKeeperServer {
   }
 
   private reply(c: ClientConn, p: Pending): void {
-    const zxid = this.tree.lastProcessedZxid;
+    let zxid = this.tree.lastProcessedZxid;
     let err = p.err;
     let encode: ((w: JuteWriter) => void) | undefined;
     const d = p.decoded;
-    if (err === 0 && p.op === OpCode.auth) {
-      // success: header only
+    let xid = p.xid;
+    if (p.op === OpCode.auth || p.op === OpCode.sasl) {
+      // Answered outside the pipeline in ZooKeeper, with zxid 0. Auth success is header only.
+      zxid = 0;
+      if (p.op === OpCode.sasl) encode = (w) => SetSASLResponse.encode(w, { token: null });
+    } else if (err === Err.UNIMPLEMENTED && !p.isWrite) {
+      // UnimplementedRequestProcessor replies with the request's zxid, -1 for a request never prepped.
+      zxid = -1;
+    } else if (p.op === OpCode.ping) {
+      // FinalRequestProcessor answers every ping with xid -2, whatever xid it came with.
+      xid = -2;
+    }
+    if (err !== 0 || p.op === OpCode.auth || p.op === OpCode.sasl) {
+      // error or auth/sasl: nothing more to compute
     } else if (err === 0 && p.isWrite) {
       const res = p.result!;
-      err = p.op === OpCode.multi ? 0 : res.err;
+      // A multi reports per-op errors with header err 0, unless it never became a multi txn
+      // (a malformed MultiOperationRecord is a plain ErrorTxn: MARSHALLINGERROR in the header).
+      err = p.op === OpCode.multi && res.multi ? 0 : res.err;
       if (err === 0) encode = (w) => encodeWriteResult(p.op, res, w);
     } else if (err === 0 && d) {
       if (!this.sessions.isActive(c.sessionId) && p.op !== OpCode.ping) {
@@ -363,7 +424,21 @@ export class ZooKeeperServer {
     this.stats.recordLatency(latency);
     this.stats.packetsSent++;
     c.stats.record(opShortName(p.op), latency, zxid, now);
-    c.sendReply(p.xid, zxid, err, err === 0 ? encode : undefined);
+    // ServerStats.updateClientResponseSize: the frame length (16-byte ReplyHeader + body).
+    let size = 16;
+    const body = err === 0 ? encode : undefined;
+    c.sendReply(
+      xid,
+      zxid,
+      err,
+      body &&
+        ((w: JuteWriter) => {
+          const at = w.pos;
+          body(w);
+          size += w.pos - at;
+        }),
+    );
+    this.stats.clientResponse.record(size);
   }
 
   // ---------------------------------------------------------------- time-driven work
@@ -429,7 +504,8 @@ function isWriteOp(op: number): boolean {
     op === OpCode.setData ||
     op === OpCode.setACL ||
     op === OpCode.multi ||
-    op === OpCode.reconfig
+    op === OpCode.reconfig ||
+    op === OpCode.deleteContainer
   );
 }
 
