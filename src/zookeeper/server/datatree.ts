@@ -7,6 +7,7 @@ import { aclKey, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { baseName, parentOf } from './paths.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchManager } from './watches.js';
+import { formatStatsTrack, LIMIT_NODE, parseStatsTrack, QUOTA_ROOT, QuotaPrefixes, STAT_NODE } from './quota.js';
 
 /** ephemeralOwner values that mark containers and TTL nodes (EphemeralType). */
 export const CONTAINER_OWNER = -0x8000000000000000n;
@@ -84,6 +85,7 @@ export class DataTree {
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
   readonly watches = new WatchManager();
+  readonly quotas = new QuotaPrefixes();
   private readonly aclCache = new Map<string, AclT[]>();
   lastProcessedZxid = 0;
   /** Sum of path lengths and data sizes; starts with the built-in nodes ("", /, /zookeeper, ...), as Apache counts. */
@@ -182,6 +184,8 @@ export class DataTree {
         const old = n.data ? n.data.length : 0;
         n.data = body.data;
         this.approximateDataSize += (body.data ? body.data.length : 0) - old;
+        const prefix = this.quotas.maxPrefix(body.path);
+        if (prefix !== undefined) this.updateQuotaStat(prefix, (body.data ? body.data.length : 0) - old, 0);
         n.version = body.version;
         n.mzxid = zxid;
         n.mtime = time;
@@ -271,6 +275,13 @@ export class DataTree {
       if (!s) this.ephemerals.set(owner, (s = new Set()));
       s.add(path);
     }
+    if (parentPath.startsWith(QUOTA_ROOT)) {
+      const quotaPath = parentPath.slice(QUOTA_ROOT.length);
+      if (name === LIMIT_NODE) this.quotas.add(quotaPath);
+      if (name === STAT_NODE) this.recountQuota(quotaPath);
+    }
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, data ? data.length : 0, 1);
     this.watches.nodeCreated(path, parentPath, zxid, node.acl, parent.acl);
     return 0;
   }
@@ -295,8 +306,40 @@ export class DataTree {
         if (s.size === 0) this.ephemerals.delete(owner);
       }
     }
+    if (parentPath.startsWith(QUOTA_ROOT) && baseName(path) === LIMIT_NODE) {
+      this.quotas.delete(parentPath.slice(QUOTA_ROOT.length));
+    }
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, -(node.data ? node.data.length : 0), -1);
     this.watches.nodeDeleted(path, parentPath, zxid, node.acl, parent.acl);
     return 0;
+  }
+
+  /** Adds to the `count`/`bytes` of the quota'd path's stat node, in place. */
+  private updateQuotaStat(quotaPath: string, bytesDiff: number, countDiff: number): void {
+    const statNode = this.nodes.get(`${QUOTA_ROOT}${quotaPath}/${STAT_NODE}`);
+    if (!statNode) return;
+    const stats = parseStatsTrack(statNode.data ? statNode.data.toString('utf8') : '');
+    stats.set('count', (stats.get('count') ?? -1) + countDiff);
+    stats.set('bytes', (stats.get('bytes') ?? -1) + bytesDiff);
+    statNode.data = Buffer.from(formatStatsTrack(stats), 'utf8');
+  }
+
+  /** Counts the subtree at `quotaPath` into its stat node (when the stat node is created or loaded). */
+  recountQuota(quotaPath: string): void {
+    const statNode = this.nodes.get(`${QUOTA_ROOT}${quotaPath}/${STAT_NODE}`);
+    if (!statNode) return;
+    let count = 0;
+    let bytes = 0;
+    const walk = (p: string): void => {
+      const n = this.nodes.get(p);
+      if (!n) return;
+      count++;
+      bytes += n.data ? n.data.length : 0;
+      if (n.children) for (const c of n.children) walk(p === '/' ? `/${c}` : `${p}/${c}`);
+    };
+    walk(quotaPath);
+    statNode.data = Buffer.from(formatStatsTrack(new Map([['count', count], ['bytes', bytes]])), 'utf8');
   }
 
   /** Deletes every ephemeral of the session, deepest paths first. */
