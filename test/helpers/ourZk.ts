@@ -21,6 +21,8 @@ export interface StartedZk {
 export interface OurZkOptions {
   extraConfig?: Record<string, string>;
   sysProps?: Record<string, string>;
+  /** Clock for the in-process server (tests that need to move time deterministically). */
+  now?: () => number;
 }
 
 function cfgText(port: number, dataDir: string, extra: Record<string, string>): string {
@@ -43,7 +45,7 @@ export async function startOurZooKeeper(opts: OurZkOptions = {}): Promise<Starte
   const dataDir = await mkdtemp(join(tmpdir(), 'cg-zk-'));
   const port = await freePort();
   const parsed = parseZooCfg(cfgText(port, dataDir, opts.extraConfig ?? {}), dataDir, opts.sysProps ?? {});
-  const shell = await startZooKeeperServer(parsed.options);
+  const shell = await startZooKeeperServer(parsed.options, opts.now ? { now: opts.now } : {});
   return {
     host: '127.0.0.1',
     port: shell.port,
