@@ -8,7 +8,9 @@ it whether to exec the real JVM (apache) or `node bin/clustergenie.js zookeeper 
 
 Usage: run-kazoo.py --target apache|clustergenie --output results.txt [options] [-- pytest args]
 Exit status: 0 all selected tests passed, 1 some test failed/errored, 2 usage,
-3 prerequisites missing (python3/pytest/pytest-timeout/kazoo), 4 run timed out or was killed.
+3 prerequisites missing (python3/pytest/pytest-timeout/kazoo), 4 run timed out, was killed or
+stopped early (KAZOO_MAX_SETUP_ERRORS consecutive setUp errors), 5 preflight failed (the server
+did not start, did not accept connections, or did not exit on SIGTERM).
 See docs/KAZOO.md.
 """
 import argparse
@@ -40,6 +42,7 @@ HARNESS_VARS = (
     "ZOOKEEPER_LOCAL_SESSION_RO", "TRAVIS", "CI", "KRB5_CONFIG", "KRB5_TEST_ENV",
 )
 FINISHED_MARK = "# session finished"
+STOPPED_MARK = "# session stopped early"
 
 
 def log(msg):
@@ -74,9 +77,10 @@ def ports_free(offset, count=4):
 
 
 def pick_offset():
-    # Below the ephemeral range (32768+), away from the harness default 20000.
+    # Below the ephemeral range (32768+), away from the harness default 20000. The harness uses
+    # offset..offset+3 for its single server, the preflight offset+5..offset+8.
     for offset in range(24100, 25000, 10):
-        if ports_free(offset):
+        if ports_free(offset, 10):
             return offset
     raise SystemExit("no free block of 4 loopback ports in 24100..24999")
 
@@ -97,6 +101,64 @@ def check_prereqs(python):
     return None
 
 
+def preflight(env, offset, run_dir):
+    """Start one server through the shim the way kazoo does, check that it accepts a TCP
+    connection and answers `ruok`, and that SIGTERM stops it. Returns an error string or None.
+
+    Without this, a server that cannot start turns every test into a 15 s connect timeout.
+    """
+    work = tempfile.mkdtemp(prefix="preflight-", dir=env["TMPDIR"])
+    data = os.path.join(work, "data")
+    os.mkdir(data)
+    port, admin = offset + 5, offset + 8
+    cfg = os.path.join(work, "zoo.cfg")
+    with open(cfg, "w") as fh:
+        fh.write("tickTime=2000\ndataDir=%s\nclientPort=%d\nmaxClientCnxns=0\n"
+                 "admin.serverPort=%d\n4lw.commands.whitelist=*\n" % (data, port, admin))
+    cmd = ["java", "-cp", env["ZOOKEEPER_CLASSPATH"],
+           "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
+           "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, cwd=run_dir, stdin=subprocess.DEVNULL)
+    try:
+        deadline = started + 30
+        reply = None
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return "server exited with status %s before listening on 127.0.0.1:%d" % (proc.returncode, port)
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                    s.sendall(b"ruok")
+                    s.settimeout(5)
+                    chunks = []
+                    while True:
+                        b = s.recv(64)
+                        if not b:
+                            break
+                        chunks.append(b)
+                    reply = b"".join(chunks)
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            return "server did not accept connections on 127.0.0.1:%d within 30s" % port
+        log("preflight: server answered ruok with %r after %.1fs" % (reply, time.monotonic() - started))
+        if reply != b"imok":
+            log("preflight WARNING: expected b'imok' (kazoo's tests do not need ruok, but they use envi)")
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            return "server did not exit within 15s of SIGTERM (kazoo's teardown would hang)"
+        log("preflight: SIGTERM -> exit status %s" % proc.returncode)
+        return None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def kill_group(pgid, sig):
     try:
         os.killpg(pgid, sig)
@@ -114,6 +176,9 @@ def summarize(path):
                 if line.startswith(FINISHED_MARK):
                     finished = True
                     continue
+                if line.startswith(STOPPED_MARK):
+                    counts["stopped-early"] = 1
+                    continue
                 outcome = line.split("\t", 1)[0]
                 counts[outcome] = counts.get(outcome, 0) + 1
     return counts, finished
@@ -129,10 +194,15 @@ def main():
     ap.add_argument("--timeout", type=int, default=120, help="per-test timeout in seconds (pytest-timeout)")
     ap.add_argument("--overall-timeout", type=int, default=3600, help="kill the whole run after this many seconds")
     ap.add_argument("--no-default-excludes", action="store_true", help="ignore excluded.txt")
+    ap.add_argument("--no-preflight", action="store_true", help="skip the start/ruok/SIGTERM check")
     ap.add_argument("--python", default=os.environ.get("KAZOO_PYTHON", "/usr/bin/python3"),
                     help="interpreter with kazoo+pytest (default /usr/bin/python3; a pyenv python3 on PATH lacks them)")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest args after `--` (e.g. -k lock, or test ids)")
     args = ap.parse_args()
+
+    def on_sigterm(_sig, _frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_sigterm)  # clean up (pytest's process group etc.) as for Ctrl-C
 
     problem = check_prereqs(args.python)
     if problem:
@@ -147,8 +217,8 @@ def main():
             os.unlink(p)
 
     offset = args.port_offset if args.port_offset is not None else pick_offset()
-    if not ports_free(offset):
-        log("ports %d..%d are not free on 127.0.0.1" % (offset, offset + 3))
+    if not ports_free(offset, 10):
+        log("ports %d..%d are not free on 127.0.0.1" % (offset, offset + 9))
         return 2
 
     run_dir = tempfile.mkdtemp(prefix="kazoo-%s-" % args.target)
@@ -182,6 +252,17 @@ def main():
         "PYTHONPATH": HERE + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
         "PYTHONUNBUFFERED": "1",
     })
+
+    if not args.no_preflight:
+        try:
+            problem = preflight(env, offset, run_dir)
+        except KeyboardInterrupt:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            return 130
+        if problem:
+            log("PREFLIGHT FAILED: %s; see %s" % (problem, server_log))
+            shutil.rmtree(run_dir, ignore_errors=True)
+            return 5
 
     cmd = [
         args.python, "-m", "pytest",
@@ -266,7 +347,7 @@ def main():
         "" if finished else " (session did not finish)"))
     if interrupted:
         return 130
-    if timed_out or not finished:
+    if timed_out or not finished or "stopped-early" in counts:
         return 4
     if status == 5:  # no tests collected
         return 1
