@@ -9,6 +9,7 @@ import { FrameDecoder, FrameTooLargeError } from '../protocol/framing.js';
 import { ReplyHeader, WatcherEvent, type IdT } from '../protocol/records.js';
 import { KeeperState } from '../protocol/constants.js';
 import { ConnStats } from './stats.js';
+import { ReplyWriter } from './replyWriter.js';
 import type { ClientConn, Pending, ZooKeeperServer } from './zkserver.js';
 import { fourLetterCodes } from './fourletter.js';
 import type { Logger } from '../../util/log.js';
@@ -33,7 +34,8 @@ export class ServerConnection implements ClientConn {
   readonly queue: Pending[] = [];
   readonly stats = new ConnStats();
   private readonly decoder: FrameDecoder;
-  private readonly out = new JuteWriter(4096);
+  /** CESU-8 strings, as ZooKeeper's BinaryOutputArchive writes them (replyWriter.ts). */
+  private readonly out: JuteWriter = new ReplyWriter(4096);
   private flushScheduled = false;
   private handshakeDone = false;
   private paused = false;

@@ -6,7 +6,7 @@ import { CreateMode, Err, OpCode, Perms, TTL_MAX_MS } from '../protocol/constant
 import type { AclT, IdT } from '../protocol/records.js';
 import { checkAcl, fixupAcl } from './acl.js';
 import { CONTAINER_OWNER, DataTree, isSessionOwner, ttlOwner } from './datatree.js';
-import { pathError, parentOf, sequenceSuffix } from './paths.js';
+import { pathError, sequenceSuffix } from './paths.js';
 import type { NodeType, SubTxn, Txn, TxnBody } from './txn.js';
 
 export class KeeperError extends Error {
@@ -17,6 +17,12 @@ export class KeeperError extends Error {
     super(`keeper error ${code}${path ? ` for ${path}` : ''}`);
   }
 }
+
+/**
+ * A failure ZooKeeper hits outside its KeeperException handling (a ClassCastException in prep):
+ * the whole request, even a whole multi, becomes one MARSHALLINGERROR ErrorTxn.
+ */
+export class MarshallingAbort extends Error {}
 
 interface ChangeRecord {
   zxid: number;
@@ -202,6 +208,9 @@ export class PrepStage {
   }
 
   private prepCreate(op: 1 | 15 | 19 | 21, req: CreateReq, zxid: number, ctx: PrepContext, undo: (() => void)[] | undefined): SubTxn {
+    // A multi sub-op whose TTL flags came without a CreateTTLRequest (requests.ts multiCreateOp):
+    // ZooKeeper casts the CreateRequest to CreateTTLRequest and fails.
+    if (op === OpCode.createTTL && req.ttl === undefined) throw new MarshallingAbort();
     const flags = req.flags;
     if (flags < 0 || flags > 6) throw new KeeperError(Err.BADARGUMENTS, req.path);
     const isTtl = flags === CreateMode.PERSISTENT_WITH_TTL || flags === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
@@ -214,6 +223,10 @@ export class PrepStage {
     const ttl = op === OpCode.createTTL ? (req.ttl ?? -1) : -1;
     if (isTtl && !this.opts.extendedTypesEnabled) throw new KeeperError(Err.UNIMPLEMENTED, req.path);
     if (isTtl ? ttl <= 0 || ttl > TTL_MAX_MS : ttl >= 0) throw new KeeperError(Err.BADARGUMENTS, req.path);
+    // createTTL with a non-TTL mode and ttl -1 passes ZooKeeper's validateTTL and then kills the
+    // server when the txn is applied (TTL.toEphemeralOwner(-1) throws in the SyncThread). We
+    // refuse it instead (docs/COMPATIBILITY.md).
+    if (op === OpCode.createTTL && !isTtl) throw new KeeperError(Err.BADARGUMENTS, req.path);
     ctx.checkSession();
     let path = req.path;
     // validatePathForCreate: only the basic shape here; the full check runs after the suffix.
@@ -253,12 +266,23 @@ export class PrepStage {
     if (pathError(path) !== undefined) throw new KeeperError(Err.BADARGUMENTS, path);
   }
 
+  /**
+   * getParentPathAndValidate: deletes get no full PathUtils check, only "has a slash, no NUL, not
+   * a special node". A malformed path such as `/a/` then fails the lookup (NONODE), as in ZooKeeper.
+   */
   private parentAndValidate(path: string): string {
-    this.validate(path);
-    if (path === '/' || path === '/zookeeper' || path === '/zookeeper/quota' || path === '/zookeeper/config') {
+    const lastSlash = path.lastIndexOf('/');
+    if (
+      lastSlash === -1 ||
+      path.indexOf('\0') !== -1 ||
+      path === '/' ||
+      path === '/zookeeper' ||
+      path === '/zookeeper/quota' ||
+      path === '/zookeeper/config'
+    ) {
       throw new KeeperError(Err.BADARGUMENTS, path);
     }
-    return parentOf(path);
+    return lastSlash === 0 ? '/' : path.slice(0, lastSlash);
   }
 
   /** Prep a single write request; failures become an error txn that still takes a zxid. */
@@ -268,9 +292,9 @@ export class PrepStage {
     try {
       return { header, body: this.prepOne(w, zxid, ctx, undefined) };
     } catch (e) {
-      if (!(e instanceof KeeperError)) throw e;
+      if (!(e instanceof KeeperError) && !(e instanceof MarshallingAbort)) throw e;
       header.type = OpCode.error;
-      return { header, body: { kind: 'error', op: OpCode.error, err: e.code } };
+      return { header, body: { kind: 'error', op: OpCode.error, err: e instanceof KeeperError ? e.code : Err.MARSHALLINGERROR } };
     }
   }
 
@@ -289,6 +313,11 @@ export class PrepStage {
       try {
         txns.push(this.prepOne(w, zxid, ctx, undo));
       } catch (e) {
+        if (e instanceof MarshallingAbort) {
+          for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+          header.type = OpCode.error;
+          return { header, body: { kind: 'error', op: OpCode.error, err: Err.MARSHALLINGERROR } };
+        }
         if (!(e instanceof KeeperError)) throw e;
         failed = true;
         txns.push({ kind: 'error', op: OpCode.error, err: e.code });

@@ -1,7 +1,7 @@
 // Request bodies: decoding per opcode, the read operations (served from the local tree), and the
 // encoding of write results into reply bodies, including multi/multiRead responses.
 
-import { Err, OpCode, Perms, WatcherType } from '../protocol/constants.js';
+import { CreateMode, Err, OpCode, Perms, WatcherType } from '../protocol/constants.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import {
   AddWatchRequest,
@@ -44,7 +44,7 @@ export type Decoded =
   | { cls: 'multi'; ops: WriteOp[] }
   | { cls: 'multiRead'; ops: { op: number; path: string }[] }
   | { cls: 'read'; op: number; body: any }
-  | { cls: 'sync'; path: string }
+  | { cls: 'sync'; path: string | null }
   | { cls: 'closeSession' };
 
 const WRITE_OPS = new Set<number>([
@@ -77,30 +77,80 @@ function decodeWrite(op: number, r: JuteReader): WriteOp {
   throw new KeeperError(Err.MARSHALLINGERROR);
 }
 
+/**
+ * MultiOperationRecord rebuilds each create with Op.create(), whose opcode comes from the flags
+ * (unknown flags count as PERSISTENT), not from the MultiHeader: create2 becomes create (a
+ * path-only CreateResult), container flags become createContainer, and TTL flags become
+ * createTTL, which without a CreateTTLRequest body (no ttl) fails in prep (MarshallingAbort).
+ */
+function multiCreateOp(w: WriteOp): WriteOp {
+  if (w.op !== OpCode.create && w.op !== OpCode.create2 && w.op !== OpCode.createContainer && w.op !== OpCode.createTTL) return w;
+  const flags = w.req.flags;
+  if (flags === CreateMode.PERSISTENT_WITH_TTL || flags === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL) {
+    return w.op === OpCode.createTTL ? w : { op: OpCode.createTTL, req: { ...w.req, ttl: undefined } };
+  }
+  const op = flags === CreateMode.CONTAINER ? OpCode.createContainer : OpCode.create;
+  return { op, req: { ...w.req, ttl: undefined } };
+}
+
+/** True if the next field is a null ustring (length -1); our codecs decode it as ''. */
+function nullPathAhead(r: JuteReader): boolean {
+  return r.remaining >= 4 && r.buf.readInt32BE(r.pos) === -1;
+}
+
+/** Request kinds whose null path (Java null) makes ZooKeeper throw a NullPointerException. */
+const NULL_PATH_MARSHALLING = new Set<number>([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.exists,
+  OpCode.getData,
+  OpCode.getChildren,
+  OpCode.getChildren2,
+  OpCode.getACL,
+  OpCode.getAllChildrenNumber,
+  OpCode.checkWatches,
+  OpCode.addWatch,
+]);
+
 /** Decodes a request body. Throws JuteError on malformed bytes, KeeperError(MARSHALLINGERROR) on bad multi. */
 export function decodeRequest(op: number, r: JuteReader): Decoded {
+  // ZooKeeper keeps a null path null and fails on it with MARSHALLINGERROR (a NullPointerException
+  // caught as a marshalling error); setData/setACL instead reject it as BADARGUMENTS like "".
+  if (NULL_PATH_MARSHALLING.has(op) && nullPathAhead(r)) throw new KeeperError(Err.MARSHALLINGERROR);
   if (WRITE_OPS.has(op)) return { cls: 'write', w: decodeWrite(op, r) };
   switch (op) {
     case OpCode.multi:
     case OpCode.multiRead: {
       const writes: WriteOp[] = [];
       const reads: { op: number; path: string }[] = [];
+      let nullPath = false;
       for (;;) {
         const h = MultiHeader.decode(r);
         if (h.done) break;
+        if (nullPathAhead(r)) nullPath = true;
         if (op === OpCode.multi) {
           if (h.type !== OpCode.check && !WRITE_OPS.has(h.type)) throw new KeeperError(Err.MARSHALLINGERROR);
           if (h.type === OpCode.setACL) throw new KeeperError(Err.MARSHALLINGERROR);
-          writes.push(decodeWrite(h.type, r));
+          writes.push(multiCreateOp(decodeWrite(h.type, r)));
         } else {
           if (h.type !== OpCode.getData && h.type !== OpCode.getChildren) throw new KeeperError(Err.MARSHALLINGERROR);
           reads.push({ op: h.type, path: GetChildrenRequest.decode(r).path });
         }
       }
+      // A null sub-op path makes ZooKeeper fail the whole request with a NullPointerException,
+      // reported as MARSHALLINGERROR (see docs/COMPATIBILITY.md for the body it also sends).
+      if (nullPath) throw new KeeperError(Err.MARSHALLINGERROR);
       return op === OpCode.multi ? { cls: 'multi', ops: writes } : { cls: 'multiRead', ops: reads };
     }
-    case OpCode.sync:
-      return { cls: 'sync', path: PathRequest.decode(r).path };
+    case OpCode.sync: {
+      // A null path is echoed back as null (SyncResponse written with a -1 length).
+      const isNull = nullPathAhead(r);
+      const path = PathRequest.decode(r).path;
+      return { cls: 'sync', path: isNull ? null : path };
+    }
     case OpCode.closeSession:
       return { cls: 'closeSession' };
     case OpCode.exists:
@@ -119,8 +169,12 @@ export function decodeRequest(op: number, r: JuteReader): Decoded {
     case OpCode.addWatch:
       return { cls: 'read', op, body: AddWatchRequest.decode(r) };
     case OpCode.checkWatches:
-    case OpCode.removeWatches:
-      return { cls: 'read', op, body: WatchTypeRequest.decode(r) };
+    case OpCode.removeWatches: {
+      const isNull = nullPathAhead(r);
+      const body = WatchTypeRequest.decode(r);
+      // removeWatches(null) finds no watch: NOWATCHER.
+      return { cls: 'read', op, body: isNull ? { ...body, path: null } : body };
+    }
     case OpCode.getEphemerals:
       return { cls: 'read', op, body: GetEphemeralsRequest.decode(r) };
     case OpCode.whoAmI:
@@ -215,14 +269,23 @@ export function executeRead(op: number, body: any, ctx: ReadContext): ReadResult
       );
       return OK_EMPTY;
     case OpCode.addWatch: {
-      if (body.mode !== 0 && body.mode !== 1) return { err: Err.BADARGUMENTS };
+      // AddWatchMode.fromValue throws on an unknown mode: a marshalling error in ZooKeeper.
+      if (body.mode !== 0 && body.mode !== 1) return { err: Err.MARSHALLINGERROR };
       tree.watches.addWatch(body.path, ctx.watcher, body.mode);
       return { err: 0, encode: (w) => ErrorResponse.encode(w, { err: 0 }) };
     }
     case OpCode.checkWatches:
     case OpCode.removeWatches: {
       const masks = watcherTypeMasks(body.type);
-      if (!masks) return { err: Err.BADARGUMENTS };
+      // WatcherType.fromInt throws on an unknown type: a marshalling error in ZooKeeper.
+      if (!masks) return { err: Err.MARSHALLINGERROR };
+      if (body.path === null) return { err: Err.NOWATCHER };
+      if (op === OpCode.checkWatches) {
+        // WatchManager.containsWatcher walks PathParentIterator: it yields nothing for "", and
+        // for a path without a slash it fails computing the parent (a marshalling error).
+        if (body.path === '') return { err: Err.NOWATCHER };
+        if (body.path.indexOf('/') === -1) return { err: Err.MARSHALLINGERROR };
+      }
       const { data, child } = tree.watches;
       let found = false;
       if (op === OpCode.checkWatches) {

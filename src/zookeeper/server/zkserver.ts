@@ -7,7 +7,7 @@ import { Err, OpCode, opName } from '../protocol/constants.js';
 import { JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
 import type { ConnectRequest, ConnectResponse } from '../protocol/connect.js';
 import { AuthPacket, GetSASLRequest, ReconfigRequest, RequestHeader, SetSASLResponse, type IdT } from '../protocol/records.js';
-import { authenticate } from './acl.js';
+import { addAuthId, authenticate } from './acl.js';
 import { DataTree, isTtlOwner, ttlOfOwner, type TxnResult } from './datatree.js';
 import type { ServerOptions } from './options.js';
 import { InMemorySyncStage, type SyncStage } from './pipeline.js';
@@ -197,10 +197,12 @@ export class ZooKeeperServer {
     this.stats.packetsReceived++;
     c.stats.packetsReceived++;
     c.stats.lastCxid = xid;
-    this.sessions.touch(c.sessionId, this.now());
-
+    // Auth and SASL are handled before the session is touched (ZooKeeperServer.processPacket).
     if (op === OpCode.auth) return this.handleAuth(c, xid, r);
     if (op === OpCode.sasl) return this.handleSasl(c, xid, r);
+    // A request for a session that is closing (closeSession queued, or expired) is dropped
+    // without a reply and without a zxid, as ZooKeeper drops it (MissingSessionException).
+    if (!this.sessions.touch(c.sessionId, this.now())) return true;
     let decoded: Decoded | undefined;
     let err = 0;
     // Whether a request that fails before prep still takes a zxid (an ErrorTxn), as in ZooKeeper.
@@ -323,7 +325,7 @@ export class ZooKeeperServer {
     let ids: IdT[] | number;
     try {
       const pkt = AuthPacket.decode(r);
-      ids = authenticate(pkt.scheme, pkt.auth, this.opts.superDigest);
+      ids = authenticate(pkt.scheme, pkt.auth, this.opts.superDigest, c.remoteAddress);
     } catch {
       return false;
     }
@@ -335,7 +337,7 @@ export class ZooKeeperServer {
       p.closeAfter = true;
     } else {
       for (const id of ids) {
-        if (!c.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) c.authIds.push(id);
+        addAuthId(c.authIds, id);
       }
     }
     if (c.queue[0] === p) this.drain(c);
