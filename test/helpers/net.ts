@@ -1,6 +1,7 @@
 // Small network helpers for tests: free ports, condition polling with deadlines, 4lw queries.
 
 import { createConnection, createServer } from 'node:net';
+import { waitFor as poll } from './wait.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -15,14 +16,7 @@ export function freePort(): Promise<number> {
 
 /** Polls `cond` until true or the deadline passes (then throws with `what()`). */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string = () => 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 5;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 100);
-  }
+  await poll(cond, { timeoutMs, what });
 }
 
 /** Sends a four-letter word and returns the whole text reply. */

@@ -5,7 +5,7 @@ import type { EventEmitter } from 'node:events';
 /** Poll `cond` until it is truthy; fail after `timeoutMs`. Returns the truthy value. */
 export async function waitFor<T>(
   cond: () => T | Promise<T>,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
@@ -19,7 +19,8 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const suffix = lastError ? ` (last error: ${(lastError as Error).message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}${suffix}`);
+      const what = typeof opts.what === 'function' ? opts.what() : (opts.what ?? 'condition');
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${suffix}`);
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
   }

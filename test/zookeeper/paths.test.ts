@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathError, parentOf, sequenceSuffix } from '../../src/zookeeper/server/paths.js';
+import { pathError, parentOf, sequenceSuffix } from '../../src/zookeeper/protocol/paths.js';
 
 test('valid paths', () => {
   for (const p of ['/', '/a', '/a/b', '/a.b', '/..a', '/a/...', '/zookeeper', '/ü']) assert.equal(pathError(p), undefined, p);

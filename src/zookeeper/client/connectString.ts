@@ -1,7 +1,7 @@
 // Connect strings (`host:port,host:port/chroot`), the client-side chroot, and client-side path
 // validation (PathUtils rules, as the Java client applies them before sending).
 
-import { pathError } from '../server/paths.js';
+import { pathError } from '../protocol/paths.js';
 import { badArguments } from './errors.js';
 
 export const DEFAULT_PORT = 2181;

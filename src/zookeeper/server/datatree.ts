@@ -4,7 +4,7 @@
 import { Err, EventType } from '../protocol/constants.js';
 import type { AclT, StatT } from '../protocol/records.js';
 import { aclKey, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
-import { baseName, parentOf } from './paths.js';
+import { baseName, parentOf } from '../protocol/paths.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchManager } from './watches.js';
 import { formatStatsTrack, LIMIT_NODE, parseStatsTrack, QUOTA_ROOT, QuotaPrefixes, STAT_NODE } from './quota.js';

@@ -6,7 +6,7 @@ import { CreateMode, Err, OpCode, Perms, TTL_MAX_MS } from '../protocol/constant
 import type { AclT, IdT } from '../protocol/records.js';
 import { checkAcl, fixupAcl } from './acl.js';
 import { CONTAINER_OWNER, DataTree, isSessionOwner, ttlOwner } from './datatree.js';
-import { pathError, sequenceSuffix } from './paths.js';
+import { pathError, sequenceSuffix } from '../protocol/paths.js';
 import type { NodeType, SubTxn, Txn, TxnBody } from './txn.js';
 
 export class KeeperError extends Error {
