@@ -11,7 +11,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { killOnExit } from './children.js';
+import { fourLetter, freePort } from './net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -57,66 +58,6 @@ const DEFAULT_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf
   .filter((p) => existsSync(p))
   .join(':');
 
-// Safety net: if the test process exits without calling stop(), take our children with it.
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-  });
-}
-
-/** Ask the OS for a free loopback port (bind port 0, read it, release it). */
-export async function freePort(host = HOST): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('could not read the bound port'));
-        return;
-      }
-      const port = addr.port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Send a four-letter word and return the whole text answer (the server closes after it). */
-export async function fourLetterWord(host: string, port: number, word: string, timeoutMs = 2_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host, port });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`${word}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.once('connect', () => sock.end(word));
-    sock.on('data', (c: Buffer) => chunks.push(c));
-    sock.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.once('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
-
 function formatConfig(cfg: Record<string, string>): string {
   return Object.entries(cfg)
     .map(([k, v]) => `${k}=${v}`)
@@ -160,7 +101,6 @@ async function killChild(child: ChildProcess): Promise<void> {
       await waitExit(child, STOP_GRACE_MS);
     }
   }
-  live.delete(child);
 }
 
 class StartError extends Error {
@@ -214,9 +154,8 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
     cfgPath,
   ];
 
-  installExitHook();
   const child = spawn(java, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
+  killOnExit(child);
   // If this process dies without running its exit hook (SIGKILL, a signal, a crash), the pipe
   // to the watchdog closes and it takes the server down: no orphaned JVMs.
   const watchdog =
@@ -282,8 +221,8 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
       // `ruok` answers imok as soon as the port is open, before the database is loaded; `srvr`
       // says "not currently serving requests" until then. Require both.
       if (
-        (await fourLetterWord(HOST, port, 'ruok', 1_000)) === 'imok' &&
-        /\bMode: /.test(await fourLetterWord(HOST, port, 'srvr', 1_000))
+        (await fourLetter(HOST, port, 'ruok', 1_000)) === 'imok' &&
+        /\bMode: /.test(await fourLetter(HOST, port, 'srvr', 1_000))
       ) {
         break;
       }

@@ -19,8 +19,8 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   await poll(cond, { timeoutMs, what });
 }
 
-/** Sends a four-letter word and returns the whole text reply. */
-export function fourLetter(host: string, port: number, cmd: string, timeoutMs = 5000): Promise<string> {
+/** Sends a four-letter word (or raw bytes, e.g. `stmk` + a mask) and returns the whole text reply. */
+export function fourLetter(host: string, port: number, cmd: string | Buffer, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = createConnection({ host, port });
     const chunks: Buffer[] = [];

@@ -8,7 +8,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { digestOf } from '../../src/zookeeper/protocol/acls.js';
 import { startOurZooKeeper } from '../helpers/ourZk.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
 import { waitFor } from '../helpers/net.js';
@@ -16,11 +16,6 @@ import { replyHeader, requestHeader, startSniffProxy, type SniffProxy } from './
 import { ACL, codeOf, CreateMode, Event, Exception, Id, long, Nzc, Permission, State, WatchProbe } from './helpers/nzc.js';
 
 type Server = Awaited<ReturnType<typeof startOurZooKeeper>>;
-
-function digestId(userPassword: string): string {
-  const user = userPassword.slice(0, userPassword.indexOf(':'));
-  return `${user}:${createHash('sha1').update(userPassword).digest('base64')}`;
-}
 
 describe('node-zookeeper-client 1.1.3 against clustergenie', { timeout: 60_000 }, () => {
   let zk: Server;
@@ -267,7 +262,7 @@ describe('node-zookeeper-client 1.1.3 against clustergenie', { timeout: 60_000 }
   it('ACLs with digest auth: addAuthInfo, NOAUTH for others, getACL/setACL with versions, auth failure', async () => {
     const alice = await client();
     alice.client.addAuthInfo('digest', Buffer.from('alice:secret'));
-    const aliceId = digestId('alice:secret');
+    const aliceId = digestOf('alice:secret');
     await alice.create('/nzc-acl', Buffer.from('secret'), CreateMode.PERSISTENT, [
       new ACL(Permission.ALL, new Id('digest', aliceId)),
       new ACL(Permission.READ, new Id('world', 'anyone')),

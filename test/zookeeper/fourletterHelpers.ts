@@ -5,9 +5,8 @@
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { connect } from 'node:net';
 import { startApacheZooKeeper, type ServerHandle } from '../helpers/apacheZk.js';
-import { freePort } from '../helpers/net.js';
+import { fourLetter, freePort } from '../helpers/net.js';
 
 interface NzcClient {
   connect(): void;
@@ -79,24 +78,7 @@ export class TestClient {
 
 /** Sends raw bytes as a four-letter word (e.g. `stmk` + an 8-byte mask) and reads the reply. */
 export function rawFourLetter(port: number, bytes: Buffer, timeoutMs = 5_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error('no reply to raw four-letter word'));
-    }, timeoutMs);
-    s.on('connect', () => s.write(bytes));
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
+  return fourLetter('127.0.0.1', port, bytes, timeoutMs);
 }
 
 export function stmkBytes(mask: bigint): Buffer {

@@ -1,23 +1,15 @@
 // ACL constants and helpers for clients (ZooDefs.Ids and friends).
 
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { digestOf } from '../protocol/acls.js';
 import { Perms } from '../protocol/constants.js';
 import type { Acl } from './types.js';
 
-const entry = (perms: number, scheme: string, id: string): Acl =>
-  Object.freeze({ perms, id: Object.freeze({ scheme, id }) }) as Acl;
-
-/** world:anyone with all permissions. */
-export const OPEN_ACL_UNSAFE: readonly Acl[] = Object.freeze([entry(Perms.ALL, 'world', 'anyone')]);
-/** world:anyone, read only. */
-export const READ_ACL_UNSAFE: readonly Acl[] = Object.freeze([entry(Perms.READ, 'world', 'anyone')]);
-/** All permissions for the creator's authenticated ids (the `auth` pseudo-scheme). */
-export const CREATOR_ALL_ACL: readonly Acl[] = Object.freeze([entry(Perms.ALL, 'auth', '')]);
+export { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, CREATOR_ALL_ACL } from '../protocol/acls.js';
 
 /** DigestAuthenticationProvider id: `user:base64(sha1("user:password"))`. */
 export function digestId(user: string, password: string): string {
-  return `${user}:${createHash('sha1').update(`${user}:${password}`, 'utf8').digest('base64')}`;
+  return digestOf(`${user}:${password}`);
 }
 
 /** An ACL entry granting `perms` to the digest identity `user` with `password`. */

@@ -1,29 +1,8 @@
 // ACL checks and auth schemes (world, auth, digest, ip, super), as ZooKeeper applies them.
 
-import { createHash } from 'node:crypto';
-import { Err, Perms } from '../protocol/constants.js';
+import { digestOf } from '../protocol/acls.js';
+import { Err } from '../protocol/constants.js';
 import type { AclT, IdT } from '../protocol/records.js';
-
-export const OPEN_ACL_UNSAFE: AclT[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
-export const READ_ACL_UNSAFE: AclT[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
-
-/** The auth ids a connection holds: ip is implicit; digest/super come from auth packets. */
-export interface AuthInfo {
-  ids: IdT[];
-}
-
-/** `user:password` -> `user:base64(sha1(user:password))`, DigestAuthenticationProvider's id. */
-export function digestId(userPassword: string): string {
-  const colon = userPassword.indexOf(':');
-  const user = colon < 0 ? userPassword : userPassword.slice(0, colon);
-  return `${user}:${createHash('sha1').update(userPassword, 'utf8').digest('base64')}`;
-}
-
-export class AclError extends Error {
-  constructor(readonly code: number) {
-    super(`ACL error ${code}`);
-  }
-}
 
 /** Result of an auth packet: the ids to add, or AUTHFAILED. */
 export function authenticate(
@@ -35,7 +14,7 @@ export function authenticate(
   if (scheme === 'digest') {
     // Null auth data makes DigestAuthenticationProvider throw (caught as AUTHFAILED).
     if (auth === null) return Err.AUTHFAILED;
-    const id = digestId(auth.toString('utf8'));
+    const id = digestOf(auth.toString('utf8'));
     const out: IdT[] = [{ scheme: 'digest', id }];
     if (superDigest !== undefined && id === superDigest) out.push({ scheme: 'super', id: '' });
     return out;

@@ -127,17 +127,20 @@ export class ServerConnection implements ClientConn {
 
   // ---- ClientConn
 
-  sendReply(xid: number, zxid: number, err: number, encode?: (w: JuteWriter) => void): void {
-    if (this.closing && !this.flushScheduled && this.out.pos === 0 && this.socket.destroyed) return;
+  sendReply(xid: number, zxid: number, err: number, encode?: (w: JuteWriter) => void): number {
+    if (this.closing && !this.flushScheduled && this.out.pos === 0 && this.socket.destroyed) return 0;
     const w = this.out;
     const at = w.beginFrame();
     ReplyHeader.encode(w, { xid, zxid, err });
+    const bodyAt = w.pos;
     if (encode) encode(w);
+    const bodyBytes = w.pos - bodyAt;
     w.endFrame(at);
     this.scheduleFlush();
     if (this.paused && this.queue.length < this.server.opts.outstandingRequestsMaxPerConnection / 2) {
       setImmediate(() => this.resume());
     }
+    return bodyBytes;
   }
 
   sendConnectResponse(resp: ConnectResponse): void {

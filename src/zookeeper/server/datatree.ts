@@ -3,7 +3,8 @@
 
 import { Err, EventType } from '../protocol/constants.js';
 import type { AclT, StatT } from '../protocol/records.js';
-import { aclKey, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
+import { aclKey } from './acl.js';
+import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../protocol/acls.js';
 import { baseName, parentOf } from '../protocol/paths.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchManager } from './watches.js';
@@ -100,7 +101,7 @@ export class DataTree {
     this.addSystemNode('/zookeeper/config', READ_ACL_UNSAFE, -1);
   }
 
-  private addSystemNode(path: string, acl: AclT[], aversion = 0): void {
+  private addSystemNode(path: string, acl: readonly AclT[], aversion = 0): void {
     const n = new ZNode(Buffer.alloc(0), this.internAcl(acl), 0, 0, 0, 0, 0, 0, aversion, 0n, 0);
     this.nodes.set(path, n);
     const parent = this.nodes.get(parentOf(path))!;

@@ -276,7 +276,7 @@ export function executeRead(op: number, body: any, ctx: ReadContext): ReadResult
     }
     case OpCode.checkWatches:
     case OpCode.removeWatches: {
-      const masks = watcherTypeMasks(body.type);
+      const masks = WATCHER_TYPE_MASKS.get(body.type);
       // WatcherType.fromInt throws on an unknown type: a marshalling error in ZooKeeper.
       if (!masks) return { err: Err.MARSHALLINGERROR };
       if (body.path === null) return { err: Err.NOWATCHER };
@@ -311,23 +311,16 @@ export function executeRead(op: number, body: any, ctx: ReadContext): ReadResult
   return { err: Err.UNIMPLEMENTED };
 }
 
+const ALL_MODES = WatchMode.STANDARD | WatchMode.PERSISTENT | WatchMode.PERSISTENT_RECURSIVE;
+
 /** WatcherType -> which modes to match in the data and child tables. */
-function watcherTypeMasks(type: number): { data: number; child: number } | undefined {
-  const all = WatchMode.STANDARD | WatchMode.PERSISTENT | WatchMode.PERSISTENT_RECURSIVE;
-  switch (type) {
-    case WatcherType.Children:
-      return { data: 0, child: WatchMode.STANDARD };
-    case WatcherType.Data:
-      return { data: WatchMode.STANDARD, child: 0 };
-    case WatcherType.Any:
-      return { data: all, child: all };
-    case WatcherType.Persistent:
-      return { data: WatchMode.PERSISTENT, child: WatchMode.PERSISTENT };
-    case WatcherType.PersistentRecursive:
-      return { data: WatchMode.PERSISTENT_RECURSIVE, child: 0 };
-  }
-  return undefined;
-}
+const WATCHER_TYPE_MASKS = new Map<number, { data: number; child: number }>([
+  [WatcherType.Children, { data: 0, child: WatchMode.STANDARD }],
+  [WatcherType.Data, { data: WatchMode.STANDARD, child: 0 }],
+  [WatcherType.Any, { data: ALL_MODES, child: ALL_MODES }],
+  [WatcherType.Persistent, { data: WatchMode.PERSISTENT, child: WatchMode.PERSISTENT }],
+  [WatcherType.PersistentRecursive, { data: WatchMode.PERSISTENT_RECURSIVE, child: 0 }],
+]);
 
 /** multiRead: per-op results, never aborts. */
 export function executeMultiRead(ops: { op: number; path: string }[], ctx: ReadContext, w: JuteWriter): void {

@@ -30,7 +30,8 @@ export interface ClientConn extends Watcher {
   authIds: IdT[];
   readonly queue: Pending[];
   readonly stats: ConnStats;
-  sendReply(xid: number, zxid: number, err: number, encode?: (w: JuteWriter) => void): void;
+  /** Writes one reply frame; returns the body's length in bytes. */
+  sendReply(xid: number, zxid: number, err: number, encode?: (w: JuteWriter) => void): number;
   sendConnectResponse(resp: ConnectResponse): void;
   /** Closes after queued output is flushed (or at once if `now`). */
   close(now: boolean): void;
@@ -59,7 +60,6 @@ export class ZooKeeperServer {
   readonly conns = new Set<ClientConn>();
   /** Session -> the connection currently holding it. */
   readonly sessionConns = new Map<bigint, ClientConn>();
-  private readonly writer = new JuteWriter(1024);
   private readonly reader = new JuteReader(Buffer.alloc(0));
   readonly startedAtMs: number;
   serving = true;
@@ -401,13 +401,13 @@ export class ZooKeeperServer {
     }
     if (err !== 0 || p.op === OpCode.auth || p.op === OpCode.sasl) {
       // error or auth/sasl: nothing more to compute
-    } else if (err === 0 && p.isWrite) {
+    } else if (p.isWrite) {
       const res = p.result!;
       // A multi reports per-op errors with header err 0, unless it never became a multi txn
       // (a malformed MultiOperationRecord is a plain ErrorTxn: MARSHALLINGERROR in the header).
       err = p.op === OpCode.multi && res.multi ? 0 : res.err;
       if (err === 0) encode = (w) => encodeWriteResult(p.op, res, w);
-    } else if (err === 0 && d) {
+    } else if (d) {
       if (!this.sessions.isActive(c.sessionId) && p.op !== OpCode.ping) {
         err = Err.SESSIONEXPIRED;
       } else {
@@ -426,21 +426,9 @@ export class ZooKeeperServer {
     this.stats.recordLatency(latency);
     this.stats.packetsSent++;
     c.stats.record(opShortName(p.op), latency, zxid, now);
+    const bodyBytes = c.sendReply(xid, zxid, err, err === 0 ? encode : undefined);
     // ServerStats.updateClientResponseSize: the frame length (16-byte ReplyHeader + body).
-    let size = 16;
-    const body = err === 0 ? encode : undefined;
-    c.sendReply(
-      xid,
-      zxid,
-      err,
-      body &&
-        ((w: JuteWriter) => {
-          const at = w.pos;
-          body(w);
-          size += w.pos - at;
-        }),
-    );
-    this.stats.clientResponse.record(size);
+    this.stats.clientResponse.record(16 + bodyBytes);
   }
 
   // ---------------------------------------------------------------- time-driven work

@@ -4,27 +4,10 @@
 // that followed it). `myid` prints on stdout, which is block-buffered: it shows up at exit.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killOnExit } from '../../helpers/children.js';
 
 export const CLI_MT = process.env['CLI_MT'] ?? '/usr/lib/zookeeper/bin/cli_mt';
 const DEADLINE_MS = 10_000;
-
-const live = new Set<ChildProcess>();
-let hooked = false;
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on('exit', () => {
-    for (const c of live) {
-      if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
-        try {
-          process.kill(c.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-  });
-}
 
 export class CliMt {
   /** Everything printed on stderr so far. */
@@ -48,7 +31,6 @@ export class CliMt {
     });
     this.exited = new Promise((r) =>
       child.once('exit', (code) => {
-        live.delete(child);
         this.wake();
         r(code);
       }),
@@ -57,9 +39,8 @@ export class CliMt {
 
   /** Starts cli_mt with `args` (e.g. ['-h', 'host:port']) and waits for its session. */
   static async start(args: string[], cwd: string): Promise<CliMt> {
-    hookExit();
     const child = spawn(CLI_MT, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    live.add(child);
+    killOnExit(child);
     const c = new CliMt(child);
     try {
       const m = await c.waitFor(/Got a new session id: 0x([0-9a-f]+)\n/, 0, 'session');

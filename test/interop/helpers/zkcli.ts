@@ -12,30 +12,12 @@
 // Environment overrides: JAVA (java binary), ZKCLI_CLASSPATH (default: what zkCli.sh uses).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killOnExit } from '../../helpers/children.js';
 
 const JAVA = process.env['JAVA'] ?? '/usr/bin/java';
 const CLASSPATH = process.env['ZKCLI_CLASSPATH'] ?? '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar';
 const MARKER = 'printwatches is on';
 const COMMAND_DEADLINE_MS = 15_000;
-
-// Safety net: never leave a JVM behind if the test process exits early.
-const live = new Set<ChildProcess>();
-let hooked = false;
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on('exit', () => {
-    for (const c of live) {
-      if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
-        try {
-          process.kill(c.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-  });
-}
 
 export interface ZkCliTranscript {
   /** Output lines of each command, in order (watch events, blank lines and "WATCHER::" removed). */
@@ -62,7 +44,6 @@ export class ZkCliSession {
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => this.onData(d));
     this.exited = new Promise((r) => child.once('exit', (code) => {
-      live.delete(child);
       this.wake();
       r(code);
     }));
@@ -70,7 +51,6 @@ export class ZkCliSession {
 
   /** Starts zkCli against `server` (host:port) and waits until its session is connected. */
   static async start(server: string): Promise<ZkCliSession> {
-    hookExit();
     // `exec` so the PID we hold is the JVM itself (zkCli.sh would leave java as a grandchild).
     const child = spawn(
       '/bin/sh',
@@ -78,7 +58,7 @@ export class ZkCliSession {
         'org.apache.zookeeper.ZooKeeperMain', '-waitforconnection', '-timeout', '30000', '-server', server],
       { stdio: ['pipe', 'pipe', 'ignore'] },
     );
-    live.add(child);
+    killOnExit(child);
     const s = new ZkCliSession(child, server);
     try {
       await s.until(() => s.events.some((e) => e.includes('state:SyncConnected type:None')), 'SyncConnected');

@@ -17,7 +17,7 @@ import {
   type ConnectedInfo,
   type WatchedEvent,
 } from '../../../src/zookeeper/client/index.js';
-import { freePort } from '../../helpers/apacheZk.js';
+import { freePort } from '../../helpers/net.js';
 import { Inbox, nextEvent, waitFor } from '../../helpers/wait.js';
 import { code, ev, type SuiteContext } from './suiteContext.js';
 

@@ -20,7 +20,7 @@ import {
   type AclT,
 } from '../../../src/zookeeper/protocol/records.js';
 import { OpCode } from '../../../src/zookeeper/protocol/constants.js';
-import { digestId } from '../../../src/zookeeper/server/acl.js';
+import { digestOf } from '../../../src/zookeeper/protocol/acls.js';
 
 export const OPEN: AclT[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 export const READ_ONLY: AclT[] = [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }];
@@ -31,7 +31,7 @@ export function acl(perms: number, scheme: string, id: string): AclT {
 
 /** The digest ACL id for `user:password`. */
 export function digest(userPassword: string): string {
-  return digestId(userPassword);
+  return digestOf(userPassword);
 }
 
 const text = (s: string | Buffer | null): Buffer | null => (typeof s === 'string' ? Buffer.from(s) : s);
