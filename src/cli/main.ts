@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadZooCfg } from '../zookeeper/config.js';
 import { startZooKeeperServer } from '../zookeeper/server/server.js';
 import { createLogger } from '../util/log.js';
+import { StorageCorruptError } from '../zookeeper/persistence/store.js';
+import { DataDirLockedError } from '../zookeeper/persistence/files.js';
 
 const USAGE = `usage:
   clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]   one ZooKeeper server, foreground (alias: zk)
@@ -62,7 +64,17 @@ async function runZooKeeper(args: string[]): Promise<void> {
 }
 
 async function serveUntilSignal(options: Parameters<typeof startZooKeeperServer>[0], log: ReturnType<typeof createLogger>): Promise<void> {
-  const server = await startZooKeeperServer(options, { logger: log });
+  let server;
+  try {
+    server = await startZooKeeperServer(options, { logger: log });
+  } catch (e) {
+    if (e instanceof StorageCorruptError || e instanceof DataDirLockedError) {
+      log.fatal({ error: e.message }, 'cannot start: data directory problem');
+      process.stderr.write(`clustergenie: cannot start ZooKeeper: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
   process.stdout.write(`ZooKeeper server listening on ${options.clientPortAddress}:${server.port}\n`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {

@@ -50,12 +50,7 @@ const ACCEPTED_IGNORED = new Set([
   'peerType',
   'syncEnabled',
   'standaloneEnabled',
-  'autopurge.snapRetainCount',
-  'autopurge.purgeInterval',
-  'snapCount',
   'snapSizeLimitInKb',
-  'preAllocSize',
-  'forceSync',
   'globalOutstandingLimit',
   'maxCnxns',
   'clientPortListenBacklog',
@@ -178,6 +173,24 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
         break;
       case 'reconfigEnabled':
         o.reconfigEnabled = toBool(e);
+        break;
+      case 'forceSync':
+        o.forceSync = toBool(e);
+        break;
+      case 'snapCount':
+        o.snapCount = toInt(e, 2);
+        break;
+      case 'preAllocSize':
+        o.preAllocBytes = toInt(e, 1, 2 ** 31) * 1024;
+        break;
+      case 'autopurge.snapRetainCount': {
+        const n = toInt(e, 1);
+        if (n < 3) warnings.push(`${e.key}=${n} is below the minimum; 3 snapshots are kept (line ${e.line})`);
+        o.snapRetainCount = Math.max(3, n);
+        break;
+      }
+      case 'autopurge.purgeInterval':
+        o.purgeIntervalHours = toInt(e, 0);
         break;
       case 'znode.container.checkIntervalMs':
         o.containerCheckIntervalMs = toInt(e, 1);

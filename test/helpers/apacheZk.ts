@@ -21,6 +21,8 @@ export interface StartServerOptions {
   extraConfig?: Record<string, string>;
   /** Extra JVM system properties (-Dkey=value). */
   sysProps?: Record<string, string>;
+  /** Use this data directory (created if missing) and keep it on stop (restart and round-trip tests). */
+  dataDir?: string;
 }
 
 export interface ServerHandle {
@@ -29,6 +31,10 @@ export interface ServerHandle {
   /** `host:port`, ready to pass to a client. */
   connectString: string;
   dataDir: string;
+  /** The server's process id (for kill -9 tests), when it runs as a child process. */
+  pid?: number;
+  /** The last part of the server's log output (Apache only). */
+  logText?(): string;
   /** Kill the server (SIGTERM, then SIGKILL after a deadline) and remove its temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -115,8 +121,8 @@ class StartError extends Error {
 async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'clustergenie-apache-zk-'));
-  const dataDir = join(dir, 'data');
-  await mkdir(dataDir);
+  const dataDir = opts.dataDir ?? join(dir, 'data');
+  await mkdir(dataDir, { recursive: true });
   const cfg: Record<string, string> = {
     tickTime: '2000',
     dataDir,
@@ -235,7 +241,7 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
     }
     await delay(50);
   }
-  return { host: HOST, port, connectString: `${HOST}:${port}`, dataDir, stop };
+  return { host: HOST, port, connectString: `${HOST}:${port}`, dataDir, pid: child.pid, logText: () => tail, stop };
 }
 
 /** Start a standalone Apache ZooKeeper 3.8 on a free loopback port. */

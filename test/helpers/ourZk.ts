@@ -2,7 +2,7 @@
 // running the real CLI. Same result shape as startApacheZooKeeper (apacheZk.ts).
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ export interface OurZkOptions {
   sysProps?: Record<string, string>;
   /** Clock for the in-process server (tests that need to move time deterministically). */
   now?: () => number;
+  /** Use this data directory (created if missing) and keep it on stop (restart and round-trip tests). */
+  dataDir?: string;
 }
 
 function cfgText(port: number, dataDir: string, extra: Record<string, string>): string {
@@ -42,7 +44,8 @@ function cfgText(port: number, dataDir: string, extra: Record<string, string>): 
 
 /** In-process server (fast; the test can reach `shell.core`). */
 export async function startOurZooKeeper(opts: OurZkOptions = {}): Promise<StartedZk & { shell: ZooKeeperServerShell }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'cg-zk-'));
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'cg-zk-')));
+  if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
   const port = await freePort();
   const parsed = parseZooCfg(cfgText(port, dataDir, opts.extraConfig ?? {}), dataDir, opts.sysProps ?? {});
   const shell = await startZooKeeperServer(parsed.options, opts.now ? { now: opts.now } : {});
@@ -54,7 +57,7 @@ export async function startOurZooKeeper(opts: OurZkOptions = {}): Promise<Starte
     shell,
     async stop() {
       await shell.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -65,10 +68,11 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export async function startOurZooKeeperProcess(
   opts: OurZkOptions = {},
 ): Promise<StartedZk & { pid: number; exited: Promise<number | null>; stderrText(): string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'cg-zkp-'));
+  const dir = await mkdtemp(join(tmpdir(), 'cg-zkp-'));
+  const dataDir = opts.dataDir ?? join(dir, 'data');
   const port = await freePort();
-  const cfg = join(dataDir, 'zoo.cfg');
-  await writeFile(cfg, cfgText(port, join(dataDir, 'data'), opts.extraConfig ?? {}));
+  const cfg = join(dir, 'zoo.cfg');
+  await writeFile(cfg, cfgText(port, dataDir, opts.extraConfig ?? {}));
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'clustergenie.js'), 'zookeeper', '--config', cfg], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -98,7 +102,7 @@ export async function startOurZooKeeperProcess(
         await exited;
         clearTimeout(t);
       }
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

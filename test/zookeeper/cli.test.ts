@@ -41,12 +41,12 @@ test('a bad config fails fast with the key and line, exit code 2', async () => {
 });
 
 test('unknown keys warn once each and do not stop the server', async () => {
-  const zk = await startOurZooKeeperProcess({ extraConfig: { 'some.unknown.key': 'x', snapCount: '10' } });
+  const zk = await startOurZooKeeperProcess({ extraConfig: { 'some.unknown.key': 'x', 'metricsProvider.className': 'x' } });
   try {
     assert.equal(await fourLetter(zk.host, zk.port, 'ruok'), 'imok');
     const warnings = zk.stderrText().split('\n').filter((l) => l.includes('"level":40'));
     assert.equal(warnings.filter((l) => l.includes('unknown key some.unknown.key')).length, 1);
-    assert.equal(warnings.filter((l) => l.includes('snapCount is not supported yet')).length, 1);
+    assert.equal(warnings.filter((l) => l.includes('metricsProvider.className is not supported yet')).length, 1);
   } finally {
     await zk.stop();
   }

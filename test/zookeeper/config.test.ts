@@ -21,7 +21,7 @@ test('java properties syntax: separators, comments, continuations', () => {
 
 test('zoo.cfg keys map onto options with ZooKeeper defaults', () => {
   const { options, warnings } = parseZooCfg(
-    'tickTime=1000\ndataDir=/tmp/x\nclientPort=2199\n4lw.commands.whitelist=ruok, srvr\nextendedTypesEnabled=true\nsnapCount=1000\nfoo.bar=1\n',
+    'tickTime=1000\ndataDir=/tmp/x\nclientPort=2199\n4lw.commands.whitelist=ruok, srvr\nextendedTypesEnabled=true\nmetricsProvider.className=x\nfoo.bar=1\nsnapCount=1000\nforceSync=no\npreAllocSize=16\nautopurge.snapRetainCount=5\nautopurge.purgeInterval=2\n',
     '/',
   );
   assert.equal(options.tickTimeMs, 1000);
@@ -31,8 +31,13 @@ test('zoo.cfg keys map onto options with ZooKeeper defaults', () => {
   assert.deepEqual([...options.fourLetterWords], ['ruok', 'srvr']);
   assert.equal(options.extendedTypesEnabled, true);
   assert.equal(options.maxClientCnxns, 60);
+  assert.equal(options.snapCount, 1000);
+  assert.equal(options.forceSync, false);
+  assert.equal(options.preAllocBytes, 16 * 1024);
+  assert.equal(options.snapRetainCount, 5);
+  assert.equal(options.purgeIntervalHours, 2);
   assert.equal(warnings.length, 2);
-  assert.match(warnings[0]!, /snapCount .*line 6/);
+  assert.match(warnings[0]!, /metricsProvider\.className .*line 6/);
   assert.match(warnings[1]!, /unknown key foo\.bar .*line 7/);
 });
 

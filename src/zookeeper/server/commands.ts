@@ -345,6 +345,8 @@ export function monitorValues(shell: ZooKeeperServerShell): [string, number | bi
     ['outstanding_tls_handshake', 0],
     ['min_client_response_size', resp.min],
     ['non_mtls_local_conn_count', 0],
+    // Not in Apache ZooKeeper (which exits on a log write failure): present only while failing.
+    ...(core.writeRefusal !== undefined ? [['storage_error', core.writeRefusal] as [string, string]] : []),
   ];
 }
 
@@ -554,6 +556,7 @@ function fourLetterWordText(shell: ZooKeeperServerShell, cmd: string, conn: Serv
       }
       s += serverStatsText(shell);
       s += `Node count: ${core.tree.nodeCount}\n`;
+      if (core.writeRefusal !== undefined) s += `Storage error: ${core.writeRefusal}\n`;
       return s;
     }
     case 'cons': {

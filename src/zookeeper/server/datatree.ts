@@ -9,6 +9,7 @@ import { baseName, parentOf } from '../protocol/paths.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchManager } from './watches.js';
 import { formatStatsTrack, LIMIT_NODE, parseStatsTrack, QUOTA_ROOT, QuotaPrefixes, STAT_NODE } from './quota.js';
+import { nodeDigest, TreeDigest } from './digest.js';
 
 /** ephemeralOwner values that mark containers and TTL nodes (EphemeralType). */
 export const CONTAINER_OWNER = -0x8000000000000000n;
@@ -34,6 +35,8 @@ export function isSessionOwner(owner: bigint): boolean {
 
 export class ZNode {
   children: Set<string> | null = null;
+  /** This node's share of the tree digest (see digest.ts), cached between changes. */
+  digest = 0;
   constructor(
     public data: Buffer | null,
     public acl: AclT[],
@@ -89,12 +92,15 @@ export class DataTree {
   readonly quotas = new QuotaPrefixes();
   private readonly aclCache = new Map<string, AclT[]>();
   lastProcessedZxid = 0;
+  /** ZooKeeper's tree digest, kept up to date by every change. */
+  readonly digest = new TreeDigest();
   /** Sum of path lengths and data sizes; starts with the built-in nodes ("", /, /zookeeper, ...), as Apache counts. */
   approximateDataSize = 44;
 
   constructor() {
     const root = new ZNode(Buffer.alloc(0), this.internAcl(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
     this.nodes.set('/', root);
+    this.hashIn('/', root);
     this.addSystemNode('/zookeeper', OPEN_ACL_UNSAFE);
     this.addSystemNode('/zookeeper/quota', OPEN_ACL_UNSAFE);
     // DataTree.addConfigNode sets the ACL with setACL(..., -1), which stores -1 as aversion.
@@ -104,8 +110,80 @@ export class DataTree {
   private addSystemNode(path: string, acl: readonly AclT[], aversion = 0): void {
     const n = new ZNode(Buffer.alloc(0), this.internAcl(acl), 0, 0, 0, 0, 0, 0, aversion, 0n, 0);
     this.nodes.set(path, n);
+    this.hashIn(path, n);
     const parent = this.nodes.get(parentOf(path))!;
     (parent.children ??= new Set()).add(baseName(path));
+  }
+
+  /** Adds the node's (re)computed hash to the tree digest (NodeHashMap.postChange). */
+  private hashIn(path: string, n: ZNode): void {
+    n.digest = nodeDigest(path, n.data, n);
+    this.digest.add(n.digest);
+  }
+
+  /** Takes the node's hash out before a change (NodeHashMap.preChange). */
+  private hashOut(n: ZNode): void {
+    this.digest.remove(n.digest);
+  }
+
+  /** Empties the tree before a snapshot is loaded into it with loadNode. */
+  beginLoad(): void {
+    this.nodes.clear();
+    this.ephemerals.clear();
+    this.containers.clear();
+    this.ttls.clear();
+    this.aclCache.clear();
+    this.quotas.clear();
+    this.digest.reset();
+  }
+
+  /** Adds a node read from a snapshot; parents come before children (pre-order). */
+  loadNode(path: string, n: ZNode): void {
+    if (path === '/') {
+      this.nodes.set('/', n);
+    } else {
+      const parent = this.nodes.get(parentOf(path));
+      if (!parent) throw new Error(`snapshot lists ${path} before its parent`);
+      (parent.children ??= new Set()).add(baseName(path));
+      this.nodes.set(path, n);
+    }
+    n.acl = this.internAcl(n.acl);
+    this.hashIn(path, n);
+    const owner = n.ephemeralOwner;
+    if (owner === CONTAINER_OWNER) this.containers.add(path);
+    else if (isTtlOwner(owner)) this.ttls.add(path);
+    else if (owner !== 0n) {
+      let s = this.ephemerals.get(owner);
+      if (!s) this.ephemerals.set(owner, (s = new Set()));
+      s.add(path);
+    }
+  }
+
+  /** After loadNode: quota table, quota stat nodes and size accounting, as DataTree.setupQuota. */
+  finishLoad(): void {
+    if (!this.nodes.has('/')) throw new Error('snapshot has no root node');
+    const quotaRoot = this.nodes.get(QUOTA_ROOT);
+    const limits: string[] = [];
+    if (quotaRoot) {
+      const walk = (p: string): void => {
+        const n = this.nodes.get(p);
+        if (!n?.children) return;
+        for (const c of n.children) {
+          if (c === LIMIT_NODE) limits.push(p.slice(QUOTA_ROOT.length));
+          else walk(`${p}/${c}`);
+        }
+      };
+      walk(QUOTA_ROOT);
+    }
+    for (const q of limits) {
+      this.quotas.add(q);
+      this.recountQuota(q);
+    }
+    // ZooKeeper's node map holds the root twice ("" and "/"): its data counts twice.
+    const root = this.nodes.get('/')!;
+    let size = root.data ? root.data.length : 0;
+    for (const [p, n] of this.nodes) size += p.length + (n.data ? n.data.length : 0);
+    this.approximateDataSize = size;
   }
 
   /** One shared array per distinct ACL list, like ZooKeeper's ReferenceCountedACLCache. */
@@ -118,6 +196,11 @@ export class DataTree {
       this.aclCache.set(key, v);
     }
     return v;
+  }
+
+  /** Every distinct ACL list in use (the interned arrays nodes point to). */
+  aclLists(): IterableIterator<AclT[]> {
+    return this.aclCache.values();
   }
 
   get(path: string): ZNode | undefined {
@@ -169,6 +252,9 @@ export class DataTree {
         const err = this.createNode(body.path, body.data, body.acl, owner, body.parentCVersion, zxid, time);
         res.err = err;
         if (err === 0) res.stat = statOf(this.nodes.get(body.path)!);
+        // Only while replaying over a fuzzy snapshot (prep rules it out otherwise): the node was
+        // deleted and re-created after the snapshot saw its parent, so bring the parent forward.
+        else if (err === Err.NODEEXISTS) this.setCversionPzxid(parentOf(body.path), body.parentCVersion, zxid);
         break;
       }
       case 'delete':
@@ -183,6 +269,7 @@ export class DataTree {
           break;
         }
         const old = n.data ? n.data.length : 0;
+        this.hashOut(n);
         n.data = body.data;
         this.approximateDataSize += (body.data ? body.data.length : 0) - old;
         const prefix = this.quotas.maxPrefix(body.path);
@@ -190,6 +277,7 @@ export class DataTree {
         n.version = body.version;
         n.mzxid = zxid;
         n.mtime = time;
+        this.hashIn(body.path, n);
         res.stat = statOf(n);
         this.watches.nodeDataChanged(body.path, zxid, n.acl);
         break;
@@ -201,8 +289,10 @@ export class DataTree {
           res.err = Err.NONODE;
           break;
         }
+        this.hashOut(n);
         n.acl = this.internAcl(body.acl);
         n.aversion = body.version;
+        this.hashIn(body.path, n);
         res.stat = statOf(n);
         break;
       }
@@ -259,15 +349,18 @@ export class DataTree {
     const name = baseName(path);
     const children = (parent.children ??= new Set());
     if (children.has(name)) return Err.NODEEXISTS;
+    this.hashOut(parent);
     if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
     // Only move forward: a fuzzy snapshot may already contain this change.
     if (parentCVersion > parent.cversion) {
       parent.cversion = parentCVersion;
       parent.pzxid = zxid;
     }
+    this.hashIn(parentPath, parent);
     const node = new ZNode(data, this.internAcl(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
     children.add(name);
     this.nodes.set(path, node);
+    this.hashIn(path, node);
     this.approximateDataSize += path.length + (data ? data.length : 0);
     if (owner === CONTAINER_OWNER) this.containers.add(path);
     else if (isTtlOwner(owner)) this.ttls.add(path);
@@ -288,14 +381,19 @@ export class DataTree {
   }
 
   deleteNode(path: string, zxid: number): number {
-    const node = this.nodes.get(path);
-    if (!node) return Err.NONODE;
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     if (!parent) return Err.NONODE;
-    this.nodes.delete(path);
+    // The parent's pzxid moves even when the child is already gone: replaying a delete over a
+    // fuzzy snapshot must leave the parent as the original delete did (DataTree.deleteNode).
+    this.hashOut(parent);
     parent.children?.delete(baseName(path));
     if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.hashIn(parentPath, parent);
+    const node = this.nodes.get(path);
+    if (!node) return Err.NONODE;
+    this.nodes.delete(path);
+    this.hashOut(node);
     this.approximateDataSize -= path.length + (node.data ? node.data.length : 0);
     const owner = node.ephemeralOwner;
     if (owner === CONTAINER_OWNER) this.containers.delete(path);
@@ -314,6 +412,17 @@ export class DataTree {
     if (prefix !== undefined) this.updateQuotaStat(prefix, -(node.data ? node.data.length : 0), -1);
     this.watches.nodeDeleted(path, parentPath, zxid, node.acl, parent.acl);
     return 0;
+  }
+
+  private setCversionPzxid(path: string, cversion: number, zxid: number): void {
+    const n = this.nodes.get(path);
+    if (!n) return;
+    if (cversion === -1) cversion = n.cversion + 1;
+    if (cversion <= n.cversion) return;
+    this.hashOut(n);
+    n.cversion = cversion;
+    n.pzxid = zxid;
+    this.hashIn(path, n);
   }
 
   /** Adds to the `count`/`bytes` of the quota'd path's stat node, in place. */

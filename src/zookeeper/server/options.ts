@@ -26,8 +26,19 @@ export interface ServerOptions {
   containerMaxPerMinute: number;
   /** Containers that never had a child are reaped after this long; 0 = never (3.8 default). */
   containerMaxNeverUsedIntervalMs: number;
+  /** Where snapshots (and, without dataLogDir, the transaction log) live; '' = memory only. */
   dataDir: string;
   dataLogDir: string;
+  /** fsync the transaction log before acknowledging writes (zoo.cfg forceSync). */
+  forceSync: boolean;
+  /** A snapshot and log roll happen after snapCount/2 + random(snapCount/2) transactions. */
+  snapCount: number;
+  /** The transaction log file grows in steps of this many bytes (zoo.cfg preAllocSize, in KB). */
+  preAllocBytes: number;
+  /** autopurge.snapRetainCount: snapshots (and the logs they need) kept by the purge task. */
+  snapRetainCount: number;
+  /** autopurge.purgeInterval: hours between purges; 0 = never. */
+  purgeIntervalHours: number;
   adminEnabled: boolean;
   adminAddress: string;
   adminPort: number;
@@ -57,6 +68,11 @@ export function defaultServerOptions(overrides: Partial<ServerOptions> = {}): Se
     containerMaxNeverUsedIntervalMs: 0,
     dataDir: '',
     dataLogDir: '',
+    forceSync: true,
+    snapCount: 100_000,
+    preAllocBytes: 64 * 1024 * 1024,
+    snapRetainCount: 3,
+    purgeIntervalHours: 0,
     adminEnabled: false,
     adminAddress: '0.0.0.0',
     adminPort: 8080,

@@ -6,8 +6,11 @@
 import type { Txn } from './txn.js';
 
 export interface SyncStage {
-  /** Queues a txn, or a barrier (null) that completes after everything queued before it. */
-  submit(txn: Txn | null, done: () => void): void;
+  /**
+   * Queues a txn, or a barrier (null) that completes after everything queued before it. `done`
+   * gets an error if the txn could not be made durable: it must then never be acknowledged.
+   */
+  submit(txn: Txn | null, done: (err?: Error) => void): void;
   /** Why writes are refused (disk trouble, no quorum), or undefined when healthy. */
   readonly unavailableReason: string | undefined;
   close(): Promise<void>;

@@ -37,6 +37,10 @@ export class QuotaPrefixes {
     this.paths.delete(path);
   }
 
+  clear(): void {
+    this.paths.clear();
+  }
+
   get size(): number {
     return this.paths.size;
   }

@@ -10,6 +10,8 @@ import type { ServerOptions } from './options.js';
 import type { SyncStage } from './pipeline.js';
 import { ZooKeeperServer } from './zkserver.js';
 import { startAdminServer, type AdminServer } from './admin.js';
+import { Storage } from '../persistence/store.js';
+import type { StorageIo } from '../persistence/io.js';
 
 export const ZK_VERSION = '3.8.4';
 /** What `srvr`/`envi` print as the version, in Apache ZooKeeper's shape. */
@@ -17,8 +19,11 @@ export const ZK_FULL_VERSION = `${ZK_VERSION}-clustergenie, built on 2026-11-21 
 
 export interface StartOptions {
   logger?: Logger;
+  /** Replaces the data directory's durable log (then nothing is persisted by this shell). */
   syncStage?: SyncStage;
   now?: () => number;
+  /** File operations of the transaction log (tests inject disk faults here). */
+  storageIo?: StorageIo;
 }
 
 export class ZooKeeperServerShell {
@@ -28,6 +33,9 @@ export class ZooKeeperServerShell {
   private admin: AdminServer | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  /** The data directory, when this server persists (dataDir set). */
+  storage: Storage | undefined;
   private readonly perIpCount = new Map<string, number>();
   readonly connections = new Set<ServerConnection>();
   /** 'standalone' until the ensemble lands. */
@@ -37,22 +45,72 @@ export class ZooKeeperServerShell {
 
   constructor(
     readonly opts: ServerOptions,
-    start: StartOptions = {},
+    private readonly startOpts: StartOptions = {},
   ) {
-    this.log = start.logger ?? silentLogger;
-    this.core = new ZooKeeperServer(opts, start.now ?? Date.now, start.syncStage);
+    this.log = startOpts.logger ?? silentLogger;
+    this.core = new ZooKeeperServer(opts, startOpts.now ?? Date.now, startOpts.syncStage);
+  }
+
+  /** Recovers the data directory into the core and switches it to the durable log. */
+  private async openStorage(): Promise<void> {
+    const o = this.opts;
+    const storage = await Storage.open({
+      dataDir: o.dataDir,
+      dataLogDir: o.dataLogDir,
+      forceSync: o.forceSync,
+      snapCount: o.snapCount,
+      preAllocBytes: o.preAllocBytes,
+      // A txn carries at most one request's bytes plus its header and digest.
+      entryBytesMax: o.frameBytesMax + 1024,
+      log: this.log,
+      ...(this.startOpts.storageIo ? { io: this.startOpts.storageIo } : {}),
+    });
+    try {
+      const core = this.core;
+      const rec = await storage.recover(core.tree);
+      core.restored(rec.sessions);
+      this.log.info(
+        { snapshotZxid: rec.snapshotZxid, replayed: rec.replayed, lastZxid: rec.lastZxid, sessions: rec.sessions.size },
+        'data directory recovered',
+      );
+      core.sync = storage.createSyncStage(
+        () => void storage.snapshot(core.tree, core.durableSessions),
+        (reason) => this.log.error({ reason }, 'storage failed: writes are refused from now on, reads go on; fix the disk and restart the server'),
+      );
+      // As ZooKeeperServer.loadData: a clean snapshot of what was recovered.
+      if (rec.replayed > 0 || rec.snapshotZxid < 0) await storage.snapshot(core.tree, core.durableSessions);
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
+    this.storage = storage;
+    if (o.purgeIntervalHours > 0) {
+      const purge = (): void => {
+        storage.purge(o.snapRetainCount).catch((e: Error) => this.log.warn({ error: e.message }, 'purge failed'));
+      };
+      purge();
+      this.purgeTimer = setInterval(purge, o.purgeIntervalHours * 3_600_000);
+      this.purgeTimer.unref();
+    }
   }
 
   async start(): Promise<void> {
+    if (this.opts.dataDir && !this.startOpts.syncStage) await this.openStorage();
     const server = createServer({ noDelay: true }, (s) => this.accept(s));
     this.listener = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.clientPort, this.opts.clientPortAddress, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.opts.clientPort, this.opts.clientPortAddress, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      await this.core.close();
+      await this.storage?.close();
+      throw e;
+    }
     this.port = (server.address() as AddressInfo).port;
     this.tickTimer = setInterval(() => this.core.tick(), this.opts.tickTimeMs);
     this.tickTimer.unref();
@@ -103,10 +161,12 @@ export class ZooKeeperServerShell {
   async stop(): Promise<void> {
     clearInterval(this.tickTimer);
     clearInterval(this.containerTimer);
+    clearInterval(this.purgeTimer);
     const listener = this.listener;
     this.listener = undefined;
     const closed = listener ? new Promise<void>((r) => listener.close(() => r())) : Promise.resolve();
     await this.core.close();
+    await this.storage?.close();
     for (const c of this.connections) c.socket.destroy();
     await closed;
     if (this.admin) await this.admin.close();

@@ -63,11 +63,13 @@ export class ZooKeeperServer {
   private readonly reader = new JuteReader(Buffer.alloc(0));
   readonly startedAtMs: number;
   serving = true;
+  /** Sessions whose createSession is applied (and not closed): what a snapshot records. */
+  readonly durableSessions = new Map<bigint, number>();
 
   constructor(
     readonly opts: ServerOptions,
     readonly now: () => number = Date.now,
-    readonly sync: SyncStage = new InMemorySyncStage(),
+    public sync: SyncStage = new InMemorySyncStage(),
   ) {
     this.prep = new PrepStage(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, skipAcl: opts.skipAcl });
     this.startedAtMs = now();
@@ -76,6 +78,30 @@ export class ZooKeeperServer {
 
   get lastZxid(): number {
     return this.tree.lastProcessedZxid;
+  }
+
+  /**
+   * After recovery filled the tree: zxids continue from the last recovered one, and every
+   * recovered session gets a full timeout from now to reconnect before it expires.
+   */
+  restored(sessions: ReadonlyMap<bigint, number>): void {
+    this.prep.lastZxid = this.tree.lastProcessedZxid;
+    const now = this.now();
+    for (const [id, timeoutMs] of sessions) {
+      this.durableSessions.set(id, timeoutMs);
+      this.sessions.add(id, timeoutMs, now);
+    }
+  }
+
+  /** Why writes are refused (storage failure), or undefined. */
+  get writeRefusal(): string | undefined {
+    return this.sync.unavailableReason;
+  }
+
+  /** A write whose durability is unknown: the client must not get an answer it could trust. */
+  private abandon(c: ClientConn): void {
+    this.removeConnection(c);
+    c.close(true);
   }
 
   get outstandingRequests(): number {
@@ -112,13 +138,20 @@ export class ZooKeeperServer {
     const readOnly = req.readOnly === undefined ? undefined : false;
     const slot = this.pending(c, 0, OpCode.createSession, undefined, false);
     if (req.sessionId === 0n) {
+      // A new session needs a createSession txn, which cannot be persisted now.
+      if (this.sync.unavailableReason !== undefined) return false;
       const id = this.sessions.newSessionId();
       this.sessions.add(id, timeOut, this.now());
       c.sessionId = id;
       c.timeoutMs = timeOut;
       const txn = this.prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut }, id, 0, this.now());
       slot.isWrite = true;
-      this.sync.submit(txn, () => {
+      this.sync.submit(txn, (err) => {
+        if (err) {
+          this.sessions.remove(id);
+          this.abandon(c);
+          return;
+        }
         this.applyTxn(txn);
         if (this.establish(c, { protocolVersion: 0, timeOut, sessionId: id, passwd: sessionPassword(id), readOnly })) {
           // FinalRequestProcessor records createSession as op SESS, cxid 0, in the latency stats.
@@ -235,6 +268,13 @@ export class ZooKeeperServer {
     const isWrite = decoded !== undefined && decoded.cls !== 'read' && decoded.cls !== 'multiRead';
     const p = this.pending(c, xid, op, decoded, isWrite || (err !== 0 && err !== Err.UNIMPLEMENTED && txnOnError));
     if (err === Err.UNIMPLEMENTED) p.closeAfter = true;
+    if (p.isWrite && op !== OpCode.sync && this.sync.unavailableReason !== undefined) {
+      // Storage failed: writes are refused without taking a zxid; reads go on.
+      p.isWrite = false;
+      p.err = Err.NOTREADONLY;
+      if (c.queue[0] === p) this.drain(c);
+      return true;
+    }
 
     if (err !== 0 && p.isWrite) {
       // A write that could not be decoded still takes a zxid, as ZooKeeper logs an ErrorTxn.
@@ -255,6 +295,7 @@ export class ZooKeeperServer {
     if (d.cls === 'sync') {
       // A null path is echoed as null: the ustring codec writes it with length -1.
       p.result = { err: 0, path: d.path as string, stat: undefined, multi: undefined };
+      // Completes even after a storage failure: no write before it will ever be acknowledged.
       this.sync.submit(null, () => {
         p.done = true;
         this.drain(c);
@@ -282,7 +323,11 @@ export class ZooKeeperServer {
   }
 
   private submitTxn(c: ClientConn, p: Pending, txn: Txn): void {
-    this.sync.submit(txn, () => {
+    this.sync.submit(txn, (err) => {
+      if (err) {
+        this.abandon(c);
+        return;
+      }
       p.result = this.applyTxn(txn);
       p.done = true;
       this.drain(c);
@@ -307,8 +352,10 @@ export class ZooKeeperServer {
   applyTxn(txn: Txn): TxnResult {
     const res = this.tree.processTxn(txn);
     this.prep.applied(txn.header.zxid);
+    if (txn.body.kind === 'createSession') this.durableSessions.set(txn.header.clientId, txn.body.timeOut);
     if (txn.body.kind === 'closeSession') {
       const id = txn.header.clientId;
+      this.durableSessions.delete(id);
       this.sessions.remove(id);
       const conn = this.sessionConns.get(id);
       if (conn) {
@@ -435,16 +482,21 @@ export class ZooKeeperServer {
 
   /** Expires sessions whose deadline passed; called by the shell every tick. */
   tick(): void {
+    // Expiring a session takes a txn: while storage is failing, sessions are kept.
+    if (this.sync.unavailableReason !== undefined) return;
     const now = this.now();
     for (const s of this.sessions.expire(now)) {
       const paths2Delete = this.prep.ephemeralsForClose(s.id);
       const txn = this.prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, s.id, 0, now);
-      this.sync.submit(txn, () => this.applyTxn(txn));
+      this.sync.submit(txn, (err) => {
+        if (!err) this.applyTxn(txn);
+      });
     }
   }
 
   /** ContainerManager: deletes empty used containers and expired TTL nodes. */
   reapContainers(maxCount: number): number {
+    if (this.sync.unavailableReason !== undefined) return 0;
     const now = this.now();
     const candidates: string[] = [];
     for (const path of this.tree.containers) {
@@ -468,7 +520,9 @@ export class ZooKeeperServer {
         this.prep.lastZxid--; // nothing to delete after all: do not burn a zxid
         continue;
       }
-      this.sync.submit(txn, () => this.applyTxn(txn));
+      this.sync.submit(txn, (err) => {
+        if (!err) this.applyTxn(txn);
+      });
       count++;
     }
     return count;
