@@ -1,6 +1,8 @@
-// Quick throughput check: ClusterGenie vs Apache ZooKeeper 3.8 (Debian), standalone, the same
-// load from our client (S sessions x D outstanding requests, 100-byte values). Writes a JSON
-// report to bench/results/zk-throughput.json. Not a test; run with `npm run bench:zk`.
+// Quick throughput check: ClusterGenie vs Apache ZooKeeper 3.8 (Debian), standalone, with
+// forceSync on and off (the cost of durability), the same load from our client (S sessions x D
+// outstanding requests, 100-byte values). Both keep their data directories on the same disk
+// (the OS temp dir). Writes a JSON report to bench/results/zk-throughput.json. Not a test; run
+// with `npm run bench:zk`.
 // The full side-by-side benchmark (neutral load generator, CPU per op, ensembles) is issue 5.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -50,8 +52,10 @@ async function drive(connectString: string, op: 'create' | 'setData' | 'getData'
 async function main(): Promise<void> {
   const report: Record<string, Record<string, number>> = {};
   for (const [name, start] of [
-    ['clustergenie', () => startOurZooKeeperProcess()],
-    ['apache-3.8', () => startApacheZooKeeper()],
+    ['clustergenie forceSync=yes', () => startOurZooKeeperProcess({ extraConfig: { forceSync: 'yes' } })],
+    ['apache-3.8 forceSync=yes', () => startApacheZooKeeper({ extraConfig: { forceSync: 'yes' } })],
+    ['clustergenie forceSync=no', () => startOurZooKeeperProcess({ extraConfig: { forceSync: 'no' } })],
+    ['apache-3.8 forceSync=no', () => startApacheZooKeeper({ extraConfig: { forceSync: 'no' } })],
   ] as const) {
     const zk = await start();
     try {
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
     }
   }
   mkdirSync('bench/results', { recursive: true });
-  const out = { sessions: SESSIONS, depth: DEPTH, ops: OPS, opsPerSecond: report, note: 'in-memory ClusterGenie vs Apache with forceSync default' };
+  const out = { sessions: SESSIONS, depth: DEPTH, ops: OPS, opsPerSecond: report, note: 'standalone, data dirs in the OS temp dir on the same disk; one run, not medians (issue 5 builds the full harness)' };
   writeFileSync('bench/results/zk-throughput.json', JSON.stringify(out, null, 2) + '\n');
   console.log(JSON.stringify(out, null, 2));
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseZooCfg } from '../../src/zookeeper/config.js';
 import { startZooKeeperServer, type ZooKeeperServerShell } from '../../src/zookeeper/server/server.js';
 import { freePort, waitFor, fourLetter } from './net.js';
+import type { StorageIo } from '../../src/zookeeper/persistence/io.js';
 
 export interface StartedZk {
   host: string;
@@ -25,6 +26,8 @@ export interface OurZkOptions {
   now?: () => number;
   /** Use this data directory (created if missing) and keep it on stop (restart and round-trip tests). */
   dataDir?: string;
+  /** In-process only: the transaction log's file operations (disk fault injection). */
+  storageIo?: StorageIo;
 }
 
 function cfgText(port: number, dataDir: string, extra: Record<string, string>): string {
@@ -48,7 +51,10 @@ export async function startOurZooKeeper(opts: OurZkOptions = {}): Promise<Starte
   if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
   const port = await freePort();
   const parsed = parseZooCfg(cfgText(port, dataDir, opts.extraConfig ?? {}), dataDir, opts.sysProps ?? {});
-  const shell = await startZooKeeperServer(parsed.options, opts.now ? { now: opts.now } : {});
+  const shell = await startZooKeeperServer(parsed.options, {
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.storageIo ? { storageIo: opts.storageIo } : {}),
+  });
   return {
     host: '127.0.0.1',
     port: shell.port,
