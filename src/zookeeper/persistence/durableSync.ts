@@ -73,15 +73,19 @@ export class DurableSyncStage implements SyncStage {
     }
   }
 
+  /** The next group commit: bounded in bytes, and ending where the log is due to roll. */
   private takeBatch(): Item[] {
     const q = this.queue;
     let end = this.head;
     let bytes = 0;
+    let txns = 0;
+    const txnsMax = Math.max(1, this.rollAfter - this.txnsSinceRoll);
     while (end < q.length) {
       const p = q[end]!.payload;
       const size = p ? p.length + ENTRY_OVERHEAD_BYTES : 0;
-      if (end > this.head && bytes + size > this.opts.batchBytesMax) break;
+      if (end > this.head && (bytes + size > this.opts.batchBytesMax || (p && txns >= txnsMax))) break;
       bytes += size;
+      if (p) txns++;
       end++;
     }
     const batch = q.slice(this.head, end);

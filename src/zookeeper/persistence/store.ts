@@ -48,6 +48,8 @@ export interface Recovery {
   snapshotZxid: number;
   replayed: number;
   lastZxid: number;
+  /** Replayed txns whose logged tree digest differs from the rebuilt tree's. */
+  digestMismatches: number;
   /** Set when a torn tail was cut off the newest log. */
   truncated: { file: string; offset: number; reason: string } | undefined;
 }
@@ -153,6 +155,11 @@ export class Storage {
     }
     let replayed = 0;
     let truncated: Recovery['truncated'];
+    // Per-txn digests are checked once past the snapshot's digest zxid (before it the tree is
+    // still catching up with a fuzzy snapshot), as DataTree.compareDigest does.
+    let fuzzy = digest !== undefined && digest.zxid > snapshotZxid;
+    let digestMismatches = 0;
+    let firstMismatch = 0;
     for (let i = 0; i < replay.length; i++) {
       const file = replay[i]!;
       const isNewest = i === replay.length - 1;
@@ -179,7 +186,14 @@ export class Storage {
         else if (txn.header.type === OpCode.closeSession) sessions.delete(txn.header.clientId);
         tree.processTxn(txn);
         replayed++;
-        if (digest && e.zxid === digest.zxid) this.compareDigest(tree, digest, e.zxid);
+        if (fuzzy) {
+          if (e.zxid >= digest!.zxid) {
+            fuzzy = false;
+            if (e.zxid === digest!.zxid) this.compareDigest(tree, digest!, e.zxid);
+          }
+        } else if (e.decoded.digest && e.decoded.digest.version === 2 && e.decoded.digest.treeDigest !== tree.digest.value) {
+          if (digestMismatches++ === 0) firstMismatch = e.zxid;
+        }
       }
       const end = parser.end!;
       if (end.kind === 'bad') {
@@ -194,11 +208,17 @@ export class Storage {
         truncated = { file: file.path, offset: end.offset, reason: end.reason };
       }
     }
+    if (digestMismatches > 0) {
+      log.warn(
+        { mismatches: digestMismatches, firstZxid: zxidHex(firstMismatch) },
+        'replayed transactions do not match the tree digests logged with them',
+      );
+    }
     // Ephemerals whose session is not in the snapshot or log (ZooKeeperServer.loadData).
     for (const owner of [...tree.ephemerals.keys()]) {
       if (!sessions.has(owner)) tree.killSession(owner, tree.lastProcessedZxid);
     }
-    return { sessions, snapshotZxid, replayed, lastZxid: tree.lastProcessedZxid, truncated };
+    return { sessions, snapshotZxid, replayed, lastZxid: tree.lastProcessedZxid, truncated, digestMismatches };
   }
 
   private advice(file: NamedFile): string {

@@ -20,6 +20,7 @@ import {
   TxnHeader,
 } from '../protocol/records.js';
 import type { SubTxn, Txn, TxnBody } from '../server/txn.js';
+import { DIGEST_VERSION } from '../server/digest.js';
 
 export class TxnFormatError extends Error {}
 
@@ -87,8 +88,8 @@ function writeBody(w: JuteWriter, body: TxnBody): void {
   }
 }
 
-/** The entry payload: header + record (+ digest when given). */
-export function encodeTxn(txn: Txn, digest?: DigestT): Buffer {
+/** The entry payload: header + record + digest (given, or the txn's own when it has one). */
+export function encodeTxn(txn: Txn, digest: DigestT | undefined = txn.digest === undefined ? undefined : { version: DIGEST_VERSION, treeDigest: txn.digest }): Buffer {
   const w = scratch;
   w.reset();
   const h = txn.header;

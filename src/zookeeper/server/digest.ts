@@ -71,6 +71,11 @@ export class TreeDigest {
     }
   }
 
+  copyFrom(o: TreeDigest): void {
+    this.lo = o.lo;
+    this.hi = o.hi;
+  }
+
   reset(): void {
     this.lo = 0;
     this.hi = 0;

@@ -8,6 +8,7 @@ import { checkAcl, fixupAcl } from './acl.js';
 import { CONTAINER_OWNER, DataTree, isSessionOwner, ttlOwner } from './datatree.js';
 import { pathError, sequenceSuffix } from '../protocol/paths.js';
 import type { NodeType, SubTxn, Txn, TxnBody } from './txn.js';
+import { DigestShadow } from './digestShadow.js';
 
 export class KeeperError extends Error {
   constructor(
@@ -73,12 +74,20 @@ export class PrepStage {
   private readonly pending = new Map<string, ChangeRecord>();
   private readonly pendingOrder: ChangeRecord[] = [];
   private pendingHead = 0;
+  private readonly digests: DigestShadow;
 
   constructor(
     private readonly tree: DataTree,
     private readonly opts: PrepOptions,
   ) {
     this.lastZxid = tree.lastProcessedZxid;
+    this.digests = new DigestShadow(tree);
+  }
+
+  /** Attaches the post-txn tree digest (ZooKeeper logs none for error txns). */
+  private withDigest(txn: Txn): Txn {
+    if (txn.body.kind !== 'error') txn.digest = this.digests.after(txn);
+    return txn;
   }
 
   nextZxid(): number {
@@ -87,6 +96,7 @@ export class PrepStage {
 
   /** Drops change records of applied txns (FinalRequestProcessor's outstandingChanges pruning). */
   applied(zxid: number): void {
+    this.digests.applied(zxid);
     const order = this.pendingOrder;
     while (this.pendingHead < order.length && order[this.pendingHead]!.zxid <= zxid) {
       const cr = order[this.pendingHead++]!;
@@ -290,7 +300,7 @@ export class PrepStage {
     const zxid = this.nextZxid();
     const header = { clientId: ctx.sessionId, cxid: ctx.cxid, zxid, time: ctx.time, type: w.op as number };
     try {
-      return { header, body: this.prepOne(w, zxid, ctx, undefined) };
+      return this.withDigest({ header, body: this.prepOne(w, zxid, ctx, undefined) });
     } catch (e) {
       if (!(e instanceof KeeperError) && !(e instanceof MarshallingAbort)) throw e;
       header.type = OpCode.error;
@@ -324,7 +334,7 @@ export class PrepStage {
         for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
       }
     }
-    return { header, body: { kind: 'multi', op: OpCode.multi, txns } };
+    return this.withDigest({ header, body: { kind: 'multi', op: OpCode.multi, txns } });
   }
 
   /** The session's ephemerals as they will be once pending writes apply (for CloseSessionTxn). */
@@ -344,7 +354,7 @@ export class PrepStage {
       // Ephemerals the session owns, including ones still pending creation, are deleted.
       for (const p of body.paths2Delete) this.addChange(deletedRecord(zxid, p), undefined);
     }
-    return { header: { clientId: sessionId, cxid, zxid, time, type }, body };
+    return this.withDigest({ header: { clientId: sessionId, cxid, zxid, time, type }, body });
   }
 }
 

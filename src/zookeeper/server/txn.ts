@@ -42,4 +42,6 @@ export type TxnBody =
 export interface Txn {
   header: TxnHeaderFields;
   body: TxnBody;
+  /** The tree digest after this txn (logged as its TxnDigest); absent for error txns. */
+  digest?: bigint;
 }

@@ -217,3 +217,34 @@ test('group commit: writes queued during an fsync go out together in the next on
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the digest prep attaches to each txn is the tree digest after it, with many txns pending', async () => {
+  const { PrepStage } = await import('../../../src/zookeeper/server/prep.js');
+  const tree = new DataTree();
+  const prep = new PrepStage(tree, { extendedTypesEnabled: true, skipAcl: false });
+  const ctx = (id: bigint) => ({ sessionId: id, cxid: 1, auth: [], time: 1000, checkSession() {} });
+  const open = [...OPEN_ACL_UNSAFE];
+  const txns: Txn[] = [];
+  // Everything prepped before anything is applied, so later txns see earlier ones only in prep's overlay.
+  txns.push(prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut: 5000 }, 7n, 0, 1000));
+  txns.push(prep.prepareWrite({ op: 1, req: { path: '/a', data: Buffer.from('a'), acl: open, flags: 0 } }, ctx(7n)));
+  txns.push(prep.prepareWrite({ op: 1, req: { path: '/a/s', data: null, acl: open, flags: 2 } }, ctx(7n)));
+  txns.push(prep.prepareWrite({ op: 15, req: { path: '/a/e', data: Buffer.from('e'), acl: open, flags: 1 } }, ctx(7n)));
+  txns.push(prep.prepareWrite({ op: 19, req: { path: '/c', data: null, acl: open, flags: 4 } }, ctx(7n)));
+  txns.push(prep.prepareWrite({ op: 21, req: { path: '/t', data: null, acl: open, flags: 5, ttl: 100 } }, ctx(7n)));
+  txns.push(prep.prepareWrite({ op: 5, req: { path: '/a', data: Buffer.from('b'), version: 0 } }, ctx(7n)));
+  txns.push(prep.prepareWrite({ op: 7, req: { path: '/a', acl: [...READ_ACL_UNSAFE], version: 0 } }, ctx(7n)));
+  txns.push(prep.prepareWrite({ op: 2, req: { path: '/t', version: -1 } }, ctx(7n)));
+  txns.push(prep.prepareWrite({ op: 2, req: { path: '/nope', version: -1 } }, ctx(7n))); // fails: no digest
+  txns.push(prep.prepareMulti([{ op: 1, req: { path: '/m', data: null, acl: open, flags: 0 } }, { op: 5, req: { path: '/m', data: Buffer.from('m'), version: 0 } }], ctx(7n)));
+  txns.push(prep.prepareMulti([{ op: 1, req: { path: '/m2', data: null, acl: open, flags: 0 } }, { op: 13, req: { path: '/m', version: 9 } }], ctx(7n)));
+  txns.push(prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete: prep.ephemeralsForClose(7n) }, 7n, 0, 2000));
+  txns.push(prep.prepareWrite({ op: 1, req: { path: '/after', data: null, acl: open, flags: 0 } }, ctx(8n)));
+  for (const t of txns) {
+    tree.processTxn(t);
+    prep.applied(t.header.zxid);
+    if (t.body.kind === 'error') assert.equal(t.digest, undefined);
+    else assert.equal(t.digest, tree.digest.value, `zxid ${t.header.zxid} (${t.body.kind})`);
+  }
+  assert.equal(tree.get('/a/e'), undefined, 'the ephemeral went with its session');
+});
