@@ -8,10 +8,12 @@ import { startZooKeeperServer } from '../zookeeper/server/server.js';
 import { createLogger } from '../util/log.js';
 import { StorageCorruptError } from '../zookeeper/persistence/store.js';
 import { DataDirLockedError } from '../zookeeper/persistence/files.js';
+import { runZkTools } from './zkTools.js';
 
 const USAGE = `usage:
   clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]   one ZooKeeper server, foreground (alias: zk)
   clustergenie up [--data-dir <dir>] [--zk-port <port>]            the whole local system
+  clustergenie zookeeper-tools <tool> ...                          log-dump, snapshot-dump, log-truncate, purge
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -22,6 +24,9 @@ export async function main(argv: string[]): Promise<void> {
       return runZooKeeper(rest);
     case 'up':
       return runUp(rest);
+    case 'zookeeper-tools':
+      process.exitCode = await runZkTools(rest);
+      return;
     case undefined:
     case 'help':
     case '--help':

@@ -78,7 +78,8 @@ export async function startOurZooKeeperProcess(
   const dataDir = opts.dataDir ?? join(dir, 'data');
   const port = await freePort();
   const cfg = join(dir, 'zoo.cfg');
-  await writeFile(cfg, cfgText(port, dataDir, opts.extraConfig ?? {}));
+  // The CLI reads `zookeeper.`-prefixed keys in zoo.cfg as Java reads -D system properties.
+  await writeFile(cfg, cfgText(port, dataDir, { ...opts.sysProps, ...opts.extraConfig }));
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'clustergenie.js'), 'zookeeper', '--config', cfg], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -91,6 +92,8 @@ export async function startOurZooKeeperProcess(
     await waitFor(async () => (await fourLetter('127.0.0.1', port, 'ruok').catch(() => '')) === 'imok', 10_000, () => `server did not start: ${stderr}`);
   } catch (e) {
     child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
     throw e;
   }
   return {

@@ -165,7 +165,12 @@ export function snapshotBytes(name: string, raw: Buffer): Buffer {
  * Parses a snapshot, handing each node to `onNode` in file order (parents first). Throws
  * SnapshotFormatError (with the byte offset) on anything malformed, including a bad seal.
  */
-export function parseSnapshot(buf: Buffer, onNode: (path: string, node: ZNode) => void): SnapshotContents {
+export function parseSnapshot(
+  buf: Buffer,
+  onNode: (path: string, node: ZNode) => void,
+  /** Called with the sessions and ACL table before the first node (so a dump of a damaged file has them). */
+  onTables?: (sessions: Map<bigint, number>, acls: Map<bigint, AclT[]>) => void,
+): SnapshotContents {
   const r = new JuteReader(buf);
   const fail = (why: string): never => {
     throw new SnapshotFormatError(why, r.pos);
@@ -191,6 +196,7 @@ export function parseSnapshot(buf: Buffer, onNode: (path: string, node: ZNode) =
       for (let j = 0; j < n; j++) list.push(ACL.decode(r));
       acls.set(ref, list);
     }
+    onTables?.(sessions, acls);
     let nodeCount = 0;
     for (;;) {
       const path = r.ustring() ?? '';

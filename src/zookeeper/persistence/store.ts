@@ -167,7 +167,7 @@ export class Storage {
       const headerProblem = checkLogHeader(buf);
       if (headerProblem) {
         // A file created just before a crash may not even have its header on disk.
-        if (isNewest && buf.length <= 16 && buf.every((b) => b === 0)) {
+        if (isNewest && buf.every((b) => b === 0)) {
           log.warn({ file: file.path }, 'removing an empty transaction log left by a crash');
           await unlink(file.path);
           continue;
@@ -175,11 +175,18 @@ export class Storage {
         throw new StorageCorruptError(file.path, 0, headerProblem, this.advice(file));
       }
       const parser = new TxnLogParser(buf, this.opts.entryBytesMax);
+      let lastInFile = file.zxid - 1; // the name says where the file's txns begin
       for (let e = parser.next(); e; e = parser.next()) {
+        lastInFile = e.zxid;
         const last = tree.lastProcessedZxid;
         if (e.zxid <= last) continue;
         if (last > 0 && Math.floor(e.zxid / 2 ** 32) === Math.floor(last / 2 ** 32) && e.zxid !== last + 1) {
-          throw new StorageCorruptError(file.path, e.offset, `transaction ${zxidHex(e.zxid)} follows ${zxidHex(last)}: a gap`, this.advice(file));
+          throw new StorageCorruptError(
+            file.path,
+            e.offset,
+            `transactions ${zxidHex(last + 1)}..${zxidHex(e.zxid - 1)} are missing (the log jumps from ${zxidHex(last)} to ${zxidHex(e.zxid)})`,
+            'Restore the missing log file from a backup.',
+          );
         }
         const txn = e.decoded.txn;
         if (txn.body.kind === 'createSession') sessions.set(txn.header.clientId, txn.body.timeOut);
@@ -197,7 +204,9 @@ export class Storage {
       }
       const end = parser.end!;
       if (end.kind === 'bad') {
-        if (!isNewest || end.dataAfterBytes > this.tornTailBytesMax) {
+        // Torn means never fsynced: only the newest log's last batch, and nothing a snapshot has
+        // already seen applied (applied implies acknowledged).
+        if (!isNewest || end.dataAfterBytes > this.tornTailBytesMax || lastInFile < snapshotZxid) {
           throw new StorageCorruptError(file.path, end.offset, end.reason, this.advice(file));
         }
         log.warn(
