@@ -20,6 +20,7 @@ import { Err, OpCode } from '../../src/zookeeper/protocol/constants.js';
 import { ConnectRequestBase, CreateRequest, type AclT } from '../../src/zookeeper/protocol/records.js';
 import { fourLetterCodes } from '../../src/zookeeper/server/fourletter.js';
 import { B, M, OPEN } from './differential/bodies.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = process.env['ZK_FUZZ_SEED'] !== undefined ? Number(process.env['ZK_FUZZ_SEED']) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 const JUTE_MAXBUFFER = 0xfffff;
@@ -30,17 +31,6 @@ const APACHE_SAMPLE = 60;
 /** super:test (kazoo's CI digest). */
 const SUPER_DIGEST = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   readonly next: () => number;

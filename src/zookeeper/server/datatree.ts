@@ -149,7 +149,11 @@ export class DataTree {
     }
     n.acl = this.internAcl(n.acl);
     this.hashIn(path, n);
-    const owner = n.ephemeralOwner;
+    this.trackOwner(path, n.ephemeralOwner);
+  }
+
+  /** Indexes a new node by its owner: containers, TTL nodes, a session's ephemerals. */
+  private trackOwner(path: string, owner: bigint): void {
     if (owner === CONTAINER_OWNER) this.containers.add(path);
     else if (isTtlOwner(owner)) this.ttls.add(path);
     else if (owner !== 0n) {
@@ -362,13 +366,7 @@ export class DataTree {
     this.nodes.set(path, node);
     this.hashIn(path, node);
     this.approximateDataSize += path.length + (data ? data.length : 0);
-    if (owner === CONTAINER_OWNER) this.containers.add(path);
-    else if (isTtlOwner(owner)) this.ttls.add(path);
-    else if (owner !== 0n) {
-      let s = this.ephemerals.get(owner);
-      if (!s) this.ephemerals.set(owner, (s = new Set()));
-      s.add(path);
-    }
+    this.trackOwner(path, owner);
     if (parentPath.startsWith(QUOTA_ROOT)) {
       const quotaPath = parentPath.slice(QUOTA_ROOT.length);
       if (name === LIMIT_NODE) this.quotas.add(quotaPath);

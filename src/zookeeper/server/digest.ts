@@ -9,7 +9,8 @@ export const DIGEST_VERSION = 2;
 const SYSTEM_SUBTREE = '/zookeeper/';
 const TWO_32 = 0x1_0000_0000;
 
-interface StatLike {
+/** The persisted stat fields a node's digest covers. */
+export interface StatLike {
   czxid: number;
   mzxid: number;
   pzxid: number;

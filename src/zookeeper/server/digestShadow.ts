@@ -4,21 +4,12 @@
 // are dropped once the tree has applied their txn; with nothing pending the digest is the tree's.
 
 import { CONTAINER_OWNER, ttlOwner, type DataTree } from './datatree.js';
-import { nodeDigest, TreeDigest } from './digest.js';
+import { nodeDigest, TreeDigest, type StatLike } from './digest.js';
 import { parentOf } from '../protocol/paths.js';
 import type { SubTxn, Txn } from './txn.js';
 
-interface ShadowNode {
+interface ShadowNode extends StatLike {
   data: Buffer | null;
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  pzxid: number;
   hash: number;
 }
 

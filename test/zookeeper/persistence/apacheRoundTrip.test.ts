@@ -38,6 +38,7 @@ import { killOnExit } from '../../helpers/children.js';
 import { fourLetter, waitFor } from '../../helpers/net.js';
 import { startOurZooKeeperProcess } from '../../helpers/ourZk.js';
 import { diffDumps, dumpTree, type TreeDump } from '../../helpers/treeDump.js';
+import { prng } from '../../helpers/prng.js';
 
 type Kind = 'apache' | 'ours';
 
@@ -173,17 +174,6 @@ async function lastZxid(s: Server): Promise<number> {
 
 // ---------------------------------------------------------------- the tree
 
-/** mulberry32: the same bytes on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 

@@ -30,6 +30,7 @@ import { defaultServerOptions } from '../../../src/zookeeper/server/options.js';
 import { killOnExit } from '../../helpers/children.js';
 import { fourLetter, freePort, waitFor } from '../../helpers/net.js';
 import { startOurZooKeeper, startOurZooKeeperProcess } from '../../helpers/ourZk.js';
+import { listLogs, listSnapshots, type NamedFile } from '../../../src/zookeeper/persistence/files.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const CLI = join(repoRoot, 'bin', 'clustergenie.js');
@@ -111,12 +112,8 @@ async function fixture(name: string, runs: { root: string; count: number; extra?
   return { dir, czxid, lastZxid };
 }
 
-async function files(dataDir: string, prefix: 'log.' | 'snapshot.'): Promise<{ name: string; path: string; zxid: number }[]> {
-  const dir = join(dataDir, 'version-2');
-  return (await readdir(dir))
-    .filter((n) => n.startsWith(prefix))
-    .map((name) => ({ name, path: join(dir, name), zxid: parseInt(name.slice(prefix.length), 16) }))
-    .sort((a, b) => a.zxid - b.zxid);
+async function files(dataDir: string, prefix: 'log.' | 'snapshot.'): Promise<NamedFile[]> {
+  return (prefix === 'log.' ? listLogs : listSnapshots)(join(dataDir, 'version-2'));
 }
 
 async function copyOf(f: Fixture): Promise<string> {

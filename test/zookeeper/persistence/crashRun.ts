@@ -33,21 +33,15 @@ import {
   type Write,
 } from './crashModel.js';
 import type { Launcher, RunningServer } from './launchers.js';
+import { prng } from '../../helpers/prng.js';
 
 // ---------------------------------------------------------------------------------- random
 
-/** mulberry32: small, fast, seedable. */
+/** Seeded choices over the shared test PRNG. */
 export class Rng {
-  private a: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = prng(seed);
   }
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.next() * (hi - lo + 1));

@@ -20,6 +20,7 @@ import { killOnExit } from '../../helpers/children.js';
 import { fourLetter } from '../../helpers/net.js';
 import { startOurZooKeeper } from '../../helpers/ourZk.js';
 import { dumpTree, type TreeDump } from '../../helpers/treeDump.js';
+import { listLogs, listSnapshots, type NamedFile } from '../../../src/zookeeper/persistence/files.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const CLI = join(repoRoot, 'bin', 'clustergenie.js');
@@ -185,12 +186,8 @@ async function writeDirectory(start: Start, dataDir: string): Promise<Written> {
   return { dataDir, expects, sessions, run1Last, recovered, late, lastZxid };
 }
 
-async function files(dataDir: string, prefix: 'log.' | 'snapshot.'): Promise<{ name: string; path: string; zxid: number }[]> {
-  const dir = join(dataDir, 'version-2');
-  return (await readdir(dir))
-    .filter((n) => n.startsWith(prefix))
-    .map((name) => ({ name, path: join(dir, name), zxid: parseInt(name.slice(prefix.length), 16) }))
-    .sort((a, b) => a.zxid - b.zxid);
+async function files(dataDir: string, prefix: 'log.' | 'snapshot.'): Promise<NamedFile[]> {
+  return (prefix === 'log.' ? listLogs : listSnapshots)(join(dataDir, 'version-2'));
 }
 
 function checks(kind: 'ours' | 'apache', start: Start): void {
