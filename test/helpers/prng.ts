@@ -1,14 +1,2 @@
-// One seedable PRNG for tests (mulberry32: small, fast, the same numbers for the same seed), so a
-// failing seed replays exactly.
-
-/** Returns a function giving uniform numbers in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// One seedable PRNG for tests, shared with the simulator (src/sim/random.ts).
+export { prng } from '../../src/sim/random.js';

@@ -1,0 +1,477 @@
+// A seeded simulation of an ensemble of consensus cores (quorum/peer.ts): simulated clock,
+// network (per-connection FIFO links with random delays, cuts that drop what is in flight and
+// tell both ends, partitions that heal, duplicated and reordered election notifications) and
+// disks (writes become durable after a delay, in order; a crash loses what was not yet durable).
+// Every step is checked against Zab's safety properties; a violation throws SimViolation naming
+// the seed, so `new ZabSim({ seed })` replays it exactly.
+
+import { QuorumPeer } from '../zookeeper/quorum/peer.js';
+import {
+  DEFAULT_CORE_CONFIG,
+  epochOf,
+  type CoreConfig,
+  type DurableState,
+  type Input,
+  type Msg,
+  type Output,
+  type PeerId,
+  type QTxn,
+} from '../zookeeper/quorum/types.js';
+import { Random } from './random.js';
+
+export class SimViolation extends Error {}
+
+export interface SimOptions {
+  seed: number;
+  participants?: number;
+  observers?: number;
+  /** Probability per step of each fault kind. */
+  crashRate?: number;
+  partitionRate?: number;
+  /** Client writes proposed per simulated second while a leader serves. */
+  writesPerSecond?: number;
+  /** Builds each node's core (tests swap in deliberately broken ones to prove the checks bite). */
+  makeCore?: (id: PeerId, cfg: CoreConfig, durable: DurableState, now: number) => QuorumPeer;
+}
+
+interface Disk {
+  acceptedEpoch: number;
+  currentEpoch: number;
+  log: QTxn[];
+  snapshotZxid: number;
+  /** The state machine's content at snapshotZxid (txns applied before the log starts). */
+  snapshotState: QTxn[];
+}
+
+interface PendingWrite {
+  seq: number;
+  apply: (d: Disk) => void;
+}
+
+interface Node {
+  id: PeerId;
+  core: QuorumPeer | undefined;
+  disk: Disk;
+  /** What the host has written but the disk has not yet made durable. */
+  pending: PendingWrite[];
+  /** The in-memory log (durable + pending), as the host sees it. */
+  memLog: QTxn[];
+  applied: QTxn[];
+  serving: boolean;
+  up: boolean;
+  /** Connection generation per peer: a message from an older connection is dropped. */
+  conn: Map<PeerId, number>;
+}
+
+type Event =
+  | { at: number; seq: number; kind: 'deliver'; from: PeerId; to: PeerId; msg: Msg; conn: number }
+  | { at: number; seq: number; kind: 'durable'; node: PeerId; upTo: number; boot: number }
+  | { at: number; seq: number; kind: 'tick'; node: PeerId; boot: number };
+
+const TICK_MS = 100;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export class ZabSim {
+  readonly rng: Random;
+  now = 0;
+  private seq = 0;
+  private events: Event[] = [];
+  readonly nodes: Node[] = [];
+  private readonly cfg: CoreConfig;
+  /** The agreed committed history (zxid order). */
+  readonly committed: QTxn[] = [];
+  /** Writes a leader committed (a client would have its reply). */
+  readonly acknowledged = new Map<number, string>();
+  private readonly leaderOfEpoch = new Map<number, PeerId>();
+  private readonly boots = new Map<PeerId, number>();
+  private readonly cut = new Set<string>();
+  private writeSerial = 0;
+  readonly stats = { steps: 0, crashes: 0, partitions: 0, elections: 0, writes: 0 };
+
+  constructor(readonly opts: SimOptions) {
+    this.rng = new Random(opts.seed);
+    const participants = opts.participants ?? 3;
+    const observers = opts.observers ?? 0;
+    const members = [];
+    for (let i = 1; i <= participants + observers; i++) members.push({ id: i, observer: i > participants });
+    this.cfg = { members, tickMs: TICK_MS, initLimit: 10, syncLimit: 5, ...DEFAULT_CORE_CONFIG, committedLogMax: 20 };
+    for (const m of members) {
+      const node: Node = {
+        id: m.id,
+        core: undefined,
+        disk: { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshotZxid: 0, snapshotState: [] },
+        pending: [],
+        memLog: [],
+        applied: [],
+        serving: false,
+        up: false,
+        conn: new Map(),
+      };
+      this.nodes.push(node);
+    }
+    for (const n of this.nodes) this.boot(n);
+  }
+
+  private fail(why: string): never {
+    throw new SimViolation(`seed ${this.opts.seed} at t=${this.now} ms: ${why}`);
+  }
+
+  private schedule(e: DistributiveOmit<Event, 'seq'>): void {
+    const ev = { ...e, seq: ++this.seq } as Event;
+    // Binary insert by (at, seq): the queue stays ordered and ties keep submission order.
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.events[mid]!;
+      if (m.at < ev.at || (m.at === ev.at && m.seq < ev.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.events.splice(lo, 0, ev);
+  }
+
+  private node(id: PeerId): Node {
+    return this.nodes[id - 1]!;
+  }
+
+  // ---------------------------------------------------------------- node lifecycle
+
+  private boot(n: Node): void {
+    const boot = (this.boots.get(n.id) ?? 0) + 1;
+    this.boots.set(n.id, boot);
+    n.pending = [];
+    n.memLog = [...n.disk.log];
+    // As ZooKeeper: the state is the snapshot plus the whole log.
+    n.applied = [...n.disk.snapshotState, ...n.disk.log];
+    n.serving = false;
+    n.up = true;
+    const durable: DurableState = {
+      acceptedEpoch: n.disk.acceptedEpoch,
+      currentEpoch: n.disk.currentEpoch,
+      log: [...n.disk.log],
+      snapshotZxid: n.disk.snapshotZxid,
+    };
+    n.core = (this.opts.makeCore ?? ((...a) => new QuorumPeer(...a)))(n.id, this.cfg, durable, this.now);
+    this.run(n, n.core.start(this.now));
+    this.schedule({ at: this.now + TICK_MS / 2, kind: 'tick', node: n.id, boot });
+  }
+
+  crash(id: PeerId): void {
+    const n = this.node(id);
+    if (!n.up) return;
+    this.stats.crashes++;
+    n.up = false;
+    n.core = undefined;
+    n.serving = false;
+    n.pending = []; // never made durable
+    this.boots.set(n.id, (this.boots.get(n.id) ?? 0) + 1);
+    for (const o of this.nodes) if (o.id !== id) this.disconnect(id, o.id);
+  }
+
+  restart(id: PeerId): void {
+    const n = this.node(id);
+    if (!n.up) this.boot(n);
+  }
+
+  // ---------------------------------------------------------------- network
+
+  private linkKey(a: PeerId, b: PeerId): string {
+    return a < b ? `${a}-${b}` : `${b}-${a}`;
+  }
+
+  private connOf(a: PeerId, b: PeerId): number {
+    return this.node(a).conn.get(b) ?? 0;
+  }
+
+  /** Breaks the connection between a and b: in-flight messages are lost, both ends are told. */
+  private disconnect(a: PeerId, b: PeerId): void {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const n = this.node(x);
+      n.conn.set(y, (n.conn.get(y) ?? 0) + 1);
+      if (n.up && n.core) this.run(n, n.core.handle({ kind: 'disconnected', peer: y, now: this.now }));
+    }
+  }
+
+  partition(group: PeerId[]): void {
+    this.stats.partitions++;
+    const inside = new Set(group);
+    for (const a of this.nodes) {
+      for (const b of this.nodes) {
+        if (a.id >= b.id || inside.has(a.id) === inside.has(b.id)) continue;
+        const k = this.linkKey(a.id, b.id);
+        if (!this.cut.has(k)) {
+          this.cut.add(k);
+          this.disconnect(a.id, b.id);
+        }
+      }
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  private transmit(from: PeerId, to: PeerId, msg: Msg): void {
+    if (this.cut.has(this.linkKey(from, to)) || !this.node(to).up) return;
+    // A connection's messages keep their order: each is delivered no earlier than the previous one.
+    const base = this.now + this.rng.int(1, 8);
+    const conn = this.connOf(from, to);
+    let at = base;
+    for (const e of this.events) if (e.kind === 'deliver' && e.from === from && e.to === to && e.conn === conn && e.at > at) at = e.at;
+    if (msg.t === 'vote') {
+      // Election notifications may be duplicated and overtake each other (separate deliveries).
+      at = base;
+      if (this.rng.chance(0.05)) this.schedule({ at: base + this.rng.int(1, 20), kind: 'deliver', from, to, msg, conn });
+    }
+    this.schedule({ at, kind: 'deliver', from, to, msg, conn });
+  }
+
+  // ---------------------------------------------------------------- the host of one node
+
+  private run(n: Node, outs: Output[]): void {
+    for (const o of outs) {
+      if (!n.up || !n.core) return;
+      switch (o.kind) {
+        case 'send': {
+          let msg = o.msg;
+          if (msg.t === 'snap') {
+            const at = msg.zxid;
+            msg = { ...msg, data: encodeState(n.applied.filter((t) => t.zxid <= at)) };
+          }
+          this.transmit(n.id, o.to, msg);
+          break;
+        }
+        case 'persist': {
+          const p = o.p;
+          if (p.txns) n.memLog.push(...p.txns);
+          n.pending.push({
+            seq: p.seq,
+            apply: (d) => {
+              if (p.txns) d.log.push(...p.txns);
+              if (p.acceptedEpoch !== undefined) d.acceptedEpoch = p.acceptedEpoch;
+              if (p.currentEpoch !== undefined) d.currentEpoch = p.currentEpoch;
+            },
+          });
+          this.schedule({ at: this.now + this.rng.int(1, 10), kind: 'durable', node: n.id, upTo: p.seq, boot: this.boots.get(n.id)! });
+          break;
+        }
+        case 'commit':
+          this.onApply(n, o.txn);
+          break;
+        case 'truncate': {
+          // Pending writes of txns past the cut must not land later.
+          this.flushPending(n);
+          n.disk.log = n.disk.log.filter((t) => t.zxid <= o.zxid);
+          n.memLog = [...n.disk.log];
+          n.applied = [...n.disk.snapshotState, ...n.disk.log];
+          break;
+        }
+        case 'installSnapshot': {
+          this.flushPending(n);
+          const state = decodeState(o.data);
+          n.disk.snapshotState = state;
+          n.disk.snapshotZxid = o.zxid;
+          n.disk.log = [];
+          n.memLog = [];
+          n.applied = [...state];
+          break;
+        }
+        case 'role': {
+          if (o.state === 'leading' && o.serving) {
+            this.stats.elections++;
+            const e = epochOf(n.core.nextZxid);
+            const prev = this.leaderOfEpoch.get(e);
+            if (prev !== undefined && prev !== n.id) this.fail(`two leaders in epoch ${e}: ${prev} and ${n.id}`);
+            this.leaderOfEpoch.set(e, n.id);
+          }
+          n.serving = o.serving;
+          if (o.serving) this.checkServing(n);
+          break;
+        }
+        case 'forwarded':
+          this.proposeAt(n, new TextDecoder().decode(o.data));
+          break;
+        case 'syncDone':
+          break;
+      }
+    }
+  }
+
+  /** Makes every pending write durable now (a TRUNC/SNAP is synchronous in the host). */
+  private flushPending(n: Node): void {
+    for (const w of n.pending) w.apply(n.disk);
+    n.pending = [];
+  }
+
+  private onApply(n: Node, t: QTxn): void {
+    const last = n.applied[n.applied.length - 1];
+    if (last && t.zxid <= last.zxid) this.fail(`node ${n.id} applied ${hex(t.zxid)} after ${hex(last.zxid)}`);
+    n.applied.push(t);
+    this.agree(n, n.applied.length - 1);
+    if (n.core?.state === 'leading') this.acknowledged.set(t.zxid, new TextDecoder().decode(t.data));
+  }
+
+  /** n.applied[i] must be the i-th committed txn (extending the agreed history if it is new). */
+  private agree(n: Node, i: number): void {
+    const t = n.applied[i]!;
+    const g = this.committed[i];
+    if (!g) {
+      if (i !== this.committed.length) this.fail(`node ${n.id} applied position ${i} past the agreed history`);
+      const prev = this.committed[i - 1];
+      if (prev && t.zxid <= prev.zxid) this.fail(`zxid ${hex(t.zxid)} does not increase after ${hex(prev.zxid)}`);
+      this.committed.push(t);
+      return;
+    }
+    if (g.zxid !== t.zxid || !sameBytes(g.data, t.data)) {
+      this.fail(`node ${n.id} applied ${hex(t.zxid)} at position ${i} where ${hex(g.zxid)} was committed`);
+    }
+  }
+
+  private checkServing(n: Node): void {
+    for (let i = 0; i < n.applied.length; i++) this.agree(n, i);
+  }
+
+  private proposeAt(leader: Node, payload: string): void {
+    const core = leader.core;
+    if (!core || core.state !== 'leading' || !core.serving) return;
+    const txn = { zxid: core.nextZxid, data: new TextEncoder().encode(payload) };
+    this.run(leader, core.propose(txn, this.now));
+  }
+
+  /** A client write at a random serving node (followers forward it). */
+  clientWrite(): void {
+    const serving = this.nodes.filter((n) => n.up && n.serving && n.core);
+    if (serving.length === 0) return;
+    const n = this.rng.pick(serving);
+    const payload = `w${++this.writeSerial}`;
+    this.stats.writes++;
+    if (n.core!.state === 'leading') this.proposeAt(n, payload);
+    else this.run(n, n.core!.forward(new TextEncoder().encode(payload), this.now));
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Processes events up to `until` (simulated ms), injecting faults and writes at random. */
+  runUntil(until: number, faults = true, writes = true): void {
+    const o = this.opts;
+    let nextWrite = this.now;
+    const writeGap = 1000 / (o.writesPerSecond ?? 50);
+    while (this.now < until) {
+      const e = this.events.shift();
+      if (!e || e.at > until) {
+        if (e) this.events.unshift(e);
+        this.now = until;
+        break;
+      }
+      this.now = Math.max(this.now, e.at);
+      this.stats.steps++;
+      this.step(e);
+      while (writes && nextWrite <= this.now) {
+        this.clientWrite();
+        nextWrite += writeGap * (0.5 + this.rng.next());
+      }
+      if (faults) this.maybeFault();
+    }
+  }
+
+  private step(e: Event): void {
+    const n = this.node(e.kind === 'deliver' ? e.to : e.node);
+    if (!n.up || !n.core) return;
+    if (e.kind === 'tick') {
+      if (e.boot !== this.boots.get(n.id)) return;
+      this.run(n, n.core.handle({ kind: 'tick', now: this.now }));
+      this.schedule({ at: this.now + TICK_MS / 2, kind: 'tick', node: n.id, boot: e.boot });
+      return;
+    }
+    if (e.kind === 'durable') {
+      if (e.boot !== this.boots.get(n.id)) return;
+      let upTo = 0;
+      while (n.pending.length > 0 && n.pending[0]!.seq <= e.upTo) {
+        const w = n.pending.shift()!;
+        w.apply(n.disk);
+        upTo = w.seq;
+      }
+      if (upTo > 0) this.run(n, n.core.handle({ kind: 'persisted', seq: upTo, now: this.now }));
+      return;
+    }
+    if (e.conn !== this.connOf(e.from, e.to) || this.cut.has(this.linkKey(e.from, e.to))) return;
+    this.run(n, n.core.handle({ kind: 'message', from: e.from, msg: e.msg, now: this.now }));
+  }
+
+  private maybeFault(): void {
+    const r = this.rng;
+    const crashRate = this.opts.crashRate ?? 0.002;
+    const partitionRate = this.opts.partitionRate ?? 0.001;
+    if (r.chance(crashRate)) {
+      const n = r.pick(this.nodes);
+      if (n.up) this.crash(n.id);
+      else this.restart(n.id);
+    }
+    if (r.chance(crashRate)) for (const n of this.nodes) if (!n.up && r.chance(0.5)) this.restart(n.id);
+    if (r.chance(partitionRate)) {
+      const ids = this.nodes.map((n) => n.id).filter(() => r.chance(0.5));
+      this.partition(ids);
+    }
+    if (r.chance(partitionRate * 2)) this.heal();
+  }
+
+  /** Heals everything, restarts every node and runs without faults until all serve one leader. */
+  settle(maxMs = 30_000): void {
+    this.heal();
+    for (const n of this.nodes) this.restart(n.id);
+    const deadline = this.now + maxMs;
+    while (this.now < deadline) {
+      this.runUntil(this.now + 200, false);
+      const serving = this.nodes.filter((n) => n.serving);
+      const leaders = serving.filter((n) => n.core?.state === 'leading');
+      if (serving.length === this.nodes.length && leaders.length === 1) {
+        // No new writes: let the last commits reach everyone.
+        this.runUntil(this.now + 1000, false, false);
+        return;
+      }
+    }
+    this.fail(`no stable leader ${maxMs} ms after healing: ${this.describe()}`);
+  }
+
+  /** After settle(): every acknowledged write is applied on every node, in one order. */
+  checkConverged(): void {
+    for (const [zxid, payload] of this.acknowledged) {
+      for (const n of this.nodes) {
+        const t = n.applied.find((x) => x.zxid === zxid);
+        if (!t || new TextDecoder().decode(t.data) !== payload) this.fail(`acknowledged write ${payload} (${hex(zxid)}) missing on node ${n.id}`);
+      }
+    }
+  }
+
+  describe(): string {
+    return this.nodes
+      .map((n) => `${n.id}:${n.up ? (n.core?.state ?? '?') : 'down'}${n.serving ? '*' : ''}@${hex(n.core?.lastLogged ?? -1)}`)
+      .join(' ');
+  }
+}
+
+function hex(z: number): string {
+  return `0x${z.toString(16)}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function encodeState(state: QTxn[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(state.map((t) => [t.zxid, new TextDecoder().decode(t.data)])));
+}
+
+function decodeState(data: Uint8Array | undefined): QTxn[] {
+  if (!data) return [];
+  const rows = JSON.parse(new TextDecoder().decode(data)) as [number, string][];
+  return rows.map(([zxid, s]) => ({ zxid, data: new TextEncoder().encode(s) }));
+}
+
+export type { Input };

@@ -1,0 +1,135 @@
+// Fast leader election (ZooKeeper's FastLeaderElection) as a pure component of the peer core:
+// votes ordered by epoch, zxid, id; a higher round resets; a vote held by a quorum is decided
+// after finalizeWait without a better one; a peer that finds a quorum already following a
+// leader (which says it is leading) joins it.
+
+import { voteBeats, type Msg, type PeerId, type PeerState, type Vote } from './types.js';
+
+export interface ElectionHost {
+  readonly id: PeerId;
+  readonly participants: ReadonlySet<PeerId>;
+  readonly everyone: readonly PeerId[];
+  readonly isObserver: boolean;
+  isQuorum(ids: Iterable<PeerId>): boolean;
+  send(to: PeerId, msg: Msg): void;
+  /** Our own vote: last logged zxid and currentEpoch. */
+  selfVote(): Vote;
+}
+
+export interface Decision {
+  leader: PeerId;
+  epoch: number;
+  round: number;
+}
+
+export class Election {
+  round = 0;
+  vote: Vote;
+  private readonly recv = new Map<PeerId, Vote>();
+  /** Votes of peers that are already following/leading, by round. */
+  private readonly settled = new Map<PeerId, { vote: Vote; state: PeerState; round: number }>();
+  private decideAt: number | undefined;
+  private lastSentAt = -Infinity;
+
+  constructor(
+    private readonly h: ElectionHost,
+    private readonly finalizeWaitMs: number,
+    private readonly resendMs: number,
+  ) {
+    this.vote = h.selfVote();
+  }
+
+  /** Starts a new round (entering LOOKING). */
+  start(now: number): void {
+    this.round++;
+    this.recv.clear();
+    this.settled.clear();
+    this.decideAt = undefined;
+    // Observers never propose themselves: they vote for nobody and wait to learn the leader.
+    this.vote = this.h.isObserver ? { leader: -1, zxid: -1, epoch: -1 } : this.h.selfVote();
+    if (!this.h.isObserver) this.recv.set(this.h.id, this.vote);
+    this.broadcast(now);
+  }
+
+  private broadcast(now: number): void {
+    this.lastSentAt = now;
+    const state: PeerState = this.h.isObserver ? 'observing' : 'looking';
+    for (const p of this.h.everyone) if (p !== this.h.id) this.h.send(p, { t: 'vote', state, vote: this.vote, round: this.round });
+  }
+
+  /** A notification while we are looking; returns a decision when the election is over. */
+  onVote(from: PeerId, m: { state: PeerState; vote: Vote; round: number }, now: number): Decision | undefined {
+    // Observers' notifications only ask for the leader (the peer shell answers when settled).
+    if (!this.h.participants.has(from)) return undefined;
+    if (m.state === 'looking') {
+      if (m.round > this.round) {
+        this.round = m.round;
+        this.recv.clear();
+        this.decideAt = undefined;
+        const mine = this.h.selfVote();
+        this.vote = !this.h.isObserver && voteBeats(mine, m.vote) ? mine : m.vote;
+        if (!this.h.isObserver) this.recv.set(this.h.id, this.vote);
+        this.broadcast(now);
+      } else if (m.round < this.round) {
+        // It is behind: tell it where we are.
+        this.h.send(from, { t: 'vote', state: this.h.isObserver ? 'observing' : 'looking', vote: this.vote, round: this.round });
+        return undefined;
+      } else if (!this.h.isObserver && voteBeats(m.vote, this.vote)) {
+        this.vote = m.vote;
+        this.recv.set(this.h.id, this.vote);
+        this.decideAt = undefined;
+        this.broadcast(now);
+      }
+      this.recv.set(from, m.vote);
+      return this.checkQuorum(now);
+    }
+    // The sender is following or leading: an election it took part in is over.
+    this.settled.set(from, m);
+    if (m.round === this.round) this.recv.set(from, m.vote);
+    return this.checkJoin(m.vote, m.round);
+  }
+
+  private agreeing(vote: Vote, votes: Iterable<[PeerId, Vote]>): PeerId[] {
+    const out: PeerId[] = [];
+    for (const [p, v] of votes) if (v.leader === vote.leader && v.epoch === vote.epoch && v.zxid === vote.zxid) out.push(p);
+    return out;
+  }
+
+  private checkQuorum(now: number): Decision | undefined {
+    if (this.h.isObserver || this.vote.leader < 0) return undefined;
+    if (!this.h.isQuorum(this.agreeing(this.vote, this.recv))) {
+      this.decideAt = undefined;
+      return undefined;
+    }
+    this.decideAt ??= now + this.finalizeWaitMs;
+    return undefined;
+  }
+
+  /** Joins a leader a quorum already follows (FastLeaderElection's outofelection check). */
+  private checkJoin(vote: Vote, round: number): Decision | undefined {
+    const backers: PeerId[] = [];
+    let leaderSaysLeading = false;
+    for (const [p, s] of this.settled) {
+      if (s.vote.leader !== vote.leader || s.vote.epoch !== vote.epoch) continue;
+      backers.push(p);
+      if (p === vote.leader && s.state === 'leading') leaderSaysLeading = true;
+    }
+    if (vote.leader === this.h.id) return undefined; // we are not leading: it is stale
+    if (leaderSaysLeading && this.h.isQuorum(backers)) {
+      this.round = Math.max(this.round, round);
+      this.vote = vote;
+      return { leader: vote.leader, epoch: vote.epoch, round: this.round };
+    }
+    return undefined;
+  }
+
+  /** Time passes: decide after finalizeWait, re-send our vote now and then. */
+  onTick(now: number): Decision | undefined {
+    if (this.decideAt !== undefined && now >= this.decideAt) {
+      this.decideAt = undefined;
+      if (this.h.isQuorum(this.agreeing(this.vote, this.recv))) return { leader: this.vote.leader, epoch: this.vote.epoch, round: this.round };
+    }
+    if (now - this.lastSentAt >= this.resendMs) this.broadcast(now);
+    return undefined;
+  }
+}

@@ -1,0 +1,596 @@
+// One ensemble member's consensus logic (ZooKeeper's QuorumPeer + Leader + Learner, "Zab 1.0"),
+// as a pure state machine: `handle(input)` and `propose(txn)` return the outputs to carry out
+// (messages, disk writes, commits). No sockets, timers, clock or randomness inside.
+//
+// Phases: LOOKING runs fast leader election (election.ts). The leader collects LEARNERINFO from
+// a quorum, picks a new epoch above every accepted one (LEADERINFO), gets ACKEPOCH from a quorum
+// (refusing to lead anyone ahead of it), syncs each learner (DIFF / TRUNC / SNAP from its recent
+// history, then NEWLEADER), and once a quorum has acked NEWLEADER its whole history is committed
+// and it sends UPTODATE. Broadcast: PROPOSAL -> quorum of durable ACKs -> COMMIT in zxid order
+// (INFORM to observers). A leader that cannot hear a quorum within syncLimit steps down; a learner
+// that cannot hear its leader goes back to LOOKING.
+//
+// Disk writes are outputs too: acks, ACKEPOCH and the NEWLEADER ack go out only after the host
+// reports the corresponding `persisted` sequence number.
+
+import { Election, type Decision } from './election.js';
+import {
+  epochOf,
+  makeZxid,
+  type CoreConfig,
+  type DurableState,
+  type Input,
+  type Msg,
+  type Output,
+  type Persist,
+  type PeerId,
+  type PeerState,
+  type QTxn,
+  type Vote,
+} from './types.js';
+
+type LearnerPhase = 'info' | 'epochAcked' | 'syncing' | 'ready';
+
+interface LearnerView {
+  observer: boolean;
+  phase: LearnerPhase;
+  acceptedEpoch: number;
+  lastZxid: number;
+  /** Highest zxid it has acked (everything up to it is on its disk). */
+  acked: number;
+  /** Our log end when its NEWLEADER went out: its NEWLEADER ack covers everything up to it. */
+  syncedUpTo: number;
+  lastHeard: number;
+}
+
+type LearnerStage = 'info' | 'epoch' | 'sync' | 'synced' | 'ready';
+
+export class QuorumPeer {
+  state: PeerState = 'looking';
+  leader: PeerId | undefined;
+  serving = false;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** Last txn handed to the disk (our log's end). */
+  lastLogged: number;
+  /** Last txn applied to the state machine. */
+  lastCommitted: number;
+  /** Recent txns up to lastLogged (committed window + uncommitted tail), for DIFF syncs. */
+  private history: QTxn[];
+  /** zxid just before history[0] (-1: unknown). */
+  private historyBase: number;
+
+  private readonly election: Election;
+  private readonly participants: Set<PeerId>;
+  private readonly everyone: PeerId[];
+  readonly isObserver: boolean;
+  private out: Output[] = [];
+  private now = 0;
+  private seq = 0;
+  private readonly afterPersist = new Map<number, () => void>();
+  /** Bumped on every role change: continuations of an old role are dropped. */
+  private generation = 0;
+  private deadline = 0;
+
+  // learner
+  private stage: LearnerStage = 'info';
+  private lastHeardLeader = 0;
+  private commitUpTo = 0;
+
+  // leader
+  private epoch = 0;
+  private counter = 0;
+  private epochChosen = false;
+  private epochSent = false;
+  private readonly learners = new Map<PeerId, LearnerView>();
+  private readonly epochAckers = new Set<PeerId>();
+  private readonly newLeaderAckers = new Set<PeerId>();
+  private established = false;
+  private proposals: QTxn[] = [];
+  private selfDurable = 0;
+  private lastPingAt = 0;
+  private readonly syncWaiters: { from: PeerId; id: number; upTo: number }[] = [];
+
+  constructor(
+    readonly id: PeerId,
+    readonly cfg: CoreConfig,
+    durable: DurableState,
+    now: number,
+  ) {
+    this.participants = new Set(cfg.members.filter((m) => !m.observer).map((m) => m.id));
+    this.everyone = cfg.members.map((m) => m.id);
+    this.isObserver = cfg.members.find((m) => m.id === id)?.observer ?? false;
+    this.acceptedEpoch = durable.acceptedEpoch;
+    this.currentEpoch = durable.currentEpoch;
+    this.history = durable.log.slice(-cfg.committedLogMax);
+    const dropped = durable.log.length - this.history.length;
+    this.historyBase = dropped === 0 ? durable.snapshotZxid : durable.log[dropped - 1]!.zxid;
+    this.lastLogged = durable.log.length > 0 ? durable.log[durable.log.length - 1]!.zxid : durable.snapshotZxid;
+    // The host rebuilt its state from everything on disk (as ZooKeeper loads its whole log).
+    this.lastCommitted = this.lastLogged;
+    this.now = now;
+    this.election = new Election(
+      {
+        id,
+        participants: this.participants,
+        everyone: this.everyone,
+        isObserver: this.isObserver,
+        isQuorum: (ids) => this.isQuorum(ids),
+        send: (to, msg) => this.send(to, msg),
+        selfVote: (): Vote => ({ leader: id, zxid: this.lastLogged, epoch: this.currentEpoch }),
+      },
+      cfg.finalizeWaitMs,
+      cfg.voteResendMs,
+    );
+  }
+
+  /** Begins: look for a leader. */
+  start(now: number): Output[] {
+    this.now = now;
+    this.goLooking();
+    return this.flush();
+  }
+
+  isQuorum(ids: Iterable<PeerId>): boolean {
+    let n = 0;
+    for (const p of new Set(ids)) if (this.participants.has(p)) n++;
+    return n * 2 > this.participants.size;
+  }
+
+  private flush(): Output[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  private send(to: PeerId, msg: Msg): void {
+    this.out.push({ kind: 'send', to, msg });
+  }
+
+  private persist(p: Omit<Persist, 'seq'>, then?: () => void): void {
+    const seq = ++this.seq;
+    this.out.push({ kind: 'persist', p: { seq, ...p } });
+    if (then) {
+      const gen = this.generation;
+      this.afterPersist.set(seq, () => {
+        if (gen === this.generation) then();
+      });
+    }
+  }
+
+  private setRole(state: PeerState, leader: PeerId | undefined, serving: boolean): void {
+    this.state = state;
+    this.leader = leader;
+    this.serving = serving;
+    this.out.push({ kind: 'role', state, leader, epoch: this.currentEpoch, serving });
+  }
+
+  private record(txn: QTxn): void {
+    this.history.push(txn);
+    this.lastLogged = txn.zxid;
+  }
+
+  private trimHistory(): void {
+    while (this.history.length > this.cfg.committedLogMax && this.history[0]!.zxid <= this.lastCommitted) {
+      this.historyBase = this.history.shift()!.zxid;
+    }
+  }
+
+  private applyUpTo(zxid: number): void {
+    for (const t of this.history) {
+      if (t.zxid <= this.lastCommitted) continue;
+      if (t.zxid > zxid) break;
+      this.out.push({ kind: 'commit', txn: t });
+      this.lastCommitted = t.zxid;
+    }
+    this.trimHistory();
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  handle(input: Input): Output[] {
+    this.now = input.now;
+    switch (input.kind) {
+      case 'tick':
+        this.onTick();
+        break;
+      case 'persisted':
+        for (const [seq, then] of this.afterPersist) {
+          if (seq > input.seq) break;
+          this.afterPersist.delete(seq);
+          then();
+        }
+        break;
+      case 'disconnected':
+        if (this.state === 'leading') this.learners.delete(input.peer);
+        else if ((this.state === 'following' || this.state === 'observing') && input.peer === this.leader) this.goLooking();
+        break;
+      case 'message':
+        this.onMessage(input.from, input.msg);
+        break;
+    }
+    return this.flush();
+  }
+
+  /** Leader: a prepped client write with the next zxid (makeZxid(epoch, counter + 1)). */
+  propose(txn: QTxn, now: number): Output[] {
+    this.now = now;
+    if (this.state !== 'leading' || !this.established) throw new Error('not an established leader');
+    if (txn.zxid !== makeZxid(this.epoch, this.counter + 1)) throw new Error(`zxid ${txn.zxid} out of sequence`);
+    this.counter++;
+    this.record(txn);
+    this.proposals.push(txn);
+    this.persist({ txns: [txn] }, () => {
+      this.selfDurable = Math.max(this.selfDurable, txn.zxid);
+      this.tryCommit();
+    });
+    for (const [p, l] of this.learners) {
+      if (l.phase === 'syncing' || l.phase === 'ready') {
+        if (!l.observer) this.send(p, { t: 'proposal', txn });
+      }
+    }
+    return this.flush();
+  }
+
+  /** The zxid the next proposal must carry (leader). */
+  get nextZxid(): number {
+    return makeZxid(this.epoch, this.counter + 1);
+  }
+
+  /** Learner: forward a client write to the leader. */
+  forward(data: Uint8Array, now: number): Output[] {
+    this.now = now;
+    if (this.leader !== undefined && this.stage === 'ready') this.send(this.leader, { t: 'request', data });
+    return this.flush();
+  }
+
+  /** Learner: ask the leader for a sync barrier. */
+  sync(id: number, now: number): Output[] {
+    this.now = now;
+    if (this.leader !== undefined && this.stage === 'ready') this.send(this.leader, { t: 'sync', id });
+    return this.flush();
+  }
+
+  private onMessage(from: PeerId, msg: Msg): void {
+    if (msg.t === 'vote') {
+      this.onVote(from, msg);
+      return;
+    }
+    if (this.state === 'leading') this.leaderOnMessage(from, msg);
+    else if ((this.state === 'following' || this.state === 'observing') && from === this.leader) this.learnerOnMessage(msg);
+  }
+
+  private onVote(from: PeerId, m: Extract<Msg, { t: 'vote' }>): void {
+    if (this.state === 'looking') {
+      const d = this.election.onVote(from, m, this.now);
+      if (d) this.decide(d);
+      return;
+    }
+    // Settled: tell a looking peer (or observer) who leads.
+    if (m.state === 'looking' || m.state === 'observing') {
+      this.send(from, { t: 'vote', state: this.state, vote: this.election.vote, round: this.election.round });
+    }
+  }
+
+  private onTick(): void {
+    const now = this.now;
+    if (this.state === 'looking') {
+      const d = this.election.onTick(now);
+      if (d) this.decide(d);
+      return;
+    }
+    const tick = this.cfg.tickMs;
+    if (this.state === 'leading') {
+      if (!this.established) {
+        if (now > this.deadline) this.goLooking();
+        return;
+      }
+      if (now - this.lastPingAt >= tick / 2) {
+        this.lastPingAt = now;
+        for (const [p, l] of this.learners) if (l.phase === 'ready' || l.phase === 'syncing') this.send(p, { t: 'ping' });
+      }
+      const alive: PeerId[] = [this.id];
+      for (const [p, l] of [...this.learners]) {
+        const limit = (l.phase === 'ready' ? this.cfg.syncLimit : this.cfg.initLimit) * tick;
+        if (now - l.lastHeard > limit) this.learners.delete(p);
+        else if (l.phase === 'ready') alive.push(p);
+      }
+      if (!this.isQuorum(alive)) this.goLooking();
+      return;
+    }
+    const limit = (this.stage === 'ready' ? this.cfg.syncLimit : this.cfg.initLimit) * tick;
+    if (now - this.lastHeardLeader > limit) {
+      this.goLooking();
+      return;
+    }
+    // The leader may still be finishing its election (as a learner retries its connection to a
+    // leader not yet listening): say hello again until it answers.
+    if (this.stage === 'info') this.send(this.leader!, { t: 'learnerinfo', acceptedEpoch: this.acceptedEpoch, observer: this.isObserver });
+  }
+
+  // ------------------------------------------------------------------ roles
+
+  private resetRoleState(): void {
+    this.generation++;
+    this.learners.clear();
+    this.epochAckers.clear();
+    this.newLeaderAckers.clear();
+    this.established = false;
+    this.epochChosen = false;
+    this.epochSent = false;
+    this.proposals = [];
+    this.syncWaiters.length = 0;
+    this.stage = 'info';
+    this.commitUpTo = this.lastCommitted;
+  }
+
+  private goLooking(): void {
+    this.resetRoleState();
+    this.setRole('looking', undefined, false);
+    this.election.start(this.now);
+  }
+
+  private decide(d: Decision): void {
+    this.resetRoleState();
+    this.deadline = this.now + this.cfg.initLimit * this.cfg.tickMs;
+    if (d.leader === this.id) {
+      this.setRole('leading', this.id, false);
+      this.epochAckers.add(this.id);
+      this.selfDurable = this.lastLogged;
+      this.maybeChooseEpoch();
+    } else {
+      this.setRole(this.isObserver ? 'observing' : 'following', d.leader, false);
+      this.lastHeardLeader = this.now;
+      this.send(d.leader, { t: 'learnerinfo', acceptedEpoch: this.acceptedEpoch, observer: this.isObserver });
+    }
+  }
+
+  // ------------------------------------------------------------------ leader
+
+  private maybeChooseEpoch(): void {
+    if (this.epochChosen) return;
+    const infos: PeerId[] = [this.id];
+    let maxAccepted = this.acceptedEpoch;
+    for (const [p, l] of this.learners) {
+      if (l.observer) continue;
+      infos.push(p);
+      maxAccepted = Math.max(maxAccepted, l.acceptedEpoch);
+    }
+    if (!this.isQuorum(infos)) return;
+    this.epochChosen = true;
+    this.epoch = maxAccepted + 1;
+    this.counter = 0;
+    this.persist({ acceptedEpoch: this.epoch }, () => {
+      this.acceptedEpoch = this.epoch;
+      this.epochSent = true;
+      for (const [p, l] of this.learners) if (l.phase === 'info') this.send(p, { t: 'leaderinfo', epoch: this.epoch });
+    });
+  }
+
+  private leaderOnMessage(from: PeerId, msg: Msg): void {
+    const l = this.learners.get(from);
+    if (l) l.lastHeard = this.now;
+    switch (msg.t) {
+      case 'learnerinfo': {
+        this.learners.set(from, { observer: msg.observer, phase: 'info', acceptedEpoch: msg.acceptedEpoch, lastZxid: -1, acked: -1, syncedUpTo: -1, lastHeard: this.now });
+        if (this.epochSent) this.send(from, { t: 'leaderinfo', epoch: this.epoch });
+        else this.maybeChooseEpoch();
+        return;
+      }
+      case 'ackepoch': {
+        if (!l || l.phase !== 'info') return;
+        // Leading a peer whose history is newer than ours would lose its txns.
+        if (!l.observer && (msg.currentEpoch > this.currentEpoch || (msg.currentEpoch === this.currentEpoch && msg.lastZxid > this.lastLogged))) {
+          this.goLooking();
+          return;
+        }
+        l.phase = 'epochAcked';
+        l.lastZxid = msg.lastZxid;
+        if (!l.observer) this.epochAckers.add(from);
+        if (this.isQuorum(this.epochAckers)) {
+          for (const [p, v] of this.learners) if (v.phase === 'epochAcked') this.syncLearner(p, v);
+          if (!this.newLeaderAckers.has(this.id) && !this.established) this.leaderAcceptsOwnEpoch();
+        }
+        return;
+      }
+      case 'ack': {
+        if (!l) return;
+        if (msg.zxid === makeZxid(this.epoch, 0) && l.phase === 'syncing') {
+          if (!l.observer) this.newLeaderAckers.add(from);
+          l.acked = Math.max(l.acked, l.syncedUpTo);
+          if (this.established) {
+            l.phase = 'ready';
+            this.send(from, { t: 'uptodate', zxid: this.lastCommitted });
+          } else {
+            l.phase = 'ready';
+            this.maybeEstablish();
+          }
+          this.tryCommit();
+          return;
+        }
+        if (msg.zxid > l.acked) l.acked = msg.zxid;
+        this.tryCommit();
+        return;
+      }
+      case 'request':
+        if (l?.phase === 'ready' && this.established) this.out.push({ kind: 'forwarded', from, data: msg.data });
+        return;
+      case 'sync': {
+        if (!l) return;
+        const upTo = this.lastLogged;
+        if (this.lastCommitted >= upTo) this.send(from, { t: 'sync', id: msg.id });
+        else this.syncWaiters.push({ from, id: msg.id, upTo });
+        return;
+      }
+      default:
+        return; // ping replies only refresh lastHeard
+    }
+  }
+
+  private leaderAcceptsOwnEpoch(): void {
+    this.persist({ currentEpoch: this.epoch }, () => {
+      this.currentEpoch = this.epoch;
+      this.newLeaderAckers.add(this.id);
+      this.maybeEstablish();
+    });
+  }
+
+  /** DIFF, TRUNC+DIFF or SNAP from our history, then NEWLEADER. */
+  private syncLearner(p: PeerId, l: LearnerView): void {
+    l.phase = 'syncing';
+    const lz = l.lastZxid;
+    const h = this.history;
+    let from: number | undefined; // send history entries after this zxid
+    if (lz === this.lastLogged) {
+      this.send(p, { t: 'diff', zxid: this.lastLogged });
+      from = this.lastLogged;
+    } else if (lz > this.lastLogged) {
+      this.send(p, { t: 'trunc', zxid: this.lastLogged });
+      from = this.lastLogged;
+    } else if (lz === this.historyBase || h.some((t) => t.zxid === lz)) {
+      this.send(p, { t: 'diff', zxid: this.lastLogged });
+      from = lz;
+    } else if (this.historyBase >= 0 && lz > this.historyBase) {
+      // It has a txn we never had (an old epoch's tail): cut it back to our last one before it.
+      let prev = this.historyBase;
+      for (const t of h) if (t.zxid < lz) prev = t.zxid;
+      this.send(p, { t: 'trunc', zxid: prev });
+      from = prev;
+    }
+    if (from === undefined) {
+      // Too far behind the history we keep: the whole state (the host attaches it).
+      this.send(p, { t: 'snap', zxid: this.lastCommitted });
+      from = this.lastCommitted;
+    }
+    // Before establishment our whole history becomes committed with the new epoch.
+    const committedUpTo = this.established ? this.lastCommitted : this.lastLogged;
+    for (const t of h) {
+      if (t.zxid <= from) continue;
+      if (l.observer) {
+        if (t.zxid <= committedUpTo) this.send(p, { t: 'inform', txn: t });
+        continue;
+      }
+      this.send(p, { t: 'proposal', txn: t });
+      if (t.zxid <= committedUpTo) this.send(p, { t: 'commit', zxid: t.zxid });
+    }
+    l.syncedUpTo = this.lastLogged;
+    this.send(p, { t: 'newleader', zxid: makeZxid(this.epoch, 0) });
+  }
+
+  private maybeEstablish(): void {
+    if (this.established || !this.newLeaderAckers.has(this.id) || !this.isQuorum(this.newLeaderAckers)) return;
+    this.established = true;
+    this.applyUpTo(this.lastLogged);
+    for (const [p, l] of this.learners) if (l.phase === 'ready') this.send(p, { t: 'uptodate', zxid: this.lastCommitted });
+    this.lastPingAt = this.now;
+    this.setRole('leading', this.id, true);
+  }
+
+  private tryCommit(): void {
+    while (this.proposals.length > 0) {
+      const p = this.proposals[0]!;
+      const ackers: PeerId[] = [];
+      if (this.selfDurable >= p.zxid) ackers.push(this.id);
+      for (const [id, l] of this.learners) if (!l.observer && l.acked >= p.zxid) ackers.push(id);
+      if (!this.isQuorum(ackers)) return;
+      this.proposals.shift();
+      this.applyUpTo(p.zxid);
+      for (const [id, l] of this.learners) {
+        if (l.phase !== 'syncing' && l.phase !== 'ready') continue;
+        this.send(id, l.observer ? { t: 'inform', txn: p } : { t: 'commit', zxid: p.zxid });
+      }
+      for (let i = 0; i < this.syncWaiters.length; ) {
+        const w = this.syncWaiters[i]!;
+        if (w.upTo <= this.lastCommitted) {
+          this.send(w.from, { t: 'sync', id: w.id });
+          this.syncWaiters.splice(i, 1);
+        } else i++;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ learner
+
+  private learnerOnMessage(msg: Msg): void {
+    this.lastHeardLeader = this.now;
+    switch (msg.t) {
+      case 'leaderinfo':
+        if (this.stage !== 'info') return;
+        if (msg.epoch < this.acceptedEpoch) {
+          this.goLooking();
+          return;
+        }
+        this.stage = 'epoch';
+        this.persist({ acceptedEpoch: msg.epoch }, () => {
+          this.acceptedEpoch = msg.epoch;
+          this.stage = 'sync';
+          this.send(this.leader!, { t: 'ackepoch', currentEpoch: this.currentEpoch, lastZxid: this.lastLogged });
+        });
+        return;
+      case 'diff':
+        return;
+      case 'trunc':
+        this.out.push({ kind: 'truncate', zxid: msg.zxid });
+        // The host rebuilds its state from the log that remains, as at a restart.
+        this.history = this.history.filter((t) => t.zxid <= msg.zxid);
+        this.lastLogged = this.lastCommitted = this.commitUpTo = msg.zxid;
+        return;
+      case 'snap':
+        this.out.push({ kind: 'installSnapshot', zxid: msg.zxid, data: msg.data });
+        this.history = [];
+        this.historyBase = msg.zxid;
+        this.lastLogged = this.lastCommitted = this.commitUpTo = msg.zxid;
+        return;
+      case 'proposal': {
+        if (msg.txn.zxid <= this.lastLogged) return;
+        this.record(msg.txn);
+        const z = msg.txn.zxid;
+        this.persist({ txns: [msg.txn] }, () => {
+          if (this.stage === 'synced' || this.stage === 'ready') this.send(this.leader!, { t: 'ack', zxid: z });
+        });
+        return;
+      }
+      case 'inform': {
+        if (msg.txn.zxid > this.lastLogged) {
+          this.record(msg.txn);
+          this.persist({ txns: [msg.txn] });
+        }
+        this.commitOrBuffer(msg.txn.zxid);
+        return;
+      }
+      case 'commit':
+        this.commitOrBuffer(msg.zxid);
+        return;
+      case 'newleader': {
+        const e = epochOf(msg.zxid);
+        this.persist({ currentEpoch: e }, () => {
+          this.currentEpoch = e;
+          this.stage = 'synced';
+          this.send(this.leader!, { t: 'ack', zxid: msg.zxid });
+        });
+        return;
+      }
+      case 'uptodate':
+        if (this.stage !== 'synced') return;
+        this.stage = 'ready';
+        // Everything the leader has committed is in our log now.
+        this.commitUpTo = Math.max(this.commitUpTo, msg.zxid);
+        this.applyUpTo(this.commitUpTo);
+        this.setRole(this.state, this.leader, true);
+        return;
+      case 'ping':
+        this.send(this.leader!, { t: 'ping' });
+        return;
+      case 'sync':
+        this.out.push({ kind: 'syncDone', id: msg.id });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private commitOrBuffer(zxid: number): void {
+    if (zxid > this.commitUpTo) this.commitUpTo = zxid;
+    if (this.stage === 'ready') this.applyUpTo(this.commitUpTo);
+  }
+}

@@ -1,0 +1,131 @@
+// The messages and effects of the consensus core (quorum/peer.ts). The core is a pure state
+// machine: it consumes Inputs and returns Outputs; a shell binds it to TCP and files, the
+// simulator (src/sim) to a seeded fake network, clock and disk.
+//
+// Channels between two peers are FIFO while connected (as TCP is); a broken connection loses
+// what was in flight and is reported to both sides as `disconnected`.
+
+export type PeerId = number;
+
+/** A transaction as consensus sees it: a zxid and opaque bytes (the jute txn for ZooKeeper). */
+export interface QTxn {
+  zxid: number;
+  data: Uint8Array;
+}
+
+export type PeerState = 'looking' | 'following' | 'leading' | 'observing';
+
+/** Fast leader election vote: ordered by epoch, then zxid, then leader id. */
+export interface Vote {
+  leader: PeerId;
+  zxid: number;
+  /** The proposer's currentEpoch (peerEpoch in ZooKeeper). */
+  epoch: number;
+}
+
+export type Msg =
+  /** Election notification; `round` is the sender's logical clock (electionEpoch). */
+  | { t: 'vote'; state: PeerState; vote: Vote; round: number }
+  /** Learner -> leader: who I am and the last epoch I accepted (FOLLOWERINFO/OBSERVERINFO). */
+  | { t: 'learnerinfo'; acceptedEpoch: number; observer: boolean }
+  | { t: 'leaderinfo'; epoch: number }
+  | { t: 'ackepoch'; currentEpoch: number; lastZxid: number }
+  /** Sync mode: DIFF (proposals follow), TRUNC (drop txns after zxid), SNAP (state at zxid in data). */
+  | { t: 'diff'; zxid: number }
+  | { t: 'trunc'; zxid: number }
+  | { t: 'snap'; zxid: number; data?: Uint8Array }
+  | { t: 'proposal'; txn: QTxn }
+  | { t: 'commit'; zxid: number }
+  /** Leader -> observer: a committed txn. */
+  | { t: 'inform'; txn: QTxn }
+  | { t: 'newleader'; zxid: number }
+  /** Cumulative: the sender has everything up to zxid on disk. */
+  | { t: 'ack'; zxid: number }
+  | { t: 'uptodate'; zxid: number }
+  | { t: 'ping' }
+  /** Learner -> leader: a client write to prep and propose. */
+  | { t: 'request'; data: Uint8Array }
+  /** sync: the leader answers once everything proposed before it is committed. */
+  | { t: 'sync'; id: number };
+
+export type Input =
+  | { kind: 'tick'; now: number }
+  | { kind: 'message'; from: PeerId; msg: Msg; now: number }
+  | { kind: 'disconnected'; peer: PeerId; now: number }
+  /** The persist output with this sequence number (and every earlier one) is durable. */
+  | { kind: 'persisted'; seq: number; now: number };
+
+export interface Persist {
+  seq: number;
+  txns?: QTxn[];
+  acceptedEpoch?: number;
+  currentEpoch?: number;
+}
+
+export type Output =
+  | { kind: 'send'; to: PeerId; msg: Msg }
+  /** Write to disk in order; report `persisted` with `seq` once durable. */
+  | { kind: 'persist'; p: Persist }
+  /** Apply to the state machine, in zxid order. */
+  | { kind: 'commit'; txn: QTxn }
+  /** Drop logged txns after `zxid` and rebuild the state from what remains. */
+  | { kind: 'truncate'; zxid: number }
+  /** Replace state and log with the leader's snapshot at `zxid`. */
+  | { kind: 'installSnapshot'; zxid: number; data: Uint8Array | undefined }
+  /** Role or serving status changed (serving: may answer clients). */
+  | { kind: 'role'; state: PeerState; leader: PeerId | undefined; epoch: number; serving: boolean }
+  /** Leader: a learner forwarded a client write; prep it and call propose(). */
+  | { kind: 'forwarded'; from: PeerId; data: Uint8Array }
+  /** Learner: the sync with this id is complete (everything before it is applied). */
+  | { kind: 'syncDone'; id: number };
+
+export interface QuorumMemberSpec {
+  id: PeerId;
+  observer: boolean;
+}
+
+export interface CoreConfig {
+  members: QuorumMemberSpec[];
+  tickMs: number;
+  /** Ticks a learner may take to connect and sync. */
+  initLimit: number;
+  /** Ticks a learner may fall behind (or stay silent) before it is dropped. */
+  syncLimit: number;
+  /** Wait after reaching a quorum for a better vote (ZooKeeper's finalizeWait, 200 ms). */
+  finalizeWaitMs: number;
+  /** Re-send our vote this often while looking. */
+  voteResendMs: number;
+  /** Committed txns the leader keeps for DIFF syncs (ZooKeeper: 500). */
+  committedLogMax: number;
+}
+
+export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'members' | 'tickMs' | 'initLimit' | 'syncLimit'> = {
+  finalizeWaitMs: 200,
+  voteResendMs: 400,
+  committedLogMax: 500,
+};
+
+/** What a peer recovered from its disk. */
+export interface DurableState {
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** Logged txns (all of them, or at least the recent tail), in zxid order. */
+  log: QTxn[];
+  /** zxid of the snapshot the state starts from (txns at or before it need not be in `log`). */
+  snapshotZxid: number;
+}
+
+export function epochOf(zxid: number): number {
+  return Math.floor(zxid / 0x1_0000_0000);
+}
+
+export function makeZxid(epoch: number, counter: number): number {
+  return epoch * 0x1_0000_0000 + counter;
+}
+
+/** Vote order (FastLeaderElection.totalOrderPredicate). */
+export function voteBeats(a: Vote, b: Vote): boolean {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
+  if (a.zxid !== b.zxid) return a.zxid > b.zxid;
+  return a.leader > b.leader;
+}
