@@ -57,6 +57,8 @@ interface Node {
   /** The in-memory log (durable + pending), as the host sees it. */
   memLog: QTxn[];
   applied: QTxn[];
+  /** applied[0..verified) already matched the agreed history (reset when the state is rebuilt). */
+  verified: number;
   serving: boolean;
   up: boolean;
   /** Connection generation per peer: a message from an older connection is dropped. */
@@ -104,6 +106,7 @@ export class ZabSim {
         pending: [],
         memLog: [],
         applied: [],
+        verified: 0,
         serving: false,
         up: false,
         conn: new Map(),
@@ -144,6 +147,7 @@ export class ZabSim {
     n.memLog = [...n.disk.log];
     // As ZooKeeper: the state is the snapshot plus the whole log.
     n.applied = [...n.disk.snapshotState, ...n.disk.log];
+    n.verified = 0;
     n.serving = false;
     n.up = true;
     const durable: DurableState = {
@@ -268,6 +272,7 @@ export class ZabSim {
           n.disk.log = n.disk.log.filter((t) => t.zxid <= o.zxid);
           n.memLog = [...n.disk.log];
           n.applied = [...n.disk.snapshotState, ...n.disk.log];
+    n.verified = 0;
           break;
         }
         case 'installSnapshot': {
@@ -278,6 +283,7 @@ export class ZabSim {
           n.disk.log = [];
           n.memLog = [];
           n.applied = [...state];
+          n.verified = 0;
           break;
         }
         case 'role': {
@@ -296,6 +302,7 @@ export class ZabSim {
           this.proposeAt(n, new TextDecoder().decode(o.data));
           break;
         case 'syncDone':
+        case 'hostMessage':
           break;
       }
     }
@@ -311,8 +318,14 @@ export class ZabSim {
     const last = n.applied[n.applied.length - 1];
     if (last && t.zxid <= last.zxid) this.fail(`node ${n.id} applied ${hex(t.zxid)} after ${hex(last.zxid)}`);
     n.applied.push(t);
-    this.agree(n, n.applied.length - 1);
+    // Whoever commits holds only committed txns: its whole state (a rebuilt one included) must
+    // be a prefix of the agreed history.
+    this.verify(n);
     if (n.core?.state === 'leading') this.acknowledged.set(t.zxid, new TextDecoder().decode(t.data));
+  }
+
+  private verify(n: Node): void {
+    for (; n.verified < n.applied.length; n.verified++) this.agree(n, n.verified);
   }
 
   /** n.applied[i] must be the i-th committed txn (extending the agreed history if it is new). */
@@ -332,7 +345,7 @@ export class ZabSim {
   }
 
   private checkServing(n: Node): void {
-    for (let i = 0; i < n.applied.length; i++) this.agree(n, i);
+    this.verify(n);
   }
 
   private proposeAt(leader: Node, payload: string): void {

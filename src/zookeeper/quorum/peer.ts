@@ -251,7 +251,18 @@ export class QuorumPeer {
     return this.flush();
   }
 
+  /** A host-to-host message (session touches and the like); consensus does not look inside. */
+  sendHost(to: PeerId, data: Uint8Array, now: number): Output[] {
+    this.now = now;
+    this.send(to, { t: 'host', data });
+    return this.flush();
+  }
+
   private onMessage(from: PeerId, msg: Msg): void {
+    if (msg.t === 'host') {
+      this.out.push({ kind: 'hostMessage', from, data: msg.data });
+      return;
+    }
     if (msg.t === 'vote') {
       this.onVote(from, msg);
       return;

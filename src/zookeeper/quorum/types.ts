@@ -46,7 +46,9 @@ export type Msg =
   /** Learner -> leader: a client write to prep and propose. */
   | { t: 'request'; data: Uint8Array }
   /** sync: the leader answers once everything proposed before it is committed. */
-  | { t: 'sync'; id: number };
+  | { t: 'sync'; id: number }
+  /** Between hosts, opaque to consensus (session touches, revalidation). */
+  | { t: 'host'; data: Uint8Array };
 
 export type Input =
   | { kind: 'tick'; now: number }
@@ -77,7 +79,9 @@ export type Output =
   /** Leader: a learner forwarded a client write; prep it and call propose(). */
   | { kind: 'forwarded'; from: PeerId; data: Uint8Array }
   /** Learner: the sync with this id is complete (everything before it is applied). */
-  | { kind: 'syncDone'; id: number };
+  | { kind: 'syncDone'; id: number }
+  /** A host-to-host message from a peer (see Msg 'host'). */
+  | { kind: 'hostMessage'; from: PeerId; data: Uint8Array };
 
 export interface QuorumMemberSpec {
   id: PeerId;
