@@ -5,14 +5,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadZooCfg } from '../zookeeper/config.js';
 import { startZooKeeperServer } from '../zookeeper/server/server.js';
-import { createLogger } from '../util/log.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
+import type { ServerOptions } from '../zookeeper/server/options.js';
 import { StorageCorruptError } from '../zookeeper/persistence/store.js';
 import { DataDirLockedError } from '../zookeeper/persistence/files.js';
 import { runZkTools } from './zkTools.js';
 
 const USAGE = `usage:
   clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]   one ZooKeeper server, foreground (alias: zk)
-  clustergenie up [--data-dir <dir>] [--zk-port <port>]            the whole local system
+  clustergenie up [--data-dir <dir>] [--zk-port <port>]            the whole local system (3 ZooKeeper members on
+                                                                   ports zk-port..+2, quorum 2888.., election 3888..)
   clustergenie zookeeper-tools <tool> ...                          log-dump, snapshot-dump, log-truncate, purge
 `;
 
@@ -68,10 +71,20 @@ async function runZooKeeper(args: string[]): Promise<void> {
   await serveUntilSignal(parsed.options, log);
 }
 
-async function serveUntilSignal(options: Parameters<typeof startZooKeeperServer>[0], log: ReturnType<typeof createLogger>): Promise<void> {
-  let server;
+interface Running {
+  stop(): Promise<void>;
+}
+
+/** Starts one server (standalone, or an ensemble member when zoo.cfg lists several). */
+async function startServer(options: ServerOptions, log: Logger): Promise<Running & { port: number }> {
   try {
-    server = await startZooKeeperServer(options, { logger: log });
+    if (options.ensemble) {
+      const member = new EnsembleMember(options, { logger: log });
+      await member.start();
+      return { port: member.shell.port, stop: () => member.stop() };
+    }
+    const server = await startZooKeeperServer(options, { logger: log });
+    return { port: server.port, stop: () => server.stop() };
   } catch (e) {
     if (e instanceof StorageCorruptError || e instanceof DataDirLockedError) {
       log.fatal({ error: e.message }, 'cannot start: data directory problem');
@@ -80,15 +93,23 @@ async function serveUntilSignal(options: Parameters<typeof startZooKeeperServer>
     }
     throw e;
   }
-  process.stdout.write(`ZooKeeper server listening on ${options.clientPortAddress}:${server.port}\n`);
+}
+
+async function untilSignal(servers: Running[], log: Logger): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       log.info({ signal: sig }, 'stopping');
-      server.stop().then(resolve, resolve);
+      Promise.all(servers.map((s) => s.stop())).then(() => resolve(), () => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+async function serveUntilSignal(options: ServerOptions, log: Logger): Promise<void> {
+  const server = await startServer(options, log);
+  process.stdout.write(`ZooKeeper server listening on ${options.clientPortAddress}:${server.port}\n`);
+  await untilSignal([server], log);
 }
 
 async function runUp(args: string[]): Promise<void> {
@@ -97,31 +118,58 @@ async function runUp(args: string[]): Promise<void> {
     options: {
       'data-dir': { type: 'string' },
       'zk-port': { type: 'string' },
+      'zk-quorum-port': { type: 'string' },
+      'zk-election-port': { type: 'string' },
+      'admin-port': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
   const dataDir = values['data-dir'] ?? join(process.cwd(), 'data');
-  const zkDir = join(dataDir, 'zookeeper');
-  mkdirSync(zkDir, { recursive: true });
-  const cfgPath = join(zkDir, 'zoo.cfg');
-  writeFileSync(
-    cfgPath,
-    [
-      '# Written by `clustergenie up`; edit freely and run `clustergenie zookeeper --config` with it.',
-      'tickTime=2000',
-      `dataDir=${zkDir}`,
-      `clientPort=${values['zk-port'] ?? '2181'}`,
-      'clientPortAddress=127.0.0.1',
-      '4lw.commands.whitelist=*',
-      'admin.enableServer=true',
-      'admin.serverAddress=127.0.0.1',
-      'admin.serverPort=8080',
-      'extendedTypesEnabled=true',
-      '',
-    ].join('\n'),
-  );
+  const port = (name: 'zk-port' | 'zk-quorum-port' | 'zk-election-port' | 'admin-port', dflt: number): number => {
+    const v = values[name];
+    const n = v === undefined ? dflt : Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 65533) throw new Error(`--${name} must be a port number, got "${v}"`);
+    return n;
+  };
+  const clientPort = port('zk-port', 2181);
+  const quorumPort = port('zk-quorum-port', 2888);
+  const electionPort = port('zk-election-port', 3888);
+  const adminPort = port('admin-port', 8080);
+  const ids = [1, 2, 3];
+  const serverLines = ids.map((id) => `server.${id}=127.0.0.1:${quorumPort + id - 1}:${electionPort + id - 1};127.0.0.1:${clientPort + id - 1}`);
   const log = createLogger('clustergenie', values['log-level']);
-  const parsed = loadZooCfg(cfgPath);
-  for (const w of parsed.warnings) log.warn(w);
-  await serveUntilSignal(parsed.options, log);
+  const servers: Running[] = [];
+  for (const id of ids) {
+    const zkDir = join(dataDir, 'zookeeper', `zk${id}`);
+    mkdirSync(zkDir, { recursive: true });
+    writeFileSync(join(zkDir, 'myid'), `${id}\n`);
+    const cfgPath = join(zkDir, 'zoo.cfg');
+    writeFileSync(
+      cfgPath,
+      [
+        '# Written by `clustergenie up`; run one member by hand with `clustergenie zookeeper --config <this file>`.',
+        'tickTime=2000',
+        'initLimit=10',
+        'syncLimit=5',
+        `dataDir=${zkDir}`,
+        `clientPort=${clientPort + id - 1}`,
+        'clientPortAddress=127.0.0.1',
+        '4lw.commands.whitelist=*',
+        // One admin server (the first member's) is enough on one machine.
+        `admin.enableServer=${id === 1}`,
+        'admin.serverAddress=127.0.0.1',
+        `admin.serverPort=${adminPort}`,
+        'extendedTypesEnabled=true',
+        ...serverLines,
+        '',
+      ].join('\n'),
+    );
+    const parsed = loadZooCfg(cfgPath);
+    for (const w of parsed.warnings) log.warn(w);
+    servers.push(await startServer(parsed.options, log));
+  }
+  process.stdout.write(
+    `ZooKeeper ensemble of 3 serving on 127.0.0.1:${clientPort},127.0.0.1:${clientPort + 1},127.0.0.1:${clientPort + 2}\n`,
+  );
+  await untilSignal(servers, log);
 }

@@ -40,6 +40,80 @@ export interface SnapshotWritten {
 }
 
 /**
+ * The bytes of a snapshot of `tree` at its lastProcessedZxid, in chunks. Each chunk is a view into
+ * a reused buffer: consume it before asking for the next. Between chunks the tree may change (a
+ * fuzzy snapshot); drained without pause it is an exact one.
+ */
+export function* snapshotChunks(tree: DataTree, sessions: ReadonlyMap<bigint, number>, chunkBytes = CHUNK_BYTES): Generator<Buffer, SnapshotStats> {
+  const zxid = tree.lastProcessedZxid;
+  let checksum = 1; // Adler32 of nothing
+  let bytes = 0;
+  const w = new JuteWriter(chunkBytes + 64 * 1024);
+  w.raw(encodeFileHeader(SNAP_MAGIC, -1n));
+  w.int(sessions.size);
+  for (const [id, timeout] of sessions) {
+    w.long(id);
+    w.int(timeout);
+  }
+  const openAcl = tree.internAcl(OPEN_ACL_UNSAFE);
+  const aclRefs = new Map<AclT[], bigint>([[openAcl, OPEN_ACL_REF]]);
+  const lists = [...tree.aclLists()].filter((a) => a !== openAcl);
+  w.int(lists.length);
+  let ref = 0n;
+  for (const acl of lists) {
+    aclRefs.set(acl, ++ref);
+    w.long(ref);
+    w.int(acl.length);
+    for (const a of acl) ACL.encode(w, a);
+  }
+  let nodes = 0;
+  const stack: string[] = ['/'];
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    const n = tree.get(path);
+    // Gone since its parent was written, or created after the snapshot began: the log has it.
+    if (!n || n.czxid > zxid) continue;
+    w.ustring(path === '/' ? '' : path);
+    w.buffer(n.data);
+    // A list interned after the table was written belongs to a setACL the log replays.
+    w.long(aclRefs.get(n.acl) ?? OPEN_ACL_REF);
+    StatPersisted.encode(w, n);
+    nodes++;
+    if (n.children) {
+      const prefix = path === '/' ? '/' : `${path}/`;
+      for (const c of n.children) stack.push(prefix + c);
+    }
+    if (w.pos >= chunkBytes) {
+      const chunk = w.buf.subarray(0, w.pos);
+      checksum = adler32(chunk, checksum);
+      bytes += chunk.length;
+      yield chunk;
+      w.reset();
+    }
+  }
+  w.ustring('/');
+  // Checksum everything still buffered, then append the seals.
+  checksum = adler32(w.buf.subarray(0, w.pos), checksum);
+  writeSealAndDigest(w, checksum, tree);
+  bytes += w.pos;
+  yield w.buf.subarray(0, w.pos);
+  return { zxid, nodes, bytes };
+}
+
+interface SnapshotStats {
+  zxid: number;
+  nodes: number;
+  bytes: number;
+}
+
+/** An exact snapshot in memory (what a leader sends a learner that needs SNAP). */
+export function serializeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Buffer {
+  const parts: Buffer[] = [];
+  for (const chunk of snapshotChunks(tree, sessions)) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+/**
  * Writes `snapshot.<lastProcessedZxid>` into `dir`: first under a temporary name, then fsynced and
  * renamed, so a crash never leaves a half-written file under a snapshot name.
  */
@@ -54,61 +128,18 @@ export async function writeSnapshot(
   const tmpPath = join(dir, `tmp.snapshot.${zxidHex(zxid)}`);
   const file = await open(tmpPath, 'w');
   let position = 0;
-  let checksum = 1; // Adler32 of nothing
-  const w = new JuteWriter(CHUNK_BYTES + 64 * 1024);
-  const flush = async (): Promise<void> => {
-    if (w.pos === 0) return;
-    const chunk = w.buf.subarray(0, w.pos);
-    checksum = adler32(chunk, checksum);
-    await file.write(chunk, 0, chunk.length, position);
-    position += chunk.length;
-    w.reset();
-  };
   let nodes = 0;
   try {
-    w.raw(encodeFileHeader(SNAP_MAGIC, -1n));
-    w.int(sessions.size);
-    for (const [id, timeout] of sessions) {
-      w.long(id);
-      w.int(timeout);
-    }
-    const openAcl = tree.internAcl(OPEN_ACL_UNSAFE);
-    const aclRefs = new Map<AclT[], bigint>([[openAcl, OPEN_ACL_REF]]);
-    const lists = [...tree.aclLists()].filter((a) => a !== openAcl);
-    w.int(lists.length);
-    let ref = 0n;
-    for (const acl of lists) {
-      aclRefs.set(acl, ++ref);
-      w.long(ref);
-      w.int(acl.length);
-      for (const a of acl) ACL.encode(w, a);
-    }
-    const stack: string[] = ['/'];
-    while (stack.length > 0) {
-      const path = stack.pop()!;
-      const n = tree.get(path);
-      // Gone since its parent was written, or created after the snapshot began: the log has it.
-      if (!n || n.czxid > zxid) continue;
-      w.ustring(path === '/' ? '' : path);
-      w.buffer(n.data);
-      // A list interned after the table was written belongs to a setACL the log replays.
-      w.long(aclRefs.get(n.acl) ?? OPEN_ACL_REF);
-      StatPersisted.encode(w, n);
-      nodes++;
-      if (n.children) {
-        const prefix = path === '/' ? '/' : `${path}/`;
-        for (const c of n.children) stack.push(prefix + c);
+    const chunks = snapshotChunks(tree, sessions);
+    for (let r = chunks.next(); ; r = chunks.next()) {
+      if (r.done) {
+        nodes = r.value.nodes;
+        break;
       }
-      if (w.pos >= CHUNK_BYTES) await flush();
+      // Awaiting each write is what lets other work in between (a fuzzy snapshot).
+      await file.write(r.value, 0, r.value.length, position);
+      position += r.value.length;
     }
-    w.ustring('/');
-    // Checksum everything still buffered, then append the seals.
-    checksum = adler32(w.buf.subarray(0, w.pos), checksum);
-    writeSealAndDigest(w, checksum, tree);
-    const tail = w.buf.subarray(0, w.pos);
-    await file.write(tail, 0, tail.length, position);
-    position += tail.length;
-    w.reset();
     if (fsync) await file.datasync();
   } catch (e) {
     await file.close().catch(() => {});

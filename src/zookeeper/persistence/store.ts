@@ -1,13 +1,13 @@
 // A server's data directories (ZooKeeper's FileTxnSnapLog): the lock, recovery (newest valid
 // snapshot + the log after it), snapshots on log rolls, purging, and the durable sync stage.
 
-import { readdir, readFile, truncate, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../util/log.js';
 import { OpCode } from '../protocol/constants.js';
 import type { DataTree } from '../server/datatree.js';
 import { DurableSyncStage } from './durableSync.js';
-import { ensureDir, listLogs, listSnapshots, lockDataDir, VERSION_DIR, zxidHex, type NamedFile } from './files.js';
+import { ensureDir, listLogs, listSnapshots, lockDataDir, syncDir, VERSION_DIR, zxidHex, type NamedFile } from './files.js';
 import { nodeStorageIo, type StorageIo } from './io.js';
 import { loadSnapshot, snapshotBytes, writeSnapshot, SnapshotFormatError, type SnapshotDigest, type SnapshotWritten } from './snapshot.js';
 import { checkLogHeader, ENTRY_OVERHEAD_BYTES, TxnLogParser, TxnLogWriter } from './txnLog.js';
@@ -52,7 +52,14 @@ export interface Recovery {
   digestMismatches: number;
   /** Set when a torn tail was cut off the newest log. */
   truncated: { file: string; offset: number; reason: string } | undefined;
+  /** The last replayed txns (at most `tailMax`), for an ensemble leader's DIFF syncs. */
+  tail: { zxid: number; payload: Buffer }[];
+  /** The zxid just before tail[0] (the snapshot's, if the tail is the whole replay). */
+  tailBase: number;
 }
+
+/** Txns of the replayed log kept in Recovery.tail (ZooKeeper's committedLog is 500). */
+const TAIL_MAX = 500;
 
 const SNAPSHOTS_TRIED_MAX = 100;
 const BATCH_BYTES_DEFAULT = 4 * 1024 * 1024;
@@ -144,7 +151,10 @@ export class Storage {
     let from = 0;
     for (let i = 0; i < logs.length; i++) if (logs[i]!.zxid <= snapshotZxid + 1) from = i;
     const replay = logs.slice(from);
-    if (replay.length > 0 && replay[0]!.zxid > Math.max(snapshotZxid, 0) + 1) {
+    const first = replay[0]?.zxid ?? 0;
+    // A log may begin a new epoch (counter 1): the zxids of an ensemble jump at each epoch.
+    const startsEpoch = first % 2 ** 32 === 1 && Math.floor(first / 2 ** 32) > Math.floor(Math.max(snapshotZxid, 0) / 2 ** 32);
+    if (replay.length > 0 && first > Math.max(snapshotZxid, 0) + 1 && !(startsEpoch && snapshotZxid >= 0)) {
       throw new StorageCorruptError(
         replay[0]!.path,
         0,
@@ -158,6 +168,8 @@ export class Storage {
     // Per-txn digests are checked once past the snapshot's digest zxid (before it the tree is
     // still catching up with a fuzzy snapshot), as DataTree.compareDigest does.
     let fuzzy = digest !== undefined && digest.zxid > snapshotZxid;
+    const tail: Recovery['tail'] = [];
+    let tailBase = Math.max(snapshotZxid, 0);
     let digestMismatches = 0;
     let firstMismatch = 0;
     for (let i = 0; i < replay.length; i++) {
@@ -193,6 +205,8 @@ export class Storage {
         else if (txn.header.type === OpCode.closeSession) sessions.delete(txn.header.clientId);
         tree.processTxn(txn);
         replayed++;
+        tail.push({ zxid: e.zxid, payload: e.payload });
+        if (tail.length > TAIL_MAX) tailBase = tail.shift()!.zxid;
         if (fuzzy) {
           if (e.zxid >= digest!.zxid) {
             fuzzy = false;
@@ -227,7 +241,9 @@ export class Storage {
     for (const owner of [...tree.ephemerals.keys()]) {
       if (!sessions.has(owner)) tree.killSession(owner, tree.lastProcessedZxid);
     }
-    return { sessions, snapshotZxid, replayed, lastZxid: tree.lastProcessedZxid, truncated, digestMismatches };
+    // Copies: the views would keep whole log files in memory.
+    for (const t of tail) t.payload = Buffer.from(t.payload);
+    return { sessions, snapshotZxid, replayed, lastZxid: tree.lastProcessedZxid, truncated, digestMismatches, tail, tailBase };
   }
 
   private advice(file: NamedFile): string {
@@ -247,6 +263,85 @@ export class Storage {
         'the rebuilt tree does not match the digest stored in the snapshot',
       );
     }
+  }
+
+  /** Reads `acceptedEpoch` and `currentEpoch` (version-2 dir, decimal text; 0 when absent). */
+  async readEpochs(): Promise<{ acceptedEpoch: number; currentEpoch: number }> {
+    const read = async (name: string): Promise<number> => {
+      try {
+        const text = (await readFile(join(this.snapDir, name), 'utf8')).trim();
+        if (!/^\d+$/.test(text)) throw new StorageCorruptError(join(this.snapDir, name), 0, `not an epoch number: "${text}"`, 'Fix or remove the file.');
+        return Number(text);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+        throw e;
+      }
+    };
+    return { acceptedEpoch: await read('acceptedEpoch'), currentEpoch: await read('currentEpoch') };
+  }
+
+  /** Writes an epoch file durably (temporary file, fsync, rename, directory fsync). */
+  async writeEpoch(name: 'acceptedEpoch' | 'currentEpoch', value: number): Promise<void> {
+    const path = join(this.snapDir, name);
+    const tmp = `${path}.tmp`;
+    const h = await open(tmp, 'w');
+    try {
+      await h.writeFile(`${value}\n`);
+      if (this.opts.forceSync) await h.datasync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, path);
+    if (this.opts.forceSync) await syncDir(this.snapDir);
+  }
+
+  /** A log writer for an ensemble member, which batches its own fsyncs. */
+  createWriter(): TxnLogWriter {
+    this.writer = new TxnLogWriter({
+      dir: this.logDir,
+      forceSync: this.opts.forceSync,
+      preAllocBytes: this.opts.preAllocBytes,
+      io: this.opts.io ?? nodeStorageIo,
+    });
+    return this.writer;
+  }
+
+  /** Drops every logged txn after `zxid` (TRUNC from a leader). The writer must be closed. */
+  async truncateLogAfter(zxid: number): Promise<void> {
+    for (const f of await listLogs(this.logDir)) {
+      if (f.zxid > zxid) {
+        await unlink(f.path);
+        continue;
+      }
+      const buf = await readFile(f.path);
+      if (checkLogHeader(buf)) continue;
+      const parser = new TxnLogParser(buf, this.opts.entryBytesMax);
+      for (let e = parser.next(); e; e = parser.next()) {
+        if (e.zxid > zxid) {
+          await truncate(f.path, e.offset);
+          break;
+        }
+      }
+    }
+    // Snapshots past the cut hold txns that no longer exist.
+    for (const s of await listSnapshots(this.snapDir)) if (s.zxid > zxid) await unlink(s.path);
+  }
+
+  /** Replaces everything with a leader's snapshot (SNAP). The writer must be closed. */
+  async installSnapshot(zxid: number, bytes: Uint8Array): Promise<void> {
+    const path = join(this.snapDir, `snapshot.${zxidHex(zxid)}`);
+    const tmp = join(this.snapDir, `tmp.snapshot.${zxidHex(zxid)}`);
+    const h = await open(tmp, 'w');
+    try {
+      await h.writeFile(bytes);
+      if (this.opts.forceSync) await h.datasync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, path);
+    for (const f of await listLogs(this.logDir)) await unlink(f.path);
+    for (const s of await listSnapshots(this.snapDir)) if (s.zxid !== zxid) await unlink(s.path);
+    if (this.opts.forceSync) await syncDir(this.snapDir);
   }
 
   /** The sync stage that writes this directory's log. */

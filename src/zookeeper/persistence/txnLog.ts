@@ -122,6 +122,8 @@ export interface LogEntry {
   bytes: number;
   zxid: number;
   decoded: DecodedTxn;
+  /** The entry's payload (a view into the file buffer). */
+  payload: Buffer;
 }
 
 /** Why a log file stops where it does. */
@@ -176,7 +178,7 @@ export class TxnLogParser {
     }
     const bytes = ENTRY_OVERHEAD_BYTES + len;
     this.at = at + bytes;
-    return { offset: at, bytes, zxid: decoded.txn.header.zxid, decoded };
+    return { offset: at, bytes, zxid: decoded.txn.header.zxid, decoded, payload };
   }
 
   private stop(reason: string | undefined): undefined {

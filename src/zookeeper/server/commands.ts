@@ -12,6 +12,8 @@ import type { ZooKeeperServerShell } from './server.js';
 import { ZK_FULL_VERSION } from './server.js';
 import type { WatchTable } from './watches.js';
 
+import { renderQuorumConf } from '../quorum/config.js';
+
 export const ZK_NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
 
 /** A value Java prints as a double (`0.0`, `6.5`, `1.0E-4`), in mntr text and in admin JSON. */
@@ -304,7 +306,9 @@ function confText(shell: ZooKeeperServerShell): string {
     `minSessionTimeout=${o.minSessionTimeoutMs}\n` +
     `maxSessionTimeout=${o.maxSessionTimeoutMs}\n` +
     'clientPortListenBacklog=-1\n' +
-    `serverId=${o.serverId}\n`
+    `serverId=${o.serverId}\n` +
+    // A quorum server adds its quorum settings and the membership (QuorumZooKeeperServer.dumpConf).
+    (o.ensemble ? renderQuorumConf(o.ensemble) : '')
   );
 }
 

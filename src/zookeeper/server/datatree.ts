@@ -98,6 +98,18 @@ export class DataTree {
   approximateDataSize = 44;
 
   constructor() {
+    this.init();
+  }
+
+  /** Back to a fresh tree (an ensemble learner rebuilds its state after TRUNC or SNAP). */
+  reset(): void {
+    this.beginLoad();
+    this.lastProcessedZxid = 0;
+    this.approximateDataSize = 44;
+    this.init();
+  }
+
+  private init(): void {
     const root = new ZNode(Buffer.alloc(0), this.internAcl(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
     this.nodes.set('/', root);
     this.hashIn('/', root);

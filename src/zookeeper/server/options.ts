@@ -1,5 +1,7 @@
 // Settings of one ZooKeeper server, after zoo.cfg parsing and defaults.
 
+import type { EnsembleConfig } from '../quorum/config.js';
+
 export interface ServerOptions {
   /** Server id (myid); 0 in standalone mode without a myid file. Top byte of session ids. */
   serverId: number;
@@ -44,6 +46,8 @@ export interface ServerOptions {
   adminPort: number;
   /** The zoo.cfg settings as given, echoed by `conf`. */
   reconfigEnabled: boolean;
+  /** The ensemble from the server.N lines; undefined = standalone (as Apache's isDistributed()). */
+  ensemble: EnsembleConfig | undefined;
 }
 
 export function defaultServerOptions(overrides: Partial<ServerOptions> = {}): ServerOptions {
@@ -77,6 +81,7 @@ export function defaultServerOptions(overrides: Partial<ServerOptions> = {}): Se
     adminAddress: '0.0.0.0',
     adminPort: 8080,
     reconfigEnabled: false,
+    ensemble: undefined,
     ...overrides,
   };
 }

@@ -39,7 +39,7 @@ export class ZooKeeperServerShell {
   private readonly perIpCount = new Map<string, number>();
   readonly connections = new Set<ServerConnection>();
   /** 'standalone' until the ensemble lands. */
-  mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only' = 'standalone';
+  mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only' | 'looking' = 'standalone';
   port = 0;
   adminPort = 0;
 

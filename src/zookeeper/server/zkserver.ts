@@ -52,9 +52,22 @@ export interface Pending {
   startMs: number;
 }
 
+/**
+ * How an ensemble learner reaches its leader: writes, session creation and sync barriers go there
+ * instead of through the local prep stage (ZooKeeper's FollowerRequestProcessor); their effects
+ * come back as committed txns (applyCommitted).
+ */
+export interface LeaderLink {
+  /** The client's whole request frame, to be prepped by the leader for this session. */
+  forwardWrite(c: ClientConn, frame: Buffer): void;
+  forwardCreateSession(sessionId: bigint, timeOutMs: number): void;
+  /** Completes `p` (p.done + drain) once the leader has committed everything before it. */
+  sync(c: ClientConn, p: Pending): void;
+}
+
 export class ZooKeeperServer {
   readonly tree = new DataTree();
-  readonly prep: PrepStage;
+  prep: PrepStage;
   readonly sessions: SessionTracker;
   readonly stats = new ServerStats();
   readonly conns = new Set<ClientConn>();
@@ -65,6 +78,12 @@ export class ZooKeeperServer {
   serving = true;
   /** Sessions whose createSession is applied (and not closed): what a snapshot records. */
   readonly durableSessions = new Map<bigint, number>();
+  /** Set on ensemble learners: writes are forwarded, not prepped here. */
+  leaderLink: LeaderLink | undefined;
+  /** Only the standalone server and the ensemble leader expire sessions. */
+  expiresSessions = true;
+  /** Learner: sessions whose createSession went to the leader, waiting for its commit. */
+  private readonly pendingCreates = new Map<bigint, { c: ClientConn; slot: Pending; timeOut: number; readOnly: boolean | undefined }>();
 
   constructor(
     readonly opts: ServerOptions,
@@ -93,9 +112,53 @@ export class ZooKeeperServer {
     }
   }
 
+  /** A fresh prep stage (new leadership: pending changes of an old role never commit). */
+  resetPrep(): void {
+    this.prep = new PrepStage(this.tree, { extendedTypesEnabled: this.opts.extendedTypesEnabled, skipAcl: this.opts.skipAcl });
+  }
+
   /** Why writes are refused (storage failure), or undefined. */
   get writeRefusal(): string | undefined {
-    return this.sync.unavailableReason;
+    return this.leaderLink ? undefined : this.sync.unavailableReason;
+  }
+
+  private finishCreate(c: ClientConn, slot: Pending, id: bigint, timeOut: number, readOnly: boolean | undefined): void {
+    if (c.closed) return;
+    if (this.establish(c, { protocolVersion: 0, timeOut, sessionId: id, passwd: sessionPassword(id), readOnly })) {
+      // FinalRequestProcessor records createSession as op SESS, cxid 0, in the latency stats.
+      const now = this.now();
+      const latency = now - slot.startMs;
+      this.stats.recordLatency(latency);
+      this.stats.packetsSent++;
+      c.stats.record('SESS', latency, this.tree.lastProcessedZxid, now);
+      c.stats.lastCxid = 0;
+    }
+    slot.done = true;
+    this.drain(c);
+  }
+
+  /**
+   * Learner: a txn the ensemble committed. Applies it and answers the local request it came from
+   * (matched by session and cxid, as ZooKeeper's CommitProcessor does).
+   */
+  applyCommitted(txn: Txn): void {
+    const id = txn.header.clientId;
+    const c = this.sessionConns.get(id);
+    const res = this.applyTxn(txn);
+    if (txn.body.kind === 'createSession') {
+      const pc = this.pendingCreates.get(id);
+      if (pc) {
+        this.pendingCreates.delete(id);
+        this.finishCreate(pc.c, pc.slot, id, pc.timeOut, pc.readOnly);
+      }
+      return;
+    }
+    if (!c || c.closed) return;
+    const p = c.queue.find((q) => q.isWrite && !q.done && q.xid === txn.header.cxid && q.op !== OpCode.sync);
+    if (!p) return;
+    p.result = res;
+    p.done = true;
+    this.drain(c);
   }
 
   /** A write whose durability is unknown: the client must not get an answer it could trust. */
@@ -139,11 +202,17 @@ export class ZooKeeperServer {
     const slot = this.pending(c, 0, OpCode.createSession, undefined, false);
     if (req.sessionId === 0n) {
       // A new session needs a createSession txn, which cannot be persisted now.
-      if (this.sync.unavailableReason !== undefined) return false;
+      if (!this.leaderLink && this.sync.unavailableReason !== undefined) return false;
       const id = this.sessions.newSessionId();
       this.sessions.add(id, timeOut, this.now());
       c.sessionId = id;
       c.timeoutMs = timeOut;
+      if (this.leaderLink) {
+        slot.isWrite = true;
+        this.pendingCreates.set(id, { c, slot, timeOut, readOnly });
+        this.leaderLink.forwardCreateSession(id, timeOut);
+        return true;
+      }
       const txn = this.prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut }, id, 0, this.now());
       slot.isWrite = true;
       this.sync.submit(txn, (err) => {
@@ -153,17 +222,7 @@ export class ZooKeeperServer {
           return;
         }
         this.applyTxn(txn);
-        if (this.establish(c, { protocolVersion: 0, timeOut, sessionId: id, passwd: sessionPassword(id), readOnly })) {
-          // FinalRequestProcessor records createSession as op SESS, cxid 0, in the latency stats.
-          const now = this.now();
-          const latency = now - slot.startMs;
-          this.stats.recordLatency(latency);
-          this.stats.packetsSent++;
-          c.stats.record('SESS', latency, this.tree.lastProcessedZxid, now);
-          c.stats.lastCxid = 0;
-        }
-        slot.done = true;
-        this.drain(c);
+        this.finishCreate(c, slot, id, timeOut, readOnly);
       });
       return true;
     }
@@ -268,6 +327,17 @@ export class ZooKeeperServer {
     const isWrite = decoded !== undefined && decoded.cls !== 'read' && decoded.cls !== 'multiRead';
     const p = this.pending(c, xid, op, decoded, isWrite || (err !== 0 && err !== Err.UNIMPLEMENTED && txnOnError));
     if (err === Err.UNIMPLEMENTED) p.closeAfter = true;
+    if (this.leaderLink && p.isWrite) {
+      // Ensemble learner: the leader preps it; the commit (or the sync barrier) completes it.
+      if (op === OpCode.closeSession) p.closeAfter = true;
+      if (op === OpCode.sync) {
+        p.result = { err: 0, path: (decoded as { path?: string } | undefined)?.path ?? '', stat: undefined, multi: undefined };
+        this.leaderLink.sync(c, p);
+      } else {
+        this.leaderLink.forwardWrite(c, frame);
+      }
+      return true;
+    }
     if (p.isWrite && op !== OpCode.sync && this.sync.unavailableReason !== undefined) {
       // Storage failed: writes are refused without taking a zxid; reads go on.
       p.isWrite = false;
@@ -352,7 +422,11 @@ export class ZooKeeperServer {
   applyTxn(txn: Txn): TxnResult {
     const res = this.tree.processTxn(txn);
     this.prep.applied(txn.header.zxid);
-    if (txn.body.kind === 'createSession') this.durableSessions.set(txn.header.clientId, txn.body.timeOut);
+    if (txn.body.kind === 'createSession') {
+      this.durableSessions.set(txn.header.clientId, txn.body.timeOut);
+      // In an ensemble every member tracks every session (the leader expires them).
+      if (!this.sessions.sessions.has(txn.header.clientId)) this.sessions.add(txn.header.clientId, txn.body.timeOut, this.now());
+    }
     if (txn.body.kind === 'closeSession') {
       const id = txn.header.clientId;
       this.durableSessions.delete(id);
@@ -483,7 +557,7 @@ export class ZooKeeperServer {
   /** Expires sessions whose deadline passed; called by the shell every tick. */
   tick(): void {
     // Expiring a session takes a txn: while storage is failing, sessions are kept.
-    if (this.sync.unavailableReason !== undefined) return;
+    if (this.sync.unavailableReason !== undefined || !this.expiresSessions) return;
     const now = this.now();
     for (const s of this.sessions.expire(now)) {
       const paths2Delete = this.prep.ephemeralsForClose(s.id);
@@ -496,7 +570,7 @@ export class ZooKeeperServer {
 
   /** ContainerManager: deletes empty used containers and expired TTL nodes. */
   reapContainers(maxCount: number): number {
-    if (this.sync.unavailableReason !== undefined) return 0;
+    if (this.sync.unavailableReason !== undefined || !this.expiresSessions) return 0;
     const now = this.now();
     const candidates: string[] = [];
     for (const path of this.tree.containers) {

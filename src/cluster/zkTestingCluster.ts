@@ -1,0 +1,175 @@
+// An in-process ZooKeeper ensemble on loopback for tests (ours and users'), like Curator's
+// TestingCluster: N members with real sockets and data directories, stop/restart one, cut and
+// heal the links between two members, find the leader. Each member is configured through a real
+// zoo.cfg + myid, exactly as `clustergenie zookeeper --config` would read them.
+
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadZooCfg } from '../zookeeper/config.js';
+import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
+import type { Logger } from '../util/log.js';
+
+export interface TestingClusterOptions {
+  /** Voting members (default 3). */
+  size?: number;
+  observers?: number;
+  tickTimeMs?: number;
+  initLimit?: number;
+  syncLimit?: number;
+  forceSync?: boolean;
+  /** Extra zoo.cfg lines for every member. */
+  extraConfig?: Record<string, string>;
+  logger?: Logger;
+}
+
+export interface TestingMember {
+  id: number;
+  clientPort: number;
+  quorumPort: number;
+  electionPort: number;
+  dataDir: string;
+  configPath: string;
+  /** The running member, or undefined while stopped. */
+  member: EnsembleMember | undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export class ZooKeeperTestingCluster {
+  private constructor(
+    readonly dir: string,
+    readonly members: TestingMember[],
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  static async start(opts: TestingClusterOptions = {}): Promise<ZooKeeperTestingCluster> {
+    const size = opts.size ?? 3;
+    const observers = opts.observers ?? 0;
+    const dir = await mkdtemp(join(tmpdir(), 'cg-zk-cluster-'));
+    const members: TestingMember[] = [];
+    for (let id = 1; id <= size + observers; id++) {
+      const dataDir = join(dir, `zk${id}`);
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(join(dataDir, 'myid'), `${id}\n`);
+      members.push({
+        id,
+        clientPort: await freePort(),
+        quorumPort: await freePort(),
+        electionPort: await freePort(),
+        dataDir,
+        configPath: join(dataDir, 'zoo.cfg'),
+        member: undefined,
+      });
+    }
+    const serverLines = members.map(
+      (m) => `server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}${m.id > size ? ':observer' : ''};127.0.0.1:${m.clientPort}`,
+    );
+    for (const m of members) {
+      const cfg: Record<string, string> = {
+        tickTime: String(opts.tickTimeMs ?? 200),
+        initLimit: String(opts.initLimit ?? 10),
+        syncLimit: String(opts.syncLimit ?? 5),
+        dataDir: m.dataDir,
+        clientPort: String(m.clientPort),
+        clientPortAddress: '127.0.0.1',
+        forceSync: opts.forceSync === false ? 'no' : 'yes',
+        '4lw.commands.whitelist': '*',
+        'admin.enableServer': 'false',
+        extendedTypesEnabled: 'true',
+        maxClientCnxns: '0',
+        ...(m.id > size ? { peerType: 'observer' } : {}),
+        ...opts.extraConfig,
+      };
+      const text = Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n' + serverLines.join('\n') + '\n';
+      await writeFile(m.configPath, text);
+    }
+    const cluster = new ZooKeeperTestingCluster(dir, members, opts.logger);
+    try {
+      await Promise.all(members.map((m) => cluster.startMember(m.id)));
+    } catch (e) {
+      await cluster.close();
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** `host:port,...` of every member (clients fail over between them). */
+  get connectString(): string {
+    return this.members.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
+  }
+
+  get(id: number): TestingMember {
+    const m = this.members.find((x) => x.id === id);
+    if (!m) throw new Error(`no member ${id}`);
+    return m;
+  }
+
+  async startMember(id: number): Promise<void> {
+    const m = this.get(id);
+    if (m.member) return;
+    const { options } = loadZooCfg(m.configPath);
+    const member = new EnsembleMember(options, this.logger ? { logger: this.logger } : {});
+    await member.start();
+    m.member = member;
+  }
+
+  /** A clean stop (sockets closed, files flushed). */
+  async stopMember(id: number): Promise<void> {
+    const m = this.get(id);
+    const member = m.member;
+    m.member = undefined;
+    await member?.stop();
+  }
+
+  async restartMember(id: number): Promise<void> {
+    await this.stopMember(id);
+    await this.startMember(id);
+  }
+
+  /** The id of the member serving as leader, if any. */
+  leader(): number | undefined {
+    return this.members.find((m) => m.member?.state === 'leading' && m.member.shell.core.serving)?.id;
+  }
+
+  /** Members currently serving clients. */
+  serving(): number[] {
+    return this.members.filter((m) => m.member?.shell.core.serving).map((m) => m.id);
+  }
+
+  /** Breaks (and keeps broken) the links between two members. */
+  cut(a: number, b: number): void {
+    this.get(a).member?.transport.cut(b);
+    this.get(b).member?.transport.cut(a);
+  }
+
+  heal(a: number, b: number): void {
+    this.get(a).member?.transport.heal(b);
+    this.get(b).member?.transport.heal(a);
+  }
+
+  /** Cuts `group` off from everyone else. */
+  partition(group: number[]): void {
+    const inside = new Set(group);
+    for (const a of this.members) for (const b of this.members) if (a.id < b.id && inside.has(a.id) !== inside.has(b.id)) this.cut(a.id, b.id);
+  }
+
+  healAll(): void {
+    for (const a of this.members) for (const b of this.members) if (a.id < b.id) this.heal(a.id, b.id);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.members.map((m) => this.stopMember(m.id)));
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

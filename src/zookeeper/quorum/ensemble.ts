@@ -1,0 +1,480 @@
+// One ensemble member: the consensus core (peer.ts) bound to the peer transport, the data
+// directory and the client-facing ZooKeeper server. This is the shell around the pure core: it
+// carries out the core's outputs (send, persist + report `persisted`, commit, truncate, install a
+// snapshot, role changes) and feeds it ticks, messages and disk completions, one at a time.
+//
+// Leader: the prep stage runs here for local and forwarded writes; a Zab sync stage proposes each
+// txn and completes it on commit. Learners forward writes, session creation and sync barriers,
+// serve reads from their replica, and answer their clients when the commit arrives. Only the
+// leader expires sessions; learners report the sessions their clients keep alive every tick.
+
+import type { Logger } from '../../util/log.js';
+import { silentLogger } from '../../util/log.js';
+import { OpCode } from '../protocol/constants.js';
+import type { IdT } from '../protocol/records.js';
+import { Storage } from '../persistence/store.js';
+import { decodeTxn, encodeTxn } from '../persistence/txnCodec.js';
+import { ENTRY_OVERHEAD_BYTES, frameEntry, type TxnLogWriter } from '../persistence/txnLog.js';
+import { serializeSnapshot } from '../persistence/snapshot.js';
+import type { ServerOptions } from '../server/options.js';
+import type { SyncStage } from '../server/pipeline.js';
+import { ZooKeeperServerShell } from '../server/server.js';
+import { ConnStats } from '../server/stats.js';
+import type { Txn } from '../server/txn.js';
+import type { ClientConn, LeaderLink, Pending } from '../server/zkserver.js';
+import type { EnsembleConfig } from './config.js';
+import { decodeForwarded, decodeTouches, encodeForwarded, encodeTouches } from './forwarding.js';
+import { QuorumPeer } from './peer.js';
+import { PeerTransport } from './transport.js';
+import { DEFAULT_CORE_CONFIG, epochOf, type Output, type Persist, type PeerId, type PeerState } from './types.js';
+
+/** The leader's sync stage: a txn is proposed and completes when the ensemble commits it. */
+class ZabLeaderSync implements SyncStage {
+  private waiting: { zxid: number | undefined; done: (err?: Error) => void }[] = [];
+  unavailableReason: string | undefined;
+
+  constructor(private readonly member: EnsembleMember) {}
+
+  submit(txn: Txn | null, done: (err?: Error) => void): void {
+    if (this.unavailableReason !== undefined) {
+      const err = new Error(this.unavailableReason);
+      queueMicrotask(() => done(err));
+      return;
+    }
+    if (!txn) {
+      if (this.waiting.length === 0) queueMicrotask(() => done());
+      else this.waiting.push({ zxid: undefined, done });
+      return;
+    }
+    this.waiting.push({ zxid: txn.header.zxid, done });
+    this.member.propose(txn);
+  }
+
+  /** Completes what waited for `zxid`; false if nothing here did (a txn of an earlier epoch). */
+  committed(zxid: number): boolean {
+    const head = this.waiting[0];
+    if (!head || head.zxid !== zxid) return false;
+    this.waiting.shift();
+    head.done();
+    while (this.waiting[0] && this.waiting[0].zxid === undefined) this.waiting.shift()!.done();
+    return true;
+  }
+
+  /** Leadership is gone: nothing waiting will be acknowledged by us. */
+  fail(reason: string): void {
+    this.unavailableReason = reason;
+    const w = this.waiting;
+    this.waiting = [];
+    const err = new Error(reason);
+    for (const x of w) x.done(err);
+  }
+
+  async close(): Promise<void> {
+    this.fail('server stopped');
+  }
+}
+
+/** A learner's client session as the leader's pipeline sees it: replies go nowhere (the learner answers). */
+class RemoteSessionConn implements ClientConn {
+  private static nextId = 1_000_000;
+  readonly id = RemoteSessionConn.nextId++;
+  readonly remotePort = 0;
+  timeoutMs = 0;
+  established = true;
+  closed = false;
+  authIds: IdT[] = [];
+  readonly queue: Pending[] = [];
+  readonly stats = new ConnStats();
+
+  constructor(
+    readonly remoteAddress: string,
+    public sessionId: bigint,
+  ) {}
+
+  sendReply(): number {
+    return 0;
+  }
+  sendConnectResponse(): void {}
+  close(): void {}
+  notify(): void {}
+}
+
+export interface EnsembleStartOptions {
+  logger?: Logger;
+  /** Largest peer frame (a SNAP carries a whole snapshot). */
+  peerFrameBytesMax?: number;
+}
+
+export class EnsembleMember implements LeaderLink {
+  readonly shell: ZooKeeperServerShell;
+  readonly log: Logger;
+  readonly ensemble: EnsembleConfig;
+  core!: QuorumPeer;
+  transport!: PeerTransport;
+  storage!: Storage;
+  private writer!: TxnLogWriter;
+  private leaderSync: ZabLeaderSync | undefined;
+  private readonly remote = new Map<string, RemoteSessionConn>();
+  private readonly syncs = new Map<number, { c: ClientConn; p: Pending }>();
+  private syncSeq = 0;
+  private inbox: (() => Output[])[] = [];
+  private busy = false;
+  private disk: Persist[] = [];
+  private diskBusy: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private txnsSinceRoll = 0;
+  private rollAfter = 0;
+  private stopped = false;
+  state: PeerState = 'looking';
+
+  constructor(
+    readonly opts: ServerOptions,
+    private readonly start_: EnsembleStartOptions = {},
+  ) {
+    if (!opts.ensemble) throw new Error('EnsembleMember needs an ensemble configuration');
+    this.ensemble = opts.ensemble;
+    this.log = start_.logger ?? silentLogger;
+    // The shell's own storage stays off: the member owns the data directory.
+    this.shell = new ZooKeeperServerShell(opts, { logger: this.log, syncStage: new NotServingSync() });
+    this.shell.core.serving = false;
+    this.shell.core.expiresSessions = false;
+    this.shell.mode = 'looking';
+  }
+
+  get id(): PeerId {
+    return this.ensemble.myId;
+  }
+
+  private get zk() {
+    return this.shell.core;
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    const storage = await Storage.open({
+      dataDir: o.dataDir,
+      dataLogDir: o.dataLogDir,
+      forceSync: o.forceSync,
+      snapCount: o.snapCount,
+      preAllocBytes: o.preAllocBytes,
+      entryBytesMax: o.frameBytesMax + 1024,
+      log: this.log,
+    });
+    this.storage = storage;
+    const rec = await storage.recover(this.zk.tree);
+    this.zk.restored(rec.sessions);
+    // A fresh directory gets its snapshot.0, as a standalone server's does.
+    if (rec.snapshotZxid < 0) await storage.snapshot(this.zk.tree, this.zk.durableSessions);
+    const epochs = await storage.readEpochs();
+    // Missing epoch files (a fresh or a standalone directory): the epoch of the last txn.
+    const lastEpoch = epochOf(rec.lastZxid);
+    const acceptedEpoch = Math.max(epochs.acceptedEpoch, lastEpoch);
+    const currentEpoch = Math.max(epochs.currentEpoch, lastEpoch);
+    this.writer = storage.createWriter();
+    this.rollAfter = this.nextRollPoint();
+    const members = this.ensemble.members.map((m) => ({ id: m.id, observer: m.role === 'observer' }));
+    this.core = new QuorumPeer(
+      this.id,
+      { members, tickMs: o.tickTimeMs, initLimit: this.ensemble.initLimit, syncLimit: this.ensemble.syncLimit, ...DEFAULT_CORE_CONFIG },
+      { acceptedEpoch, currentEpoch, log: rec.tail.map((t) => ({ zxid: t.zxid, data: t.payload })), snapshotZxid: rec.tailBase },
+      Date.now(),
+    );
+    this.transport = new PeerTransport({
+      myId: this.id,
+      peers: this.ensemble.members.map((m) => ({ id: m.id, host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort })),
+      frameBytesMax: this.start_.peerFrameBytesMax ?? 256 * 1024 * 1024,
+      outputBytesMax: 512 * 1024 * 1024,
+      reconnectMs: Math.min(500, o.tickTimeMs),
+      log: this.log,
+      onMessage: (from, msg) => this.feed(() => this.core.handle({ kind: 'message', from, msg, now: Date.now() })),
+      onDisconnected: (peer) => this.feed(() => this.core.handle({ kind: 'disconnected', peer, now: Date.now() })),
+    });
+    await this.transport.start();
+    await this.shell.start();
+    this.feed(() => this.core.start(Date.now()));
+    this.timer = setInterval(() => this.onTick(), Math.max(10, Math.floor(o.tickTimeMs / 2)));
+    this.timer.unref();
+  }
+
+  private nextRollPoint(): number {
+    const half = Math.max(1, Math.floor(this.opts.snapCount / 2));
+    return half + Math.floor(Math.random() * half);
+  }
+
+  private onTick(): void {
+    this.feed(() => this.core.handle({ kind: 'tick', now: Date.now() }));
+    // Learners: the sessions our clients kept alive, for the leader's expiry clock.
+    if (this.state !== 'leading' && this.zk.serving && this.core.leader !== undefined && this.zk.sessionConns.size > 0) {
+      const leader = this.core.leader;
+      const data = encodeTouches(this.zk.sessionConns.keys());
+      this.feed(() => this.core.sendHost(leader, data, Date.now()));
+    }
+  }
+
+  // ------------------------------------------------------------------ the core's inbox
+
+  private feed(f: () => Output[]): void {
+    if (this.stopped) return;
+    this.inbox.push(f);
+    if (!this.busy) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.inbox.length > 0 && !this.stopped) {
+        const outs = this.inbox.shift()!();
+        await this.run(outs);
+      }
+    } catch (e) {
+      this.log.error({ error: (e as Error).message, stack: (e as Error).stack }, 'ensemble member failed; stopping it');
+      void this.stop();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async run(outs: Output[]): Promise<void> {
+    for (const o of outs) {
+      switch (o.kind) {
+        case 'send': {
+          let msg = o.msg;
+          if (msg.t === 'snap') msg = { ...msg, data: serializeSnapshot(this.zk.tree, this.zk.durableSessions) };
+          this.transport.send(o.to, msg);
+          break;
+        }
+        case 'persist':
+          this.disk.push(o.p);
+          if (!this.diskBusy) this.diskBusy = this.flushDisk();
+          break;
+        case 'commit': {
+          if (this.leaderSync?.committed(o.txn.zxid)) break;
+          const { txn } = decodeTxn(Buffer.from(o.txn.data));
+          if (this.state === 'leading') this.zk.applyTxn(txn);
+          else this.zk.applyCommitted(txn);
+          break;
+        }
+        case 'truncate':
+          await this.rebuild(() => this.storage.truncateLogAfter(o.zxid));
+          break;
+        case 'installSnapshot':
+          await this.rebuild(() => this.storage.installSnapshot(o.zxid, o.data ?? new Uint8Array()));
+          break;
+        case 'role':
+          this.onRole(o.state, o.serving);
+          break;
+        case 'forwarded':
+          this.onForwarded(o.from, o.data);
+          break;
+        case 'syncDone': {
+          const s = this.syncs.get(o.id);
+          if (s) {
+            this.syncs.delete(o.id);
+            s.p.done = true;
+            this.zk.drain(s.c);
+          }
+          break;
+        }
+        case 'hostMessage': {
+          const ids = decodeTouches(o.data);
+          if (ids && this.state === 'leading') for (const id of ids) this.zk.sessions.touch(id, Date.now());
+          break;
+        }
+      }
+    }
+  }
+
+  /** TRUNC / SNAP: make the disk match the leader, then rebuild the tree from it. */
+  private async rebuild(change: () => Promise<void>): Promise<void> {
+    await this.drainDisk();
+    await this.writer.close();
+    await change();
+    this.zk.tree.reset();
+    const rec = await this.storage.recover(this.zk.tree);
+    this.zk.durableSessions.clear();
+    this.zk.restored(rec.sessions);
+  }
+
+  // ------------------------------------------------------------------ disk
+
+  private async flushDisk(): Promise<void> {
+    try {
+      while (this.disk.length > 0) {
+        const batch = this.disk;
+        this.disk = [];
+        let lastSeq = 0;
+        let entries: Buffer[] = [];
+        let firstZxid = -1;
+        const writeEntries = async (): Promise<void> => {
+          if (entries.length === 0) return;
+          const size = entries.reduce((n, e) => n + e.length + ENTRY_OVERHEAD_BYTES, 0);
+          const out = Buffer.allocUnsafe(size);
+          let at = 0;
+          for (const e of entries) at = frameEntry(out, at, e);
+          await this.writer.append(firstZxid, out);
+          this.txnsSinceRoll += entries.length;
+          entries = [];
+          firstZxid = -1;
+        };
+        for (const p of batch) {
+          for (const t of p.txns ?? []) {
+            if (firstZxid < 0) firstZxid = t.zxid;
+            entries.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+          }
+          if (p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) {
+            await writeEntries();
+            if (p.acceptedEpoch !== undefined) await this.storage.writeEpoch('acceptedEpoch', p.acceptedEpoch);
+            if (p.currentEpoch !== undefined) await this.storage.writeEpoch('currentEpoch', p.currentEpoch);
+          }
+          lastSeq = p.seq;
+        }
+        await writeEntries();
+        if (this.txnsSinceRoll >= this.rollAfter) {
+          this.txnsSinceRoll = 0;
+          this.rollAfter = this.nextRollPoint();
+          this.writer.roll();
+          void this.storage.snapshot(this.zk.tree, this.zk.durableSessions);
+        }
+        const seq = lastSeq;
+        this.feed(() => this.core.handle({ kind: 'persisted', seq, now: Date.now() }));
+      }
+    } catch (e) {
+      // Nothing more can be made durable here: leave the ensemble rather than ack what is lost.
+      this.log.error({ error: (e as Error).message }, 'cannot write the transaction log; this member stops');
+      void this.stop();
+    } finally {
+      this.diskBusy = undefined;
+    }
+  }
+
+  private async drainDisk(): Promise<void> {
+    while (this.diskBusy) await this.diskBusy;
+    if (this.disk.length > 0) {
+      this.diskBusy = this.flushDisk();
+      await this.diskBusy;
+    }
+  }
+
+  // ------------------------------------------------------------------ roles
+
+  private onRole(state: PeerState, serving: boolean): void {
+    const zk = this.zk;
+    this.state = state;
+    this.shell.mode = serving ? (state === 'leading' ? 'leader' : state === 'following' ? 'follower' : 'observer') : 'looking';
+    // Whatever waited on the old role will not be answered by it.
+    this.leaderSync?.fail(`this server is no longer the leader`);
+    this.leaderSync = undefined;
+    for (const { c } of this.syncs.values()) c.close(true);
+    this.syncs.clear();
+    this.remote.clear();
+    zk.leaderLink = undefined;
+    zk.expiresSessions = false;
+    zk.sync = new NotServingSync();
+    zk.serving = serving;
+    if (!serving) {
+      // Clients must go elsewhere until this member is in sync again.
+      for (const c of [...zk.conns]) {
+        zk.removeConnection(c);
+        c.close(true);
+      }
+      return;
+    }
+    if (state === 'leading') {
+      zk.resetPrep();
+      zk.prep.lastZxid = this.core.nextZxid - 1;
+      this.leaderSync = new ZabLeaderSync(this);
+      zk.sync = this.leaderSync;
+      zk.expiresSessions = true;
+      // Every session gets a full timeout from now to show it is alive (as after a restart).
+      const now = Date.now();
+      for (const [id, t] of zk.durableSessions) zk.sessions.add(id, t, now);
+    } else {
+      zk.leaderLink = this;
+    }
+    // In sync with the ensemble: a snapshot, so a restart never depends on logs of old epochs alone.
+    void this.storage.snapshot(zk.tree, zk.durableSessions);
+    this.log.info({ state, leader: this.core.leader, zxid: zk.lastZxid }, 'serving');
+  }
+
+  /** Leader: hands a prepped txn to consensus. */
+  propose(txn: Txn): void {
+    const data = encodeTxn(txn);
+    this.feed(() => {
+      // Leadership may have ended since prep; the waiter was failed with it.
+      if (this.state !== 'leading' || !this.core.serving) return [];
+      return this.core.propose({ zxid: txn.header.zxid, data }, Date.now());
+    });
+  }
+
+  private onForwarded(from: PeerId, data: Uint8Array): void {
+    if (this.state !== 'leading' || !this.leaderSync) return;
+    let f;
+    try {
+      f = decodeForwarded(data);
+    } catch (e) {
+      this.log.warn({ peer: from, error: (e as Error).message }, 'malformed forwarded request ignored');
+      return;
+    }
+    const zk = this.zk;
+    if (f.kind === 'createSession') {
+      zk.sessions.add(f.sessionId, f.timeOutMs, Date.now());
+      const txn = zk.prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut: f.timeOutMs }, f.sessionId, 0, Date.now());
+      zk.sync.submit(txn, (err) => {
+        if (!err) zk.applyTxn(txn);
+      });
+      return;
+    }
+    const key = `${from}:${f.sessionId}`;
+    let rc = this.remote.get(key);
+    if (!rc) {
+      rc = new RemoteSessionConn(`learner ${from}`, f.sessionId);
+      this.remote.set(key, rc);
+    }
+    rc.authIds = f.authIds;
+    zk.submit(rc, f.frame);
+    // Closed sessions' stand-ins go once their queue is empty.
+    if (!zk.sessions.sessions.has(f.sessionId) && rc.queue.length === 0) this.remote.delete(key);
+  }
+
+  // ------------------------------------------------------------------ LeaderLink (learners)
+
+  forwardWrite(c: ClientConn, frame: Buffer): void {
+    const data = encodeForwarded({ kind: 'write', sessionId: c.sessionId, authIds: c.authIds, frame: Buffer.from(frame) });
+    this.feed(() => this.core.forward(data, Date.now()));
+  }
+
+  forwardCreateSession(sessionId: bigint, timeOutMs: number): void {
+    const data = encodeForwarded({ kind: 'createSession', sessionId, timeOutMs });
+    this.feed(() => this.core.forward(data, Date.now()));
+  }
+
+  sync(c: ClientConn, p: Pending): void {
+    const id = ++this.syncSeq;
+    this.syncs.set(id, { c, p });
+    this.feed(() => this.core.sync(id, Date.now()));
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.leaderSync?.fail('server stopped');
+    await this.shell.stop();
+    await this.transport?.close();
+    await this.drainDisk().catch(() => {});
+    await this.writer?.close().catch(() => {});
+    await this.storage?.close();
+  }
+}
+
+/** The sync stage while not serving (or on learners): nothing is written through it. */
+class NotServingSync implements SyncStage {
+  readonly unavailableReason = 'this server is not serving writes';
+  submit(_txn: Txn | null, done: (err?: Error) => void): void {
+    const err = new Error(this.unavailableReason);
+    queueMicrotask(() => done(err));
+  }
+  async close(): Promise<void> {}
+}
