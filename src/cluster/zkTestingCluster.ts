@@ -4,12 +4,12 @@
 // zoo.cfg + myid, exactly as `clustergenie zookeeper --config` would read them.
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadZooCfg } from '../zookeeper/config.js';
 import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
 import type { Logger } from '../util/log.js';
+import { freePort } from '../util/net.js';
 
 export interface TestingClusterOptions {
   /** Voting members (default 3). */
@@ -33,17 +33,6 @@ export interface TestingMember {
   configPath: string;
   /** The running member, or undefined while stopped. */
   member: EnsembleMember | undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export class ZooKeeperTestingCluster {

@@ -1,18 +1,9 @@
 // Small network helpers for tests: free ports, condition polling with deadlines, 4lw queries.
 
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { waitFor as poll } from './wait.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/util/net.js';
 
 /** Polls `cond` until true or the deadline passes (then throws with `what()`). */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string = () => 'condition'): Promise<void> {

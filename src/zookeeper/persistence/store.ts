@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../util/log.js';
 import { OpCode } from '../protocol/constants.js';
 import type { DataTree } from '../server/datatree.js';
+import type { ServerOptions } from '../server/options.js';
 import { DurableSyncStage } from './durableSync.js';
 import { ensureDir, listLogs, listSnapshots, lockDataDir, syncDir, VERSION_DIR, zxidHex, type NamedFile } from './files.js';
 import { nodeStorageIo, type StorageIo } from './io.js';
@@ -13,6 +14,20 @@ import { loadSnapshot, snapshotBytes, writeSnapshot, SnapshotFormatError, type S
 import { checkLogHeader, ENTRY_OVERHEAD_BYTES, TxnLogParser, TxnLogWriter } from './txnLog.js';
 
 export const TOOL_HINT = 'clustergenie zookeeper-tools';
+
+/** The storage settings of a server's options (zoo.cfg). */
+export function storageOptionsFor(o: ServerOptions, log: Logger): StorageOptions {
+  return {
+    dataDir: o.dataDir,
+    dataLogDir: o.dataLogDir,
+    forceSync: o.forceSync,
+    snapCount: o.snapCount,
+    preAllocBytes: o.preAllocBytes,
+    // A txn carries at most one request's bytes plus its header and digest.
+    entryBytesMax: o.frameBytesMax + 1024,
+    log,
+  };
+}
 
 /** A data directory that cannot be recovered without a person deciding what to do. */
 export class StorageCorruptError extends Error {

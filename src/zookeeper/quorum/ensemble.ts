@@ -12,7 +12,7 @@ import type { Logger } from '../../util/log.js';
 import { silentLogger } from '../../util/log.js';
 import { OpCode } from '../protocol/constants.js';
 import type { IdT } from '../protocol/records.js';
-import { Storage } from '../persistence/store.js';
+import { Storage, storageOptionsFor } from '../persistence/store.js';
 import { decodeTxn, encodeTxn } from '../persistence/txnCodec.js';
 import { ENTRY_OVERHEAD_BYTES, frameEntry, type TxnLogWriter } from '../persistence/txnLog.js';
 import { serializeSnapshot } from '../persistence/snapshot.js';
@@ -151,15 +151,7 @@ export class EnsembleMember implements LeaderLink {
 
   async start(): Promise<void> {
     const o = this.opts;
-    const storage = await Storage.open({
-      dataDir: o.dataDir,
-      dataLogDir: o.dataLogDir,
-      forceSync: o.forceSync,
-      snapCount: o.snapCount,
-      preAllocBytes: o.preAllocBytes,
-      entryBytesMax: o.frameBytesMax + 1024,
-      log: this.log,
-    });
+    const storage = await Storage.open(storageOptionsFor(o, this.log));
     this.storage = storage;
     const rec = await storage.recover(this.zk.tree);
     this.zk.restored(rec.sessions);

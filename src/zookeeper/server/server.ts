@@ -10,7 +10,7 @@ import type { ServerOptions } from './options.js';
 import type { SyncStage } from './pipeline.js';
 import { ZooKeeperServer } from './zkserver.js';
 import { startAdminServer, type AdminServer } from './admin.js';
-import { Storage } from '../persistence/store.js';
+import { Storage, storageOptionsFor } from '../persistence/store.js';
 import type { StorageIo } from '../persistence/io.js';
 
 export const ZK_VERSION = '3.8.4';
@@ -55,14 +55,7 @@ export class ZooKeeperServerShell {
   private async openStorage(): Promise<void> {
     const o = this.opts;
     const storage = await Storage.open({
-      dataDir: o.dataDir,
-      dataLogDir: o.dataLogDir,
-      forceSync: o.forceSync,
-      snapCount: o.snapCount,
-      preAllocBytes: o.preAllocBytes,
-      // A txn carries at most one request's bytes plus its header and digest.
-      entryBytesMax: o.frameBytesMax + 1024,
-      log: this.log,
+      ...storageOptionsFor(o, this.log),
       ...(this.startOpts.storageIo ? { io: this.startOpts.storageIo } : {}),
     });
     try {
