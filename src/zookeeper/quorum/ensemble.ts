@@ -126,6 +126,7 @@ export class EnsembleMember implements LeaderLink {
   private rollAfter = 0;
   private stopped = false;
   state: PeerState = 'looking';
+  private leaderSince = 0;
 
   constructor(
     readonly opts: ServerOptions,
@@ -139,6 +140,15 @@ export class EnsembleMember implements LeaderLink {
     this.shell.core.serving = false;
     this.shell.core.expiresSessions = false;
     this.shell.mode = 'looking';
+    this.shell.quorum = {
+      peerState: () => `${this.core?.state ?? 'looking'}${this.core ? ` - ${this.core.monitor().zabState}` : ''}`.replace(/ - election$/, ''),
+      quorumSize: () => this.ensemble.members.filter((m) => m.role === 'participant').length,
+      leaderStats: () => {
+        if (this.state !== 'leading' || !this.core) return undefined;
+        const m = this.core.monitor();
+        return { ...m, uptimeMs: this.leaderSince ? Date.now() - this.leaderSince : 0 };
+      },
+    };
   }
 
   get id(): PeerId {
@@ -372,6 +382,7 @@ export class EnsembleMember implements LeaderLink {
       return;
     }
     if (state === 'leading') {
+      this.leaderSince = Date.now();
       zk.resetPrep();
       zk.prep.lastZxid = this.core.nextZxid - 1;
       this.leaderSync = new ZabLeaderSync(this);

@@ -232,6 +232,21 @@ export class QuorumPeer {
     return this.flush();
   }
 
+  /** Figures for mntr (QuorumPeer.getDetailedPeerState and the leader's gauges). */
+  monitor(): { zabState: 'election' | 'discovery' | 'synchronization' | 'broadcast'; learners: number; syncedFollowers: number; syncedObservers: number; pendingSyncs: number } {
+    let zabState: 'election' | 'discovery' | 'synchronization' | 'broadcast' = 'election';
+    if (this.state === 'leading') zabState = this.established ? 'broadcast' : this.epochSent ? 'synchronization' : 'discovery';
+    else if (this.state !== 'looking') zabState = this.stage === 'ready' ? 'broadcast' : this.stage === 'info' || this.stage === 'epoch' ? 'discovery' : 'synchronization';
+    let syncedFollowers = 0;
+    let syncedObservers = 0;
+    for (const l of this.learners.values()) {
+      if (l.phase !== 'ready') continue;
+      if (l.observer) syncedObservers++;
+      else syncedFollowers++;
+    }
+    return { zabState, learners: this.learners.size, syncedFollowers, syncedObservers, pendingSyncs: this.syncWaiters.length };
+  }
+
   /** The zxid the next proposal must carry (leader). */
   get nextZxid(): number {
     return makeZxid(this.epoch, this.counter + 1);

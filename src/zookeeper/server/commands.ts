@@ -349,9 +349,34 @@ export function monitorValues(shell: ZooKeeperServerShell): [string, number | bi
     ['outstanding_tls_handshake', 0],
     ['min_client_response_size', resp.min],
     ['non_mtls_local_conn_count', 0],
+    ...quorumValues(shell),
     // Not in Apache ZooKeeper (which exits on a log write failure): present only while failing.
     ...(core.writeRefusal !== undefined ? [['storage_error', core.writeRefusal] as [string, string]] : []),
   ];
+}
+
+/** The quorum gauges a member adds (QuorumZooKeeperServer, LeaderZooKeeperServer). */
+function quorumValues(shell: ZooKeeperServerShell): [string, number | string][] {
+  const q = shell.quorum;
+  if (!q) return [];
+  const out: [string, number | string][] = [
+    ['peer_state', q.peerState()],
+    ['quorum_size', q.quorumSize()],
+  ];
+  const l = q.leaderStats();
+  if (l) {
+    out.push(
+      ['learners', l.learners],
+      // zk_followers: the 3.4-era name monitoring scripts still read.
+      ['followers', l.learners],
+      ['synced_followers', l.syncedFollowers],
+      ['synced_non_voting_followers', 0],
+      ['synced_observers', l.syncedObservers],
+      ['pending_syncs', l.pendingSyncs],
+      ['leader_uptime', l.uptimeMs],
+    );
+  }
+  return out;
 }
 
 function monitorText(shell: ZooKeeperServerShell): string {

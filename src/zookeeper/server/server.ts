@@ -17,6 +17,14 @@ export const ZK_VERSION = '3.8.4';
 /** What `srvr`/`envi` print as the version, in Apache ZooKeeper's shape. */
 export const ZK_FULL_VERSION = `${ZK_VERSION}-clustergenie, built on 2026-11-21 00:00 UTC`;
 
+export interface QuorumMonitor {
+  /** `leading - broadcast`, `following - synchronization`, ... */
+  peerState(): string;
+  quorumSize(): number;
+  /** Leader only. */
+  leaderStats(): { learners: number; syncedFollowers: number; syncedObservers: number; pendingSyncs: number; uptimeMs: number } | undefined;
+}
+
 export interface StartOptions {
   logger?: Logger;
   /** Replaces the data directory's durable log (then nothing is persisted by this shell). */
@@ -42,6 +50,8 @@ export class ZooKeeperServerShell {
   mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only' | 'looking' = 'standalone';
   port = 0;
   adminPort = 0;
+  /** Set by an ensemble member: what mntr reports about the quorum. */
+  quorum: QuorumMonitor | undefined;
 
   constructor(
     readonly opts: ServerOptions,

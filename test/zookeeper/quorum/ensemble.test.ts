@@ -21,6 +21,14 @@ test('3 members elect one leader, serve writes from any member and reads everywh
     const leader = cluster.leader()!;
     const modes = await Promise.all(cluster.members.map(async (m) => /Mode: (\w+)/.exec(await fourLetter('127.0.0.1', m.clientPort, 'srvr'))?.[1]));
     assert.deepEqual(modes.sort(), ['follower', 'follower', 'leader']);
+    const mntr = await fourLetter('127.0.0.1', cluster.get(leader).clientPort, 'mntr');
+    assert.match(mntr, /^zk_server_state\tleader$/m);
+    assert.match(mntr, /^zk_peer_state\tleading - broadcast$/m);
+    assert.match(mntr, /^zk_followers\t2$/m);
+    assert.match(mntr, /^zk_synced_followers\t2$/m);
+    assert.match(mntr, /^zk_pending_syncs\t0$/m);
+    const follower = cluster.members.find((m) => m.id !== leader)!;
+    assert.match(await fourLetter('127.0.0.1', follower.clientPort, 'mntr'), /^zk_peer_state\tfollowing - broadcast$/m);
     const conf = await fourLetter('127.0.0.1', cluster.members[0]!.clientPort, 'conf');
     assert.match(conf, /^membership: $/m);
     for (const m of cluster.members) assert.ok(conf.includes(`server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}:participant`), conf);
