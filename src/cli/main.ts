@@ -81,6 +81,12 @@ async function startServer(options: ServerOptions, log: Logger): Promise<Running
     if (options.ensemble) {
       const member = new EnsembleMember(options, { logger: log });
       await member.start();
+      // A member that stops by itself (its disk failed) ends the process, so a supervisor sees it.
+      void member.stoppedPromise.then(() => {
+        if (member.failure === undefined) return;
+        process.stderr.write(`clustergenie: ZooKeeper member ${member.id} stopped: ${member.failure}\n`);
+        process.exit(1);
+      });
       return { port: member.shell.port, stop: () => member.stop() };
     }
     const server = await startZooKeeperServer(options, { logger: log });

@@ -125,6 +125,11 @@ export class EnsembleMember implements LeaderLink {
   private txnsSinceRoll = 0;
   private rollAfter = 0;
   private stopped = false;
+  private resolveStopped!: () => void;
+  /** Resolves when the member has stopped, on request or because it could not go on (disk). */
+  readonly stoppedPromise = new Promise<void>((r) => (this.resolveStopped = r));
+  /** Why the member stopped by itself, if it did. */
+  failure: string | undefined;
   state: PeerState = 'looking';
   private leaderSince = 0;
 
@@ -230,6 +235,7 @@ export class EnsembleMember implements LeaderLink {
       }
     } catch (e) {
       this.log.error({ error: (e as Error).message, stack: (e as Error).stack }, 'ensemble member failed; stopping it');
+      this.failure ??= (e as Error).message;
       void this.stop();
     } finally {
       this.busy = false;
@@ -343,6 +349,7 @@ export class EnsembleMember implements LeaderLink {
     } catch (e) {
       // Nothing more can be made durable here: leave the ensemble rather than ack what is lost.
       this.log.error({ error: (e as Error).message }, 'cannot write the transaction log; this member stops');
+      this.failure ??= `cannot write the transaction log: ${(e as Error).message}`;
       void this.stop();
     } finally {
       this.diskBusy = undefined;
@@ -469,6 +476,7 @@ export class EnsembleMember implements LeaderLink {
     await this.drainDisk().catch(() => {});
     await this.writer?.close().catch(() => {});
     await this.storage?.close();
+    this.resolveStopped();
   }
 }
 
