@@ -210,10 +210,13 @@ export class EnsembleMember implements LeaderLink {
 
   private onTick(): void {
     this.feed(() => this.core.handle({ kind: 'tick', now: Date.now() }));
-    // Learners: the sessions our clients kept alive, for the leader's expiry clock.
-    if (this.state !== 'leading' && this.zk.serving && this.core.leader !== undefined && this.zk.sessionConns.size > 0) {
+    // Learners: the sessions whose clients sent something (a ping counts) since the last report,
+    // for the leader's expiry clock. A silent client is not reported, so its session expires.
+    const touched = this.zk.touchedSinceReport;
+    if (this.state !== 'leading' && this.zk.serving && this.core.leader !== undefined && touched.size > 0) {
       const leader = this.core.leader;
-      const data = encodeTouches(this.zk.sessionConns.keys());
+      const data = encodeTouches(touched);
+      touched.clear();
       this.feed(() => this.core.sendHost(leader, data, Date.now()));
     }
   }

@@ -179,7 +179,11 @@ export class ServerConnection implements ClientConn {
 
   private flush = (): void => {
     this.flushScheduled = false;
-    if (this.out.pos === 0) return;
+    if (this.out.pos === 0) {
+      // Nothing left to say: a closing connection (an expired session's) still has to end.
+      if (this.closing && !this.socket.destroyed) this.socket.end();
+      return;
+    }
     const data = this.out.toBuffer();
     this.out.reset();
     if (!this.socket.destroyed) this.socket.write(data);

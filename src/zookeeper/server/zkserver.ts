@@ -82,6 +82,8 @@ export class ZooKeeperServer {
   leaderLink: LeaderLink | undefined;
   /** Only the standalone server and the ensemble leader expire sessions. */
   expiresSessions = true;
+  /** Learner: sessions that sent something since the last report to the leader (its expiry clock). */
+  readonly touchedSinceReport = new Set<bigint>();
   /** Learner: sessions whose createSession went to the leader, waiting for its commit. */
   private readonly pendingCreates = new Map<bigint, { c: ClientConn; slot: Pending; timeOut: number; readOnly: boolean | undefined }>();
 
@@ -238,6 +240,7 @@ export class ZooKeeperServer {
     }
     s.timeoutMs = timeOut;
     this.sessions.touch(req.sessionId, this.now());
+    if (this.leaderLink) this.touchedSinceReport.add(req.sessionId);
     c.sessionId = req.sessionId;
     c.timeoutMs = timeOut;
     const old = this.sessionConns.get(req.sessionId);
@@ -295,6 +298,7 @@ export class ZooKeeperServer {
     // A request for a session that is closing (closeSession queued, or expired) is dropped
     // without a reply and without a zxid, as ZooKeeper drops it (MissingSessionException).
     if (!this.sessions.touch(c.sessionId, this.now())) return true;
+    if (this.leaderLink) this.touchedSinceReport.add(c.sessionId);
     let decoded: Decoded | undefined;
     let err = 0;
     // Whether a request that fails before prep still takes a zxid (an ErrorTxn), as in ZooKeeper.
