@@ -199,7 +199,8 @@ export class EnsembleMember implements LeaderLink {
     await this.transport.start();
     await this.shell.start();
     this.feed(() => this.core.start(Date.now()));
-    this.timer = setInterval(() => this.onTick(), Math.max(10, Math.floor(o.tickTimeMs / 2)));
+    // The core's timeouts are in ms: a fine tick makes elections and failover quick at any tickTime.
+    this.timer = setInterval(() => this.onTick(), Math.max(10, Math.min(50, Math.floor(o.tickTimeMs / 2))));
     this.timer.unref();
   }
 

@@ -45,6 +45,9 @@ interface LearnerView {
 
 type LearnerStage = 'info' | 'epoch' | 'sync' | 'synced' | 'ready';
 
+/** How often a learner says hello again to a leader that has not answered yet. */
+const LEARNERINFO_RESEND_MS = 100;
+
 export class QuorumPeer {
   state: PeerState = 'looking';
   leader: PeerId | undefined;
@@ -75,6 +78,7 @@ export class QuorumPeer {
   // learner
   private stage: LearnerStage = 'info';
   private lastHeardLeader = 0;
+  private lastInfoAt = 0;
   private commitUpTo = 0;
 
   // leader
@@ -331,7 +335,12 @@ export class QuorumPeer {
     }
     // The leader may still be finishing its election (as a learner retries its connection to a
     // leader not yet listening): say hello again until it answers.
-    if (this.stage === 'info') this.send(this.leader!, { t: 'learnerinfo', acceptedEpoch: this.acceptedEpoch, observer: this.isObserver });
+    if (this.stage === 'info' && now - this.lastInfoAt >= LEARNERINFO_RESEND_MS) this.sendLearnerInfo();
+  }
+
+  private sendLearnerInfo(): void {
+    this.lastInfoAt = this.now;
+    this.send(this.leader!, { t: 'learnerinfo', acceptedEpoch: this.acceptedEpoch, observer: this.isObserver });
   }
 
   // ------------------------------------------------------------------ roles
@@ -367,7 +376,7 @@ export class QuorumPeer {
     } else {
       this.setRole(this.isObserver ? 'observing' : 'following', d.leader, false);
       this.lastHeardLeader = this.now;
-      this.send(d.leader, { t: 'learnerinfo', acceptedEpoch: this.acceptedEpoch, observer: this.isObserver });
+      this.sendLearnerInfo();
     }
   }
 
