@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadZooCfg } from '../zookeeper/config.js';
 import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
 import type { Logger } from '../util/log.js';
-import { freePort } from '../util/net.js';
+import { stablePort } from '../util/net.js';
 
 export interface TestingClusterOptions {
   /** Voting members (default 3). */
@@ -53,9 +53,10 @@ export class ZooKeeperTestingCluster {
       await writeFile(join(dataDir, 'myid'), `${id}\n`);
       members.push({
         id,
-        clientPort: await freePort(),
-        quorumPort: await freePort(),
-        electionPort: await freePort(),
+        // Below the ephemeral range: a stopped member's ports stay free for its restart.
+        clientPort: await stablePort(),
+        quorumPort: await stablePort(),
+        electionPort: await stablePort(),
         dataDir,
         configPath: join(dataDir, 'zoo.cfg'),
         member: undefined,

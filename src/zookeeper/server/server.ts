@@ -50,6 +50,7 @@ export class ZooKeeperServerShell {
   mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only' | 'looking' = 'standalone';
   port = 0;
   adminPort = 0;
+  private stopping = false;
   /** Set by an ensemble member: what mntr reports about the quorum. */
   quorum: QuorumMonitor | undefined;
 
@@ -136,7 +137,9 @@ export class ZooKeeperServerShell {
   }
 
   private accept(socket: Socket): void {
-    if (!this.core.serving) {
+    // While not serving (stopping, or an ensemble member without a quorum) the port still answers
+    // four-letter words, as Apache's does; the session handshake is refused (ZooKeeperServer.connect).
+    if (this.stopping) {
       socket.destroy();
       return;
     }
@@ -162,6 +165,7 @@ export class ZooKeeperServerShell {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.tickTimer);
     clearInterval(this.containerTimer);
     clearInterval(this.purgeTimer);

@@ -198,6 +198,7 @@ export class ZooKeeperServer {
     // The ConnectRequest counts as a received packet (NIOServerCnxn.readPayload), even if refused.
     this.stats.packetsReceived++;
     c.stats.packetsReceived++;
+    if (!this.serving) return false; // no quorum (or stopping): the client should try another server
     if (req.lastZxidSeen > this.tree.lastProcessedZxid) return false; // client has seen our future
     const timeOut = this.negotiateTimeout(req.timeOut);
     const readOnly = req.readOnly === undefined ? undefined : false;
