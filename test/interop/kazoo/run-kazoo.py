@@ -6,7 +6,11 @@ kazoo's harness (kazoo/testing/common.py) always launches its servers itself, as
 up on PATH. We put test/interop/kazoo/java (a shim) first on PATH; KAZOO_JAVA_SHIM_TARGET tells
 it whether to exec the real JVM (apache) or `node bin/clustergenie.js zookeeper --config ...`.
 
-Usage: run-kazoo.py --target apache|clustergenie --output results.txt [options] [-- pytest args]
+Usage: run-kazoo.py --target apache|clustergenie --output results.txt [--size N] [options] [-- pytest args]
+
+--size N sets ZOOKEEPER_CLUSTER_SIZE: 1 (default) is a standalone server, 3 an ensemble of three
+members that kazoo's harness starts with server.N lines and a myid each (the shim starts one
+`clustergenie zookeeper --config` per member). Sizes > 1 default to excluded-ensemble.txt.
 Exit status: 0 all selected tests passed, 1 some test failed/errored, 2 usage,
 3 prerequisites missing (python3/pytest/pytest-timeout/kazoo), 4 run timed out, was killed or
 stopped early (KAZOO_MAX_SETUP_ERRORS consecutive setUp errors), 5 preflight failed (the server
@@ -26,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIM = os.path.join(HERE, "java")
 EXCLUDED_FILE = os.path.join(HERE, "excluded.txt")
+EXCLUDED_ENSEMBLE_FILE = os.path.join(HERE, "excluded-ensemble.txt")
 SITE = "/usr/lib/python3/dist-packages"
 TESTS_DIR = os.path.join(SITE, "kazoo", "tests")
 # Debian's zookeeper.jar carries a Class-Path manifest for netty/jetty/jackson/metrics/...;
@@ -76,13 +81,39 @@ def ports_free(offset, count=4):
     return True
 
 
-def pick_offset():
-    # Below the ephemeral range (32768+), away from the harness default 20000. The harness uses
-    # offset..offset+3 for its single server, the preflight offset+5..offset+8.
-    for offset in range(24100, 25000, 10):
-        if ports_free(offset, 10):
+def port_block(size):
+    """Ports a run needs from its offset on. The harness gives server i (0-based) the ports
+    offset+10*i .. offset+10*i+3 (client, election, quorum, admin). The preflight uses
+    offset+5/offset+8 for one server, and the blocks after the harness's (offset+10*(size+i)) for
+    an ensemble. offset+9 is never used by a server: the runner holds it for the whole run as a
+    reservation, so that a second runner started meanwhile picks another block."""
+    return 10 if size == 1 else 20 * size
+
+
+def pick_offset(size):
+    # Below the ephemeral range (32768+), away from the harness default 20000. Standalone runs
+    # search from 24100. Ensemble runs search 7000..7999: their members are stopped and restarted
+    # on the same ports during the run, and the test clusters of other test files take random
+    # free ports from 10000..32767 (src/util/net.ts stablePort), which could grab a stopped
+    # member's port; below 10000 they never do. Either way `npm test` running both kazoo wrappers
+    # at once does not even try the same ports.
+    block = port_block(size)
+    first, last = (24100, 25000) if size == 1 else (7000, 8000)
+    for offset in range(first, last, block):
+        if ports_free(offset, block):
             return offset
-    raise SystemExit("no free block of 4 loopback ports in 24100..24999")
+    raise SystemExit("no free block of %d loopback ports in %d..%d" % (block, first, last - 1))
+
+
+def reserve(offset):
+    """Hold offset+9 (bound, not listening) for the run; see port_block."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", offset + 9))
+    except OSError:
+        s.close()
+        return None
+    return s
 
 
 def check_prereqs(python):
@@ -101,61 +132,101 @@ def check_prereqs(python):
     return None
 
 
-def preflight(env, offset, run_dir):
-    """Start one server through the shim the way kazoo does, check that it accepts a TCP
-    connection and answers `ruok`, and that SIGTERM stops it. Returns an error string or None.
+def four_letter(port, cmd, timeout=5):
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(cmd)
+        s.settimeout(timeout)
+        chunks = []
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            chunks.append(b)
+    return b"".join(chunks)
+
+
+def preflight(env, offset, run_dir, size):
+    """Start the server(s) through the shim the way kazoo does, check that each accepts a TCP
+    connection and answers `ruok` (an ensemble: and that `srvr` shows every member serving as
+    leader or follower), and that SIGTERM stops them. Returns an error string or None.
 
     Without this, a server that cannot start turns every test into a 15 s connect timeout.
     """
     work = tempfile.mkdtemp(prefix="preflight-", dir=env["TMPDIR"])
-    data = os.path.join(work, "data")
-    os.mkdir(data)
-    port, admin = offset + 5, offset + 8
-    cfg = os.path.join(work, "zoo.cfg")
-    with open(cfg, "w") as fh:
-        fh.write("tickTime=2000\ndataDir=%s\nclientPort=%d\nmaxClientCnxns=0\n"
-                 "admin.serverPort=%d\n4lw.commands.whitelist=*\n" % (data, port, admin))
-    cmd = ["java", "-cp", env["ZOOKEEPER_CLASSPATH"],
-           "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
-           "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+    if size == 1:
+        members = [(1, offset + 5, None, None, offset + 8)]
+    else:
+        members = [(i + 1, offset + 10 * (size + i), offset + 10 * (size + i) + 1,
+                    offset + 10 * (size + i) + 2, offset + 10 * (size + i) + 3) for i in range(size)]
+    procs = []
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, cwd=run_dir, stdin=subprocess.DEVNULL)
     try:
-        deadline = started + 30
-        reply = None
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                return "server exited with status %s before listening on 127.0.0.1:%d" % (proc.returncode, port)
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                    s.sendall(b"ruok")
-                    s.settimeout(5)
-                    chunks = []
-                    while True:
-                        b = s.recv(64)
-                        if not b:
-                            break
-                        chunks.append(b)
-                    reply = b"".join(chunks)
+        for sid, port, election, quorum, admin in reversed(members):  # kazoo starts them in reverse
+            mdir = os.path.join(work, "s%d" % sid)
+            data = os.path.join(mdir, "data")
+            os.makedirs(data)
+            cfg = os.path.join(mdir, "zoo.cfg")
+            with open(cfg, "w") as fh:
+                fh.write("tickTime=2000\ndataDir=%s\nclientPort=%d\nmaxClientCnxns=0\n"
+                         "admin.serverPort=%d\n4lw.commands.whitelist=*\n" % (data, port, admin))
+                if size > 1:
+                    # As kazoo 2.8.0's ManagedZooKeeper.run() writes them (host:quorum:election:type).
+                    fh.write("reconfigEnabled=true\ninitLimit=4\nsyncLimit=2\n")
+                    for m in [x for x in members if x[0] == sid] + [x for x in members if x[0] != sid]:
+                        fh.write("server.%d=localhost:%d:%d:participant\n" % (m[0], m[3], m[2]))
+                    fh.write("peerType=participant\n")
+            with open(os.path.join(data, "myid"), "w") as fh:
+                fh.write(str(sid))
+            cmd = ["java", "-cp", env["ZOOKEEPER_CLASSPATH"],
+                   "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
+                   "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+            procs.append((sid, port, subprocess.Popen(cmd, env=env, cwd=run_dir, stdin=subprocess.DEVNULL)))
+        deadline = started + (30 if size == 1 else 45)
+        pending = {sid: port for sid, port, _p in procs}
+        while pending:
+            for sid, port, proc in procs:
+                if proc.poll() is not None:
+                    return "server %d exited with status %s before serving on 127.0.0.1:%d" % (sid, proc.returncode, port)
+            for sid, port in list(pending.items()):
+                try:
+                    reply = four_letter(port, b"ruok")
+                    if size == 1:
+                        log("preflight: server answered ruok with %r after %.1fs" % (reply, time.monotonic() - started))
+                        if reply != b"imok":
+                            log("preflight WARNING: expected b'imok' (kazoo's tests do not need ruok, but they use envi)")
+                        del pending[sid]
+                        continue
+                    srvr = four_letter(port, b"srvr").decode("utf-8", "replace")
+                    mode = [l.split(":", 1)[1].strip() for l in srvr.splitlines() if l.startswith("Mode:")]
+                    if mode and mode[0] in ("leader", "follower"):
+                        log("preflight: server %d (port %d) answered ruok %r and serves as %s after %.1fs"
+                            % (sid, port, reply, mode[0], time.monotonic() - started))
+                        del pending[sid]
+                except OSError:
+                    pass
+            if not pending:
                 break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            return "server did not accept connections on 127.0.0.1:%d within 30s" % port
-        log("preflight: server answered ruok with %r after %.1fs" % (reply, time.monotonic() - started))
-        if reply != b"imok":
-            log("preflight WARNING: expected b'imok' (kazoo's tests do not need ruok, but they use envi)")
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            return "server did not exit within 15s of SIGTERM (kazoo's teardown would hang)"
-        log("preflight: SIGTERM -> exit status %s" % proc.returncode)
+            if time.monotonic() > deadline:
+                return ("server(s) %s did not %s on 127.0.0.1 within %ds"
+                        % (",".join(str(s) for s in sorted(pending)),
+                           "accept connections" if size == 1 else "serve as leader/follower",
+                           deadline - started))
+            time.sleep(0.25)
+        for _sid, _port, proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        stop_deadline = time.monotonic() + 15
+        for sid, _port, proc in procs:
+            try:
+                proc.wait(timeout=max(0.1, stop_deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                return "server %d did not exit within 15s of SIGTERM (kazoo's teardown would hang)" % sid
+            log("preflight: server %d: SIGTERM -> exit status %s" % (sid, proc.returncode))
         return None
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        for _sid, _port, proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -187,6 +258,9 @@ def summarize(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", choices=("apache", "clustergenie"), required=True)
+    ap.add_argument("--size", type=int, default=1,
+                    help="ZOOKEEPER_CLUSTER_SIZE: 1 = standalone (default), 3 = a 3-member ensemble")
+    ap.add_argument("--excluded", help="excluded-tests file (default excluded.txt, or excluded-ensemble.txt with --size > 1)")
     ap.add_argument("--output", required=True, help="results file: <outcome>\\t<nodeid>\\t<reason> per test")
     ap.add_argument("--junit", help="also write a JUnit XML report here")
     ap.add_argument("--server-log", help="append server stdout/stderr here (default <output>.server.log)")
@@ -204,6 +278,9 @@ def main():
         raise KeyboardInterrupt()
     signal.signal(signal.SIGTERM, on_sigterm)  # clean up (pytest's process group etc.) as for Ctrl-C
 
+    if args.size < 1 or args.size > 9:
+        log("--size must be between 1 and 9")
+        return 2
     problem = check_prereqs(args.python)
     if problem:
         log("PREREQUISITE MISSING: " + problem)
@@ -216,9 +293,14 @@ def main():
         if os.path.exists(p):
             os.unlink(p)
 
-    offset = args.port_offset if args.port_offset is not None else pick_offset()
-    if not ports_free(offset, 10):
-        log("ports %d..%d are not free on 127.0.0.1" % (offset, offset + 9))
+    block = port_block(args.size)
+    offset = args.port_offset if args.port_offset is not None else pick_offset(args.size)
+    if not ports_free(offset, block):
+        log("ports %d..%d are not free on 127.0.0.1" % (offset, offset + block - 1))
+        return 2
+    reservation = reserve(offset)
+    if reservation is None:
+        log("port %d (the reservation) was taken meanwhile" % (offset + 9))
         return 2
 
     run_dir = tempfile.mkdtemp(prefix="kazoo-%s-" % args.target)
@@ -239,7 +321,7 @@ def main():
         # Decides the harness's extra zoo.cfg lines (4lw whitelist, reconfigEnabled) and the
         # superDigest -D property: both only for >= 3.5.
         "ZOOKEEPER_VERSION": "3.8.0",
-        "ZOOKEEPER_CLUSTER_SIZE": "1",
+        "ZOOKEEPER_CLUSTER_SIZE": str(args.size),
         "ZOOKEEPER_PORT_OFFSET": str(offset),
         "ZOOKEEPER_OBSERVER_START_ID": "-1",
         # Required by the harness even for clustergenie (the shim ignores it there).
@@ -255,7 +337,7 @@ def main():
 
     if not args.no_preflight:
         try:
-            problem = preflight(env, offset, run_dir)
+            problem = preflight(env, offset, run_dir, args.size)
         except KeyboardInterrupt:
             shutil.rmtree(run_dir, ignore_errors=True)
             return 130
@@ -275,7 +357,8 @@ def main():
     ]
     if args.junit:
         cmd += ["--junitxml", os.path.abspath(args.junit), "-o", "junit_family=xunit2"]
-    excluded = [] if args.no_default_excludes else read_excluded(EXCLUDED_FILE)
+    excluded_file = args.excluded or (EXCLUDED_FILE if args.size == 1 else EXCLUDED_ENSEMBLE_FILE)
+    excluded = [] if args.no_default_excludes else read_excluded(excluded_file)
     for nodeid, _reason in excluded:
         if "::" in nodeid:
             cmd += ["--deselect", nodeid]
@@ -288,8 +371,9 @@ def main():
         extra.append(TESTS_DIR)
     cmd += extra
 
-    log("target=%s port offset=%d (client port %d, admin port %d) excluded=%d run dir=%s"
-        % (args.target, offset, offset, offset + 3, len(excluded), run_dir))
+    log("target=%s size=%d port offset=%d (client ports %s) excluded=%d (%s) run dir=%s"
+        % (args.target, args.size, offset, ",".join(str(offset + 10 * i) for i in range(args.size)),
+           len(excluded), os.path.basename(excluded_file), run_dir))
     log("server log: %s" % server_log)
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, cwd=run_dir, start_new_session=True)
