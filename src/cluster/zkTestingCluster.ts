@@ -132,6 +132,13 @@ export class ZooKeeperTestingCluster {
     return this.members.find((m) => m.member?.state === 'leading' && m.member.shell.core.serving)?.id;
   }
 
+  /** Expires a client session now, as if its timeout had passed (done by the leader). */
+  expireSession(sessionId: bigint): void {
+    const leader = this.leader();
+    if (leader === undefined) throw new Error('no leader to expire the session');
+    if (!this.get(leader).member!.shell.core.expireSession(sessionId)) throw new Error(`session 0x${sessionId.toString(16)} is not live`);
+  }
+
   /** Members currently serving clients. */
   serving(): number[] {
     return this.members.filter((m) => m.member?.shell.core.serving).map((m) => m.id);

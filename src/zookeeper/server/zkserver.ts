@@ -559,6 +559,19 @@ export class ZooKeeperServer {
 
   // ---------------------------------------------------------------- time-driven work
 
+  /** Expires one session now (test clusters; a standalone server or the ensemble leader only). */
+  expireSession(id: bigint): boolean {
+    const s = this.sessions.sessions.get(id);
+    if (!s || s.closing || !this.expiresSessions) return false;
+    s.closing = true;
+    const paths2Delete = this.prep.ephemeralsForClose(id);
+    const txn = this.prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, id, 0, this.now());
+    this.sync.submit(txn, (err) => {
+      if (!err) this.applyTxn(txn);
+    });
+    return true;
+  }
+
   /** Expires sessions whose deadline passed; called by the shell every tick. */
   tick(): void {
     // Expiring a session takes a txn: while storage is failing, sessions are kept.

@@ -89,3 +89,30 @@ test('the leader stops: a new one is elected, sessions and data survive, writes 
     await cluster.close();
   }
 });
+
+test('the testing cluster expires a session on demand: its ephemerals go everywhere, the client hears it', async () => {
+  const cluster = await ZooKeeperTestingCluster.start({ size: 3 });
+  const clients: ZooKeeperClient[] = [];
+  try {
+    await waitFor(async () => cluster.serving().length === 3 && cluster.leader() !== undefined, 20_000, () => 'no leader');
+    const follower = cluster.members.find((m) => m.id !== cluster.leader())!;
+    const victim = await client(`127.0.0.1:${follower.clientPort}`);
+    clients.push(victim);
+    await victim.create('/owned', Buffer.from('x'), { mode: CreateMode.EPHEMERAL });
+    let expired = false;
+    victim.on('expired', () => (expired = true));
+    cluster.expireSession(victim.sessionId);
+    for (const m of cluster.members) {
+      const c = await client(`127.0.0.1:${m.clientPort}`);
+      clients.push(c);
+      await waitFor(async () => {
+        await c.sync('/');
+        return (await c.exists('/owned')) === null;
+      }, 10_000, () => `/owned still on member ${m.id}`);
+    }
+    await waitFor(async () => expired, 10_000, () => 'the client did not hear that its session expired');
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await cluster.close();
+  }
+});
