@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lines, parseResults, repoRoot, tail } from './helpers/kazooResults.js';
 
 const PYTHON = process.env.KAZOO_PYTHON ?? '/usr/bin/python3';
 const SIZE = 3;
@@ -32,56 +33,6 @@ const RUN_TIMEOUT_S = 900;
 const RERUN_TIMEOUT_S = 300;
 const RERUN_LIMIT = 15;
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'clustergenie') return dir;
-      } catch {
-        // not ours; keep walking
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the clustergenie repository root above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
-
-/** Non-comment, non-blank lines. */
-function lines(path: string): string[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .map((l) => l.replace(/\r$/, ''))
-    .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
-}
-
-interface Result {
-  outcome: string;
-  reason: string;
-}
-
-function parseResults(path: string): { results: Map<string, Result>; finished: boolean; stopped: string | null } {
-  const results = new Map<string, Result>();
-  let finished = false;
-  let stopped: string | null = null;
-  if (!existsSync(path)) return { results, finished, stopped };
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.startsWith('# session finished')) finished = true;
-    else if (line.startsWith('# session stopped early:')) stopped = line.slice('# session stopped early:'.length).trim();
-    else if (line.trim() !== '' && !line.startsWith('#')) {
-      const [outcome = '', nodeid = '', reason = ''] = line.split('\t');
-      results.set(nodeid, { outcome, reason });
-    }
-  }
-  return { results, finished, stopped };
-}
-
-function tail(path: string, n: number): string {
-  if (!existsSync(path)) return '(no file)';
-  return readFileSync(path, 'utf8').split('\n').slice(-n).join('\n');
-}
 
 test(
   'kazoo 2.8.0 test suite against a 3-member ensemble: everything that passes against a 3-node Apache ZooKeeper 3.8 passes',
