@@ -1,12 +1,13 @@
 // The `clustergenie` command. Its subcommands and flags are a contract: keep them stable.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadZooCfg } from '../zookeeper/config.js';
 import { startZooKeeperServer } from '../zookeeper/server/server.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
+import { writeEnsembleLayout } from '../cluster/ensembleLayout.js';
 import type { ServerOptions } from '../zookeeper/server/options.js';
 import { StorageCorruptError } from '../zookeeper/persistence/store.js';
 import { DataDirLockedError } from '../zookeeper/persistence/files.js';
@@ -141,36 +142,23 @@ async function runUp(args: string[]): Promise<void> {
   const quorumPort = port('zk-quorum-port', 2888);
   const electionPort = port('zk-election-port', 3888);
   const adminPort = port('admin-port', 8080);
-  const ids = [1, 2, 3];
-  const serverLines = ids.map((id) => `server.${id}=127.0.0.1:${quorumPort + id - 1}:${electionPort + id - 1};127.0.0.1:${clientPort + id - 1}`);
   const log = createLogger('clustergenie', values['log-level']);
+  const layout = await writeEnsembleLayout(join(dataDir, 'zookeeper'), {
+    size: 3,
+    tickTimeMs: 2000,
+    portBases: { client: clientPort, quorum: quorumPort, election: electionPort },
+    header: 'Written by `clustergenie up`; run one member by hand with `clustergenie zookeeper --config <this file>`.',
+    extraConfig: (id) => ({
+      maxClientCnxns: '60',
+      // One admin server (the first member's) is enough on one machine.
+      'admin.enableServer': String(id === 1),
+      'admin.serverAddress': '127.0.0.1',
+      'admin.serverPort': String(adminPort),
+    }),
+  });
   const servers: Running[] = [];
-  for (const id of ids) {
-    const zkDir = join(dataDir, 'zookeeper', `zk${id}`);
-    mkdirSync(zkDir, { recursive: true });
-    writeFileSync(join(zkDir, 'myid'), `${id}\n`);
-    const cfgPath = join(zkDir, 'zoo.cfg');
-    writeFileSync(
-      cfgPath,
-      [
-        '# Written by `clustergenie up`; run one member by hand with `clustergenie zookeeper --config <this file>`.',
-        'tickTime=2000',
-        'initLimit=10',
-        'syncLimit=5',
-        `dataDir=${zkDir}`,
-        `clientPort=${clientPort + id - 1}`,
-        'clientPortAddress=127.0.0.1',
-        '4lw.commands.whitelist=*',
-        // One admin server (the first member's) is enough on one machine.
-        `admin.enableServer=${id === 1}`,
-        'admin.serverAddress=127.0.0.1',
-        `admin.serverPort=${adminPort}`,
-        'extendedTypesEnabled=true',
-        ...serverLines,
-        '',
-      ].join('\n'),
-    );
-    const parsed = loadZooCfg(cfgPath);
+  for (const m of layout) {
+    const parsed = loadZooCfg(m.configPath);
     for (const w of parsed.warnings) log.warn(w);
     servers.push(await startServer(parsed.options, log));
   }

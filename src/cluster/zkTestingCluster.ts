@@ -3,13 +3,13 @@
 // heal the links between two members, find the leader. Each member is configured through a real
 // zoo.cfg + myid, exactly as `clustergenie zookeeper --config` would read them.
 
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadZooCfg } from '../zookeeper/config.js';
 import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
 import type { Logger } from '../util/log.js';
-import { stablePort } from '../util/net.js';
+import { writeEnsembleLayout, type MemberLayout } from './ensembleLayout.js';
 
 export interface TestingClusterOptions {
   /** Voting members (default 3). */
@@ -24,13 +24,7 @@ export interface TestingClusterOptions {
   logger?: Logger;
 }
 
-export interface TestingMember {
-  id: number;
-  clientPort: number;
-  quorumPort: number;
-  electionPort: number;
-  dataDir: string;
-  configPath: string;
+export interface TestingMember extends MemberLayout {
   /** The running member, or undefined while stopped. */
   member: EnsembleMember | undefined;
 }
@@ -43,47 +37,17 @@ export class ZooKeeperTestingCluster {
   ) {}
 
   static async start(opts: TestingClusterOptions = {}): Promise<ZooKeeperTestingCluster> {
-    const size = opts.size ?? 3;
-    const observers = opts.observers ?? 0;
     const dir = await mkdtemp(join(tmpdir(), 'cg-zk-cluster-'));
-    const members: TestingMember[] = [];
-    for (let id = 1; id <= size + observers; id++) {
-      const dataDir = join(dir, `zk${id}`);
-      await mkdir(dataDir, { recursive: true });
-      await writeFile(join(dataDir, 'myid'), `${id}\n`);
-      members.push({
-        id,
-        // Below the ephemeral range: a stopped member's ports stay free for its restart.
-        clientPort: await stablePort(),
-        quorumPort: await stablePort(),
-        electionPort: await stablePort(),
-        dataDir,
-        configPath: join(dataDir, 'zoo.cfg'),
-        member: undefined,
-      });
-    }
-    const serverLines = members.map(
-      (m) => `server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}${m.id > size ? ':observer' : ''};127.0.0.1:${m.clientPort}`,
-    );
-    for (const m of members) {
-      const cfg: Record<string, string> = {
-        tickTime: String(opts.tickTimeMs ?? 200),
-        initLimit: String(opts.initLimit ?? 10),
-        syncLimit: String(opts.syncLimit ?? 5),
-        dataDir: m.dataDir,
-        clientPort: String(m.clientPort),
-        clientPortAddress: '127.0.0.1',
-        forceSync: opts.forceSync === false ? 'no' : 'yes',
-        '4lw.commands.whitelist': '*',
-        'admin.enableServer': 'false',
-        extendedTypesEnabled: 'true',
-        maxClientCnxns: '0',
-        ...(m.id > size ? { peerType: 'observer' } : {}),
-        ...opts.extraConfig,
-      };
-      const text = Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n' + serverLines.join('\n') + '\n';
-      await writeFile(m.configPath, text);
-    }
+    const layout = await writeEnsembleLayout(dir, {
+      size: opts.size ?? 3,
+      observers: opts.observers ?? 0,
+      ...(opts.tickTimeMs !== undefined ? { tickTimeMs: opts.tickTimeMs } : {}),
+      ...(opts.initLimit !== undefined ? { initLimit: opts.initLimit } : {}),
+      ...(opts.syncLimit !== undefined ? { syncLimit: opts.syncLimit } : {}),
+      ...(opts.forceSync !== undefined ? { forceSync: opts.forceSync } : {}),
+      ...(opts.extraConfig ? { extraConfig: opts.extraConfig } : {}),
+    });
+    const members: TestingMember[] = layout.map((m) => ({ ...m, member: undefined }));
     const cluster = new ZooKeeperTestingCluster(dir, members, opts.logger);
     try {
       await Promise.all(members.map((m) => cluster.startMember(m.id)));

@@ -64,6 +64,27 @@ const DEFAULT_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf
   .filter((p) => existsSync(p))
   .join(':');
 
+/** The java binary and classpath every Apache ZooKeeper launch in the tests uses. */
+export const APACHE_JAVA = process.env['JAVA'] ?? 'java';
+// zookeeper.jar's manifest Class-Path names the other Debian jars it needs (jute, commons-cli, ...).
+export const APACHE_CLASSPATH = process.env['APACHE_ZK_CLASSPATH'] ?? DEFAULT_CLASSPATH;
+
+/** JVM arguments for an Apache ZooKeeper class: small serial-GC heap, quick start, -D properties. */
+export function apacheJavaArgs(mainClass: string, args: string[], sysProps: Record<string, string> = {}): string[] {
+  return [
+    '-Xms32m',
+    '-Xmx256m',
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.net.preferIPv4Stack=true',
+    ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
+    '-cp',
+    APACHE_CLASSPATH,
+    mainClass,
+    ...args,
+  ];
+}
+
 function formatConfig(cfg: Record<string, string>): string {
   return Object.entries(cfg)
     .map(([k, v]) => `${k}=${v}`)
@@ -145,20 +166,8 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
     'org.slf4j.simpleLogger.logFile': 'System.err',
     ...opts.sysProps,
   };
-  const java = process.env['JAVA'] ?? 'java';
-  const classpath = process.env['APACHE_ZK_CLASSPATH'] ?? DEFAULT_CLASSPATH;
-  const args = [
-    '-Xms32m',
-    '-Xmx256m',
-    '-XX:+UseSerialGC',
-    '-XX:TieredStopAtLevel=1',
-    '-Djava.net.preferIPv4Stack=true',
-    ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
-    '-cp',
-    classpath,
-    'org.apache.zookeeper.server.ZooKeeperServerMain',
-    cfgPath,
-  ];
+  const java = APACHE_JAVA;
+  const args = apacheJavaArgs('org.apache.zookeeper.server.ZooKeeperServerMain', [cfgPath], sysProps);
 
   const child = spawn(java, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);

@@ -16,13 +16,14 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { APACHE_JAVA, apacheJavaArgs } from './apacheZk.js';
 import { killOnExit } from './children.js';
 import { fourLetter } from './net.js';
-import { stablePort } from '../../src/util/net.js';
+import { writeEnsembleLayout, type MemberLayout } from '../../src/cluster/ensembleLayout.js';
 import { waitFor } from './wait.js';
 
 export type EnsembleFlavor = 'clustergenie' | 'apache';
@@ -46,14 +47,7 @@ export interface ProcessEnsembleOptions {
   startTimeoutMs?: number;
 }
 
-export interface ProcessMember {
-  id: number;
-  clientPort: number;
-  quorumPort: number;
-  electionPort: number;
-  dataDir: string;
-  configPath: string;
-}
+export type ProcessMember = MemberLayout;
 
 export type MemberMode = 'leader' | 'follower' | 'observer' | 'standalone' | 'read-only';
 
@@ -62,12 +56,6 @@ const LOG_TAIL_BYTES = 64 * 1024;
 const STOP_GRACE_MS = 10_000;
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const OUR_BIN = join(repoRoot, 'bin', 'clustergenie.js');
-const APACHE_CLASSPATH =
-  process.env['APACHE_ZK_CLASSPATH'] ??
-  ['/usr/share/java/zookeeper.jar', '/usr/share/java/zookeeper-jute.jar', '/usr/share/java/slf4j-api.jar', '/usr/share/java/slf4j-simple.jar']
-    .filter((p) => existsSync(p))
-    .join(':');
-
 async function newestMtime(dir: string): Promise<number> {
   let newest = 0;
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
@@ -161,53 +149,17 @@ export class ProcessEnsemble {
     const size = opts.size ?? 3;
     const flavor = opts.flavor ?? 'clustergenie';
     const dir = await mkdtemp(join(tmpdir(), flavor === 'apache' ? 'cg-apache-ens-' : 'cg-ens-'));
-    const slots: Slot[] = [];
-    // Distinct ports for everyone, outside the ephemeral range (see stablePort).
-    const taken = new Set<number>();
-    const port = async (): Promise<number> => {
-      for (;;) {
-        const p = await stablePort();
-        if (!taken.has(p)) {
-          taken.add(p);
-          return p;
-        }
-      }
-    };
-    for (let id = 1; id <= size; id++) {
-      const dataDir = join(dir, `zk${id}`);
-      await mkdir(dataDir, { recursive: true });
-      await writeFile(join(dataDir, 'myid'), `${id}\n`);
-      slots.push({
-        id,
-        clientPort: await port(),
-        quorumPort: await port(),
-        electionPort: await port(),
-        dataDir,
-        configPath: join(dataDir, 'zoo.cfg'),
-        run: undefined,
-        log: '',
-        starts: 0,
-      });
-    }
-    const serverLines = slots.map((m) => `server.${m.id}=${HOST}:${m.quorumPort}:${m.electionPort};${HOST}:${m.clientPort}`);
-    for (const m of slots) {
-      const cfg: Record<string, string> = {
-        tickTime: String(opts.tickTimeMs ?? 200),
-        initLimit: String(opts.initLimit ?? 10),
-        syncLimit: String(opts.syncLimit ?? 5),
-        dataDir: m.dataDir,
-        clientPort: String(m.clientPort),
-        clientPortAddress: HOST,
-        forceSync: opts.forceSync === false ? 'no' : 'yes',
-        '4lw.commands.whitelist': '*',
-        'admin.enableServer': 'false',
-        maxClientCnxns: '0',
-        ...(flavor === 'clustergenie' ? { extendedTypesEnabled: 'true' } : {}),
-        ...opts.extraConfig,
-      };
-      const text = Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n' + serverLines.join('\n') + '\n';
-      await writeFile(m.configPath, text);
-    }
+    const layout = await writeEnsembleLayout(dir, {
+      size,
+      ...(opts.tickTimeMs !== undefined ? { tickTimeMs: opts.tickTimeMs } : {}),
+      ...(opts.initLimit !== undefined ? { initLimit: opts.initLimit } : {}),
+      ...(opts.syncLimit !== undefined ? { syncLimit: opts.syncLimit } : {}),
+      ...(opts.forceSync !== undefined ? { forceSync: opts.forceSync } : {}),
+      // Apache takes extendedTypesEnabled as a -D flag, not from zoo.cfg.
+      extendedTypes: flavor === 'clustergenie',
+      ...(opts.extraConfig ? { extraConfig: opts.extraConfig } : {}),
+    });
+    const slots: Slot[] = layout.map((m) => ({ ...m, run: undefined, log: '', starts: 0 }));
     let bin = '';
     try {
       if (flavor === 'clustergenie') bin = await snapshotCode(join(dir, 'code'));
@@ -285,7 +237,7 @@ export class ProcessEnsemble {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } else {
-      const java = process.env['JAVA'] ?? 'java';
+      const java = APACHE_JAVA;
       const sysProps: Record<string, string> = {
         'zookeeper.admin.enableServer': 'false',
         'zookeeper.4lw.commands.whitelist': '*',
@@ -294,18 +246,7 @@ export class ProcessEnsemble {
         'org.slf4j.simpleLogger.logFile': 'System.err',
         'org.slf4j.simpleLogger.showDateTime': 'true',
       };
-      const args = [
-        '-Xms32m',
-        '-Xmx256m',
-        '-XX:+UseSerialGC',
-        '-XX:TieredStopAtLevel=1',
-        '-Djava.net.preferIPv4Stack=true',
-        ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
-        '-cp',
-        APACHE_CLASSPATH,
-        'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-        m.configPath,
-      ];
+      const args = apacheJavaArgs('org.apache.zookeeper.server.quorum.QuorumPeerMain', [m.configPath], sysProps);
       child = spawn(java, args, { cwd: m.dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     }
     killOnExit(child);

@@ -68,15 +68,16 @@ function writeSub(w: JuteWriter, t: SubTxn): void {
 
 function writeBody(w: JuteWriter, body: TxnBody): void {
   switch (body.kind) {
-    case 'multi': {
-      const txns = body.txns.map((t) => {
-        const sw = new JuteWriter(256);
-        writeSub(sw, t);
-        return { type: t.kind === 'error' ? OpCode.error : t.op, data: sw.toBuffer() };
-      });
-      MultiTxn.encode(w, { txns });
+    case 'multi':
+      // MultiTxn{vector<Txn{int type; buffer data}>}, each sub-record written in place.
+      w.int(body.txns.length);
+      for (const t of body.txns) {
+        w.int(t.kind === 'error' ? OpCode.error : t.op);
+        const at = w.beginFrame();
+        writeSub(w, t);
+        w.endFrame(at);
+      }
       return;
-    }
     case 'createSession':
       CreateSessionTxn.encode(w, { timeOut: body.timeOut });
       return;

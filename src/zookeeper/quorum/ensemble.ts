@@ -261,7 +261,8 @@ export class EnsembleMember implements LeaderLink {
           break;
         case 'commit': {
           if (this.leaderSync?.committed(o.txn.zxid)) break;
-          const { txn } = decodeTxn(Buffer.from(o.txn.data));
+          const d = o.txn.data;
+          const { txn } = decodeTxn(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
           if (this.state === 'leading') this.zk.applyTxn(txn);
           else this.zk.applyCommitted(txn);
           break;

@@ -33,7 +33,7 @@ import {
   type ClientOptions,
   type Data,
 } from '../../../src/zookeeper/client/index.js';
-import { startApacheZooKeeper } from '../../helpers/apacheZk.js';
+import { APACHE_JAVA, apacheJavaArgs, startApacheZooKeeper } from '../../helpers/apacheZk.js';
 import { killOnExit } from '../../helpers/children.js';
 import { fourLetter, waitFor } from '../../helpers/net.js';
 import { startOurZooKeeperProcess } from '../../helpers/ourZk.js';
@@ -59,9 +59,6 @@ const READER_REAP_INTERVAL_MS = 200;
 const GROUPS = 40;
 const PER_GROUP = 80;
 
-const JAVA = process.env['JAVA'] ?? 'java';
-// zookeeper.jar's manifest Class-Path names the other Debian jars it needs (jute, commons-cli, ...).
-const CLASSPATH = process.env['APACHE_ZK_CLASSPATH'] ?? '/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar';
 const SNAPSHOT_FORMATTER = 'org.apache.zookeeper.server.SnapshotFormatter';
 const TXN_LOG_TOOLKIT = 'org.apache.zookeeper.server.persistence.TxnLogToolkit';
 
@@ -466,20 +463,13 @@ interface JavaRun {
 
 function runJava(mainClass: string, args: string[]): Promise<JavaRun> {
   const child = spawn(
-    JAVA,
-    [
-      '-Xmx256m',
-      '-XX:+UseSerialGC',
-      '-XX:TieredStopAtLevel=1',
+    APACHE_JAVA,
+    apacheJavaArgs(mainClass, args, {
       // Paths and data beyond ASCII must come out as UTF-8 whatever the locale.
-      '-Dfile.encoding=UTF-8',
-      '-Dsun.stdout.encoding=UTF-8',
-      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-      '-cp',
-      CLASSPATH,
-      mainClass,
-      ...args,
-    ],
+      'file.encoding': 'UTF-8',
+      'sun.stdout.encoding': 'UTF-8',
+      'org.slf4j.simpleLogger.defaultLogLevel': 'warn',
+    }),
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   killOnExit(child);
