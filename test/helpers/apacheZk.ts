@@ -66,8 +66,11 @@ const DEFAULT_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf
 
 /** The java binary and classpath every Apache ZooKeeper launch in the tests uses. */
 export const APACHE_JAVA = process.env['JAVA'] ?? 'java';
-// zookeeper.jar's manifest Class-Path names the other Debian jars it needs (jute, commons-cli, ...).
-export const APACHE_CLASSPATH = process.env['APACHE_ZK_CLASSPATH'] ?? DEFAULT_CLASSPATH;
+/** Read at each launch: a test may set APACHE_ZK_CLASSPATH first (e.g. adding the admin server's jars). */
+export function apacheClasspath(): string {
+  // zookeeper.jar's manifest Class-Path names the other Debian jars it needs (jute, commons-cli, ...).
+  return process.env['APACHE_ZK_CLASSPATH'] ?? DEFAULT_CLASSPATH;
+}
 
 /** JVM arguments for an Apache ZooKeeper class: small serial-GC heap, quick start, -D properties. */
 export function apacheJavaArgs(mainClass: string, args: string[], sysProps: Record<string, string> = {}): string[] {
@@ -79,7 +82,7 @@ export function apacheJavaArgs(mainClass: string, args: string[], sysProps: Reco
     '-Djava.net.preferIPv4Stack=true',
     ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
     '-cp',
-    APACHE_CLASSPATH,
+    apacheClasspath(),
     mainClass,
     ...args,
   ];
