@@ -22,6 +22,10 @@ export interface Decision {
   round: number;
 }
 
+function sameVote(a: Vote, b: Vote): boolean {
+  return a.leader === b.leader && a.epoch === b.epoch && a.zxid === b.zxid;
+}
+
 export class Election {
   round = 0;
   vote: Vote;
@@ -79,6 +83,10 @@ export class Election {
         this.recv.set(this.h.id, this.vote);
         this.decideAt = undefined;
         this.broadcast(now);
+      } else if (!this.h.isObserver && !sameVote(m.vote, this.vote)) {
+        // Same round, a worse vote: it may have missed ours (sent while it still followed the
+        // old leader). Tell it now instead of at the next resend, or the election stalls.
+        this.h.send(from, { t: 'vote', state: this.h.isObserver ? 'observing' : 'looking', vote: this.vote, round: this.round });
       }
       this.recv.set(from, m.vote);
       return this.checkQuorum(now);
@@ -91,18 +99,29 @@ export class Election {
 
   private agreeing(vote: Vote, votes: Iterable<[PeerId, Vote]>): PeerId[] {
     const out: PeerId[] = [];
-    for (const [p, v] of votes) if (v.leader === vote.leader && v.epoch === vote.epoch && v.zxid === vote.zxid) out.push(p);
+    for (const [p, v] of votes) if (sameVote(v, vote)) out.push(p);
     return out;
   }
 
   private checkQuorum(now: number): Decision | undefined {
     if (this.h.isObserver || this.vote.leader < 0) return undefined;
-    if (!this.h.isQuorum(this.agreeing(this.vote, this.recv))) {
+    const agree = this.agreeing(this.vote, this.recv);
+    if (!this.h.isQuorum(agree)) {
       this.decideAt = undefined;
       return undefined;
     }
+    // Every participant agrees: no better vote can come, so there is nothing to wait for.
+    if (agree.length === this.h.participants.size) {
+      this.decideAt = undefined;
+      return { leader: this.vote.leader, epoch: this.vote.epoch, round: this.round };
+    }
     this.decideAt ??= now + this.finalizeWaitMs;
     return undefined;
+  }
+
+  /** When the pending decision falls due (the host may wake the core then instead of polling). */
+  get decisionDueAt(): number | undefined {
+    return this.decideAt;
   }
 
   /** Joins a leader a quorum already follows (FastLeaderElection's outofelection check). */

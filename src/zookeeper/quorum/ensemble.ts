@@ -28,6 +28,9 @@ import { QuorumPeer } from './peer.js';
 import { PeerTransport } from './transport.js';
 import { DEFAULT_CORE_CONFIG, epochOf, type Output, type Persist, type PeerId, type PeerState } from './types.js';
 
+/** How often a learner reports its clients' session activity to the leader. */
+const TOUCH_REPORT_MS = 50;
+
 /** The leader's sync stage: a txn is proposed and completes when the ensemble commits it. */
 class ZabLeaderSync implements SyncStage {
   private waiting: { zxid: number | undefined; done: (err?: Error) => void }[] = [];
@@ -122,6 +125,7 @@ export class EnsembleMember implements LeaderLink {
   private disk: Persist[] = [];
   private diskBusy: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private touchesReportedAt = 0;
   private txnsSinceRoll = 0;
   private rollAfter = 0;
   private stopped = false;
@@ -199,8 +203,9 @@ export class EnsembleMember implements LeaderLink {
     await this.transport.start();
     await this.shell.start();
     this.feed(() => this.core.start(Date.now()));
-    // The core's timeouts are in ms: a fine tick makes elections and failover quick at any tickTime.
-    this.timer = setInterval(() => this.onTick(), Math.max(10, Math.min(50, Math.floor(o.tickTimeMs / 2))));
+    // The core's timeouts are in ms: a fine tick makes elections and failover quick at any tickTime
+    // (the election's finalize wait is 50 ms). A tick costs microseconds.
+    this.timer = setInterval(() => this.onTick(), Math.max(5, Math.min(10, Math.floor(o.tickTimeMs / 2))));
     this.timer.unref();
   }
 
@@ -210,10 +215,13 @@ export class EnsembleMember implements LeaderLink {
   }
 
   private onTick(): void {
-    this.feed(() => this.core.handle({ kind: 'tick', now: Date.now() }));
+    const now = Date.now();
+    this.feed(() => this.core.handle({ kind: 'tick', now }));
     // Learners: the sessions whose clients sent something (a ping counts) since the last report,
     // for the leader's expiry clock. A silent client is not reported, so its session expires.
     const touched = this.zk.touchedSinceReport;
+    if (now - this.touchesReportedAt < TOUCH_REPORT_MS) return;
+    this.touchesReportedAt = now;
     if (this.state !== 'leading' && this.zk.serving && this.core.leader !== undefined && touched.size > 0) {
       const leader = this.core.leader;
       const data = encodeTouches(touched);
@@ -373,6 +381,7 @@ export class EnsembleMember implements LeaderLink {
 
   private onRole(state: PeerState, serving: boolean): void {
     const zk = this.zk;
+    this.log.debug({ state, serving, leader: this.core.leader, epoch: this.core.currentEpoch }, 'role');
     this.state = state;
     this.shell.mode = serving ? (state === 'leading' ? 'leader' : state === 'following' ? 'follower' : 'observer') : 'looking';
     // Whatever waited on the old role will not be answered by it.

@@ -46,7 +46,7 @@ interface LearnerView {
 type LearnerStage = 'info' | 'epoch' | 'sync' | 'synced' | 'ready';
 
 /** How often a learner says hello again to a leader that has not answered yet. */
-const LEARNERINFO_RESEND_MS = 100;
+const LEARNERINFO_RESEND_MS = 50;
 
 export class QuorumPeer {
   state: PeerState = 'looking';
@@ -87,6 +87,8 @@ export class QuorumPeer {
   private epochChosen = false;
   private epochSent = false;
   private readonly learners = new Map<PeerId, LearnerView>();
+  /** learnerinfo received while still looking (see onMessage). */
+  private readonly earlyInfos = new Map<PeerId, Extract<Msg, { t: 'learnerinfo' }>>();
   private readonly epochAckers = new Set<PeerId>();
   private readonly newLeaderAckers = new Set<PeerId>();
   private established = false;
@@ -288,6 +290,8 @@ export class QuorumPeer {
     }
     if (this.state === 'leading') this.leaderOnMessage(from, msg);
     else if ((this.state === 'following' || this.state === 'observing') && from === this.leader) this.learnerOnMessage(msg);
+    // A learner that decided before us says hello early: kept, so discovery need not wait for its resend.
+    else if (this.state === 'looking' && msg.t === 'learnerinfo') this.earlyInfos.set(from, msg);
   }
 
   private onVote(from: PeerId, m: Extract<Msg, { t: 'vote' }>): void {
@@ -360,6 +364,7 @@ export class QuorumPeer {
   }
 
   private goLooking(): void {
+    this.earlyInfos.clear();
     this.resetRoleState();
     this.setRole('looking', undefined, false);
     this.election.start(this.now);
@@ -373,7 +378,10 @@ export class QuorumPeer {
       this.epochAckers.add(this.id);
       this.selfDurable = this.lastLogged;
       this.maybeChooseEpoch();
+      for (const [from, info] of this.earlyInfos) this.leaderOnMessage(from, info);
+      this.earlyInfos.clear();
     } else {
+      this.earlyInfos.clear();
       this.setRole(this.isObserver ? 'observing' : 'following', d.leader, false);
       this.lastHeardLeader = this.now;
       this.sendLearnerInfo();

@@ -37,6 +37,9 @@ import type { Msg, PeerId } from './types.js';
 
 export type { Channel } from './codec.js';
 
+/** First redial delay after a failed dial; doubles per failure up to reconnectMs. */
+const REDIAL_FIRST_MS = 20;
+
 export interface PeerAddress {
   id: PeerId;
   host: string;
@@ -143,6 +146,8 @@ export class PeerTransport {
   private readonly pending = new Set<Link>();
   private readonly sockets = new Set<Socket>();
   private readonly redialTimers = new Map<string, NodeJS.Timeout>();
+  /** Dial failures in a row per link key (the redial back-off); reset when the link comes up. */
+  private readonly redialFailures = new Map<string, number>();
   private readonly cutPeers = new Set<PeerId>();
   private readonly socketsDrained: (() => void)[] = [];
   private running = false;
@@ -465,6 +470,7 @@ export class PeerTransport {
   private linkUp(link: Link): void {
     link.up = true;
     this.stats.linksUp++;
+    if (link.peer !== undefined) this.redialFailures.delete(keyOf(link.channel, link.peer));
     if (link.handshakeTimer) {
       clearTimeout(link.handshakeTimer);
       link.handshakeTimer = undefined;
@@ -532,10 +538,15 @@ export class PeerTransport {
   private scheduleRedial(peer: PeerId, channel: Channel): void {
     const key = keyOf(channel, peer);
     if (!this.running || this.cutPeers.has(peer) || this.redialTimers.has(key)) return;
+    // Quick retries first (a peer that is still starting listens within milliseconds; cold start
+    // and failover wait on this), then back off to reconnectMs for a peer that stays away.
+    const failures = this.redialFailures.get(key) ?? 0;
+    this.redialFailures.set(key, failures + 1);
+    const delayMs = Math.min(this.opts.reconnectMs, REDIAL_FIRST_MS * 2 ** failures);
     const t = setTimeout(() => {
       this.redialTimers.delete(key);
       this.dial(peer, channel);
-    }, this.opts.reconnectMs);
+    }, delayMs);
     t.unref();
     this.redialTimers.set(key, t);
   }

@@ -95,7 +95,12 @@ export interface CoreConfig {
   initLimit: number;
   /** Ticks a learner may fall behind (or stay silent) before it is dropped. */
   syncLimit: number;
-  /** Wait after reaching a quorum for a better vote (ZooKeeper's finalizeWait, 200 ms). */
+  /**
+   * Wait after reaching a quorum for a better vote. ZooKeeper waits 200 ms (finalizeWait); ours
+   * is shorter because a peer answers a worse vote at once (election.ts), so votes converge in a
+   * round trip, and the wait only covers a slower peer's better vote. Safety never rests on it:
+   * discovery refuses a leader whose history is behind a follower's.
+   */
   finalizeWaitMs: number;
   /** Re-send our vote this often while looking. */
   voteResendMs: number;
@@ -104,7 +109,7 @@ export interface CoreConfig {
 }
 
 export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'members' | 'tickMs' | 'initLimit' | 'syncLimit'> = {
-  finalizeWaitMs: 200,
+  finalizeWaitMs: 50,
   voteResendMs: 400,
   committedLogMax: 500,
 };
