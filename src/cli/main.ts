@@ -12,6 +12,7 @@ import type { ServerOptions } from '../zookeeper/server/options.js';
 import { StorageCorruptError } from '../zookeeper/persistence/store.js';
 import { DataDirLockedError } from '../zookeeper/persistence/files.js';
 import { runZkTools } from './zkTools.js';
+import { capYoungGeneration, youngGenCapFromEnv } from '../util/youngGen.js';
 
 const USAGE = `usage:
   clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]   one ZooKeeper server, foreground (alias: zk)
@@ -69,6 +70,7 @@ async function runZooKeeper(args: string[]): Promise<void> {
   }
   for (const w of parsed.warnings) log.warn({ config: values.config }, w);
   mkdirSync(parsed.options.dataDir, { recursive: true });
+  capYoungGeneration(youngGenCapFromEnv());
   await serveUntilSignal(parsed.options, log);
 }
 
@@ -143,6 +145,7 @@ async function runUp(args: string[]): Promise<void> {
   const electionPort = port('zk-election-port', 3888);
   const adminPort = port('admin-port', 8080);
   const log = createLogger('clustergenie', values['log-level']);
+  capYoungGeneration(youngGenCapFromEnv());
   const layout = await writeEnsembleLayout(join(dataDir, 'zookeeper'), {
     size: 3,
     tickTimeMs: 2000,

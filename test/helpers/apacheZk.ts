@@ -72,13 +72,26 @@ export function apacheClasspath(): string {
   return process.env['APACHE_ZK_CLASSPATH'] ?? DEFAULT_CLASSPATH;
 }
 
-/** JVM arguments for an Apache ZooKeeper class: small serial-GC heap, quick start, -D properties. */
-export function apacheJavaArgs(mainClass: string, args: string[], sysProps: Record<string, string> = {}): string[] {
+/**
+ * How the tests tune Apache's JVM: a small serial-GC heap and the C1 compiler only, which start
+ * quickly and stay small. Benchmarks must not use it (it slows Apache's steady state): with
+ * APACHE_ZK_JVM=stock, or `stock` passed here, the JVM gets what Debian's `zkServer.sh
+ * start-foreground` gives it (the JVM's default heap, GC and JIT).
+ */
+export type ApacheJvmFlavor = 'test' | 'stock';
+
+const TEST_JVM_FLAGS = ['-Xms32m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+const STOCK_JVM_FLAGS = ['-XX:+HeapDumpOnOutOfMemoryError', '-XX:OnOutOfMemoryError=kill -9 %p'];
+
+/** JVM arguments for an Apache ZooKeeper class: JVM flags (see ApacheJvmFlavor), -D properties. */
+export function apacheJavaArgs(
+  mainClass: string,
+  args: string[],
+  sysProps: Record<string, string> = {},
+  jvm: ApacheJvmFlavor = process.env['APACHE_ZK_JVM'] === 'stock' ? 'stock' : 'test',
+): string[] {
   return [
-    '-Xms32m',
-    '-Xmx256m',
-    '-XX:+UseSerialGC',
-    '-XX:TieredStopAtLevel=1',
+    ...(jvm === 'stock' ? STOCK_JVM_FLAGS : TEST_JVM_FLAGS),
     '-Djava.net.preferIPv4Stack=true',
     ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
     '-cp',

@@ -586,6 +586,9 @@ export class QuorumPeer {
         return;
       case 'proposal': {
         if (msg.txn.zxid <= this.lastLogged) return;
+        // The history outlives the frame: keep the txn's own bytes, not a view of the whole read.
+        const d = msg.txn.data;
+        if (d.byteLength !== d.buffer.byteLength) msg.txn.data = d.slice();
         this.record(msg.txn);
         const z = msg.txn.zxid;
         this.persist({ txns: [msg.txn] }, () => {

@@ -33,6 +33,16 @@ export function isSessionOwner(owner: bigint): boolean {
   return owner !== 0n && owner !== CONTAINER_OWNER && !isTtlOwner(owner);
 }
 
+/**
+ * Node data as its own small buffer. Decoded data is a view into the frame it arrived in (a
+ * socket read of up to 64 KiB); kept as is, every stored node would pin its whole read buffer.
+ * Copies under 4 KiB come from Node's shared pool, so small values sit densely.
+ */
+function ownBytes(data: Buffer | null): Buffer | null {
+  if (data === null || data.byteLength === data.buffer.byteLength) return data;
+  return Buffer.from(data);
+}
+
 export class ZNode {
   children: Set<string> | null = null;
   /** This node's share of the tree digest (see digest.ts), cached between changes. */
@@ -286,7 +296,7 @@ export class DataTree {
         }
         const old = n.data ? n.data.length : 0;
         this.hashOut(n);
-        n.data = body.data;
+        n.data = ownBytes(body.data);
         this.approximateDataSize += (body.data ? body.data.length : 0) - old;
         const prefix = this.quotas.maxPrefix(body.path);
         if (prefix !== undefined) this.updateQuotaStat(prefix, (body.data ? body.data.length : 0) - old, 0);
@@ -373,7 +383,7 @@ export class DataTree {
       parent.pzxid = zxid;
     }
     this.hashIn(parentPath, parent);
-    const node = new ZNode(data, this.internAcl(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
+    const node = new ZNode(ownBytes(data), this.internAcl(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
     children.add(name);
     this.nodes.set(path, node);
     this.hashIn(path, node);

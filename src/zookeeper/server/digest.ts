@@ -44,7 +44,9 @@ export function nodeDigest(path: string, data: Buffer | null, s: StatLike): numb
   statBytes.writeBigInt64BE(BigInt.asIntN(64, s.ephemeralOwner), 52);
   // The root is hashed under the name "" (its key in ZooKeeper's node map).
   let crc = crc32(path === '/' ? '' : path);
-  if (data) crc = crc32(data, crc);
+  // Never hand zlib an empty buffer: one without a backing store has a null data pointer, and
+  // zlib's crc32 answers 0 (its initial value) for that instead of leaving the CRC as it is.
+  if (data && data.length > 0) crc = crc32(data, crc);
   return crc32(statBytes, crc);
 }
 

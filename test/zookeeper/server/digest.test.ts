@@ -1,0 +1,35 @@
+// The node digest must not depend on how an empty value is held in memory (Apache's CRC32 over
+// an empty byte[] leaves the CRC as it is), nor may the tree keep views of the frames values
+// arrived in.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nodeDigest } from '../../../src/zookeeper/server/digest.js';
+import { DataTree } from '../../../src/zookeeper/server/datatree.js';
+import { OPEN_ACL_UNSAFE } from '../../../src/zookeeper/protocol/acls.js';
+
+const stat = { czxid: 7, mzxid: 7, pzxid: 7, ctime: 1000, mtime: 1000, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n };
+
+test('an empty value hashes the same however it is held', () => {
+  const expected = nodeDigest('/a', null, stat);
+  const frame = Buffer.alloc(64, 9);
+  // Buffer.from(new ArrayBuffer(0)) has no backing store (a null data pointer), which zlib's
+  // crc32 mistakes for a request for its initial value.
+  for (const empty of [Buffer.alloc(0), Buffer.from(new ArrayBuffer(0)), frame.subarray(10, 10), Buffer.from([])]) {
+    assert.equal(nodeDigest('/a', empty, stat), expected);
+  }
+  // A non-empty value does change it.
+  assert.notEqual(nodeDigest('/a', Buffer.from([1]), stat), expected);
+});
+
+test('stored values are their own bytes, not views of the frame they came in', () => {
+  const tree = new DataTree();
+  const frame = Buffer.alloc(64 * 1024, 3);
+  const value = frame.subarray(100, 200);
+  tree.createNode('/x', value, OPEN_ACL_UNSAFE, 0n, -1, 1, 1);
+  const stored = tree.get('/x')!.data!;
+  assert.deepEqual(stored, value);
+  assert.ok(stored.buffer.byteLength < frame.byteLength, `stored value pins a ${stored.buffer.byteLength}-byte buffer`);
+  frame.fill(0); // the connection reuses its read buffer: the stored value must not change
+  assert.equal(stored[0], 3);
+});
