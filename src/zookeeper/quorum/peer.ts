@@ -87,6 +87,8 @@ export class QuorumPeer {
   private epochChosen = false;
   private epochSent = false;
   private readonly learners = new Map<PeerId, LearnerView>();
+  /** Learner: the highest proposal made durable since the last ACK (sent once, by flush). */
+  private ackDue = -1;
   /** learnerinfo received while still looking (see onMessage). */
   private readonly earlyInfos = new Map<PeerId, Extract<Msg, { t: 'learnerinfo' }>>();
   private readonly epochAckers = new Set<PeerId>();
@@ -144,6 +146,10 @@ export class QuorumPeer {
   }
 
   private flush(): Output[] {
+    if (this.ackDue >= 0) {
+      if (this.leader !== undefined && (this.stage === 'synced' || this.stage === 'ready')) this.send(this.leader, { t: 'ack', zxid: this.ackDue });
+      this.ackDue = -1;
+    }
     const o = this.out;
     this.out = [];
     return o;
@@ -351,6 +357,7 @@ export class QuorumPeer {
 
   private resetRoleState(): void {
     this.generation++;
+    this.ackDue = -1;
     this.learners.clear();
     this.epochAckers.clear();
     this.newLeaderAckers.clear();
@@ -530,25 +537,33 @@ export class QuorumPeer {
   }
 
   private tryCommit(): void {
+    let committed = false;
     while (this.proposals.length > 0) {
       const p = this.proposals[0]!;
       const ackers: PeerId[] = [];
       if (this.selfDurable >= p.zxid) ackers.push(this.id);
       for (const [id, l] of this.learners) if (!l.observer && l.acked >= p.zxid) ackers.push(id);
-      if (!this.isQuorum(ackers)) return;
+      if (!this.isQuorum(ackers)) break;
       this.proposals.shift();
       this.applyUpTo(p.zxid);
+      committed = true;
       for (const [id, l] of this.learners) {
-        if (l.phase !== 'syncing' && l.phase !== 'ready') continue;
-        this.send(id, l.observer ? { t: 'inform', txn: p } : { t: 'commit', zxid: p.zxid });
+        if (l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'inform', txn: p });
       }
-      for (let i = 0; i < this.syncWaiters.length; ) {
-        const w = this.syncWaiters[i]!;
-        if (w.upTo <= this.lastCommitted) {
-          this.send(w.from, { t: 'sync', id: w.id });
-          this.syncWaiters.splice(i, 1);
-        } else i++;
-      }
+    }
+    if (!committed) return;
+    // One COMMIT for everything that became committed now: a learner commits up to its zxid
+    // (commitOrBuffer), so per-txn COMMITs would only cost messages.
+    for (const [id, l] of this.learners) {
+      if (!l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'commit', zxid: this.lastCommitted });
+    }
+    // After the COMMIT: a learner answers its client's sync once it has applied what came before.
+    for (let i = 0; i < this.syncWaiters.length; ) {
+      const w = this.syncWaiters[i]!;
+      if (w.upTo <= this.lastCommitted) {
+        this.send(w.from, { t: 'sync', id: w.id });
+        this.syncWaiters.splice(i, 1);
+      } else i++;
     }
   }
 
@@ -592,7 +607,8 @@ export class QuorumPeer {
         this.record(msg.txn);
         const z = msg.txn.zxid;
         this.persist({ txns: [msg.txn] }, () => {
-          if (this.stage === 'synced' || this.stage === 'ready') this.send(this.leader!, { t: 'ack', zxid: z });
+          // One ACK per group of txns made durable together (see flush): ACKs are cumulative.
+          if (this.stage === 'synced' || this.stage === 'ready') this.ackDue = Math.max(this.ackDue, z);
         });
         return;
       }
