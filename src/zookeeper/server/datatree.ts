@@ -33,14 +33,36 @@ export function isSessionOwner(owner: bigint): boolean {
   return owner !== 0n && owner !== CONTAINER_OWNER && !isTtlOwner(owner);
 }
 
+/** Values up to this size are packed into the tree's own arena slabs (see ownBytes). */
+const ARENA_VALUE_BYTES_MAX = 1024;
+const ARENA_SLAB_BYTES = 64 * 1024;
+let arena = Buffer.allocUnsafeSlow(0);
+let arenaPos = 0;
+
 /**
- * Node data as its own small buffer. Decoded data is a view into the frame it arrived in (a
- * socket read of up to 64 KiB); kept as is, every stored node would pin its whole read buffer.
- * Copies under 4 KiB come from Node's shared pool, so small values sit densely.
+ * Node data as bytes of its own. Decoded data is a view into the frame it arrived in (a socket
+ * read of up to 64 KiB); kept as is, every stored node would pin its whole read buffer. Small
+ * values are copied into slabs that hold node values only: Node's shared pool would interleave
+ * them with short-lived buffers, and one live value would pin a slab of garbage. A slab is freed
+ * once all its values are replaced or deleted.
  */
 function ownBytes(data: Buffer | null): Buffer | null {
   if (data === null || data.byteLength === data.buffer.byteLength) return data;
-  return Buffer.from(data);
+  const n = data.byteLength;
+  if (n === 0) return Buffer.alloc(0);
+  if (n > ARENA_VALUE_BYTES_MAX) {
+    const own = Buffer.allocUnsafeSlow(n);
+    data.copy(own);
+    return own;
+  }
+  if (arenaPos + n > arena.byteLength) {
+    arena = Buffer.allocUnsafeSlow(ARENA_SLAB_BYTES);
+    arenaPos = 0;
+  }
+  data.copy(arena, arenaPos);
+  const own = arena.subarray(arenaPos, arenaPos + n);
+  arenaPos += n;
+  return own;
 }
 
 export class ZNode {

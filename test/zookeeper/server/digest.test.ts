@@ -29,7 +29,7 @@ test('stored values are their own bytes, not views of the frame they came in', (
   tree.createNode('/x', value, OPEN_ACL_UNSAFE, 0n, -1, 1, 1);
   const stored = tree.get('/x')!.data!;
   assert.deepEqual(stored, value);
-  assert.ok(stored.buffer.byteLength < frame.byteLength, `stored value pins a ${stored.buffer.byteLength}-byte buffer`);
+  assert.notEqual(stored.buffer, frame.buffer, 'the stored value is a view of the frame');
   frame.fill(0); // the connection reuses its read buffer: the stored value must not change
   assert.equal(stored[0], 3);
 });
