@@ -10,7 +10,7 @@
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** Default cap of the young generation (both semi-spaces), MiB. */
-export const YOUNG_GEN_MB_DEFAULT = 8;
+export const YOUNG_GEN_MB_DEFAULT = 16;
 const CHECK_INTERVAL_MS = 20;
 
 function newSpaceBytes(): number {
