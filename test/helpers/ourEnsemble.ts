@@ -20,7 +20,7 @@ import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APACHE_JAVA, apacheJavaArgs } from './apacheZk.js';
+import { APACHE_JAVA, apacheJavaArgs, type ApacheJvmFlavor } from './apacheZk.js';
 import { killOnExit } from './children.js';
 import { fourLetter } from './net.js';
 import { writeEnsembleLayout, type MemberLayout } from '../../src/cluster/ensembleLayout.js';
@@ -45,6 +45,8 @@ export interface ProcessEnsembleOptions {
   waitServing?: boolean;
   /** Deadline for that (default 30 s). */
   startTimeoutMs?: number;
+  /** JVM flags of Apache members (apacheJavaArgs): the tests' quick-start flags, or `stock` for benchmarks. */
+  apacheJvm?: ApacheJvmFlavor;
 }
 
 export type ProcessMember = MemberLayout;
@@ -141,6 +143,7 @@ export class ProcessEnsemble {
     readonly flavor: EnsembleFlavor,
     private readonly logLevel: string,
     private readonly bin: string,
+    private readonly apacheJvm: ApacheJvmFlavor | undefined = undefined,
   ) {
     this.slots = slots;
   }
@@ -167,7 +170,7 @@ export class ProcessEnsemble {
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
-    const ens = new ProcessEnsemble(dir, slots, flavor, opts.logLevel ?? process.env['CG_ENSEMBLE_LOG_LEVEL'] ?? 'info', bin);
+    const ens = new ProcessEnsemble(dir, slots, flavor, opts.logLevel ?? process.env['CG_ENSEMBLE_LOG_LEVEL'] ?? 'info', bin, opts.apacheJvm);
     try {
       for (const m of slots) ens.launch(m);
       if (opts.waitServing ?? true) await ens.waitServing(size, opts.startTimeoutMs ?? 30_000);
@@ -209,6 +212,11 @@ export class ProcessEnsemble {
     return this.slot(id).run?.child.pid;
   }
 
+  /** When the running incarnation of a member was spawned (Date.now() just after spawn()). */
+  startedAt(id: number): number | undefined {
+    return this.slot(id).run?.startedAt;
+  }
+
   isRunning(id: number): boolean {
     return this.slot(id).run !== undefined;
   }
@@ -246,7 +254,7 @@ export class ProcessEnsemble {
         'org.slf4j.simpleLogger.logFile': 'System.err',
         'org.slf4j.simpleLogger.showDateTime': 'true',
       };
-      const args = apacheJavaArgs('org.apache.zookeeper.server.quorum.QuorumPeerMain', [m.configPath], sysProps);
+      const args = apacheJavaArgs('org.apache.zookeeper.server.quorum.QuorumPeerMain', [m.configPath], sysProps, this.apacheJvm);
       child = spawn(java, args, { cwd: m.dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     }
     killOnExit(child);
@@ -365,14 +373,16 @@ export class ProcessEnsemble {
 
   /**
    * Waits until a leader serves and at least `k` members serve (all running ones by default;
-   * `including` must be among them). Returns the leader's id.
+   * `including` must be among them). Returns the leader's id. A one-member layout runs standalone
+   * (Apache's rule: a single voting member with standaloneEnabled=true, the default): there the
+   * `standalone` member counts as the leader.
    */
   async waitServing(k = this.running().length, timeoutMs = 30_000, including: readonly number[] = []): Promise<number> {
     return waitFor(
       async () => {
         const ms = await this.modes();
         const up = [...ms].filter(([, m]) => m !== undefined).map(([id]) => id);
-        const leaders = [...ms].filter(([, m]) => m === 'leader').map(([id]) => id);
+        const leaders = [...ms].filter(([, m]) => m === 'leader' || (this.size === 1 && m === 'standalone')).map(([id]) => id);
         if (leaders.length !== 1 || up.length < k || !including.every((id) => up.includes(id))) return undefined;
         return leaders[0];
       },

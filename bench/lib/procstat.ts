@@ -1,0 +1,89 @@
+// /proc sampling of server processes (Linux): CPU time (utime + stime of the whole thread group,
+// from /proc/<pid>/stat, in clock ticks) and memory (VmRSS / VmHWM from /proc/<pid>/status).
+// Synchronous on purpose: the load generator's onMeasureStart/onMeasureEnd hooks call it.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticks: number | undefined;
+
+/** Clock ticks per second (`getconf CLK_TCK`, normally 100). */
+export function clockTicks(): number {
+  if (ticks === undefined) {
+    try {
+      const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+      ticks = Number.isInteger(n) && n > 0 ? n : 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** utime + stime of a process (all its threads) in seconds; undefined if it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
+  // The rest starts at field 3 (state); utime and stime are fields 14 and 15.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[14 - 3]);
+  const stime = Number(rest[15 - 3]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return (utime + stime) / clockTicks();
+}
+
+/** Sum of cpuSeconds over processes; throws if one of them is gone (a measurement would be wrong). */
+export function totalCpuSeconds(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    const s = cpuSeconds(pid);
+    if (s === undefined) throw new Error(`process ${pid} is gone: cannot read its CPU time`);
+    sum += s;
+  }
+  return sum;
+}
+
+export interface MemorySample {
+  /** Resident set size now (VmRSS), MB (2^20 bytes). */
+  rssMb: number;
+  /** Peak resident set size (VmHWM), MB. */
+  hwmMb: number;
+}
+
+/** VmRSS and VmHWM of a process in MB; undefined if it is gone. */
+export function memory(pid: number): MemorySample | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+/** CPU time of a measured interval: call start() and end() around it. */
+export class CpuMeter {
+  private startSec: number | undefined;
+  private endSec: number | undefined;
+
+  constructor(private readonly pids: readonly number[]) {}
+
+  start(): void {
+    this.startSec = totalCpuSeconds(this.pids);
+  }
+
+  end(): void {
+    this.endSec = totalCpuSeconds(this.pids);
+  }
+
+  /** Seconds of CPU the processes used between start() and end() (NaN if either is missing). */
+  get seconds(): number {
+    return this.startSec === undefined || this.endSec === undefined ? NaN : this.endSec - this.startSec;
+  }
+}
