@@ -89,8 +89,8 @@ export async function measureMemory(impl: Impl, opts: MemoryOptions): Promise<Me
     let seconds = 0;
     let errors = 0;
     const errorCodes: Record<string, number> = {};
-    // Chunks of at most 30 s: the first measures the rate (a 10k/s guess), each next one aims a
-    // little short of the target at the rate seen, so the overshoot is at most the last short chunk.
+    // Chunks of at most 20 s: the first measures the rate (a 10k/s guess), each next one aims at
+    // 3/4 of what is left at the rate seen (a JVM speeds up as it warms), so the overshoot is small.
     let chunkMs = Math.min(5000, Math.max(300, Math.ceil(((opts.znodes - n) / 10_000) * 1000)));
     for (let i = 0; n < opts.znodes; i++) {
       const r = await runLoad({
@@ -117,7 +117,7 @@ export async function measureMemory(impl: Impl, opts: MemoryOptions): Promise<Me
       }
       const rate = r.opsPerSec > 0 ? r.opsPerSec : 1000;
       log(`memory ${impl}: ${n} znodes (${Math.round(rate)} creates/s)`);
-      chunkMs = Math.min(30_000, Math.max(300, Math.ceil(((opts.znodes - n) / rate) * 1000 * 0.9)));
+      chunkMs = Math.min(20_000, Math.max(100, Math.ceil(((opts.znodes - n) / rate) * 1000 * 0.75)));
     }
     const servers: MemoryMember[] = [];
     for (const id of ens.ids) {

@@ -96,6 +96,16 @@ let building: Promise<string> | undefined;
 
 /** Compiles bench/loadgen/zkload.c once per source version; returns the binary's path. */
 export async function ensureLoadgen(): Promise<string> {
+  const bin = await buildOnce();
+  if (existsSync(bin)) return bin;
+  // The cache directory was cleaned meanwhile (npm ci, another checkout): build once more.
+  building = undefined;
+  const again = await buildOnce();
+  if (!existsSync(again)) throw new Error(`zkload: ${again} vanished right after it was built`);
+  return again;
+}
+
+function buildOnce(): Promise<string> {
   building ??= build().catch((e: unknown) => {
     building = undefined; // let a later call retry (e.g. after gcc was installed)
     throw e;
