@@ -86,7 +86,7 @@ export class Election {
       } else if (!this.h.isObserver && !sameVote(m.vote, this.vote)) {
         // Same round, a worse vote: it may have missed ours (sent while it still followed the
         // old leader). Tell it now instead of at the next resend, or the election stalls.
-        this.h.send(from, { t: 'vote', state: this.h.isObserver ? 'observing' : 'looking', vote: this.vote, round: this.round });
+        this.h.send(from, { t: 'vote', state: 'looking', vote: this.vote, round: this.round });
       }
       this.recv.set(from, m.vote);
       return this.checkQuorum(now);
@@ -117,11 +117,6 @@ export class Election {
     }
     this.decideAt ??= now + this.finalizeWaitMs;
     return undefined;
-  }
-
-  /** When the pending decision falls due (the host may wake the core then instead of polling). */
-  get decisionDueAt(): number | undefined {
-    return this.decideAt;
   }
 
   /** Joins a leader a quorum already follows (FastLeaderElection's outofelection check). */
