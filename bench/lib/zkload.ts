@@ -20,12 +20,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { constants as fsConstants, existsSync } from 'node:fs';
 import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from '../../test/helpers/children.js';
 
 export type ZkWorkload = 'create' | 'setData' | 'getData' | 'delete' | 'mixed' | 'multi' | 'watch';
 export interface LoadOptions {
@@ -177,20 +177,6 @@ interface Worker {
   closed: boolean;
 }
 
-// Safety net: kill (by PID) any worker still running if this process exits.
-const live = new Set<ChildProcess>();
-let exitHooked = false;
-function track(child: ChildProcess): void {
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', () => {
-      for (const c of live) killChild(c);
-    });
-  }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
-
 function killChild(c: ChildProcess): void {
   if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
     try {
@@ -324,7 +310,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     if (opts.workload === 'delete') args.push('--ops', String(deleteOps));
     base += n;
     const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    track(child);
+    killOnExit(child); // by PID, if this process exits first
     workers.push({ id: w, child, stderr: '', ready: false, measuring: false, result: undefined, closed: false });
   }
 

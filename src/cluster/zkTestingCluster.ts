@@ -9,16 +9,9 @@ import { join } from 'node:path';
 import { loadZooCfg } from '../zookeeper/config.js';
 import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
 import type { Logger } from '../util/log.js';
-import { writeEnsembleLayout, type MemberLayout } from './ensembleLayout.js';
+import { writeEnsembleLayout, type EnsembleLayoutOptions, type MemberLayout } from './ensembleLayout.js';
 
-export interface TestingClusterOptions {
-  /** Voting members (default 3). */
-  size?: number;
-  observers?: number;
-  tickTimeMs?: number;
-  initLimit?: number;
-  syncLimit?: number;
-  forceSync?: boolean;
+export interface TestingClusterOptions extends Pick<EnsembleLayoutOptions, 'size' | 'observers' | 'tickTimeMs' | 'initLimit' | 'syncLimit' | 'forceSync'> {
   /** Extra zoo.cfg lines for every member. */
   extraConfig?: Record<string, string>;
   logger?: Logger;

@@ -2,6 +2,7 @@
 // running the real CLI. Same result shape as startApacheZooKeeper (apacheZk.ts).
 
 import { spawn } from 'node:child_process';
+import { killOnExit } from './children.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -83,6 +84,7 @@ export async function startOurZooKeeperProcess(
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'clustergenie.js'), 'zookeeper', '--config', cfg], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  killOnExit(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     if (stderr.length < 64 * 1024) stderr += d.toString();

@@ -29,35 +29,14 @@ export interface Launcher {
   start(opts: { dataDir: string; config: Record<string, string> }): Promise<RunningServer>;
 }
 
-// Ours runs as a plain child process of the helper: kill what is still running if this process
-// exits without stopping it (by pid, only pids started here).
-const livePids = new Set<number>();
-let exitHooked = false;
-function killOnExit(pid: number): void {
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', () => {
-      for (const p of livePids) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    });
-  }
-  livePids.add(pid);
-}
-
 export const ourLauncher: Launcher = {
   name: 'ClusterGenie',
   async start({ dataDir, config }) {
     const s = await startOurZooKeeperProcess({ dataDir, extraConfig: config });
-    killOnExit(s.pid);
+    // startOurZooKeeperProcess kills the server if this process exits without stopping it.
     let exited = false;
     void s.exited.then(() => {
       exited = true;
-      livePids.delete(s.pid);
     });
     return {
       host: s.host,
