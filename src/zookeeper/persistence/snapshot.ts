@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { OPEN_ACL_UNSAFE } from '../protocol/acls.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { ACL, StatPersisted, type AclT } from '../protocol/records.js';
-import { DataTree, ZNode } from '../server/datatree.js';
+import type { DataTree, ZNode } from '../server/datatree.js';
+import { NO_SLOT } from '../server/nodeTable.js';
 import { DIGEST_VERSION } from '../server/digest.js';
 import { FORMAT_VERSION, SNAP_MAGIC, syncDir, zxidHex } from './files.js';
 import { adler32, encodeFileHeader } from './txnLog.js';
@@ -67,22 +68,31 @@ export function* snapshotChunks(tree: DataTree, sessions: ReadonlyMap<bigint, nu
     for (const a of acl) ACL.encode(w, a);
   }
   let nodes = 0;
+  const t = tree.table;
+  // Paths, not slots: between chunks a node may go and its slot be reused by another.
   const stack: string[] = ['/'];
   while (stack.length > 0) {
     const path = stack.pop()!;
-    const n = tree.get(path);
+    const slot = t.find(path);
     // Gone since its parent was written, or created after the snapshot began: the log has it.
-    if (!n || n.czxid > zxid) continue;
+    if (slot === NO_SLOT || t.czxidAt(slot) > zxid) continue;
     w.ustring(path === '/' ? '' : path);
-    w.buffer(n.data);
+    w.latin1Buffer(t.valueAt(slot));
     // A list interned after the table was written belongs to a setACL the log replays.
-    w.long(aclRefs.get(n.acl) ?? OPEN_ACL_REF);
-    StatPersisted.encode(w, n);
+    w.long(aclRefs.get(tree.aclAt(slot)) ?? OPEN_ACL_REF);
+    StatPersisted.encode(w, {
+      czxid: t.czxidAt(slot),
+      mzxid: t.mzxidAt(slot),
+      ctime: t.ctimeAt(slot),
+      mtime: t.mtimeAt(slot),
+      version: t.versionAt(slot),
+      cversion: t.cversionAt(slot),
+      aversion: t.aversionAt(slot),
+      ephemeralOwner: t.ownerAt(slot),
+      pzxid: t.pzxidAt(slot),
+    });
     nodes++;
-    if (n.children) {
-      const prefix = path === '/' ? '/' : `${path}/`;
-      for (const c of n.children) stack.push(prefix + c);
-    }
+    for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) stack.push(t.pathAt(c));
     if (w.pos >= chunkBytes) {
       const chunk = w.buf.subarray(0, w.pos);
       checksum = adler32(chunk, checksum);
@@ -237,19 +247,21 @@ export function parseSnapshot(
       const s = StatPersisted.decode(r);
       const acl = acls.get(ref);
       if (!acl) fail(`node ${path || '/'} refers to ACL ${ref}, which the ACL table lacks`);
-      const node = new ZNode(
-        data ? Buffer.from(data) : null,
-        acl!,
-        s.czxid,
-        s.mzxid,
-        s.ctime,
-        s.mtime,
-        s.version,
-        s.cversion,
-        s.aversion,
-        s.ephemeralOwner,
-        s.pzxid,
-      );
+      const node: ZNode = {
+        // A view into `buf`: loadNode copies the bytes into the tree.
+        data,
+        acl: acl!,
+        czxid: s.czxid,
+        mzxid: s.mzxid,
+        ctime: s.ctime,
+        mtime: s.mtime,
+        version: s.version,
+        cversion: s.cversion,
+        aversion: s.aversion,
+        ephemeralOwner: s.ephemeralOwner,
+        pzxid: s.pzxid,
+        numChildren: 0,
+      };
       onNode(path === '' ? '/' : path, node);
       nodeCount++;
     }

@@ -9,7 +9,8 @@ import { baseName, parentOf } from '../protocol/paths.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchManager } from './watches.js';
 import { formatStatsTrack, LIMIT_NODE, parseStatsTrack, QUOTA_ROOT, QuotaPrefixes, STAT_NODE } from './quota.js';
-import { nodeDigest, TreeDigest } from './digest.js';
+import { nodeDigestOf, TreeDigest, type StatLike } from './digest.js';
+import { fromStoredValue, NO_SLOT, NodeTable, toStoredValue, type NodeReader } from './nodeTable.js';
 
 /** ephemeralOwner values that mark containers and TTL nodes (EphemeralType). */
 export const CONTAINER_OWNER = -0x8000000000000000n;
@@ -33,60 +34,14 @@ export function isSessionOwner(owner: bigint): boolean {
   return owner !== 0n && owner !== CONTAINER_OWNER && !isTtlOwner(owner);
 }
 
-/** Values up to this size are packed into the tree's own arena slabs (see ownBytes). */
-const ARENA_VALUE_BYTES_MAX = 1024;
-const ARENA_SLAB_BYTES = 64 * 1024;
-let arena = Buffer.allocUnsafeSlow(0);
-let arenaPos = 0;
-
 /**
- * Node data as bytes of its own. Decoded data is a view into the frame it arrived in (a socket
- * read of up to 64 KiB); kept as is, every stored node would pin its whole read buffer. Small
- * values are copied into slabs that hold node values only: Node's shared pool would interleave
- * them with short-lived buffers, and one live value would pin a slab of garbage. A slab is freed
- * once all its values are replaced or deleted.
+ * A node's fields as one record: what a snapshot load hands to loadNode and what get() returns
+ * (a copy: later changes to the tree do not show in it).
  */
-function ownBytes(data: Buffer | null): Buffer | null {
-  if (data === null || data.byteLength === data.buffer.byteLength) return data;
-  const n = data.byteLength;
-  if (n === 0) return Buffer.alloc(0);
-  if (n > ARENA_VALUE_BYTES_MAX) {
-    const own = Buffer.allocUnsafeSlow(n);
-    data.copy(own);
-    return own;
-  }
-  if (arenaPos + n > arena.byteLength) {
-    arena = Buffer.allocUnsafeSlow(ARENA_SLAB_BYTES);
-    arenaPos = 0;
-  }
-  data.copy(arena, arenaPos);
-  const own = arena.subarray(arenaPos, arenaPos + n);
-  arenaPos += n;
-  return own;
-}
-
-export class ZNode {
-  children: Set<string> | null = null;
-  /** This node's share of the tree digest (see digest.ts), cached between changes. */
-  digest = 0;
-  constructor(
-    public data: Buffer | null,
-    public acl: AclT[],
-    public czxid: number,
-    public mzxid: number,
-    public ctime: number,
-    public mtime: number,
-    public version: number,
-    /** Stored cversion: counts child creations only (see statOf). */
-    public cversion: number,
-    public aversion: number,
-    public ephemeralOwner: bigint,
-    public pzxid: number,
-  ) {}
-
-  get numChildren(): number {
-    return this.children ? this.children.size : 0;
-  }
+export interface ZNode extends StatLike {
+  data: Buffer | null;
+  acl: AclT[];
+  numChildren: number;
 }
 
 /** Client-visible Stat. cversion is reported as 2*stored - numChildren, as DataNode.copyStat does. */
@@ -115,14 +70,18 @@ export interface TxnResult {
   multi: { type: number; err: number; path: string; stat: StatT | undefined }[] | undefined;
 }
 
+const EMPTY_ACL: AclT[] = Object.freeze([]) as unknown as AclT[];
+
 export class DataTree {
-  readonly nodes = new Map<string, ZNode>();
+  private readonly nodes = new NodeTable();
   readonly ephemerals = new Map<bigint, Set<string>>();
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
   readonly watches = new WatchManager();
   readonly quotas = new QuotaPrefixes();
-  private readonly aclCache = new Map<string, AclT[]>();
+  /** Interned ACL lists: nodes hold an id into `acls` (ZooKeeper's ReferenceCountedACLCache). */
+  private readonly aclIds = new Map<string, number>();
+  private readonly acls: AclT[][] = [];
   lastProcessedZxid = 0;
   /** ZooKeeper's tree digest, kept up to date by every change. */
   readonly digest = new TreeDigest();
@@ -131,6 +90,11 @@ export class DataTree {
 
   constructor() {
     this.init();
+  }
+
+  /** The node store, for reads by slot (requests, snapshots); changes go through this class. */
+  get table(): NodeReader {
+    return this.nodes;
   }
 
   /** Back to a fresh tree (an ensemble learner rebuilds its state after TRUNC or SNAP). */
@@ -142,32 +106,46 @@ export class DataTree {
   }
 
   private init(): void {
-    const root = new ZNode(Buffer.alloc(0), this.internAcl(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
-    this.nodes.set('/', root);
-    this.hashIn('/', root);
+    const root = this.nodes.add('/', NO_SLOT, this.fields('', this.aclId(OPEN_ACL_UNSAFE), 0, 0, 0, 0n));
+    this.hashIn(root);
     this.addSystemNode('/zookeeper', OPEN_ACL_UNSAFE);
     this.addSystemNode('/zookeeper/quota', OPEN_ACL_UNSAFE);
     // DataTree.addConfigNode sets the ACL with setACL(..., -1), which stores -1 as aversion.
     this.addSystemNode('/zookeeper/config', READ_ACL_UNSAFE, -1);
   }
 
+  private fields(value: string | null, aclId: number, zxid: number, time: number, aversion: number, owner: bigint) {
+    return { value, aclId, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion, ephemeralOwner: owner };
+  }
+
   private addSystemNode(path: string, acl: readonly AclT[], aversion = 0): void {
-    const n = new ZNode(Buffer.alloc(0), this.internAcl(acl), 0, 0, 0, 0, 0, 0, aversion, 0n, 0);
-    this.nodes.set(path, n);
-    this.hashIn(path, n);
-    const parent = this.nodes.get(parentOf(path))!;
-    (parent.children ??= new Set()).add(baseName(path));
+    const slot = this.nodes.add(path, this.nodes.find(parentOf(path)), this.fields('', this.aclId(acl), 0, 0, aversion, 0n));
+    this.hashIn(slot);
   }
 
   /** Adds the node's (re)computed hash to the tree digest (NodeHashMap.postChange). */
-  private hashIn(path: string, n: ZNode): void {
-    n.digest = nodeDigest(path, n.data, n);
-    this.digest.add(n.digest);
+  private hashIn(slot: number): void {
+    const t = this.nodes;
+    const d = nodeDigestOf(
+      t.pathAt(slot),
+      t.valueAt(slot),
+      t.czxidAt(slot),
+      t.mzxidAt(slot),
+      t.pzxidAt(slot),
+      t.ctimeAt(slot),
+      t.mtimeAt(slot),
+      t.versionAt(slot),
+      t.cversionAt(slot),
+      t.aversionAt(slot),
+      t.ownerAt(slot),
+    );
+    t.setDigest(slot, d);
+    this.digest.add(d);
   }
 
   /** Takes the node's hash out before a change (NodeHashMap.preChange). */
-  private hashOut(n: ZNode): void {
-    this.digest.remove(n.digest);
+  private hashOut(slot: number): void {
+    this.digest.remove(this.nodes.digestAt(slot));
   }
 
   /** Empties the tree before a snapshot is loaded into it with loadNode. */
@@ -176,23 +154,22 @@ export class DataTree {
     this.ephemerals.clear();
     this.containers.clear();
     this.ttls.clear();
-    this.aclCache.clear();
+    this.aclIds.clear();
+    this.acls.length = 0;
     this.quotas.clear();
     this.digest.reset();
   }
 
   /** Adds a node read from a snapshot; parents come before children (pre-order). */
-  loadNode(path: string, n: ZNode): void {
-    if (path === '/') {
-      this.nodes.set('/', n);
-    } else {
-      const parent = this.nodes.get(parentOf(path));
-      if (!parent) throw new Error(`snapshot lists ${path} before its parent`);
-      (parent.children ??= new Set()).add(baseName(path));
-      this.nodes.set(path, n);
+  loadNode(path: string, n: StatLike & { data: Buffer | null; acl: readonly AclT[] }): void {
+    let parent = NO_SLOT;
+    if (path !== '/') {
+      parent = this.nodes.find(parentOf(path));
+      if (parent === NO_SLOT) throw new Error(`snapshot lists ${path} before its parent`);
     }
-    n.acl = this.internAcl(n.acl);
-    this.hashIn(path, n);
+    if (this.nodes.find(path) !== NO_SLOT) throw new Error(`snapshot lists ${path} twice`);
+    const slot = this.nodes.add(path, parent, { ...n, value: toStoredValue(n.data), aclId: this.aclId(n.acl) });
+    this.hashIn(slot);
     this.trackOwner(path, n.ephemeralOwner);
   }
 
@@ -209,51 +186,130 @@ export class DataTree {
 
   /** After loadNode: quota table, quota stat nodes and size accounting, as DataTree.setupQuota. */
   finishLoad(): void {
-    if (!this.nodes.has('/')) throw new Error('snapshot has no root node');
-    const quotaRoot = this.nodes.get(QUOTA_ROOT);
+    const t = this.nodes;
+    if (t.find('/') === NO_SLOT) throw new Error('snapshot has no root node');
+    const quotaRoot = t.find(QUOTA_ROOT);
     const limits: string[] = [];
-    if (quotaRoot) {
-      const walk = (p: string): void => {
-        const n = this.nodes.get(p);
-        if (!n?.children) return;
-        for (const c of n.children) {
-          if (c === LIMIT_NODE) limits.push(p.slice(QUOTA_ROOT.length));
-          else walk(`${p}/${c}`);
+    if (quotaRoot !== NO_SLOT) {
+      const walk = (slot: number, p: string): void => {
+        for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) {
+          if (t.nameAt(c) === LIMIT_NODE) limits.push(p.slice(QUOTA_ROOT.length));
+          else walk(c, t.pathAt(c));
         }
       };
-      walk(QUOTA_ROOT);
+      walk(quotaRoot, QUOTA_ROOT);
     }
     for (const q of limits) {
       this.quotas.add(q);
       this.recountQuota(q);
     }
     // ZooKeeper's node map holds the root twice ("" and "/"): its data counts twice.
-    const root = this.nodes.get('/')!;
-    let size = root.data ? root.data.length : 0;
-    for (const [p, n] of this.nodes) size += p.length + (n.data ? n.data.length : 0);
+    let size = t.dataLengthAt(t.find('/'));
+    for (const p of t.allPaths()) size += p.length + t.dataLengthAt(t.find(p));
     this.approximateDataSize = size;
+  }
+
+  /** The id of the interned copy of an ACL list. */
+  private aclId(acl: readonly AclT[]): number {
+    // Most nodes share the first interned list (world:anyone, all permissions, in a fresh tree):
+    // compare with it directly instead of building the key.
+    if (acl.length === 1 && this.acls.length > 0) {
+      const a = acl[0]!;
+      const open = this.acls[0]!;
+      if (a.perms === open[0]!.perms && a.id.id === open[0]!.id.id && a.id.scheme === open[0]!.id.scheme && open.length === 1) return 0;
+    }
+    const key = aclKey(acl);
+    let id = this.aclIds.get(key);
+    if (id === undefined) {
+      const v = acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } }));
+      Object.freeze(v);
+      id = this.acls.length;
+      this.acls.push(v);
+      this.aclIds.set(key, id);
+    }
+    return id;
   }
 
   /** One shared array per distinct ACL list, like ZooKeeper's ReferenceCountedACLCache. */
   internAcl(acl: readonly AclT[]): AclT[] {
-    const key = aclKey(acl);
-    let v = this.aclCache.get(key);
-    if (!v) {
-      v = acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } }));
-      Object.freeze(v);
-      this.aclCache.set(key, v);
-    }
-    return v;
+    return this.acls[this.aclId(acl)]!;
   }
 
   /** Every distinct ACL list in use (the interned arrays nodes point to). */
   aclLists(): IterableIterator<AclT[]> {
-    return this.aclCache.values();
+    return this.acls.values();
   }
 
-  get(path: string): ZNode | undefined {
+  /** The node's slot in `table`, or NO_SLOT. */
+  find(path: string): number {
+    const slot = this.nodes.find(path);
     // ZooKeeper's node map also holds "" as an alias of the root, so reads of "" see "/".
-    return this.nodes.get(path) ?? (path === '' ? this.nodes.get('/') : undefined);
+    return slot === NO_SLOT && path === '' ? this.nodes.find('/') : slot;
+  }
+
+  /** A copy of the node's fields, or undefined. */
+  get(path: string): ZNode | undefined {
+    const slot = this.find(path);
+    return slot === NO_SLOT ? undefined : this.nodeAt(slot);
+  }
+
+  nodeAt(slot: number): ZNode {
+    const t = this.nodes;
+    return {
+      data: fromStoredValue(t.valueAt(slot)),
+      acl: this.aclAt(slot),
+      czxid: t.czxidAt(slot),
+      mzxid: t.mzxidAt(slot),
+      pzxid: t.pzxidAt(slot),
+      ctime: t.ctimeAt(slot),
+      mtime: t.mtimeAt(slot),
+      version: t.versionAt(slot),
+      cversion: t.cversionAt(slot),
+      aversion: t.aversionAt(slot),
+      ephemeralOwner: t.ownerAt(slot),
+      numChildren: t.childCountAt(slot),
+    };
+  }
+
+  /** Client-visible Stat of the node (see statOf). */
+  statAt(slot: number): StatT {
+    const t = this.nodes;
+    const numChildren = t.childCountAt(slot);
+    const owner = t.ownerAt(slot);
+    return {
+      czxid: t.czxidAt(slot),
+      mzxid: t.mzxidAt(slot),
+      ctime: t.ctimeAt(slot),
+      mtime: t.mtimeAt(slot),
+      version: t.versionAt(slot),
+      cversion: t.cversionAt(slot) * 2 - numChildren,
+      aversion: t.aversionAt(slot),
+      ephemeralOwner: isSessionOwner(owner) ? owner : 0n,
+      dataLength: t.dataLengthAt(slot),
+      numChildren,
+      pzxid: t.pzxidAt(slot),
+    };
+  }
+
+  /** The node's value as a fresh Buffer (null for a node created with null data). */
+  dataAt(slot: number): Buffer | null {
+    return fromStoredValue(this.nodes.valueAt(slot));
+  }
+
+  aclAt(slot: number): AclT[] {
+    return this.acls[this.nodes.aclIdAt(slot)] ?? EMPTY_ACL;
+  }
+
+  childrenAt(slot: number): string[] {
+    const t = this.nodes;
+    const out: string[] = [];
+    for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) out.push(t.nameAt(c));
+    return out;
+  }
+
+  /** Every node's path (the root as "/"). */
+  paths(): IterableIterator<string> {
+    return this.nodes.allPaths();
   }
 
   /** Node count as ZooKeeper reports it (its map also holds "" as an alias of "/"). */
@@ -270,11 +326,14 @@ export class DataTree {
   allChildrenNumber(path: string): number {
     // ZooKeeper counts the keys starting with `path + "/"`: for "" that is every node, root included.
     if (path === '') return this.nodes.size;
-    const n = this.nodes.get(path);
-    if (!n || !n.children) return 0;
-    let count = 0;
-    for (const c of n.children) count += 1 + this.allChildrenNumber(path === '/' ? `/${c}` : `${path}/${c}`);
-    return count;
+    const t = this.nodes;
+    const count = (slot: number): number => {
+      let n = 0;
+      for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) n += 1 + count(c);
+      return n;
+    };
+    const slot = t.find(path);
+    return slot === NO_SLOT ? 0 : count(slot);
   }
 
   processTxn(txn: Txn): TxnResult {
@@ -286,6 +345,7 @@ export class DataTree {
 
   private apply(type: number, body: TxnBody, clientId: bigint, zxid: number, time: number): TxnResult {
     const res: TxnResult = { err: 0, path: '', stat: undefined, multi: undefined };
+    const t = this.nodes;
     switch (body.kind) {
       case 'create': {
         res.path = body.path;
@@ -299,7 +359,7 @@ export class DataTree {
                 : 0n;
         const err = this.createNode(body.path, body.data, body.acl, owner, body.parentCVersion, zxid, time);
         res.err = err;
-        if (err === 0) res.stat = statOf(this.nodes.get(body.path)!);
+        if (err === 0) res.stat = this.statAt(t.find(body.path));
         // Only while replaying over a fuzzy snapshot (prep rules it out otherwise): the node was
         // deleted and re-created after the snapshot saw its parent, so bring the parent forward.
         else if (err === Err.NODEEXISTS) this.setCversionPzxid(parentOf(body.path), body.parentCVersion, zxid);
@@ -311,37 +371,38 @@ export class DataTree {
         break;
       case 'setData': {
         res.path = body.path;
-        const n = this.nodes.get(body.path);
-        if (!n) {
+        const slot = t.find(body.path);
+        if (slot === NO_SLOT) {
           res.err = Err.NONODE;
           break;
         }
-        const old = n.data ? n.data.length : 0;
-        this.hashOut(n);
-        n.data = ownBytes(body.data);
-        this.approximateDataSize += (body.data ? body.data.length : 0) - old;
+        const old = t.dataLengthAt(slot);
+        const now = body.data ? body.data.length : 0;
+        this.hashOut(slot);
+        t.setValue(slot, toStoredValue(body.data));
+        this.approximateDataSize += now - old;
         const prefix = this.quotas.maxPrefix(body.path);
-        if (prefix !== undefined) this.updateQuotaStat(prefix, (body.data ? body.data.length : 0) - old, 0);
-        n.version = body.version;
-        n.mzxid = zxid;
-        n.mtime = time;
-        this.hashIn(body.path, n);
-        res.stat = statOf(n);
-        this.watches.nodeDataChanged(body.path, zxid, n.acl);
+        if (prefix !== undefined) this.updateQuotaStat(prefix, now - old, 0);
+        t.setVersion(slot, body.version);
+        t.setMzxid(slot, zxid);
+        t.setMtime(slot, time);
+        this.hashIn(slot);
+        res.stat = this.statAt(slot);
+        this.watches.nodeDataChanged(body.path, zxid, this.aclAt(slot));
         break;
       }
       case 'setACL': {
         res.path = body.path;
-        const n = this.nodes.get(body.path);
-        if (!n) {
+        const slot = t.find(body.path);
+        if (slot === NO_SLOT) {
           res.err = Err.NONODE;
           break;
         }
-        this.hashOut(n);
-        n.acl = this.internAcl(body.acl);
-        n.aversion = body.version;
-        this.hashIn(body.path, n);
-        res.stat = statOf(n);
+        this.hashOut(slot);
+        t.setAclId(slot, this.aclId(body.acl));
+        t.setAversion(slot, body.version);
+        this.hashIn(slot);
+        res.stat = this.statAt(slot);
         break;
       }
       case 'check':
@@ -391,53 +452,58 @@ export class DataTree {
     zxid: number,
     time: number,
   ): number {
+    const t = this.nodes;
     const parentPath = parentOf(path);
-    const parent = this.nodes.get(parentPath);
-    if (!parent) return Err.NONODE;
-    const name = baseName(path);
-    const children = (parent.children ??= new Set());
-    if (children.has(name)) return Err.NODEEXISTS;
+    const parent = t.find(parentPath);
+    if (parent === NO_SLOT) return Err.NONODE;
+    if (t.find(path) !== NO_SLOT) return Err.NODEEXISTS;
     this.hashOut(parent);
-    if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
+    if (parentCVersion === -1) parentCVersion = t.cversionAt(parent) + 1;
     // Only move forward: a fuzzy snapshot may already contain this change.
-    if (parentCVersion > parent.cversion) {
-      parent.cversion = parentCVersion;
-      parent.pzxid = zxid;
+    if (parentCVersion > t.cversionAt(parent)) {
+      t.setCversion(parent, parentCVersion);
+      t.setPzxid(parent, zxid);
     }
-    this.hashIn(parentPath, parent);
-    const node = new ZNode(ownBytes(data), this.internAcl(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
-    children.add(name);
-    this.nodes.set(path, node);
-    this.hashIn(path, node);
+    this.hashIn(parent);
+    const slot = t.add(path, parent, this.fields(toStoredValue(data), this.aclId(acl), zxid, time, 0, owner));
+    this.hashIn(slot);
     this.approximateDataSize += path.length + (data ? data.length : 0);
     this.trackOwner(path, owner);
     if (parentPath.startsWith(QUOTA_ROOT)) {
       const quotaPath = parentPath.slice(QUOTA_ROOT.length);
+      const name = baseName(path);
       if (name === LIMIT_NODE) this.quotas.add(quotaPath);
       if (name === STAT_NODE) this.recountQuota(quotaPath);
     }
     const prefix = this.quotas.maxPrefix(path);
     if (prefix !== undefined) this.updateQuotaStat(prefix, data ? data.length : 0, 1);
-    this.watches.nodeCreated(path, parentPath, zxid, node.acl, parent.acl);
+    this.watches.nodeCreated(path, parentPath, zxid, this.aclAt(slot), this.aclAt(parent));
     return 0;
   }
 
   deleteNode(path: string, zxid: number): number {
+    const t = this.nodes;
     const parentPath = parentOf(path);
-    const parent = this.nodes.get(parentPath);
-    if (!parent) return Err.NONODE;
+    const parent = t.find(parentPath);
+    if (parent === NO_SLOT) return Err.NONODE;
     // The parent's pzxid moves even when the child is already gone: replaying a delete over a
     // fuzzy snapshot must leave the parent as the original delete did (DataTree.deleteNode).
+    const slot = t.find(path);
     this.hashOut(parent);
-    parent.children?.delete(baseName(path));
-    if (zxid > parent.pzxid) parent.pzxid = zxid;
-    this.hashIn(parentPath, parent);
-    const node = this.nodes.get(path);
-    if (!node) return Err.NONODE;
-    this.nodes.delete(path);
-    this.hashOut(node);
-    this.approximateDataSize -= path.length + (node.data ? node.data.length : 0);
-    const owner = node.ephemeralOwner;
+    let dataLength = 0;
+    let owner = 0n;
+    let acl = EMPTY_ACL;
+    if (slot !== NO_SLOT) {
+      dataLength = t.dataLengthAt(slot);
+      owner = t.ownerAt(slot);
+      acl = this.aclAt(slot);
+      this.hashOut(slot);
+      t.remove(slot);
+    }
+    if (zxid > t.pzxidAt(parent)) t.setPzxid(parent, zxid);
+    this.hashIn(parent);
+    if (slot === NO_SLOT) return Err.NONODE;
+    this.approximateDataSize -= path.length + dataLength;
     if (owner === CONTAINER_OWNER) this.containers.delete(path);
     else if (isTtlOwner(owner)) this.ttls.delete(path);
     else if (owner !== 0n) {
@@ -451,47 +517,49 @@ export class DataTree {
       this.quotas.delete(parentPath.slice(QUOTA_ROOT.length));
     }
     const prefix = this.quotas.maxPrefix(path);
-    if (prefix !== undefined) this.updateQuotaStat(prefix, -(node.data ? node.data.length : 0), -1);
-    this.watches.nodeDeleted(path, parentPath, zxid, node.acl, parent.acl);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, -dataLength, -1);
+    this.watches.nodeDeleted(path, parentPath, zxid, acl, this.aclAt(parent));
     return 0;
   }
 
   private setCversionPzxid(path: string, cversion: number, zxid: number): void {
-    const n = this.nodes.get(path);
-    if (!n) return;
-    if (cversion === -1) cversion = n.cversion + 1;
-    if (cversion <= n.cversion) return;
-    this.hashOut(n);
-    n.cversion = cversion;
-    n.pzxid = zxid;
-    this.hashIn(path, n);
+    const t = this.nodes;
+    const slot = t.find(path);
+    if (slot === NO_SLOT) return;
+    if (cversion === -1) cversion = t.cversionAt(slot) + 1;
+    if (cversion <= t.cversionAt(slot)) return;
+    this.hashOut(slot);
+    t.setCversion(slot, cversion);
+    t.setPzxid(slot, zxid);
+    this.hashIn(slot);
   }
 
   /** Adds to the `count`/`bytes` of the quota'd path's stat node, in place. */
   private updateQuotaStat(quotaPath: string, bytesDiff: number, countDiff: number): void {
-    const statNode = this.nodes.get(`${QUOTA_ROOT}${quotaPath}/${STAT_NODE}`);
-    if (!statNode) return;
-    const stats = parseStatsTrack(statNode.data ? statNode.data.toString('utf8') : '');
+    const slot = this.nodes.find(`${QUOTA_ROOT}${quotaPath}/${STAT_NODE}`);
+    if (slot === NO_SLOT) return;
+    const stats = parseStatsTrack(this.dataAt(slot)?.toString('utf8') ?? '');
     stats.set('count', (stats.get('count') ?? -1) + countDiff);
     stats.set('bytes', (stats.get('bytes') ?? -1) + bytesDiff);
-    statNode.data = Buffer.from(formatStatsTrack(stats), 'utf8');
+    // Like Apache, the stat node's data changes without a new version or digest update.
+    this.nodes.setValue(slot, toStoredValue(Buffer.from(formatStatsTrack(stats), 'utf8')));
   }
 
   /** Counts the subtree at `quotaPath` into its stat node (when the stat node is created or loaded). */
   recountQuota(quotaPath: string): void {
-    const statNode = this.nodes.get(`${QUOTA_ROOT}${quotaPath}/${STAT_NODE}`);
-    if (!statNode) return;
+    const t = this.nodes;
+    const statSlot = t.find(`${QUOTA_ROOT}${quotaPath}/${STAT_NODE}`);
+    if (statSlot === NO_SLOT) return;
     let count = 0;
     let bytes = 0;
-    const walk = (p: string): void => {
-      const n = this.nodes.get(p);
-      if (!n) return;
+    const walk = (slot: number): void => {
       count++;
-      bytes += n.data ? n.data.length : 0;
-      if (n.children) for (const c of n.children) walk(p === '/' ? `/${c}` : `${p}/${c}`);
+      bytes += t.dataLengthAt(slot);
+      for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) walk(c);
     };
-    walk(quotaPath);
-    statNode.data = Buffer.from(formatStatsTrack(new Map([['count', count], ['bytes', bytes]])), 'utf8');
+    const top = t.find(quotaPath);
+    if (top !== NO_SLOT) walk(top);
+    t.setValue(statSlot, toStoredValue(Buffer.from(formatStatsTrack(new Map([['count', count], ['bytes', bytes]])), 'utf8')));
   }
 
   /** Deletes every ephemeral of the session, deepest paths first. */
@@ -519,20 +587,21 @@ export class DataTree {
     w: import('./watches.js').Watcher,
   ): void {
     const { data, child } = this.watches;
+    const t = this.nodes;
     for (const p of dataWatches) {
-      const n = this.nodes.get(p);
-      if (!n) w.notify(EventType.NodeDeleted, p, -1);
-      else if (n.mzxid > relativeZxid) w.notify(EventType.NodeDataChanged, p, -1);
+      const slot = t.find(p);
+      if (slot === NO_SLOT) w.notify(EventType.NodeDeleted, p, -1);
+      else if (t.mzxidAt(slot) > relativeZxid) w.notify(EventType.NodeDataChanged, p, -1);
       else data.add(p, w, 1);
     }
     for (const p of existWatches) {
-      if (this.nodes.has(p)) w.notify(EventType.NodeCreated, p, -1);
+      if (t.find(p) !== NO_SLOT) w.notify(EventType.NodeCreated, p, -1);
       else data.add(p, w, 1);
     }
     for (const p of childWatches) {
-      const n = this.nodes.get(p);
-      if (!n) w.notify(EventType.NodeDeleted, p, -1);
-      else if (n.pzxid > relativeZxid) w.notify(EventType.NodeChildrenChanged, p, -1);
+      const slot = t.find(p);
+      if (slot === NO_SLOT) w.notify(EventType.NodeDeleted, p, -1);
+      else if (t.pzxidAt(slot) > relativeZxid) w.notify(EventType.NodeChildrenChanged, p, -1);
       else child.add(p, w, 1);
     }
     for (const p of persistent) this.watches.addWatch(p, w, 0);

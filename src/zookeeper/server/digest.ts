@@ -22,32 +22,84 @@ export interface StatLike {
   ephemeralOwner: bigint;
 }
 
-const statBytes = Buffer.alloc(60);
+const STAT_BYTES = 60;
+/** Path, value and stat are hashed in one crc32 call when they fit; bigger nodes take three. */
+const SCRATCH_BYTES = 4096;
+const scratch = Buffer.alloc(SCRATCH_BYTES);
+const statOnly = Buffer.alloc(STAT_BYTES);
 
-function putLong(at: number, v: number): void {
+function putLong(buf: Buffer, at: number, v: number): void {
   const hi = Math.floor(v / TWO_32);
-  statBytes.writeInt32BE(hi | 0, at);
-  statBytes.writeUInt32BE(v - hi * TWO_32, at + 4);
+  buf.writeInt32BE(hi | 0, at);
+  buf.writeUInt32BE(v - hi * TWO_32, at + 4);
 }
 
-/** The node's digest (an unsigned 32-bit value), or 0 for nodes outside the digest. */
-export function nodeDigest(path: string, data: Buffer | null, s: StatLike): number {
+function putStat(
+  buf: Buffer,
+  at: number,
+  czxid: number,
+  mzxid: number,
+  pzxid: number,
+  ctime: number,
+  mtime: number,
+  version: number,
+  cversion: number,
+  aversion: number,
+  owner: bigint,
+): void {
+  putLong(buf, at, czxid);
+  putLong(buf, at + 8, mzxid);
+  putLong(buf, at + 16, pzxid);
+  putLong(buf, at + 24, ctime);
+  putLong(buf, at + 32, mtime);
+  buf.writeInt32BE(version | 0, at + 40);
+  buf.writeInt32BE(cversion | 0, at + 44);
+  buf.writeInt32BE(aversion | 0, at + 48);
+  buf.writeBigInt64BE(BigInt.asIntN(64, owner), at + 52);
+}
+
+/**
+ * The node's digest (an unsigned 32-bit value), or 0 for nodes outside the digest. `value` is the
+ * node's data: bytes, or a one-byte string as the tree stores it (one char per byte).
+ */
+export function nodeDigestOf(
+  path: string,
+  value: Uint8Array | string | null,
+  czxid: number,
+  mzxid: number,
+  pzxid: number,
+  ctime: number,
+  mtime: number,
+  version: number,
+  cversion: number,
+  aversion: number,
+  owner: bigint,
+): number {
   if (path.startsWith(SYSTEM_SUBTREE)) return 0;
-  putLong(0, s.czxid);
-  putLong(8, s.mzxid);
-  putLong(16, s.pzxid);
-  putLong(24, s.ctime);
-  putLong(32, s.mtime);
-  statBytes.writeInt32BE(s.version | 0, 40);
-  statBytes.writeInt32BE(s.cversion | 0, 44);
-  statBytes.writeInt32BE(s.aversion | 0, 48);
-  statBytes.writeBigInt64BE(BigInt.asIntN(64, s.ephemeralOwner), 52);
   // The root is hashed under the name "" (its key in ZooKeeper's node map).
-  let crc = crc32(path === '/' ? '' : path);
+  const name = path === '/' ? '' : path;
+  const valueBytes = value === null ? 0 : value.length;
+  if (name.length * 3 + valueBytes + STAT_BYTES <= SCRATCH_BYTES) {
+    let at = scratch.write(name, 0, 'utf8');
+    if (typeof value === 'string') at += scratch.write(value, at, 'latin1');
+    else if (value !== null) {
+      scratch.set(value, at);
+      at += valueBytes;
+    }
+    putStat(scratch, at, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, owner);
+    return crc32(scratch.subarray(0, at + STAT_BYTES));
+  }
+  let crc = crc32(name);
   // Never hand zlib an empty buffer: one without a backing store has a null data pointer, and
   // zlib's crc32 answers 0 (its initial value) for that instead of leaving the CRC as it is.
-  if (data && data.length > 0) crc = crc32(data, crc);
-  return crc32(statBytes, crc);
+  if (valueBytes > 0) crc = crc32(typeof value === 'string' ? Buffer.from(value, 'latin1') : value!, crc);
+  putStat(statOnly, 0, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, owner);
+  return crc32(statOnly, crc);
+}
+
+/** nodeDigestOf for a record of the stat fields. */
+export function nodeDigest(path: string, data: Uint8Array | string | null, s: StatLike): number {
+  return nodeDigestOf(path, data, s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeralOwner);
 }
 
 /**

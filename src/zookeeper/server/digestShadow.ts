@@ -6,10 +6,12 @@
 import { CONTAINER_OWNER, ttlOwner, type DataTree } from './datatree.js';
 import { nodeDigest, TreeDigest, type StatLike } from './digest.js';
 import { parentOf } from '../protocol/paths.js';
+import { NO_SLOT } from './nodeTable.js';
 import type { SubTxn, Txn } from './txn.js';
 
 interface ShadowNode extends StatLike {
-  data: Buffer | null;
+  /** Bytes from a txn, or the tree's one-byte string. */
+  data: Uint8Array | string | null;
   hash: number;
 }
 
@@ -64,20 +66,21 @@ export class DigestShadow {
   private get(path: string): ShadowNode | null {
     const e = this.byPath.get(path);
     if (e) return e.node;
-    const n = this.tree.get(path);
-    if (!n) return null;
+    const t = this.tree.table;
+    const slot = this.tree.find(path);
+    if (slot === NO_SLOT) return null;
     return {
-      data: n.data,
-      czxid: n.czxid,
-      mzxid: n.mzxid,
-      ctime: n.ctime,
-      mtime: n.mtime,
-      version: n.version,
-      cversion: n.cversion,
-      aversion: n.aversion,
-      ephemeralOwner: n.ephemeralOwner,
-      pzxid: n.pzxid,
-      hash: n.digest,
+      data: t.valueAt(slot),
+      czxid: t.czxidAt(slot),
+      mzxid: t.mzxidAt(slot),
+      ctime: t.ctimeAt(slot),
+      mtime: t.mtimeAt(slot),
+      version: t.versionAt(slot),
+      cversion: t.cversionAt(slot),
+      aversion: t.aversionAt(slot),
+      ephemeralOwner: t.ownerAt(slot),
+      pzxid: t.pzxidAt(slot),
+      hash: t.digestAt(slot),
     };
   }
 

@@ -6,6 +6,7 @@ import { CreateMode, Err, OpCode, Perms, TTL_MAX_MS } from '../protocol/constant
 import type { AclT, IdT } from '../protocol/records.js';
 import { checkAcl, fixupAcl } from './acl.js';
 import { CONTAINER_OWNER, DataTree, isSessionOwner, ttlOwner } from './datatree.js';
+import { NO_SLOT } from './nodeTable.js';
 import { pathError, sequenceSuffix } from '../protocol/paths.js';
 import type { NodeType, SubTxn, Txn, TxnBody } from './txn.js';
 import { DigestShadow } from './digestShadow.js';
@@ -114,25 +115,27 @@ export class PrepStage {
       if (!cr.exists) throw new KeeperError(Err.NONODE, path);
       return cr;
     }
-    const n = this.tree.get(path);
-    if (!n) throw new KeeperError(Err.NONODE, path);
+    const tree = this.tree;
+    const slot = tree.find(path);
+    if (slot === NO_SLOT) throw new KeeperError(Err.NONODE, path);
+    const t = tree.table;
     return {
       zxid: 0,
       path,
       exists: true,
-      version: n.version,
-      cversion: n.cversion,
-      aversion: n.aversion,
-      ephemeralOwner: n.ephemeralOwner,
-      childCount: n.numChildren,
-      acl: n.acl,
+      version: t.versionAt(slot),
+      cversion: t.cversionAt(slot),
+      aversion: t.aversionAt(slot),
+      ephemeralOwner: t.ownerAt(slot),
+      childCount: t.childCountAt(slot),
+      acl: tree.aclAt(slot),
     };
   }
 
   private exists(path: string): boolean {
     const cr = this.pending.get(path);
     if (cr) return cr.exists;
-    return this.tree.get(path) !== undefined;
+    return this.tree.find(path) !== NO_SLOT;
   }
 
   private addChange(cr: ChangeRecord, undo: (() => void)[] | undefined): void {

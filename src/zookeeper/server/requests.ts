@@ -18,7 +18,7 @@ import {
   GetChildrenRequest,
   GetChildrenResponse,
   GetDataRequest,
-  GetDataResponse,
+  Stat,
   GetEphemeralsRequest,
   GetEphemeralsResponse,
   MultiHeader,
@@ -35,7 +35,8 @@ import {
   type IdT,
 } from '../protocol/records.js';
 import { checkAcl } from './acl.js';
-import { DataTree, statOf, type TxnResult } from './datatree.js';
+import { DataTree, type TxnResult } from './datatree.js';
+import { NO_SLOT } from './nodeTable.js';
 import { KeeperError, type WriteOp } from './prep.js';
 import { WatchMode, type Watcher } from './watches.js';
 
@@ -209,50 +210,59 @@ export function executeRead(op: number, body: any, ctx: ReadContext): ReadResult
     case OpCode.exists: {
       const path: string = body.path;
       if (path.indexOf('\0') !== -1) return { err: Err.BADARGUMENTS };
-      const n = tree.get(path);
-      if (n && !readable(ctx, n.acl)) return { err: Err.NOAUTH };
+      const slot = tree.find(path);
+      if (slot !== NO_SLOT && !readable(ctx, tree.aclAt(slot))) return { err: Err.NOAUTH };
       if (body.watch) tree.watches.data.add(path, ctx.watcher, WatchMode.STANDARD);
-      if (!n) return { err: Err.NONODE };
-      const stat = statOf(n);
+      if (slot === NO_SLOT) return { err: Err.NONODE };
+      const stat = tree.statAt(slot);
       return { err: 0, encode: (w) => StatResponse.encode(w, { stat }) };
     }
     case OpCode.getData: {
-      const n = tree.get(body.path);
-      if (!n) return { err: Err.NONODE };
-      if (!readable(ctx, n.acl)) return { err: Err.NOAUTH };
+      const slot = tree.find(body.path);
+      if (slot === NO_SLOT) return { err: Err.NONODE };
+      if (!readable(ctx, tree.aclAt(slot))) return { err: Err.NOAUTH };
       if (body.watch) tree.watches.data.add(body.path, ctx.watcher, WatchMode.STANDARD);
-      const stat = statOf(n);
-      const data = n.data;
-      return { err: 0, encode: (w) => GetDataResponse.encode(w, { data, stat }) };
+      const stat = tree.statAt(slot);
+      // Immutable: a later change to the node does not reach this reply.
+      const value = tree.table.valueAt(slot);
+      return {
+        err: 0,
+        encode: (w) => {
+          // GetDataResponse {buffer data, Stat stat}, without a Buffer copy of the value.
+          w.latin1Buffer(value);
+          Stat.encode(w, stat);
+        },
+      };
     }
     case OpCode.getChildren:
     case OpCode.getChildren2: {
-      const n = tree.get(body.path);
-      if (!n) return { err: Err.NONODE };
-      if (!readable(ctx, n.acl)) return { err: Err.NOAUTH };
+      const slot = tree.find(body.path);
+      if (slot === NO_SLOT) return { err: Err.NONODE };
+      if (!readable(ctx, tree.aclAt(slot))) return { err: Err.NOAUTH };
       if (body.watch) tree.watches.child.add(body.path, ctx.watcher, WatchMode.STANDARD);
-      const children = n.children ? [...n.children] : [];
+      const children = tree.childrenAt(slot);
       if (op === OpCode.getChildren) return { err: 0, encode: (w) => GetChildrenResponse.encode(w, { children }) };
-      const stat = statOf(n);
+      const stat = tree.statAt(slot);
       return { err: 0, encode: (w) => GetChildren2Response.encode(w, { children, stat }) };
     }
     case OpCode.getACL: {
-      const n = tree.get(body.path);
-      if (!n) return { err: Err.NONODE };
-      if (!readable(ctx, n.acl, Perms.READ | Perms.ADMIN)) return { err: Err.NOAUTH };
-      const stat = statOf(n);
+      const slot = tree.find(body.path);
+      if (slot === NO_SLOT) return { err: Err.NONODE };
+      const nodeAcl = tree.aclAt(slot);
+      if (!readable(ctx, nodeAcl, Perms.READ | Perms.ADMIN)) return { err: Err.NOAUTH };
+      const stat = tree.statAt(slot);
       // Without ADMIN, digest ids are masked so password hashes do not leak (3.6+).
-      const acl = readable(ctx, n.acl, Perms.ADMIN)
-        ? n.acl
-        : n.acl.map((a) =>
+      const acl = readable(ctx, nodeAcl, Perms.ADMIN)
+        ? nodeAcl
+        : nodeAcl.map((a) =>
             a.id.scheme === 'digest' ? { perms: a.perms, id: { scheme: 'digest', id: a.id.id.replace(/:.*/s, ':x') } } : a,
           );
       return { err: 0, encode: (w) => GetACLResponse.encode(w, { acl, stat }) };
     }
     case OpCode.getAllChildrenNumber: {
-      const n = tree.get(body.path);
-      if (!n) return { err: Err.NONODE };
-      if (!readable(ctx, n.acl)) return { err: Err.NOAUTH };
+      const slot = tree.find(body.path);
+      if (slot === NO_SLOT) return { err: Err.NONODE };
+      if (!readable(ctx, tree.aclAt(slot))) return { err: Err.NOAUTH };
       const totalNumber = tree.allChildrenNumber(body.path);
       return { err: 0, encode: (w) => GetAllChildrenNumberResponse.encode(w, { totalNumber }) };
     }

@@ -122,8 +122,9 @@ function sampleTree(): DataTree {
 
 function treeState(tree: DataTree): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [p, n] of [...tree.nodes].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    out[p] = { stat: statOf(n), data: n.data?.toString('hex') ?? null, acl: n.acl };
+  for (const p of [...tree.paths()].sort()) {
+    const n = tree.get(p)!;
+    out[p] = { stat: statOf(n), data: n.data?.toString('hex') ?? null, acl: n.acl, children: tree.childrenAt(tree.find(p)).sort() };
   }
   return out;
 }
@@ -163,12 +164,8 @@ test('the tree digest follows every change and equals a fresh recomputation', ()
   tree.processTxn(txn(1002, OpCode.setACL, { kind: 'setACL', op: OpCode.setACL, path: '/n7', acl: [...READ_ACL_UNSAFE], version: 1 }));
   const rebuilt = new DataTree();
   rebuilt.beginLoad();
-  const byDepth = [...tree.nodes.keys()].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
-  for (const p of byDepth) {
-    const n = tree.nodes.get(p)!;
-    const copy = Object.assign(Object.create(Object.getPrototypeOf(n)), n, { children: null });
-    rebuilt.loadNode(p, copy);
-  }
+  const byDepth = [...tree.paths()].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
+  for (const p of byDepth) rebuilt.loadNode(p, tree.get(p)!);
   assert.equal(rebuilt.digest.value, tree.digest.value);
 });
 

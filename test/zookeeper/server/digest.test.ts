@@ -3,6 +3,7 @@
 // arrived in.
 
 import { test } from 'node:test';
+import { crc32 } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { nodeDigest } from '../../../src/zookeeper/server/digest.js';
 import { DataTree } from '../../../src/zookeeper/server/datatree.js';
@@ -32,4 +33,22 @@ test('stored values are their own bytes, not views of the frame they came in', (
   assert.notEqual(stored.buffer, frame.buffer, 'the stored value is a view of the frame');
   frame.fill(0); // the connection reuses its read buffer: the stored value must not change
   assert.equal(stored[0], 3);
+});
+
+test('a node hashes the same however its value is held and whatever its size', () => {
+  // The reference: CRC32 chained over the path bytes, the value and the 60 persisted stat bytes.
+  const statBytes = Buffer.alloc(60);
+  statBytes.writeBigInt64BE(7n, 0);
+  statBytes.writeBigInt64BE(7n, 8);
+  statBytes.writeBigInt64BE(7n, 16);
+  statBytes.writeBigInt64BE(1000n, 24);
+  statBytes.writeBigInt64BE(1000n, 32);
+  for (const size of [1, 100, 3900, 4030, 4040, 10_000]) {
+    const value = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) value[i] = (i * 31 + 7) & 0xff; // bytes above 0x7f too
+    const path = `/ü/${'p'.repeat(size % 13)}`;
+    const reference = crc32(statBytes, crc32(value, crc32(Buffer.from(path, 'utf8'))));
+    assert.equal(nodeDigest(path, value, stat), reference, `bytes, size ${size}`);
+    assert.equal(nodeDigest(path, value.toString('latin1'), stat), reference, `one-byte string, size ${size}`);
+  }
 });
