@@ -1,8 +1,9 @@
 // Side-by-side benchmark of ClusterGenie and Apache ZooKeeper 3.8 (Debian jars, java 17) on this
 // machine (issue 5): standalone and 3-node ensembles, forceSync=yes, data dirs in the OS temp dir,
 // both driven by the same load generator (bench/lib/zkload.ts). Per topology and workload: ops/s,
-// p50/p99/p99.9 latency, server CPU per op (/proc), peak RSS per server, the loadgen's own CPU,
-// and the ratios ours/Apache; then 3-node cold start, leader failover and memory with many znodes.
+// p50/p99/p99.9 latency, server CPU per op (/proc), peak RSS per server during the run and the
+// znodes after it, the loadgen's own CPU, and the ratios ours/Apache; the peak RSS over each whole
+// repetition; then 3-node cold start, leader failover and memory with many znodes.
 // Writes <BENCH_OUT_DIR>/zk-bench.json and zk-bench.md (bench/lib/report.ts renders the tables).
 //
 //   npm run bench:zk                    (builds first; or node dist/bench/zk-bench.js)
@@ -29,6 +30,20 @@
 // same zoo.cfg keys; every implementation is pre-warmed on each fresh ensemble; within a
 // repetition ours runs first and Apache second, swapped on even repetitions. The exit code is 1
 // if a run failed (the reports are written anyway); load generator errors flag their rows.
+//
+// Order and RSS: on each fresh ensemble the small-data workloads (SMALL_DATA_WORKLOADS in
+// bench/lib/results.ts: getData, setData, mixed, multi, watch; they work on a few znodes per
+// session) are pre-warmed and measured first, then create and delete (pre-warm, measure), in
+// BENCH_WORKLOADS order within each group (runOrder). create leaves its ~100k znodes and delete
+// pre-creates as many, so running them first would put those trees in memory during getData & co.
+// (deleting them afterwards would not help: the heap the tree took stays mapped). Before each
+// measured run the servers' VmHWM is reset (write "5" to /proc/<pid>/clear_refs, works for node
+// and the JVM alike) and read after it: peak RSS per member per workload, plus mntr
+// zk_znode_count. The RSS target "≤ 100 MB at small data" is the largest small-data figure
+// (biggest member, median over repetitions) on the 3-node ensemble. If clear_refs is not
+// writable the figures are cumulative since server start and the report says so; the order still
+// keeps the create/delete trees out of the small-data figure. The peak over the whole repetition
+// (with those trees) is kept as its own table.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,11 +52,11 @@ import { join } from 'node:path';
 import { measureColdStart, type ColdStartResult } from './lib/coldstart.js';
 import { FAILOVER_NOTE, measureFailover } from './lib/failover.js';
 import { measureMemory, znodeCount } from './lib/memory.js';
-import { clockTicks, CpuMeter, memory } from './lib/procstat.js';
+import { clockTicks, CpuMeter, memory, PeakRss } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
-import { evaluateTargets, type BenchResult, type ImplTopologyResult, type Topology, type TopologyResult, type WorkloadSample, type WorkloadStats } from './lib/results.js';
+import { evaluateTargets, runOrder, smallDataPeak, type BenchResult, type ImplTopologyResult, type Topology, type TopologyResult, type WorkloadSample, type WorkloadStats } from './lib/results.js';
 import { APACHE_JAR, IMPLS, apacheInstalled, apacheJvmFlags, apacheJvmMode, clusterConfig, configKeys, hostsOf, label, serverPids, startServers, type Impl } from './lib/servers.js';
-import { ratio, summarize } from './lib/stats.js';
+import { median, ratio, summarize } from './lib/stats.js';
 import { ensureLoadgen, runLoad, type LoadOptions, type ZkWorkload } from './lib/zkload.js';
 
 const ALL_WORKLOADS: readonly ZkWorkload[] = ['create', 'setData', 'getData', 'delete', 'mixed', 'multi', 'watch'];
@@ -118,12 +133,34 @@ function deleteOps(createRate: number | undefined, ms: number): number {
 }
 
 let runSeq = 0;
+/** The first clear_refs failure (then every per-workload peak is cumulative since server start). */
+let peakResetError: string | undefined;
 
-/** One measured (or, with `prewarm`, discarded) run of a workload; server CPU read at the loadgen's measurement edges. */
-async function runWorkload(hosts: string[], pids: number[], w: ZkWorkload, rep: number, createRate: number | undefined, prewarm: boolean): Promise<WorkloadSample> {
-  const meter = new CpuMeter(pids);
+/** What a run needs from the ensemble it runs on. */
+interface Target {
+  hosts: string[];
+  pids: number[];
+  peak: PeakRss;
+  /** Client port of the first member (mntr zk_znode_count). */
+  port: number;
+}
+
+/**
+ * One measured (or, with `prewarm`, discarded) run of a workload; server CPU read at the loadgen's
+ * measurement edges; peak RSS reset just before a measured run and read just after it, then the
+ * znode count.
+ */
+async function runWorkload(t: Target, w: ZkWorkload, rep: number, createRate: number | undefined, prewarm: boolean): Promise<WorkloadSample> {
+  const meter = new CpuMeter(t.pids);
+  if (!prewarm) {
+    t.peak.reset();
+    if (!t.peak.resetWorks && peakResetError === undefined) {
+      peakResetError = t.peak.resetError;
+      log(`NOTE: cannot reset peak RSS (${peakResetError}); per-workload RSS is the cumulative peak since server start`);
+    }
+  }
   const r = await runLoad({
-    hosts,
+    hosts: t.hosts,
     workload: w,
     ...shape(w),
     warmupMs: prewarm ? 0 : WARMUP_MS,
@@ -133,9 +170,20 @@ async function runWorkload(hosts: string[], pids: number[], w: ZkWorkload, rep: 
     onMeasureStart: () => meter.start(),
     onMeasureEnd: () => meter.end(),
   });
+  const peakRssMb = t.peak.read();
+  const znodesAtEnd = prewarm ? NaN : await znodeCount(t.port).catch(() => NaN);
   const cpu = meter.seconds;
   if (!prewarm && !Number.isFinite(cpu)) throw new Error(`the load generator did not call onMeasureStart/onMeasureEnd for ${w}`);
-  return { ...r, rep, serverCpuSec: cpu, serverCpuUsPerOp: (cpu / r.ops) * 1e6, loadgenCpuUsPerOp: (r.loadgenCpuSec / r.ops) * 1e6 };
+  return {
+    ...r,
+    rep,
+    serverCpuSec: cpu,
+    serverCpuUsPerOp: (cpu / r.ops) * 1e6,
+    loadgenCpuUsPerOp: (r.loadgenCpuSec / r.ops) * 1e6,
+    peakRssMb,
+    peakRssReset: t.peak.resetWorks,
+    znodesAtEnd,
+  };
 }
 
 interface ImplRun {
@@ -145,28 +193,37 @@ interface ImplRun {
   znodes: number;
 }
 
-/** A fresh ensemble of one implementation: pre-warm every workload, then measure every workload. */
+/**
+ * A fresh ensemble of one implementation. The workloads run in two groups (runOrder): first the
+ * small-data ones (pre-warm each, then measure each), then create and delete (pre-warm, then
+ * measure), so that no tree left by create (pre-warm or measured) is in memory while the
+ * small-data workloads run.
+ */
 async function runImpl(topology: Topology, impl: Impl, rep: number): Promise<ImplRun> {
   const ens = await startServers(impl, MEMBERS[topology]);
   try {
-    const hosts = hostsOf(ens);
     const pids = serverPids(ens);
+    const t: Target = { hosts: hostsOf(ens), pids, peak: new PeakRss(pids), port: ens.member(ens.ids[0]!).clientPort };
     let createRate: number | undefined;
-    for (const w of WORKLOADS) await runWorkload(hosts, pids, w, rep, undefined, true);
     const samples: ImplRun['samples'] = {};
-    for (const w of WORKLOADS) {
-      const s = await runWorkload(hosts, pids, w, rep, createRate, false);
-      if (w === 'create') createRate = s.opsPerSec;
-      samples[w] = s;
-      log(
-        `[${topology} rep ${rep}] ${label(impl)} ${w}: ${Math.round(s.opsPerSec)} ops/s, p99 ${(s.latencyUs.p99 / 1000).toFixed(2)} ms, ` +
-          `server CPU ${s.serverCpuUsPerOp.toFixed(1)} µs/op, loadgen ${s.loadgenCpuUsPerOp.toFixed(1)} µs/op${s.errors ? `, ${s.errors} ERRORS ${JSON.stringify(s.errorCodes)}` : ''}`,
-      );
+    for (const group of runOrder(WORKLOADS)) {
+      for (const w of group) await runWorkload(t, w, rep, undefined, true);
+      for (const w of group) {
+        const s = await runWorkload(t, w, rep, createRate, false);
+        if (w === 'create') createRate = s.opsPerSec;
+        samples[w] = s;
+        log(
+          `[${topology} rep ${rep}] ${label(impl)} ${w}: ${Math.round(s.opsPerSec)} ops/s, p99 ${(s.latencyUs.p99 / 1000).toFixed(2)} ms, ` +
+            `server CPU ${s.serverCpuUsPerOp.toFixed(1)} µs/op, loadgen ${s.loadgenCpuUsPerOp.toFixed(1)} µs/op, ` +
+            `peak RSS ${s.peakRssMb.map((x) => Math.round(x)).join('/')} MB, ${s.znodesAtEnd} znodes${s.errors ? `, ${s.errors} ERRORS ${JSON.stringify(s.errorCodes)}` : ''}`,
+        );
+      }
     }
+    t.peak.read();
     const mem = pids.map((p) => memory(p));
     if (ens.unexpectedExits.length) throw new Error(`members exited unexpectedly: ${JSON.stringify(ens.unexpectedExits)}`);
-    const znodes = await znodeCount(ens.member(ens.ids[0]!).clientPort).catch(() => NaN);
-    return { samples, hwmMb: mem.map((m) => m?.hwmMb ?? NaN), rssMb: mem.map((m) => m?.rssMb ?? NaN), znodes };
+    const znodes = await znodeCount(t.port).catch(() => NaN);
+    return { samples, hwmMb: t.peak.lifetimePeak(), rssMb: mem.map((m) => m?.rssMb ?? NaN), znodes };
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${ens.logs(3000)}`);
   } finally {
@@ -185,6 +242,9 @@ function aggregate(samples: WorkloadSample[]): WorkloadStats {
     p999Ms: summarize(samples.map((s) => s.latencyUs.p999 / 1000)),
     serverCpuUsPerOp: summarize(samples.map((s) => s.serverCpuUsPerOp)),
     loadgenCpuUsPerOp: summarize(samples.map((s) => s.loadgenCpuUsPerOp)),
+    peakRssMb: summarize(samples.map((s) => Math.max(...s.peakRssMb))),
+    peakRssPerMemberMb: (samples[0]?.peakRssMb ?? []).map((_, i) => median(samples.map((s) => s.peakRssMb[i] ?? NaN))),
+    znodesAtEnd: summarize(samples.map((s) => s.znodesAtEnd)),
     errors,
     errorCodes,
     flagged: errors > 0,
@@ -212,11 +272,15 @@ async function throughput(topology: Topology, impls: readonly Impl[], res: Bench
       workloads: {},
       peakRssMb: summarize(rs.map((x) => Math.max(...x.run.hwmMb))),
       rssPerRep: rs.map((x) => ({ rep: x.rep, hwmMb: x.run.hwmMb, rssMb: x.run.rssMb, znodes: x.run.znodes })),
+      smallDataPeakRssMb: NaN,
     };
     for (const w of WORKLOADS) {
       const ss = rs.map((x) => x.run.samples[w]).filter((s): s is WorkloadSample => s !== undefined);
       if (ss.length) r.workloads[w] = aggregate(ss);
     }
+    const small = smallDataPeak(r.workloads);
+    r.smallDataPeakRssMb = small.mb;
+    if (small.workload) r.smallDataPeakWorkload = small.workload;
     t.impls[impl] = r;
   }
   for (const w of WORKLOADS) {
@@ -321,6 +385,8 @@ async function main(): Promise<void> {
     quick: QUICK,
     apache,
     workloads: WORKLOADS,
+    runOrder: runOrder(WORKLOADS).flat(),
+    peakRssReset: { works: true },
     topologies: [],
     failures: [],
     targets: [],
@@ -329,6 +395,15 @@ async function main(): Promise<void> {
   if (COLDSTART_REPEAT > 0) res.coldStart = await coldStarts(impls, res);
   if (FAILOVER_REPEAT > 0) res.failover = await failovers(impls, res);
   if (MEMORY_ZNODES > 0) res.memory = await memoryTest(impls, res);
+  if (peakResetError !== undefined) {
+    res.peakRssReset = {
+      works: false,
+      note:
+        `cannot reset peak RSS (${peakResetError}): each per-workload figure is the cumulative peak since the server started. ` +
+        'The small-data workloads run before create and delete, so the small-data figure still excludes their trees, but it ' +
+        'includes start-up, the pre-warm runs and the small-data workloads run before it.',
+    };
+  }
   res.durationSec = (Date.now() - started) / 1000;
   res.machine.loadAvgEnd = loadavg();
   res.targets = evaluateTargets(res);

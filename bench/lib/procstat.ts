@@ -1,9 +1,11 @@
 // /proc sampling of server processes (Linux): CPU time (utime + stime of the whole thread group,
-// from /proc/<pid>/stat, in clock ticks) and memory (VmRSS / VmHWM from /proc/<pid>/status).
+// from /proc/<pid>/stat, in clock ticks) and memory (VmRSS / VmHWM from /proc/<pid>/status);
+// PeakRss resets VmHWM between workloads (writing "5" to /proc/<pid>/clear_refs, Linux ≥ 4.0;
+// needs the right to write that file: root or the process's owner).
 // Synchronous on purpose: the load generator's onMeasureStart/onMeasureEnd hooks call it.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 
@@ -85,5 +87,55 @@ export class CpuMeter {
   /** Seconds of CPU the processes used between start() and end() (NaN if either is missing). */
   get seconds(): number {
     return this.startSec === undefined || this.endSec === undefined ? NaN : this.endSec - this.startSec;
+  }
+}
+
+/**
+ * Peak RSS of a set of processes per interval: reset() before an interval sets each VmHWM back to
+ * the current VmRSS, read() after it gives the peak within the interval. The peak over the whole
+ * life of the processes is kept too (every VmHWM read, including the one just before each reset,
+ * folds into it), so resetting loses nothing.
+ *
+ * If clear_refs cannot be written (not Linux, no permission), reset() records why and read()
+ * returns the cumulative peak since each process started; `resetWorks` says which one you got.
+ */
+export class PeakRss {
+  private readonly lifetime: number[];
+  /** false once a reset failed; then every read() is the cumulative peak. */
+  resetWorks = true;
+  /** Why the reset failed (the first error). */
+  resetError: string | undefined;
+
+  constructor(private readonly pids: readonly number[]) {
+    this.lifetime = pids.map(() => NaN);
+  }
+
+  /** Reset every process's VmHWM (after folding the current value into the lifetime peak). */
+  reset(): void {
+    this.read();
+    if (!this.resetWorks) return;
+    for (const pid of this.pids) {
+      try {
+        writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      } catch (e) {
+        this.resetWorks = false;
+        this.resetError = `/proc/${pid}/clear_refs: ${(e as Error).message}`;
+        return;
+      }
+    }
+  }
+
+  /** VmHWM of every process now, MB (NaN for one that is gone); folds into the lifetime peak. */
+  read(): number[] {
+    return this.pids.map((pid, i) => {
+      const hwm = memory(pid)?.hwmMb ?? NaN;
+      if (Number.isFinite(hwm) && !(hwm <= this.lifetime[i]!)) this.lifetime[i] = hwm;
+      return hwm;
+    });
+  }
+
+  /** The peak of every process over everything read so far (call read() first for "until now"), MB. */
+  lifetimePeak(): number[] {
+    return [...this.lifetime];
   }
 }

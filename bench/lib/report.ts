@@ -1,6 +1,6 @@
 // Renders bench/results/zk-bench.md from the JSON result (bench/lib/results.ts).
 
-import { TARGETS_NOTE, workloadTarget, type BenchResult, type ImplTopologyResult, type TopologyResult, type WorkloadStats } from './results.js';
+import { isSmallData, SMALL_DATA_WORKLOADS, TARGETS_NOTE, workloadTarget, type BenchResult, type ImplTopologyResult, type TopologyResult, type WorkloadStats } from './results.js';
 import { label, type Impl } from './servers.js';
 import { median, type Summary } from './stats.js';
 
@@ -29,6 +29,52 @@ function perMember(r: ImplTopologyResult | undefined): string {
 
 function znodesAtEnd(r: ImplTopologyResult | undefined): string {
   return r ? fmt(median(r.rssPerRep.map((x) => x.znodes))) : 'n/a';
+}
+
+/** Each member's median peak during one workload, e.g. `80 / 75 / 76`. */
+function perMemberOf(w: WorkloadStats | undefined): string {
+  return w && w.peakRssPerMemberMb.length ? w.peakRssPerMemberMb.map((x) => fmt(x)).join(' / ') : 'n/a';
+}
+
+/** Peak RSS during each measured workload, per topology, in the order they ran; then the small-data figure. */
+function rssByWorkload(res: BenchResult): string {
+  const rows: string[][] = [
+    ['topology', 'workload (run order)', 'ours, biggest member', 'ours per member', 'ours znodes at end', 'Apache, biggest member', 'Apache per member', 'Apache znodes at end', 'target'],
+  ];
+  for (const t of res.topologies) {
+    const o = t.impls.clustergenie;
+    const a = t.impls.apache;
+    for (const w of res.runOrder) {
+      const ow = o?.workloads[w];
+      const aw = a?.workloads[w];
+      rows.push([
+        t.topology,
+        isSmallData(w) ? `${w} (small data)` : `${w} (builds a large tree)`,
+        range(ow?.peakRssMb),
+        perMemberOf(ow),
+        fmt(ow?.znodesAtEnd.median ?? NaN),
+        range(aw?.peakRssMb),
+        perMemberOf(aw),
+        fmt(aw?.znodesAtEnd.median ?? NaN),
+        '',
+      ]);
+    }
+    const small = (r: ImplTopologyResult | undefined): string =>
+      r && Number.isFinite(r.smallDataPeakRssMb) ? `**${fmt(r.smallDataPeakRssMb)}** (${r.smallDataPeakWorkload})` : 'n/a';
+    const oMb = o?.smallDataPeakRssMb ?? NaN;
+    rows.push([
+      t.topology,
+      '**RSS at small data** (largest of the small-data rows)',
+      small(o),
+      '',
+      '',
+      small(a),
+      '',
+      '',
+      t.topology === '3-node' ? `ours ≤100 MB: ${passText(Number.isFinite(oMb) ? oMb <= 100 : undefined)}` : '—',
+    ]);
+  }
+  return table(rows);
 }
 
 function table(rows: string[][]): string {
@@ -114,35 +160,48 @@ export function renderMarkdown(res: BenchResult): string {
       `${l.workers} loadgen workers, sessions spread over members (session i → member i mod n); pre-warm ${l.prewarmMs} ms per workload (discarded), ` +
       `then ${l.warmupMs} ms warm-up + ${l.durationMs} ms measured per run; delete: ${l.deleteOpsPerSession}`,
   );
-  out.push(`- ${res.repeat} repetition(s), fresh ensembles each; order ours→Apache, swapped on even repetitions; medians with (min–max)`);
+  out.push(
+    `- ${res.repeat} repetition(s), fresh ensembles each; order ours→Apache, swapped on even repetitions; medians with (min–max); ` +
+      `workloads within a repetition: ${res.runOrder.join(', ')} (small-data ones first, see the RSS section)`,
+  );
   out.push(`- CPU = utime+stime of every server process (/proc/<pid>/stat) over the measured interval, per op; loadgen CPU = the load generator's own`);
   if (!res.apache.included) out.push(`- **Apache not measured: ${res.apache.note}**`);
   out.push('');
   for (const t of res.topologies) {
     out.push(`## ${t.topology === 'standalone' ? 'Standalone (1 server)' : '3-node ensemble'}`, '', topologyTable(res, t), '');
   }
-  out.push('## Peak RSS per server (VmHWM at the end of each repetition, MB)', '');
+  out.push('## Peak RSS per server by workload (MB)', '');
   out.push(
-    'Biggest member: median (min–max) over repetitions; per member: median of each member. The tree grows during a ' +
-      'repetition (the create workload and the delete workload\'s set-up leave their znodes): its size at the end is shown.',
+    `VmHWM of each server reset just before each measured run (/proc/<pid>/clear_refs) and read just after it (loadgen set-up, ` +
+      `warm-up and measured window). Biggest member: median (min–max) over repetitions; per member: median of each member; ` +
+      `znodes: mntr zk_znode_count of the first member after the run. Small data = ${SMALL_DATA_WORKLOADS.join(', ')} ` +
+      `(a few znodes per session); on each fresh ensemble they are pre-warmed and measured before create and delete, so the ` +
+      `trees those leave are not in memory yet. A reset sets VmHWM to the current RSS, so memory a server kept from ` +
+      `earlier runs (a heap not given back to the OS) counts in later rows. The RSS target is the largest small-data ` +
+      `figure of the 3-node ensemble.`,
+    '',
+  );
+  if (!res.peakRssReset.works) out.push(`**Peak RSS could not be reset per workload:** ${res.peakRssReset.note ?? ''}`, '');
+  out.push(rssByWorkload(res), '');
+  out.push('## Peak RSS per server over the whole repetition, with the create/delete trees (MB)', '');
+  out.push(
+    'Not the RSS target figure. VmHWM from server start to the end of the last workload (the peaks between resets combined), ' +
+      'biggest member: median (min–max) over repetitions; per member: median of each member. The tree grows during a ' +
+      "repetition (the create workload and the delete workload's set-up leave their znodes): its size at the end is shown.",
     '',
   );
   out.push(
     table([
-      ['topology', 'ours, biggest member', 'ours per member', 'ours znodes at end', 'Apache, biggest member', 'Apache per member', 'Apache znodes at end', 'target (ours ≤100 MB, 3-node)'],
-      ...res.topologies.map((t) => {
-        const o = t.impls.clustergenie?.peakRssMb;
-        return [
-          t.topology,
-          range(o),
-          perMember(t.impls.clustergenie),
-          znodesAtEnd(t.impls.clustergenie),
-          range(t.impls.apache?.peakRssMb),
-          perMember(t.impls.apache),
-          znodesAtEnd(t.impls.apache),
-          t.topology === '3-node' ? passText(o && Number.isFinite(o.median) ? o.median <= 100 : undefined) : '—',
-        ];
-      }),
+      ['topology', 'ours, biggest member', 'ours per member', 'ours znodes at end', 'Apache, biggest member', 'Apache per member', 'Apache znodes at end'],
+      ...res.topologies.map((t) => [
+        t.topology,
+        range(t.impls.clustergenie?.peakRssMb),
+        perMember(t.impls.clustergenie),
+        znodesAtEnd(t.impls.clustergenie),
+        range(t.impls.apache?.peakRssMb),
+        perMember(t.impls.apache),
+        znodesAtEnd(t.impls.apache),
+      ]),
     ]),
     '',
   );
