@@ -13,6 +13,7 @@ import { StorageCorruptError } from '../zookeeper/persistence/store.js';
 import { DataDirLockedError } from '../zookeeper/persistence/files.js';
 import { runZkTools } from './zkTools.js';
 import { capYoungGeneration, youngGenCapFromEnv } from '../util/youngGen.js';
+import { heapGrowthFromEnv, limitOldGenerationGrowth } from '../util/oldGen.js';
 
 const USAGE = `usage:
   clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]   one ZooKeeper server, foreground (alias: zk)
@@ -71,6 +72,7 @@ async function runZooKeeper(args: string[]): Promise<void> {
   for (const w of parsed.warnings) log.warn({ config: values.config }, w);
   mkdirSync(parsed.options.dataDir, { recursive: true });
   capYoungGeneration(youngGenCapFromEnv());
+  limitOldGenerationGrowth(heapGrowthFromEnv());
   await serveUntilSignal(parsed.options, log);
 }
 
@@ -146,6 +148,7 @@ async function runUp(args: string[]): Promise<void> {
   const adminPort = port('admin-port', 8080);
   const log = createLogger('clustergenie', values['log-level']);
   capYoungGeneration(youngGenCapFromEnv());
+  limitOldGenerationGrowth(heapGrowthFromEnv());
   const layout = await writeEnsembleLayout(join(dataDir, 'zookeeper'), {
     size: 3,
     tickTimeMs: 2000,
