@@ -135,6 +135,13 @@ export class JuteWriter {
 
   long(v: bigint): void {
     this.ensure(8);
+    if (v === 0n) {
+      // The common ephemeralOwner: no BigInt arithmetic (which allocates) for it.
+      this.buf.writeInt32BE(0, this.pos);
+      this.buf.writeInt32BE(0, this.pos + 4);
+      this.pos += 8;
+      return;
+    }
     this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
     this.pos += 8;
   }

@@ -55,7 +55,13 @@ function putStat(
   buf.writeInt32BE(version | 0, at + 40);
   buf.writeInt32BE(cversion | 0, at + 44);
   buf.writeInt32BE(aversion | 0, at + 48);
-  buf.writeBigInt64BE(BigInt.asIntN(64, owner), at + 52);
+  // Most nodes have no owner: skip the BigInt arithmetic (it allocates) for them.
+  if (owner === 0n) {
+    buf.writeInt32BE(0, at + 52);
+    buf.writeInt32BE(0, at + 56);
+  } else {
+    buf.writeBigInt64BE(BigInt.asIntN(64, owner), at + 52);
+  }
 }
 
 /**

@@ -82,10 +82,12 @@ export class WatchTable {
     type: number,
     zxid: number,
     acl: readonly AclT[] | undefined,
-    suppress?: Set<Watcher>,
-  ): Set<Watcher> {
-    const hit = new Set<Watcher>();
+    suppress?: ReadonlySet<Watcher>,
+  ): ReadonlySet<Watcher> {
     const ws = this.byPath.get(path);
+    // The common case on the write path: nobody watches. No set allocated per write.
+    if (!ws && (this.recursiveCount === 0 || path === '/')) return NO_WATCHERS;
+    const hit = new Set<Watcher>();
     if (ws) {
       for (const [w, mode] of ws) {
         if (mode & WatchMode.STANDARD) this.remove(path, w, WatchMode.STANDARD);
@@ -116,6 +118,8 @@ export class WatchTable {
     return n;
   }
 }
+
+const NO_WATCHERS: ReadonlySet<Watcher> = new Set();
 
 export class WatchManager {
   readonly data = new WatchTable();
