@@ -9,7 +9,7 @@ import { baseName, parentOf } from '../protocol/paths.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchManager } from './watches.js';
 import { formatStatsTrack, LIMIT_NODE, parseStatsTrack, QUOTA_ROOT, QuotaPrefixes, STAT_NODE } from './quota.js';
-import { nodeDigestOf, TreeDigest, type StatLike } from './digest.js';
+import { hashNode, STAT_BYTES, TreeDigest, type StatLike } from './digest.js';
 import { fromStoredValue, NO_SLOT, NodeTable, toStoredValue, type NodeReader } from './nodeTable.js';
 
 /** ephemeralOwner values that mark containers and TTL nodes (EphemeralType). */
@@ -70,6 +70,8 @@ export interface TxnResult {
   multi: { type: number; err: number; path: string; stat: StatT | undefined }[] | undefined;
 }
 
+/** Where hashIn puts a node's stat bytes. */
+const statBytes = Buffer.alloc(STAT_BYTES);
 const EMPTY_ACL: AclT[] = Object.freeze([]) as unknown as AclT[];
 
 export class DataTree {
@@ -126,19 +128,8 @@ export class DataTree {
   /** Adds the node's (re)computed hash to the tree digest (NodeHashMap.postChange). */
   private hashIn(slot: number): void {
     const t = this.nodes;
-    const d = nodeDigestOf(
-      t.pathAt(slot),
-      t.valueAt(slot),
-      t.czxidAt(slot),
-      t.mzxidAt(slot),
-      t.pzxidAt(slot),
-      t.ctimeAt(slot),
-      t.mtimeAt(slot),
-      t.versionAt(slot),
-      t.cversionAt(slot),
-      t.aversionAt(slot),
-      t.ownerAt(slot),
-    );
+    t.putPersistedStat(slot, statBytes, 0);
+    const d = hashNode(t.pathAt(slot), t.valueAt(slot), statBytes);
     t.setDigest(slot, d);
     this.digest.add(d);
   }

@@ -22,65 +22,64 @@ export interface StatLike {
   ephemeralOwner: bigint;
 }
 
-const STAT_BYTES = 60;
+/** Bytes of the persisted stat a node hash covers (see putPersistedStat). */
+export const STAT_BYTES = 60;
 /** Path, value and stat are hashed in one crc32 call when they fit; bigger nodes take three. */
 const SCRATCH_BYTES = 4096;
 const scratch = Buffer.alloc(SCRATCH_BYTES);
-const statOnly = Buffer.alloc(STAT_BYTES);
+/** Views of the scratch by length, made once: crc32 takes no length, and a view per hash is garbage. */
+const scratchViews: (Buffer | undefined)[] = [];
+const statScratch = Buffer.alloc(STAT_BYTES);
 
-function putLong(buf: Buffer, at: number, v: number): void {
+/**
+ * A long as Java writes it, with byte stores only: numbers above 2^31 passed to a call that is not
+ * inlined are boxed, which on the write path is garbage per field per hash.
+ */
+export function putLong(buf: Buffer, at: number, v: number): void {
   const hi = Math.floor(v / TWO_32);
-  buf.writeInt32BE(hi | 0, at);
-  buf.writeUInt32BE(v - hi * TWO_32, at + 4);
+  const lo = v - hi * TWO_32;
+  buf[at] = hi >>> 24;
+  buf[at + 1] = (hi >>> 16) & 0xff;
+  buf[at + 2] = (hi >>> 8) & 0xff;
+  buf[at + 3] = hi & 0xff;
+  buf[at + 4] = lo >>> 24;
+  buf[at + 5] = (lo >>> 16) & 0xff;
+  buf[at + 6] = (lo >>> 8) & 0xff;
+  buf[at + 7] = lo & 0xff;
 }
 
-function putStat(
-  buf: Buffer,
-  at: number,
-  czxid: number,
-  mzxid: number,
-  pzxid: number,
-  ctime: number,
-  mtime: number,
-  version: number,
-  cversion: number,
-  aversion: number,
-  owner: bigint,
-): void {
-  putLong(buf, at, czxid);
-  putLong(buf, at + 8, mzxid);
-  putLong(buf, at + 16, pzxid);
-  putLong(buf, at + 24, ctime);
-  putLong(buf, at + 32, mtime);
-  buf.writeInt32BE(version | 0, at + 40);
-  buf.writeInt32BE(cversion | 0, at + 44);
-  buf.writeInt32BE(aversion | 0, at + 48);
-  // Most nodes have no owner: skip the BigInt arithmetic (it allocates) for them.
-  if (owner === 0n) {
-    buf.writeInt32BE(0, at + 52);
-    buf.writeInt32BE(0, at + 56);
-  } else {
-    buf.writeBigInt64BE(BigInt.asIntN(64, owner), at + 52);
-  }
+export function putInt(buf: Buffer, at: number, v: number): void {
+  buf[at] = v >>> 24;
+  buf[at + 1] = (v >>> 16) & 0xff;
+  buf[at + 2] = (v >>> 8) & 0xff;
+  buf[at + 3] = v & 0xff;
+}
+
+/** The 8 bytes of an ephemeralOwner; most nodes have none, which needs no BigInt arithmetic. */
+export function putOwner(buf: Buffer, at: number, owner: bigint): void {
+  if (owner === 0n) buf.fill(0, at, at + 8);
+  else buf.writeBigInt64BE(BigInt.asIntN(64, owner), at);
+}
+
+/** The persisted stat fields in the order the hash covers them (czxid, mzxid, pzxid, ctime, mtime, versions, owner). */
+export function putPersistedStat(buf: Buffer, at: number, s: StatLike): void {
+  putLong(buf, at, s.czxid);
+  putLong(buf, at + 8, s.mzxid);
+  putLong(buf, at + 16, s.pzxid);
+  putLong(buf, at + 24, s.ctime);
+  putLong(buf, at + 32, s.mtime);
+  putInt(buf, at + 40, s.version);
+  putInt(buf, at + 44, s.cversion);
+  putInt(buf, at + 48, s.aversion);
+  putOwner(buf, at + 52, s.ephemeralOwner);
 }
 
 /**
- * The node's digest (an unsigned 32-bit value), or 0 for nodes outside the digest. `value` is the
- * node's data: bytes, or a one-byte string as the tree stores it (one char per byte).
+ * The node's digest (an unsigned 32-bit value), or 0 for nodes outside the digest, from its path,
+ * its data (bytes, or a one-byte string as the tree stores it: one char per byte) and the
+ * STAT_BYTES of its persisted stat.
  */
-export function nodeDigestOf(
-  path: string,
-  value: Uint8Array | string | null,
-  czxid: number,
-  mzxid: number,
-  pzxid: number,
-  ctime: number,
-  mtime: number,
-  version: number,
-  cversion: number,
-  aversion: number,
-  owner: bigint,
-): number {
+export function hashNode(path: string, value: Uint8Array | string | null, stat: Buffer): number {
   if (path.startsWith(SYSTEM_SUBTREE)) return 0;
   // The root is hashed under the name "" (its key in ZooKeeper's node map).
   const name = path === '/' ? '' : path;
@@ -92,20 +91,22 @@ export function nodeDigestOf(
       scratch.set(value, at);
       at += valueBytes;
     }
-    putStat(scratch, at, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, owner);
-    return crc32(scratch.subarray(0, at + STAT_BYTES));
+    stat.copy(scratch, at, 0, STAT_BYTES);
+    const n = at + STAT_BYTES;
+    return crc32((scratchViews[n] ??= scratch.subarray(0, n)));
   }
   let crc = crc32(name);
   // Never hand zlib an empty buffer: one without a backing store has a null data pointer, and
   // zlib's crc32 answers 0 (its initial value) for that instead of leaving the CRC as it is.
   if (valueBytes > 0) crc = crc32(typeof value === 'string' ? Buffer.from(value, 'latin1') : value!, crc);
-  putStat(statOnly, 0, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, owner);
-  return crc32(statOnly, crc);
+  return crc32(stat.length === STAT_BYTES ? stat : stat.subarray(0, STAT_BYTES), crc);
 }
 
-/** nodeDigestOf for a record of the stat fields. */
+/** hashNode for a record of the stat fields. */
 export function nodeDigest(path: string, data: Uint8Array | string | null, s: StatLike): number {
-  return nodeDigestOf(path, data, s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeralOwner);
+  if (path.startsWith(SYSTEM_SUBTREE)) return 0;
+  putPersistedStat(statScratch, 0, s);
+  return hashNode(path, data, statScratch);
 }
 
 /**
