@@ -88,7 +88,10 @@ export class JuteReader {
   /** Vector count; -1 (null) is returned as -1 so callers can keep null distinct. */
   vectorCount(): number {
     const n = this.int();
-    if (n < -1) throw new JuteError(`negative vector length ${n}`);
+    // Apache ZooKeeper 3.8 (BinaryInputArchive) reads any count below -1 as an empty vector: its
+    // index is done at once. A client that sends one gets what Apache would answer (often
+    // BADARGUMENTS from the fields after it), not a marshalling error.
+    if (n < -1) return 0;
     // Every element takes at least one byte, so a count beyond the remaining bytes is a lie:
     // refuse it before allocating.
     if (n > this.remaining) throw new JuteError(`vector length ${n} exceeds ${this.remaining} remaining bytes`);
