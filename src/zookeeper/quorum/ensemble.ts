@@ -199,6 +199,7 @@ export class EnsembleMember implements LeaderLink {
       log: this.log,
       onMessage: (from, msg) => this.feed(() => this.core.handle({ kind: 'message', from, msg, now: Date.now() })),
       onDisconnected: (peer) => this.feed(() => this.core.handle({ kind: 'disconnected', peer, now: Date.now() })),
+      onConnected: (peer) => this.feed(() => this.core.handle({ kind: 'connected', peer, now: Date.now() })),
     });
     await this.transport.start();
     await this.shell.start();

@@ -15,7 +15,8 @@
 // written once per event-loop turn; a connection whose pending output exceeds outputBytesMax
 // is closed as too slow. Messages sent while a link is down are dropped: the contract of the
 // core (types.ts) is FIFO while connected, and a broken quorum link is reported once through
-// onDisconnected.
+// onDisconnected. A link that comes up is reported through onConnected, so the owner can re-send
+// what the link dropped while it was down (a vote sent before the peer listened).
 //
 // Fault injection (tests, the test-cluster API): cut(peer) closes both links to a peer and
 // refuses to connect to it until heal(peer).
@@ -65,6 +66,8 @@ export interface PeerTransportOptions {
   onMessage(from: PeerId, msg: Msg): void;
   /** Once for each quorum-port link that was up and broke (never for election links). */
   onDisconnected(peer: PeerId): void;
+  /** Each time a link (either channel) to `peer` completes its hello exchange. */
+  onConnected?(peer: PeerId, channel: Channel): void;
 }
 
 export interface TransportStats {
@@ -476,6 +479,12 @@ export class PeerTransport {
       link.handshakeTimer = undefined;
     }
     this.log.info({ peer: link.peer, channel: link.channel, dialed: link.dialed }, 'quorum connection up');
+    if (link.peer === undefined || !this.opts.onConnected) return;
+    try {
+      this.opts.onConnected(link.peer, link.channel);
+    } catch (e) {
+      this.log.error({ peer: link.peer, err: e }, 'onConnected threw');
+    }
   }
 
   private flush(link: Link): void {

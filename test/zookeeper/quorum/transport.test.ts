@@ -120,6 +120,8 @@ interface Node {
   t: PeerTransport;
   got: { from: number; msg: Msg }[];
   disconnects: number[];
+  /** onConnected calls, as `channel:peer`. */
+  connects: string[];
   logs: LogLine[];
 }
 
@@ -158,7 +160,7 @@ async function cluster(ids: number[], specs: NodeSpec[] = ids.map((id) => ({ id 
 async function startNode(id: number, peers: PeerAddress[], over: Partial<PeerTransportOptions> = {}): Promise<Node> {
   const logs: LogLine[] = [];
   const log = pino({ level: 'debug' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
-  const node: Node = { id, t: undefined as unknown as PeerTransport, got: [], disconnects: [], logs };
+  const node: Node = { id, t: undefined as unknown as PeerTransport, got: [], disconnects: [], connects: [], logs };
   node.t = new PeerTransport({
     myId: id,
     peers,
@@ -169,6 +171,7 @@ async function startNode(id: number, peers: PeerAddress[], over: Partial<PeerTra
     log,
     onMessage: (from, msg) => void node.got.push({ from, msg }),
     onDisconnected: (peer) => void node.disconnects.push(peer),
+    onConnected: (peer, channel) => void node.connects.push(`${channel}:${peer}`),
     ...over,
   });
   await node.t.start();
@@ -337,9 +340,13 @@ test('transport: a restarted peer is reconnected; the others see one disconnect'
     n1.t.send(2, { t: 'commit', zxid: 1 });
     assert.equal(n1.t.stats.dropped, 1);
 
+    const before1 = n1.connects.length;
     const n2b = await startNode(2, addrs);
     nodes[1] = n2b;
     await waitMesh(nodes);
+    // Both ends hear of each link that came up (a core re-sends what the down link dropped).
+    assert.deepEqual(n1.connects.slice(before1).sort(), ['election:2', 'quorum:2']);
+    assert.deepEqual([...n2b.connects].sort(), ['election:1', 'election:3', 'quorum:1', 'quorum:3']);
     for (const a of nodes) for (const b of nodes) if (a !== b) a.t.send(b.id, { t: 'ack', zxid: a.id * 10 + b.id });
     await waitFor(() => nodes.every((n) => n.got.length === 2), 3000, () => 'acks after restart');
     assert.deepEqual(n1.disconnects, [2]);
