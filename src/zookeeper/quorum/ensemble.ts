@@ -426,7 +426,10 @@ export class EnsembleMember implements LeaderLink {
       zk.leaderLink = this;
     }
     // In sync with the ensemble: a snapshot, so a restart never depends on logs of old epochs alone.
-    void this.storage.snapshot(zk.tree, zk.durableSessions);
+    // Not if the last snapshot this member wrote holds this very state (a fresh ensemble's
+    // snapshot.0): a copy adds nothing, and its fsyncs would compete with the first client
+    // requests' (a new session is a txn) for the disk.
+    if (this.storage.lastSnapshot?.zxid !== zk.tree.lastProcessedZxid) void this.storage.snapshot(zk.tree, zk.durableSessions);
     this.log.info({ state, leader: this.core.leader, zxid: zk.lastZxid }, 'serving');
   }
 

@@ -1,6 +1,7 @@
 // A member with a fresh data directory writes its snapshot.0 while it starts listening and votes
 // (a cold start waits for the slowest member), but nothing else reaches its disk before that
-// snapshot is durable, and nobody serves before it.
+// snapshot is durable, and nobody serves before it. Serving at zxid 0, it does not write the same
+// snapshot again.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,10 @@ test('a fresh member votes while snapshot.0 is written; its epochs are written o
   const gate = new Promise<void>((r) => (release = r));
   // Each member's first snapshot (its snapshot.0) is held back until the gate opens.
   Storage.prototype.snapshot = function (this: Storage, ...args: Parameters<Storage['snapshot']>) {
-    if (events.has(this)) return origSnapshot.apply(this, args);
+    if (events.has(this)) {
+      log(this, `snapshot at zxid ${args[0].lastProcessedZxid}`);
+      return origSnapshot.apply(this, args);
+    }
     log(this, 'snapshot.0 started');
     return gate.then(() => origSnapshot.apply(this, args)).then((r) => {
       log(this, 'snapshot.0 durable');
@@ -55,6 +59,8 @@ test('a fresh member votes while snapshot.0 is written; its epochs are written o
       assert.ok(durable > 0, `snapshot.0 written: ${l}`);
       const firstEpoch = l.findIndex((e) => e.endsWith('writing'));
       assert.ok(firstEpoch > durable, `epochs written after snapshot.0: ${l}`);
+      // Serving at zxid 0, the state snapshot.0 holds: no second copy of it (ensemble.ts onRole).
+      assert.deepEqual(l.filter((e) => e.startsWith('snapshot at')), [], `no snapshot on serving: ${l}`);
     }
   } finally {
     release();
