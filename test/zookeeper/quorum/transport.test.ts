@@ -493,7 +493,7 @@ test('transport: garbage and unknown hellos are refused without harm', async () 
       ['protocol version', hello(9, 'quorum', 99), port],
       ['wrong port', hello(9, 'election'), port],
       ['bad magic', badMagic, port],
-      ['lower id dialing', hello(1), addrs[1]!.quorumPort],
+      ['lower id asking to be dialed (while linked)', hello(1), addrs[1]!.quorumPort],
       ['zero length', Buffer.alloc(4), addrs[0]!.electionPort],
     ];
     const rejected1 = n1.t.stats.rejected;
@@ -505,7 +505,8 @@ test('transport: garbage and unknown hellos are refused without harm', async () 
       assert.deepEqual(r.received, [], `${what}: no hello reply`);
     }
     assert.equal(n1.t.stats.rejected - rejected1, cases.length - 1);
-    assert.equal(n2.t.stats.rejected, 1);
+    assert.equal(n2.t.stats.rejected, 0);
+    assert.equal(n2.t.stats.dialRequests, 1, 'a hello from a lower id asks to be dialed; the link to it is up already');
 
     // A hello that never completes is dropped at the handshake deadline.
     const slow = await Raw.connect(port);
@@ -538,6 +539,27 @@ test('transport: garbage and unknown hellos are refused without harm', async () 
     assertNoErrors([n1, n2]);
   } finally {
     await closeAll([n1, n2], raws);
+  }
+});
+
+test('transport: a peer that starts after a higher one asks it to dial at once, not at its next redial', async () => {
+  // Node 3 starts alone: its dials to 1 and 2 fail, and it would not try again for a minute.
+  const slow = { redialFirstMs: 60_000, reconnectMs: 60_000 };
+  const addrs = await addresses([1, 2, 3]);
+  const nodes: Node[] = [];
+  try {
+    const n3 = await startNode(3, addrs, slow);
+    nodes.push(n3);
+    await waitFor(() => n3.t.stats.dialFailures === 4, 5000, () => 'the first dials of node 3 fail');
+    // Nodes 1 and 2 start: their hellos to node 3 ask it to dial them now.
+    nodes.push(await startNode(1, addrs, slow), await startNode(2, addrs, slow));
+    await waitMesh(nodes);
+    assert.equal(n3.t.stats.dialFailures, 4, 'no redial was needed');
+    assert.equal(n3.t.stats.dialRequests, 4);
+    assertNoErrors(nodes);
+    for (const n of nodes) assert.deepEqual(n.logs.filter((l) => l.level >= 40), [], `node ${n.id} warned`);
+  } finally {
+    await closeAll(nodes);
   }
 });
 
