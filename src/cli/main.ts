@@ -1,4 +1,8 @@
 // The `clustergenie` command. Its subcommands and flags are a contract: keep them stable.
+//
+// What only one subcommand needs is imported when it runs (the tools, the `up` layout writer,
+// the quorum code for an ensemble member): module loading is most of a server's start-up CPU,
+// and a 3-member cold start runs three of them at once on a small machine.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,12 +10,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadZooCfg } from '../zookeeper/config.js';
 import { startZooKeeperServer } from '../zookeeper/server/server.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
-import { writeEnsembleLayout } from '../cluster/ensembleLayout.js';
 import type { ServerOptions } from '../zookeeper/server/options.js';
 import { StorageCorruptError } from '../zookeeper/persistence/store.js';
 import { DataDirLockedError } from '../zookeeper/persistence/files.js';
-import { runZkTools } from './zkTools.js';
 import { capYoungGeneration, youngGenCapFromEnv } from '../util/youngGen.js';
 import { heapGrowthFromEnv, limitOldGenerationGrowth } from '../util/oldGen.js';
 
@@ -30,9 +31,11 @@ export async function main(argv: string[]): Promise<void> {
       return runZooKeeper(rest);
     case 'up':
       return runUp(rest);
-    case 'zookeeper-tools':
+    case 'zookeeper-tools': {
+      const { runZkTools } = await import('./zkTools.js');
       process.exitCode = await runZkTools(rest);
       return;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -84,6 +87,7 @@ interface Running {
 async function startServer(options: ServerOptions, log: Logger): Promise<Running & { port: number }> {
   try {
     if (options.ensemble) {
+      const { EnsembleMember } = await import('../zookeeper/quorum/ensemble.js');
       const member = new EnsembleMember(options, { logger: log });
       await member.start();
       // A member that stops by itself (its disk failed) ends the process, so a supervisor sees it.
@@ -149,6 +153,7 @@ async function runUp(args: string[]): Promise<void> {
   const log = createLogger('clustergenie', values['log-level']);
   capYoungGeneration(youngGenCapFromEnv());
   limitOldGenerationGrowth(heapGrowthFromEnv());
+  const { writeEnsembleLayout } = await import('../cluster/ensembleLayout.js');
   const layout = await writeEnsembleLayout(join(dataDir, 'zookeeper'), {
     size: 3,
     tickTimeMs: 2000,

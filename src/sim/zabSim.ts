@@ -1,6 +1,7 @@
 // A seeded simulation of an ensemble of consensus cores (quorum/peer.ts): simulated clock,
 // network (per-connection FIFO links with random delays, cuts that drop what is in flight and
-// tell both ends, partitions that heal, duplicated and reordered election notifications) and
+// tell both ends, partitions that heal, links coming up reported to both ends at boot and heal,
+// duplicated and reordered election notifications) and
 // disks (writes become durable after a delay, in order; a crash loses what was not yet durable).
 // Every step is checked against Zab's safety properties; a violation throws SimViolation naming
 // the seed, so `new ZabSim({ seed })` replays it exactly.
@@ -158,6 +159,8 @@ export class ZabSim {
     };
     n.core = (this.opts.makeCore ?? ((...a) => new QuorumPeer(...a)))(n.id, this.cfg, durable, this.now);
     this.run(n, n.core.start(this.now));
+    // Its links to the running peers come up (as the TCP shell reports them).
+    for (const o of this.nodes) if (o.id !== n.id && o.up && !this.cut.has(this.linkKey(n.id, o.id))) this.connect(n.id, o.id);
     this.schedule({ at: this.now + TICK_MS / 2, kind: 'tick', node: n.id, boot });
   }
 
@@ -200,6 +203,17 @@ export class ZabSim {
     }
   }
 
+  /** The link between a and b came up: both ends are told. */
+  private connect(a: PeerId, b: PeerId): void {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const n = this.node(x);
+      if (n.up && n.core) this.run(n, n.core.handle({ kind: 'connected', peer: y, now: this.now }));
+    }
+  }
+
   partition(group: PeerId[]): void {
     this.stats.partitions++;
     const inside = new Set(group);
@@ -216,7 +230,12 @@ export class ZabSim {
   }
 
   heal(): void {
+    const healed = [...this.cut];
     this.cut.clear();
+    for (const k of healed) {
+      const [a, b] = k.split('-').map(Number) as [PeerId, PeerId];
+      if (this.node(a).up && this.node(b).up) this.connect(a, b);
+    }
   }
 
   private transmit(from: PeerId, to: PeerId, msg: Msg): void {

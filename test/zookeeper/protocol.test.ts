@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { JuteReader, JuteWriter, JuteError } from '../../src/zookeeper/protocol/jute.js';
 import { FrameDecoder, FrameTooLargeError } from '../../src/zookeeper/protocol/framing.js';
 import { CreateRequest, Stat, ReplyHeader, MultiHeader } from '../../src/zookeeper/protocol/records.js';
-import { encodeToBuffer, decodeFromBuffer } from '../../src/zookeeper/protocol/schema.js';
+import { encodeToBuffer, decodeFromBuffer, record, vector } from '../../src/zookeeper/protocol/schema.js';
 import { decodeConnectRequest, encodeConnectResponse } from '../../src/zookeeper/protocol/connect.js';
 import { sessionPassword, initialSessionId } from '../../src/zookeeper/server/sessions.js';
 
@@ -58,6 +58,21 @@ test('records round-trip through generated codecs in wire order', () => {
   assert.deepEqual(decodeFromBuffer(Stat, sbuf), stat);
   assert.equal(encodeToBuffer(ReplyHeader, { xid: -1, zxid: -1, err: 0 }).toString('hex'), 'ffffffffffffffffffffffff00000000');
   assert.equal(encodeToBuffer(MultiHeader, { type: -1, done: true, err: -1 }).toString('hex'), 'ffffffff01ffffffff');
+});
+
+test('a codec compiles on first use; methods taken off it before then work too', () => {
+  const Inner = record('LazyInner', [['n', 'int']] as const);
+  const Outer = record('LazyOuter', [['s', 'ustring'], ['xs', vector(Inner)]] as const);
+  const { encode, decode } = Outer; // detached before anything was compiled
+  const stubs = [Outer.encode, Outer.decode];
+  const w = new JuteWriter();
+  encode(w, { s: 'a', xs: [{ n: 1 }, { n: 2 }] });
+  assert.equal(w.toBuffer().toString('hex'), '0000000161' + '00000002' + '00000001' + '00000002');
+  assert.notEqual(Outer.encode, stubs[0], 'the first call put the compiled encoder in place');
+  assert.deepEqual(decode(new JuteReader(w.toBuffer())), { s: 'a', xs: [{ n: 1 }, { n: 2 }] });
+  assert.deepEqual(decodeFromBuffer(Outer, w.toBuffer()), { s: 'a', xs: [{ n: 1 }, { n: 2 }] });
+  assert.equal(Outer.decode.name, 'decode_LazyOuter');
+  assert.equal(Inner.decode.name, 'decode_LazyInner', 'nested codecs compile when first reached');
 });
 
 test('truncated records and lying vector lengths are rejected, not over-read', () => {

@@ -1,5 +1,5 @@
 // Declarative jute record schemas. Each record is declared once as a field table; its encoder
-// and decoder are generated from that table (compiled to straight-line code once at startup,
+// and decoder are generated from that table (compiled to straight-line code once, on first use,
 // so the hot path runs no interpreter loop and builds objects of one fixed shape).
 
 import { JuteReader, JuteWriter } from './jute.js';
@@ -59,8 +59,36 @@ export function vector<E extends FieldType>(e: E): VectorOf<E> {
 
 let uniq = 0;
 
-/** Declare a record; returns its codec. */
+/**
+ * Declare a record; returns its codec. The encoder and decoder are compiled on first use, not
+ * here: a server declares ~60 records at import and uses a handful while it starts, and
+ * compiling them all cost ~4 ms of CPU per process start (docs/PERFORMANCE.md, cold start). The
+ * first call replaces the codec's methods with the compiled ones, so later calls go straight to
+ * them; a method taken off the codec before that keeps working through the stub.
+ */
 export function record<const L extends FieldList>(name: string, fields: L): Codec<RecordOf<L>> {
+  type Encode = (w: JuteWriter, v: RecordOf<L>) => void;
+  type Decode = (r: JuteReader) => RecordOf<L>;
+  let compiled: { encode: Encode; decode: Decode } | undefined;
+  const codec: { name: string; fields: L; encode: Encode; decode: Decode } = {
+    name,
+    fields,
+    encode: (w, v) => (compiled ?? compile()).encode(w, v),
+    decode: (r) => (compiled ?? compile()).decode(r),
+  };
+  const compile = (): { encode: Encode; decode: Decode } => {
+    compiled = compileRecord(name, fields);
+    codec.encode = compiled.encode;
+    codec.decode = compiled.decode;
+    return compiled;
+  };
+  return codec;
+}
+
+function compileRecord<const L extends FieldList>(
+  name: string,
+  fields: L,
+): { encode: (w: JuteWriter, v: RecordOf<L>) => void; decode: (r: JuteReader) => RecordOf<L> } {
   const refs: unknown[] = [];
   const ref = (v: unknown): string => {
     refs.push(v);
@@ -103,7 +131,7 @@ export function record<const L extends FieldList>(name: string, fields: L): Code
   const decode = new Function('refs', `return function decode_${name}(r) {\n${decBody}\n}`)(refs) as (
     r: JuteReader,
   ) => RecordOf<L>;
-  return { name, fields, encode, decode };
+  return { encode, decode };
 }
 
 function readVector<T>(r: JuteReader, el: (r: JuteReader) => T): T[] {

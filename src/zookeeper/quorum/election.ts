@@ -61,6 +61,13 @@ export class Election {
     for (const p of this.h.everyone) if (p !== this.h.id) this.h.send(p, { t: 'vote', state, vote: this.vote, round: this.round });
   }
 
+  /** Sends our current vote to one peer (its link just came up). */
+  resendTo(peer: PeerId): void {
+    // Round 0: not started yet; start() sends to everyone.
+    if (this.round === 0 || peer === this.h.id || !this.h.everyone.includes(peer)) return;
+    this.h.send(peer, { t: 'vote', state: this.h.isObserver ? 'observing' : 'looking', vote: this.vote, round: this.round });
+  }
+
   /** A notification while we are looking; returns a decision when the election is over. */
   onVote(from: PeerId, m: { state: PeerState; vote: Vote; round: number }, now: number): Decision | undefined {
     // Observers' notifications only ask for the leader (the peer shell answers when settled).

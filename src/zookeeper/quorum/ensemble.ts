@@ -124,6 +124,8 @@ export class EnsembleMember implements LeaderLink {
   private busy = false;
   private disk: Persist[] = [];
   private diskBusy: Promise<void> | undefined;
+  /** A fresh directory's snapshot.0 while it is being written (see start). */
+  private freshSnapshot: Promise<unknown> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private touchesReportedAt = 0;
   private txnsSinceRoll = 0;
@@ -174,8 +176,10 @@ export class EnsembleMember implements LeaderLink {
     this.storage = storage;
     const rec = await storage.recover(this.zk.tree);
     this.zk.restored(rec.sessions);
-    // A fresh directory gets its snapshot.0, as a standalone server's does.
-    if (rec.snapshotZxid < 0) await storage.snapshot(this.zk.tree, this.zk.durableSessions);
+    // A fresh directory gets its snapshot.0, as a standalone server's does. Its write and fsync
+    // overlap listening and the election (a cold start waits for the slowest member to listen);
+    // the disk queue waits for it, so it is on disk before anything this member makes durable.
+    if (rec.snapshotZxid < 0) this.freshSnapshot = storage.snapshot(this.zk.tree, this.zk.durableSessions);
     const epochs = await storage.readEpochs();
     // Missing epoch files (a fresh or a standalone directory): the epoch of the last txn.
     const lastEpoch = epochOf(rec.lastZxid);
@@ -199,6 +203,7 @@ export class EnsembleMember implements LeaderLink {
       log: this.log,
       onMessage: (from, msg) => this.feed(() => this.core.handle({ kind: 'message', from, msg, now: Date.now() })),
       onDisconnected: (peer) => this.feed(() => this.core.handle({ kind: 'disconnected', peer, now: Date.now() })),
+      onConnected: (peer) => this.feed(() => this.core.handle({ kind: 'connected', peer, now: Date.now() })),
     });
     await this.transport.start();
     await this.shell.start();
@@ -320,6 +325,10 @@ export class EnsembleMember implements LeaderLink {
 
   private async flushDisk(): Promise<void> {
     try {
+      if (this.freshSnapshot) {
+        await this.freshSnapshot;
+        this.freshSnapshot = undefined;
+      }
       while (this.disk.length > 0) {
         const batch = this.disk;
         this.disk = [];
@@ -370,6 +379,7 @@ export class EnsembleMember implements LeaderLink {
   }
 
   private async drainDisk(): Promise<void> {
+    await this.freshSnapshot;
     while (this.diskBusy) await this.diskBusy;
     if (this.disk.length > 0) {
       this.diskBusy = this.flushDisk();
@@ -416,7 +426,10 @@ export class EnsembleMember implements LeaderLink {
       zk.leaderLink = this;
     }
     // In sync with the ensemble: a snapshot, so a restart never depends on logs of old epochs alone.
-    void this.storage.snapshot(zk.tree, zk.durableSessions);
+    // Not if the last snapshot this member wrote holds this very state (a fresh ensemble's
+    // snapshot.0): a copy adds nothing, and its fsyncs would compete with the first client
+    // requests' (a new session is a txn) for the disk.
+    if (this.storage.lastSnapshot?.zxid !== zk.tree.lastProcessedZxid) void this.storage.snapshot(zk.tree, zk.durableSessions);
     this.log.info({ state, leader: this.core.leader, zxid: zk.lastZxid }, 'serving');
   }
 

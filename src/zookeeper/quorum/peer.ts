@@ -217,6 +217,9 @@ export class QuorumPeer {
         if (this.state === 'leading') this.learners.delete(input.peer);
         else if ((this.state === 'following' || this.state === 'observing') && input.peer === this.leader) this.goLooking();
         break;
+      case 'connected':
+        this.onConnected(input.peer);
+        break;
       case 'message':
         this.onMessage(input.from, input.msg);
         break;
@@ -310,6 +313,17 @@ export class QuorumPeer {
     if (m.state === 'looking' || m.state === 'observing') {
       this.send(from, { t: 'vote', state: this.state, vote: this.election.vote, round: this.election.round });
     }
+  }
+
+  /**
+   * A link came up: what we sent to that peer while it was down was dropped. Say it again now
+   * rather than at the next resend (ZooKeeper's QuorumCnxManager re-sends its last message on a
+   * new connection too): at a cold start every peer's first votes go out before its peers
+   * listen, and waiting for the resend would stall the election by voteResendMs.
+   */
+  private onConnected(peer: PeerId): void {
+    if (this.state === 'looking') this.election.resendTo(peer);
+    else if ((this.state === 'following' || this.state === 'observing') && peer === this.leader && this.stage === 'info') this.sendLearnerInfo();
   }
 
   private onTick(): void {

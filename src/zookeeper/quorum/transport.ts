@@ -7,15 +7,19 @@
 // version, a known peer with a higher id, the right port, not cut) and answers with its own
 // hello, or closes. A link is "up" at each end once it has the other end's hello, so a refused
 // dial never looks like a connection that came up and broke. A new connection from a peer
-// replaces its old one (the peer restarted, or noticed a failure first). Dialers retry every
-// reconnectMs while the transport runs.
+// replaces its old one (the peer restarted, or noticed a failure first). Dialers retry after a
+// failed dial, quickly at first, then every reconnectMs while the transport runs. A transport
+// that starts says hello once to each peer with a higher id: a hello from a lower id is a
+// request to be dialed now, so a member starting after its peers does not wait for their
+// redial timers (ZooKeeper's QuorumCnxManager answers a connection from a lower id the same way).
 //
 // Frames are a 4-byte big-endian length + a message body (codec.ts), checked against
 // frameBytesMax before anything is buffered. Output is encoded into a per-connection buffer and
 // written once per event-loop turn; a connection whose pending output exceeds outputBytesMax
 // is closed as too slow. Messages sent while a link is down are dropped: the contract of the
 // core (types.ts) is FIFO while connected, and a broken quorum link is reported once through
-// onDisconnected.
+// onDisconnected. A link that comes up is reported through onConnected, so the owner can re-send
+// what the link dropped while it was down (a vote sent before the peer listened).
 //
 // Fault injection (tests, the test-cluster API): cut(peer) closes both links to a peer and
 // refuses to connect to it until heal(peer).
@@ -57,6 +61,8 @@ export interface PeerTransportOptions {
   outputBytesMax: number;
   /** Dialers retry this often while a link is down. */
   reconnectMs: number;
+  /** First redial delay after a failed dial; doubles per failure up to reconnectMs (default 20 ms). */
+  redialFirstMs?: number;
   /** A connection must complete TCP connect + hello exchange within this (default 5000 ms). */
   handshakeTimeoutMs?: number;
   /** Inbound connections that have not yet sent a valid hello, per transport (default 64). */
@@ -65,6 +71,8 @@ export interface PeerTransportOptions {
   onMessage(from: PeerId, msg: Msg): void;
   /** Once for each quorum-port link that was up and broke (never for election links). */
   onDisconnected(peer: PeerId): void;
+  /** Each time a link (either channel) to `peer` completes its hello exchange. */
+  onConnected?(peer: PeerId, channel: Channel): void;
 }
 
 export interface TransportStats {
@@ -74,6 +82,8 @@ export interface TransportStats {
   rejected: number;
   /** Dials that failed before the link came up (refused, timed out, rejected by the peer). */
   dialFailures: number;
+  /** Hellos from lower ids received: requests to dial them now. */
+  dialRequests: number;
   /** Connections closed because the peer did not read (outputBytesMax). */
   tooSlow: number;
   /** Connections closed because of an oversized or malformed frame. */
@@ -127,6 +137,7 @@ export class PeerTransport {
     linksUp: 0,
     rejected: 0,
     dialFailures: 0,
+    dialRequests: 0,
     tooSlow: 0,
     badFrames: 0,
     dropped: 0,
@@ -145,6 +156,8 @@ export class PeerTransport {
   /** Accepted connections whose hello has not arrived yet. */
   private readonly pending = new Set<Link>();
   private readonly sockets = new Set<Socket>();
+  /** Sockets that asked a higher peer to dial me (askToDial), until the peer closes them. */
+  private readonly askers = new Set<Socket>();
   private readonly redialTimers = new Map<string, NodeJS.Timeout>();
   /** Dial failures in a row per link key (the redial back-off); reset when the link comes up. */
   private readonly redialFailures = new Map<string, number>();
@@ -194,7 +207,10 @@ export class PeerTransport {
       throw e;
     }
     this.log.debug({ host: this.me.host, quorumPort: this.me.quorumPort, electionPort: this.me.electionPort }, 'quorum transport listening');
-    for (const p of this.peers.values()) if (p.id < this.opts.myId) for (const c of CHANNELS) this.dial(p.id, c);
+    for (const p of this.peers.values()) {
+      if (p.id < this.opts.myId) for (const c of CHANNELS) this.dial(p.id, c);
+      else if (p.id > this.opts.myId) for (const c of CHANNELS) this.askToDial(p.id, c);
+    }
   }
 
   /** True if the link of this kind to `peer` has completed its hello exchange. */
@@ -281,6 +297,7 @@ export class PeerTransport {
     for (const t of this.redialTimers.values()) clearTimeout(t);
     this.redialTimers.clear();
     for (const link of [...this.links.values(), ...this.pending]) this.closeLink(link, 'transport closed', false);
+    for (const s of this.askers) s.destroy();
     const servers = this.servers.splice(0);
     await Promise.all([
       this.allSocketsClosed(),
@@ -323,6 +340,34 @@ export class PeerTransport {
       socket.write(w.toBuffer());
     });
     this.wire(link);
+  }
+
+  /**
+   * Says hello to a peer with a higher id, which it takes as a request to dial me now (onHello).
+   * Once, at start: if the peer is not up, it dials me when it starts; if it is, it would
+   * otherwise wait out its redial back-off. The peer closes the connection without answering.
+   */
+  private askToDial(peer: PeerId, channel: Channel): void {
+    const addr = this.peers.get(peer)!;
+    const socket = connect({ host: addr.host, port: channel === 'quorum' ? addr.quorumPort : addr.electionPort });
+    this.track(socket);
+    this.askers.add(socket);
+    const timer = setTimeout(() => socket.destroy(), this.handshakeTimeoutMs);
+    timer.unref();
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      const w = new JuteWriter(4 + HELLO_BYTES);
+      const at = w.beginFrame();
+      encodeHelloInto(w, { version: QUORUM_PROTOCOL_VERSION, peerId: this.opts.myId, channel });
+      w.endFrame(at);
+      socket.end(w.toBuffer());
+    });
+    socket.on('data', () => socket.destroy()); // nothing is expected back
+    socket.on('error', () => {}); // refused: the peer is not up yet, and will dial me when it is
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.askers.delete(socket);
+    });
   }
 
   private onAccept(socket: Socket, channel: Channel): void {
@@ -435,7 +480,7 @@ export class PeerTransport {
     }
     if (!this.peers.has(peer)) return this.refuseHello(link, `unknown peer id ${peer}`, peer);
     if (peer === this.opts.myId) return this.refuseHello(link, 'hello claims my own id', peer);
-    if (peer < this.opts.myId) return this.refuseHello(link, `peer ${peer} has a lower id and should not dial me`, peer);
+    if (peer < this.opts.myId) return this.onDialRequest(link, peer);
     if (this.cutPeers.has(peer)) {
       this.stats.rejected++;
       this.log.debug({ peer, channel: link.channel }, 'refusing connection from a cut peer');
@@ -457,6 +502,22 @@ export class PeerTransport {
     this.linkUp(link);
   }
 
+  /** A lower id said hello (askToDial): close that connection and dial it now, unless a link is there. */
+  private onDialRequest(link: Link, peer: PeerId): void {
+    this.stats.dialRequests++;
+    this.closeLink(link, 'dial request');
+    const key = keyOf(link.channel, peer);
+    if (!this.running || this.cutPeers.has(peer) || this.links.has(key)) return;
+    const t = this.redialTimers.get(key);
+    if (t) {
+      clearTimeout(t);
+      this.redialTimers.delete(key);
+    }
+    this.redialFailures.delete(key);
+    this.log.debug({ peer, channel: link.channel }, 'peer asked to be dialed');
+    this.dial(peer, link.channel);
+  }
+
   private refuseHello(link: Link, reason: string, peer?: PeerId): void {
     if (link.dialed) {
       this.log.warn({ peer: link.peer, channel: link.channel, reason }, 'bad hello from the peer I dialed; closing connection');
@@ -476,6 +537,12 @@ export class PeerTransport {
       link.handshakeTimer = undefined;
     }
     this.log.info({ peer: link.peer, channel: link.channel, dialed: link.dialed }, 'quorum connection up');
+    if (link.peer === undefined || !this.opts.onConnected) return;
+    try {
+      this.opts.onConnected(link.peer, link.channel);
+    } catch (e) {
+      this.log.error({ peer: link.peer, err: e }, 'onConnected threw');
+    }
   }
 
   private flush(link: Link): void {
@@ -542,7 +609,7 @@ export class PeerTransport {
     // and failover wait on this), then back off to reconnectMs for a peer that stays away.
     const failures = this.redialFailures.get(key) ?? 0;
     this.redialFailures.set(key, failures + 1);
-    const delayMs = Math.min(this.opts.reconnectMs, REDIAL_FIRST_MS * 2 ** failures);
+    const delayMs = Math.min(this.opts.reconnectMs, (this.opts.redialFirstMs ?? REDIAL_FIRST_MS) * 2 ** failures);
     const t = setTimeout(() => {
       this.redialTimers.delete(key);
       this.dial(peer, channel);

@@ -3,7 +3,8 @@
 // simulator (src/sim) to a seeded fake network, clock and disk.
 //
 // Channels between two peers are FIFO while connected (as TCP is); a broken connection loses
-// what was in flight and is reported to both sides as `disconnected`.
+// what was in flight and is reported to both sides as `disconnected`. A link coming up is reported
+// as `connected`, so what was sent while it was down (and lost) can be sent again at once.
 
 export type PeerId = number;
 
@@ -54,6 +55,8 @@ export type Input =
   | { kind: 'tick'; now: number }
   | { kind: 'message'; from: PeerId; msg: Msg; now: number }
   | { kind: 'disconnected'; peer: PeerId; now: number }
+  /** A link to `peer` came up; messages sent to it before were dropped. */
+  | { kind: 'connected'; peer: PeerId; now: number }
   /** The persist output with this sequence number (and every earlier one) is durable. */
   | { kind: 'persisted'; seq: number; now: number };
 

@@ -9,7 +9,7 @@ import { runFourLetterWord } from './commands.js';
 import type { ServerOptions } from './options.js';
 import type { SyncStage } from './pipeline.js';
 import { ZooKeeperServer } from './zkserver.js';
-import { startAdminServer, type AdminServer } from './admin.js';
+import type { AdminServer } from './admin.js';
 import { Storage, storageOptionsFor } from '../persistence/store.js';
 import type { StorageIo } from '../persistence/io.js';
 
@@ -123,6 +123,8 @@ export class ZooKeeperServerShell {
     this.containerTimer.unref();
     if (this.opts.adminEnabled) {
       try {
+        // Loaded only when enabled (node:http and the handlers are start-up time otherwise).
+        const { startAdminServer } = await import('./admin.js');
         this.admin = await startAdminServer(this);
         this.adminPort = this.admin.port;
       } catch (e) {

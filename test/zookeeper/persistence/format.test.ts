@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { OpCode } from '../../../src/zookeeper/protocol/constants.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../../src/zookeeper/protocol/acls.js';
 import { DataTree, statOf } from '../../../src/zookeeper/server/datatree.js';
@@ -106,6 +107,22 @@ test('Adler32 matches java.util.zip.Adler32 on known vectors', () => {
   assert.equal(adler32(Buffer.from('Wikipedia')), 0x11e60398);
   // Incremental (seeded) checksums, as the snapshot writer uses across chunks.
   assert.equal(adler32(Buffer.from('pedia'), adler32(Buffer.from('Wiki'))), 0x11e60398);
+});
+
+test('Adler32 matches zlib on long, worst-case and split buffers', () => {
+  // A zlib stream ends with the Adler-32 of its uncompressed bytes.
+  const zlibAdler = (b: Buffer): number => {
+    const z = deflateSync(b, { level: 0 });
+    return z.readUInt32BE(z.length - 4);
+  };
+  let x = 0x9e3779b9;
+  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24)));
+  // 0xFF runs make the sums grow fastest between the folds.
+  for (const b of [Buffer.alloc(2654, 0xff), Buffer.alloc(2655, 0xff), Buffer.alloc(300_000, 0xff), bytes(1), bytes(5553), bytes(70_001)]) {
+    const whole = adler32(b);
+    assert.equal(whole, zlibAdler(b), `length ${b.length}`);
+    for (const cut of [0, 1, Math.floor(b.length / 3), b.length]) assert.equal(adler32(b.subarray(cut), adler32(b.subarray(0, cut))), whole, `split at ${cut}`);
+  }
 });
 
 function sampleTree(): DataTree {

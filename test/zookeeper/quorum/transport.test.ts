@@ -120,6 +120,8 @@ interface Node {
   t: PeerTransport;
   got: { from: number; msg: Msg }[];
   disconnects: number[];
+  /** onConnected calls, as `channel:peer`. */
+  connects: string[];
   logs: LogLine[];
 }
 
@@ -158,7 +160,7 @@ async function cluster(ids: number[], specs: NodeSpec[] = ids.map((id) => ({ id 
 async function startNode(id: number, peers: PeerAddress[], over: Partial<PeerTransportOptions> = {}): Promise<Node> {
   const logs: LogLine[] = [];
   const log = pino({ level: 'debug' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
-  const node: Node = { id, t: undefined as unknown as PeerTransport, got: [], disconnects: [], logs };
+  const node: Node = { id, t: undefined as unknown as PeerTransport, got: [], disconnects: [], connects: [], logs };
   node.t = new PeerTransport({
     myId: id,
     peers,
@@ -169,6 +171,7 @@ async function startNode(id: number, peers: PeerAddress[], over: Partial<PeerTra
     log,
     onMessage: (from, msg) => void node.got.push({ from, msg }),
     onDisconnected: (peer) => void node.disconnects.push(peer),
+    onConnected: (peer, channel) => void node.connects.push(`${channel}:${peer}`),
     ...over,
   });
   await node.t.start();
@@ -337,9 +340,13 @@ test('transport: a restarted peer is reconnected; the others see one disconnect'
     n1.t.send(2, { t: 'commit', zxid: 1 });
     assert.equal(n1.t.stats.dropped, 1);
 
+    const before1 = n1.connects.length;
     const n2b = await startNode(2, addrs);
     nodes[1] = n2b;
     await waitMesh(nodes);
+    // Both ends hear of each link that came up (a core re-sends what the down link dropped).
+    assert.deepEqual(n1.connects.slice(before1).sort(), ['election:2', 'quorum:2']);
+    assert.deepEqual([...n2b.connects].sort(), ['election:1', 'election:3', 'quorum:1', 'quorum:3']);
     for (const a of nodes) for (const b of nodes) if (a !== b) a.t.send(b.id, { t: 'ack', zxid: a.id * 10 + b.id });
     await waitFor(() => nodes.every((n) => n.got.length === 2), 3000, () => 'acks after restart');
     assert.deepEqual(n1.disconnects, [2]);
@@ -486,7 +493,7 @@ test('transport: garbage and unknown hellos are refused without harm', async () 
       ['protocol version', hello(9, 'quorum', 99), port],
       ['wrong port', hello(9, 'election'), port],
       ['bad magic', badMagic, port],
-      ['lower id dialing', hello(1), addrs[1]!.quorumPort],
+      ['lower id asking to be dialed (while linked)', hello(1), addrs[1]!.quorumPort],
       ['zero length', Buffer.alloc(4), addrs[0]!.electionPort],
     ];
     const rejected1 = n1.t.stats.rejected;
@@ -498,7 +505,8 @@ test('transport: garbage and unknown hellos are refused without harm', async () 
       assert.deepEqual(r.received, [], `${what}: no hello reply`);
     }
     assert.equal(n1.t.stats.rejected - rejected1, cases.length - 1);
-    assert.equal(n2.t.stats.rejected, 1);
+    assert.equal(n2.t.stats.rejected, 0);
+    assert.equal(n2.t.stats.dialRequests, 1, 'a hello from a lower id asks to be dialed; the link to it is up already');
 
     // A hello that never completes is dropped at the handshake deadline.
     const slow = await Raw.connect(port);
@@ -531,6 +539,27 @@ test('transport: garbage and unknown hellos are refused without harm', async () 
     assertNoErrors([n1, n2]);
   } finally {
     await closeAll([n1, n2], raws);
+  }
+});
+
+test('transport: a peer that starts after a higher one asks it to dial at once, not at its next redial', async () => {
+  // Node 3 starts alone: its dials to 1 and 2 fail, and it would not try again for a minute.
+  const slow = { redialFirstMs: 60_000, reconnectMs: 60_000 };
+  const addrs = await addresses([1, 2, 3]);
+  const nodes: Node[] = [];
+  try {
+    const n3 = await startNode(3, addrs, slow);
+    nodes.push(n3);
+    await waitFor(() => n3.t.stats.dialFailures === 4, 5000, () => 'the first dials of node 3 fail');
+    // Nodes 1 and 2 start: their hellos to node 3 ask it to dial them now.
+    nodes.push(await startNode(1, addrs, slow), await startNode(2, addrs, slow));
+    await waitMesh(nodes);
+    assert.equal(n3.t.stats.dialFailures, 4, 'no redial was needed');
+    assert.equal(n3.t.stats.dialRequests, 4);
+    assertNoErrors(nodes);
+    for (const n of nodes) assert.deepEqual(n.logs.filter((l) => l.level >= 40), [], `node ${n.id} warned`);
+  } finally {
+    await closeAll(nodes);
   }
 });
 
