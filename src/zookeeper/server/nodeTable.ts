@@ -32,6 +32,7 @@ const I_CHILD_COUNT = 10;
 const I_STRIDE = 11;
 
 const INITIAL_SLOTS = 1024;
+const GROW_BY_QUARTER_FROM_SLOTS = 256 * 1024;
 
 /** What a node is created with. */
 export interface NodeFields extends StatLike {
@@ -185,7 +186,10 @@ export class NodeTable implements NodeReader {
     if (reused !== undefined) return reused;
     const slot = this.slotsUsed++;
     if (slot * I_STRIDE >= this.i.length) {
-      const slots = (this.i.length / I_STRIDE) * 2;
+      // Doubling while small; past that a quarter more each time: doubling a million-slot table
+      // for one more node would hold ~85 MB of empty columns.
+      const now = this.i.length / I_STRIDE;
+      const slots = now < GROW_BY_QUARTER_FROM_SLOTS ? now * 2 : Math.ceil(now * 1.25);
       const f = new Float64Array(slots * F_STRIDE);
       f.set(this.f);
       this.f = f;
