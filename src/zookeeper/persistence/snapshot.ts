@@ -80,17 +80,7 @@ export function* snapshotChunks(tree: DataTree, sessions: ReadonlyMap<bigint, nu
     w.latin1Buffer(t.valueAt(slot));
     // A list interned after the table was written belongs to a setACL the log replays.
     w.long(aclRefs.get(tree.aclAt(slot)) ?? OPEN_ACL_REF);
-    StatPersisted.encode(w, {
-      czxid: t.czxidAt(slot),
-      mzxid: t.mzxidAt(slot),
-      ctime: t.ctimeAt(slot),
-      mtime: t.mtimeAt(slot),
-      version: t.versionAt(slot),
-      cversion: t.cversionAt(slot),
-      aversion: t.aversionAt(slot),
-      ephemeralOwner: t.ownerAt(slot),
-      pzxid: t.pzxidAt(slot),
-    });
+    StatPersisted.encode(w, t.persistedStatAt(slot));
     nodes++;
     for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) stack.push(t.pathAt(c));
     if (w.pos >= chunkBytes) {

@@ -247,17 +247,9 @@ export class DataTree {
   nodeAt(slot: number): ZNode {
     const t = this.nodes;
     return {
+      ...t.persistedStatAt(slot),
       data: fromStoredValue(t.valueAt(slot)),
       acl: this.aclAt(slot),
-      czxid: t.czxidAt(slot),
-      mzxid: t.mzxidAt(slot),
-      pzxid: t.pzxidAt(slot),
-      ctime: t.ctimeAt(slot),
-      mtime: t.mtimeAt(slot),
-      version: t.versionAt(slot),
-      cversion: t.cversionAt(slot),
-      aversion: t.aversionAt(slot),
-      ephemeralOwner: t.ownerAt(slot),
       numChildren: t.childCountAt(slot),
     };
   }

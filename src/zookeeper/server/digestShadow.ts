@@ -69,19 +69,7 @@ export class DigestShadow {
     const t = this.tree.table;
     const slot = this.tree.find(path);
     if (slot === NO_SLOT) return null;
-    return {
-      data: t.valueAt(slot),
-      czxid: t.czxidAt(slot),
-      mzxid: t.mzxidAt(slot),
-      ctime: t.ctimeAt(slot),
-      mtime: t.mtimeAt(slot),
-      version: t.versionAt(slot),
-      cversion: t.cversionAt(slot),
-      aversion: t.aversionAt(slot),
-      ephemeralOwner: t.ownerAt(slot),
-      pzxid: t.pzxidAt(slot),
-      hash: t.digestAt(slot),
-    };
+    return { ...t.persistedStatAt(slot), data: t.valueAt(slot), hash: t.digestAt(slot) };
   }
 
   private put(path: string, zxid: number, node: ShadowNode | null, before: ShadowNode | null): void {

@@ -59,6 +59,8 @@ export interface NodeReader {
   cversionAt(slot: number): number;
   aversionAt(slot: number): number;
   ownerAt(slot: number): bigint;
+  /** The persisted stat fields as a fresh record. */
+  persistedStatAt(slot: number): StatLike;
   aclIdAt(slot: number): number;
   digestAt(slot: number): number;
   childCountAt(slot: number): number;
@@ -238,6 +240,19 @@ export class NodeTable implements NodeReader {
   }
   ownerAt(slot: number): bigint {
     return this.owners.get(slot) ?? 0n;
+  }
+  persistedStatAt(slot: number): StatLike {
+    return {
+      czxid: this.czxidAt(slot),
+      mzxid: this.mzxidAt(slot),
+      pzxid: this.pzxidAt(slot),
+      ctime: this.ctimeAt(slot),
+      mtime: this.mtimeAt(slot),
+      version: this.versionAt(slot),
+      cversion: this.cversionAt(slot),
+      aversion: this.aversionAt(slot),
+      ephemeralOwner: this.ownerAt(slot),
+    };
   }
   aclIdAt(slot: number): number {
     return this.i[slot * I_STRIDE + I_ACL]!;
