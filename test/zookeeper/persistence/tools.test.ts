@@ -258,7 +258,11 @@ function checks(kind: 'ours' | 'apache', start: Start): void {
         // Fuzzy snapshots: ours leaves out nodes created after it began (Apache may include them);
         // both store the digest of the last zxid applied when the tree was written.
         if (kind === 'ours') for (const n of doc.nodes) assert.ok(parseInt(n.czxid, 16) <= snap.zxid, `${snap.name}: ${n.path} is newer`);
-        if (snap.zxid > 0) {
+        // Apache writes the digest after the first seal from its snapshot thread, which its
+        // shutdown does not wait for: a snapshot taken just before a stop can end at the seal
+        // (Apache loads such a file too). Ours are written whole before they are renamed.
+        const digestCut = kind === 'apache' && doc.digest === undefined;
+        if (snap.zxid > 0 && !digestCut) {
           const dz = parseInt(doc.digest?.zxid ?? '', 16);
           assert.ok(dz >= snap.zxid && dz <= w.lastZxid, `${snap.name}: digest at ${doc.digest?.zxid}`);
         }
