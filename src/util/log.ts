@@ -75,28 +75,28 @@ class LazyLogger implements Logger {
     return this.real;
   }
 
-  private write(method: Method, value: number, args: unknown[]): void {
-    if (value < this.threshold) return;
+  private write(method: Method, args: unknown[]): void {
+    if (LEVELS[method]! < this.threshold) return;
     (this.pino()[method] as (...a: unknown[]) => void)(...args);
   }
 
   trace(...args: unknown[]): void {
-    this.write('trace', 10, args);
+    this.write('trace', args);
   }
   debug(...args: unknown[]): void {
-    this.write('debug', 20, args);
+    this.write('debug', args);
   }
   info(...args: unknown[]): void {
-    this.write('info', 30, args);
+    this.write('info', args);
   }
   warn(...args: unknown[]): void {
-    this.write('warn', 40, args);
+    this.write('warn', args);
   }
   error(...args: unknown[]): void {
-    this.write('error', 50, args);
+    this.write('error', args);
   }
   fatal(...args: unknown[]): void {
-    this.write('fatal', 60, args);
+    this.write('fatal', args);
   }
 
   /** As pino's child: the parent's bindings and current level. */

@@ -4,6 +4,31 @@
 
 const TWO_32 = 4294967296;
 
+// Big-endian stores into a buffer at a given offset, shared by JuteWriter and the node hash
+// (server/digest.ts). Byte stores only: a number above 2^31 passed to a call that is not inlined
+// (writeInt32BE & co.) is boxed, garbage per field on the write path; and a zero long, the usual
+// ephemeralOwner, needs no BigInt arithmetic (which allocates).
+
+export function putInt32(buf: Buffer, at: number, v: number): void {
+  buf[at] = v >>> 24;
+  buf[at + 1] = (v >>> 16) & 0xff;
+  buf[at + 2] = (v >>> 8) & 0xff;
+  buf[at + 3] = v & 0xff;
+}
+
+/** A long held as a JS number (zxids, times). */
+export function putLongN(buf: Buffer, at: number, v: number): void {
+  const hi = Math.floor(v / TWO_32);
+  putInt32(buf, at, hi);
+  putInt32(buf, at + 4, v - hi * TWO_32);
+}
+
+/** A long held as a bigint (session ids, ephemeral owners). */
+export function putLong(buf: Buffer, at: number, v: bigint): void {
+  if (v === 0n) buf.fill(0, at, at + 8);
+  else buf.writeBigInt64BE(BigInt.asIntN(64, v), at);
+}
+
 export class JuteError extends Error {
   override name = 'JuteError';
 }
@@ -129,23 +154,13 @@ export class JuteWriter {
 
   longN(v: number): void {
     this.ensure(8);
-    const hi = Math.floor(v / TWO_32);
-    const lo = v - hi * TWO_32;
-    this.buf.writeInt32BE(hi, this.pos);
-    this.buf.writeUInt32BE(lo, this.pos + 4);
+    putLongN(this.buf, this.pos, v);
     this.pos += 8;
   }
 
   long(v: bigint): void {
     this.ensure(8);
-    if (v === 0n) {
-      // The common ephemeralOwner: no BigInt arithmetic (which allocates) for it.
-      this.buf.writeInt32BE(0, this.pos);
-      this.buf.writeInt32BE(0, this.pos + 4);
-      this.pos += 8;
-      return;
-    }
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
+    putLong(this.buf, this.pos, v);
     this.pos += 8;
   }
 

@@ -44,24 +44,6 @@ export interface ZNode extends StatLike {
   numChildren: number;
 }
 
-/** Client-visible Stat. cversion is reported as 2*stored - numChildren, as DataNode.copyStat does. */
-export function statOf(n: ZNode): StatT {
-  const numChildren = n.numChildren;
-  return {
-    czxid: n.czxid,
-    mzxid: n.mzxid,
-    ctime: n.ctime,
-    mtime: n.mtime,
-    version: n.version,
-    cversion: n.cversion * 2 - numChildren,
-    aversion: n.aversion,
-    ephemeralOwner: isSessionOwner(n.ephemeralOwner) ? n.ephemeralOwner : 0n,
-    dataLength: n.data ? n.data.length : 0,
-    numChildren,
-    pzxid: n.pzxid,
-  };
-}
-
 export interface TxnResult {
   err: number;
   path: string;
@@ -254,7 +236,7 @@ export class DataTree {
     };
   }
 
-  /** Client-visible Stat of the node (see statOf). */
+  /** Client-visible Stat. cversion is reported as 2*stored - numChildren, as DataNode.copyStat does. */
   statAt(slot: number): StatT {
     const t = this.nodes;
     const numChildren = t.childCountAt(slot);

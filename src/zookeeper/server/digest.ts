@@ -4,6 +4,7 @@
 // against the tree it rebuilds, by us and by Apache ZooKeeper.
 
 import { crc32 } from 'node:zlib';
+import { putInt32, putLong, putLongN } from '../protocol/jute.js';
 
 export const DIGEST_VERSION = 2;
 const SYSTEM_SUBTREE = '/zookeeper/';
@@ -31,53 +32,23 @@ const scratch = Buffer.alloc(SCRATCH_BYTES);
 const scratchViews: (Buffer | undefined)[] = [];
 const statScratch = Buffer.alloc(STAT_BYTES);
 
-/**
- * A long as Java writes it, with byte stores only: numbers above 2^31 passed to a call that is not
- * inlined are boxed, which on the write path is garbage per field per hash.
- */
-export function putLong(buf: Buffer, at: number, v: number): void {
-  const hi = Math.floor(v / TWO_32);
-  const lo = v - hi * TWO_32;
-  buf[at] = hi >>> 24;
-  buf[at + 1] = (hi >>> 16) & 0xff;
-  buf[at + 2] = (hi >>> 8) & 0xff;
-  buf[at + 3] = hi & 0xff;
-  buf[at + 4] = lo >>> 24;
-  buf[at + 5] = (lo >>> 16) & 0xff;
-  buf[at + 6] = (lo >>> 8) & 0xff;
-  buf[at + 7] = lo & 0xff;
-}
-
-export function putInt(buf: Buffer, at: number, v: number): void {
-  buf[at] = v >>> 24;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
-}
-
-/** The 8 bytes of an ephemeralOwner; most nodes have none, which needs no BigInt arithmetic. */
-export function putOwner(buf: Buffer, at: number, owner: bigint): void {
-  if (owner === 0n) buf.fill(0, at, at + 8);
-  else buf.writeBigInt64BE(BigInt.asIntN(64, owner), at);
-}
-
 /** The persisted stat fields in the order the hash covers them (czxid, mzxid, pzxid, ctime, mtime, versions, owner). */
 export function putPersistedStat(buf: Buffer, at: number, s: StatLike): void {
-  putLong(buf, at, s.czxid);
-  putLong(buf, at + 8, s.mzxid);
-  putLong(buf, at + 16, s.pzxid);
-  putLong(buf, at + 24, s.ctime);
-  putLong(buf, at + 32, s.mtime);
-  putInt(buf, at + 40, s.version);
-  putInt(buf, at + 44, s.cversion);
-  putInt(buf, at + 48, s.aversion);
-  putOwner(buf, at + 52, s.ephemeralOwner);
+  putLongN(buf, at, s.czxid);
+  putLongN(buf, at + 8, s.mzxid);
+  putLongN(buf, at + 16, s.pzxid);
+  putLongN(buf, at + 24, s.ctime);
+  putLongN(buf, at + 32, s.mtime);
+  putInt32(buf, at + 40, s.version);
+  putInt32(buf, at + 44, s.cversion);
+  putInt32(buf, at + 48, s.aversion);
+  putLong(buf, at + 52, s.ephemeralOwner);
 }
 
 /**
  * The node's digest (an unsigned 32-bit value), or 0 for nodes outside the digest, from its path,
- * its data (bytes, or a one-byte string as the tree stores it: one char per byte) and the
- * STAT_BYTES of its persisted stat.
+ * its data (bytes, or a one-byte string as the tree stores it: one char per byte) and its
+ * persisted stat (`stat`: exactly STAT_BYTES, see putPersistedStat).
  */
 export function hashNode(path: string, value: Uint8Array | string | null, stat: Buffer): number {
   if (path.startsWith(SYSTEM_SUBTREE)) return 0;
@@ -99,7 +70,7 @@ export function hashNode(path: string, value: Uint8Array | string | null, stat: 
   // Never hand zlib an empty buffer: one without a backing store has a null data pointer, and
   // zlib's crc32 answers 0 (its initial value) for that instead of leaving the CRC as it is.
   if (valueBytes > 0) crc = crc32(typeof value === 'string' ? Buffer.from(value, 'latin1') : value!, crc);
-  return crc32(stat.length === STAT_BYTES ? stat : stat.subarray(0, STAT_BYTES), crc);
+  return crc32(stat, crc);
 }
 
 /** hashNode for a record of the stat fields. */

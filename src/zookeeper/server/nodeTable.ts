@@ -5,7 +5,8 @@
 // set per parent); here it is the path, the value, one map entry and ~90 bytes of columns.
 // Pure: DataTree decides what changes, this only stores it.
 
-import { putInt, putLong, putOwner, type StatLike } from './digest.js';
+import { putInt32, putLong, putLongN } from '../protocol/jute.js';
+import type { StatLike } from './digest.js';
 
 export const NO_SLOT = -1;
 
@@ -278,17 +279,17 @@ export class NodeTable implements NodeReader {
   putPersistedStat(slot: number, buf: Buffer, at: number): void {
     const f = this.f;
     const fb = slot * F_STRIDE;
-    putLong(buf, at, f[fb + F_CZXID]!);
-    putLong(buf, at + 8, f[fb + F_MZXID]!);
-    putLong(buf, at + 16, f[fb + F_PZXID]!);
-    putLong(buf, at + 24, f[fb + F_CTIME]!);
-    putLong(buf, at + 32, f[fb + F_MTIME]!);
+    putLongN(buf, at, f[fb + F_CZXID]!);
+    putLongN(buf, at + 8, f[fb + F_MZXID]!);
+    putLongN(buf, at + 16, f[fb + F_PZXID]!);
+    putLongN(buf, at + 24, f[fb + F_CTIME]!);
+    putLongN(buf, at + 32, f[fb + F_MTIME]!);
     const iv = this.i;
     const ib = slot * I_STRIDE;
-    putInt(buf, at + 40, iv[ib + I_VERSION]!);
-    putInt(buf, at + 44, iv[ib + I_CVERSION]!);
-    putInt(buf, at + 48, iv[ib + I_AVERSION]!);
-    putOwner(buf, at + 52, this.owners.get(slot) ?? 0n);
+    putInt32(buf, at + 40, iv[ib + I_VERSION]!);
+    putInt32(buf, at + 44, iv[ib + I_CVERSION]!);
+    putInt32(buf, at + 48, iv[ib + I_AVERSION]!);
+    putLong(buf, at + 52, this.owners.get(slot) ?? 0n);
   }
 
   // ---- writes (DataTree keeps the digest in step)

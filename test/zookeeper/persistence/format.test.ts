@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { OpCode } from '../../../src/zookeeper/protocol/constants.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../../src/zookeeper/protocol/acls.js';
-import { DataTree, statOf } from '../../../src/zookeeper/server/datatree.js';
+import { DataTree } from '../../../src/zookeeper/server/datatree.js';
 import type { Txn, TxnBody } from '../../../src/zookeeper/server/txn.js';
 import { decodeTxn, encodeTxn } from '../../../src/zookeeper/persistence/txnCodec.js';
 import { adler32, encodeFileHeader, ENTRY_OVERHEAD_BYTES, frameEntry, TxnLogParser, TxnLogWriter } from '../../../src/zookeeper/persistence/txnLog.js';
@@ -141,7 +141,7 @@ function treeState(tree: DataTree): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const p of [...tree.paths()].sort()) {
     const n = tree.get(p)!;
-    out[p] = { stat: statOf(n), data: n.data?.toString('hex') ?? null, acl: n.acl, children: tree.childrenAt(tree.find(p)).sort() };
+    out[p] = { stat: tree.statAt(tree.find(p)), data: n.data?.toString('hex') ?? null, acl: n.acl, children: tree.childrenAt(tree.find(p)).sort() };
   }
   return out;
 }
