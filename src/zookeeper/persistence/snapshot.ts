@@ -77,7 +77,9 @@ export function* snapshotChunks(tree: DataTree, sessions: ReadonlyMap<bigint, nu
     // Gone since its parent was written, or created after the snapshot began: the log has it.
     if (slot === NO_SLOT || t.czxidAt(slot) > zxid) continue;
     w.ustring(path === '/' ? '' : path);
-    w.latin1Buffer(t.valueAt(slot));
+    // The value's bytes straight from the tree's store, no copy of their own.
+    const valueBytes = t.valueView(slot);
+    w.buffer(valueBytes);
     // A list interned after the table was written belongs to a setACL the log replays.
     w.long(aclRefs.get(tree.aclAt(slot)) ?? OPEN_ACL_REF);
     StatPersisted.encode(w, t.persistedStatAt(slot));

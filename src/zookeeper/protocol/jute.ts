@@ -181,17 +181,6 @@ export class JuteWriter {
     this.pos += v.length;
   }
 
-  /** A buffer field whose bytes are held as a one-byte string (one char per byte). */
-  latin1Buffer(v: string | null): void {
-    if (v === null) {
-      this.int(-1);
-      return;
-    }
-    this.ensure(4 + v.length);
-    this.buf.writeInt32BE(v.length, this.pos);
-    this.pos += 4 + this.buf.write(v, this.pos + 4, 'latin1');
-  }
-
   ustring(v: string | null | undefined): void {
     if (v == null) {
       this.int(-1);

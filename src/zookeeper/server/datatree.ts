@@ -9,8 +9,8 @@ import { baseName, parentOf } from '../protocol/paths.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchManager } from './watches.js';
 import { formatStatsTrack, LIMIT_NODE, parseStatsTrack, QUOTA_ROOT, QuotaPrefixes, STAT_NODE } from './quota.js';
-import { hashNode, STAT_BYTES, TreeDigest, type StatLike } from './digest.js';
-import { fromStoredValue, NO_SLOT, NodeTable, toStoredValue, type NodeReader } from './nodeTable.js';
+import { hashStoredNode, STAT_BYTES, TreeDigest, type StatLike } from './digest.js';
+import { NO_SLOT, NodeTable, type NodeReader } from './nodeTable.js';
 
 /** ephemeralOwner values that mark containers and TTL nodes (EphemeralType). */
 export const CONTAINER_OWNER = -0x8000000000000000n;
@@ -54,6 +54,8 @@ export interface TxnResult {
 
 /** Where hashIn puts a node's stat bytes. */
 const statBytes = Buffer.alloc(STAT_BYTES);
+/** The system nodes' (empty, non-null) value. */
+const NO_DATA = Buffer.alloc(0);
 const EMPTY_ACL: AclT[] = Object.freeze([]) as unknown as AclT[];
 
 export class DataTree {
@@ -90,7 +92,7 @@ export class DataTree {
   }
 
   private init(): void {
-    const root = this.nodes.add('/', NO_SLOT, this.fields('', this.aclId(OPEN_ACL_UNSAFE), 0, 0, 0, 0n));
+    const root = this.nodes.add('/', NO_SLOT, this.fields(NO_DATA, this.aclId(OPEN_ACL_UNSAFE), 0, 0, 0, 0n));
     this.hashIn(root);
     this.addSystemNode('/zookeeper', OPEN_ACL_UNSAFE);
     this.addSystemNode('/zookeeper/quota', OPEN_ACL_UNSAFE);
@@ -98,12 +100,12 @@ export class DataTree {
     this.addSystemNode('/zookeeper/config', READ_ACL_UNSAFE, -1);
   }
 
-  private fields(value: string | null, aclId: number, zxid: number, time: number, aversion: number, owner: bigint) {
-    return { value, aclId, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion, ephemeralOwner: owner };
+  private fields(data: Uint8Array | null, aclId: number, zxid: number, time: number, aversion: number, owner: bigint) {
+    return { data, aclId, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion, ephemeralOwner: owner };
   }
 
   private addSystemNode(path: string, acl: readonly AclT[], aversion = 0): void {
-    const slot = this.nodes.add(path, this.nodes.find(parentOf(path)), this.fields('', this.aclId(acl), 0, 0, aversion, 0n));
+    const slot = this.nodes.add(path, this.nodes.find(parentOf(path)), this.fields(NO_DATA, this.aclId(acl), 0, 0, aversion, 0n));
     this.hashIn(slot);
   }
 
@@ -111,7 +113,7 @@ export class DataTree {
   private hashIn(slot: number): void {
     const t = this.nodes;
     t.putPersistedStat(slot, statBytes, 0);
-    const d = hashNode(t.pathAt(slot), t.valueAt(slot), statBytes);
+    const d = hashStoredNode(t.pathAt(slot), t, slot, statBytes);
     t.setDigest(slot, d);
     this.digest.add(d);
   }
@@ -141,7 +143,7 @@ export class DataTree {
       if (parent === NO_SLOT) throw new Error(`snapshot lists ${path} before its parent`);
     }
     if (this.nodes.find(path) !== NO_SLOT) throw new Error(`snapshot lists ${path} twice`);
-    const slot = this.nodes.add(path, parent, { ...n, value: toStoredValue(n.data), aclId: this.aclId(n.acl) });
+    const slot = this.nodes.add(path, parent, { ...n, aclId: this.aclId(n.acl) });
     this.hashIn(slot);
     this.trackOwner(path, n.ephemeralOwner);
   }
@@ -230,7 +232,7 @@ export class DataTree {
     const t = this.nodes;
     return {
       ...t.persistedStatAt(slot),
-      data: fromStoredValue(t.valueAt(slot)),
+      data: t.valueAt(slot),
       acl: this.aclAt(slot),
       numChildren: t.childCountAt(slot),
     };
@@ -258,7 +260,7 @@ export class DataTree {
 
   /** The node's value as a fresh Buffer (null for a node created with null data). */
   dataAt(slot: number): Buffer | null {
-    return fromStoredValue(this.nodes.valueAt(slot));
+    return this.nodes.valueAt(slot);
   }
 
   aclAt(slot: number): AclT[] {
@@ -344,7 +346,7 @@ export class DataTree {
         const old = t.dataLengthAt(slot);
         const now = body.data ? body.data.length : 0;
         this.hashOut(slot);
-        t.setValue(slot, toStoredValue(body.data));
+        t.setValue(slot, body.data);
         this.approximateDataSize += now - old;
         const prefix = this.quotas.maxPrefix(body.path);
         if (prefix !== undefined) this.updateQuotaStat(prefix, now - old, 0);
@@ -430,7 +432,7 @@ export class DataTree {
       t.setPzxid(parent, zxid);
     }
     this.hashIn(parent);
-    const slot = t.add(path, parent, this.fields(toStoredValue(data), this.aclId(acl), zxid, time, 0, owner));
+    const slot = t.add(path, parent, this.fields(data, this.aclId(acl), zxid, time, 0, owner));
     this.hashIn(slot);
     this.approximateDataSize += path.length + (data ? data.length : 0);
     this.trackOwner(path, owner);
@@ -507,7 +509,7 @@ export class DataTree {
     stats.set('count', (stats.get('count') ?? -1) + countDiff);
     stats.set('bytes', (stats.get('bytes') ?? -1) + bytesDiff);
     // Like Apache, the stat node's data changes without a new version or digest update.
-    this.nodes.setValue(slot, toStoredValue(Buffer.from(formatStatsTrack(stats), 'utf8')));
+    this.nodes.setValue(slot, Buffer.from(formatStatsTrack(stats), 'utf8'));
   }
 
   /** Counts the subtree at `quotaPath` into its stat node (when the stat node is created or loaded). */
@@ -524,7 +526,7 @@ export class DataTree {
     };
     const top = t.find(quotaPath);
     if (top !== NO_SLOT) walk(top);
-    t.setValue(statSlot, toStoredValue(Buffer.from(formatStatsTrack(new Map([['count', count], ['bytes', bytes]])), 'utf8')));
+    t.setValue(statSlot, Buffer.from(formatStatsTrack(new Map([['count', count], ['bytes', bytes]])), 'utf8'));
   }
 
   /** Deletes every ephemeral of the session, deepest paths first. */

@@ -45,36 +45,64 @@ export function putPersistedStat(buf: Buffer, at: number, s: StatLike): void {
   putLong(buf, at + 52, s.ephemeralOwner);
 }
 
+/** Whether a node of this name (UTF-16 units, ≤3 UTF-8 bytes each) and value fits the scratch. */
+function fitsScratch(name: string, valueBytes: number): boolean {
+  return name.length * 3 + valueBytes + STAT_BYTES <= SCRATCH_BYTES;
+}
+
+/** Appends the stat to the name and value already in the scratch, and hashes the lot. */
+function crcScratch(at: number, stat: Buffer): number {
+  stat.copy(scratch, at, 0, STAT_BYTES);
+  const n = at + STAT_BYTES;
+  return crc32((scratchViews[n] ??= scratch.subarray(0, n)));
+}
+
+/** The root is hashed under the name "" (its key in ZooKeeper's node map). */
+function hashedName(path: string): string {
+  return path === '/' ? '' : path;
+}
+
 /**
  * The node's digest (an unsigned 32-bit value), or 0 for nodes outside the digest, from its path,
- * its data (bytes, or a one-byte string as the tree stores it: one char per byte) and its
- * persisted stat (`stat`: exactly STAT_BYTES, see putPersistedStat).
+ * its data and its persisted stat (`stat`: exactly STAT_BYTES, see putPersistedStat).
  */
-export function hashNode(path: string, value: Uint8Array | string | null, stat: Buffer): number {
+export function hashNode(path: string, value: Uint8Array | null, stat: Buffer): number {
   if (path.startsWith(SYSTEM_SUBTREE)) return 0;
-  // The root is hashed under the name "" (its key in ZooKeeper's node map).
-  const name = path === '/' ? '' : path;
+  const name = hashedName(path);
   const valueBytes = value === null ? 0 : value.length;
-  if (name.length * 3 + valueBytes + STAT_BYTES <= SCRATCH_BYTES) {
+  if (fitsScratch(name, valueBytes)) {
     let at = scratch.write(name, 0, 'utf8');
-    if (typeof value === 'string') at += scratch.write(value, at, 'latin1');
-    else if (value !== null) {
+    if (value !== null) {
       scratch.set(value, at);
       at += valueBytes;
     }
-    stat.copy(scratch, at, 0, STAT_BYTES);
-    const n = at + STAT_BYTES;
-    return crc32((scratchViews[n] ??= scratch.subarray(0, n)));
+    return crcScratch(at, stat);
   }
   let crc = crc32(name);
   // Never hand zlib an empty buffer: one without a backing store has a null data pointer, and
   // zlib's crc32 answers 0 (its initial value) for that instead of leaving the CRC as it is.
-  if (valueBytes > 0) crc = crc32(typeof value === 'string' ? Buffer.from(value, 'latin1') : value!, crc);
+  if (valueBytes > 0) crc = crc32(value!, crc);
   return crc32(stat, crc);
 }
 
+/** Where a stored node's value is read from (NodeTable), without a copy of its own. */
+export interface StoredValues {
+  dataLengthAt(slot: number): number;
+  copyValue(slot: number, target: Uint8Array, at: number): number;
+  valueView(slot: number): Buffer | null;
+}
+
+/** hashNode for a node of the table: its value is copied straight into the scratch. */
+export function hashStoredNode(path: string, values: StoredValues, slot: number, stat: Buffer): number {
+  if (path.startsWith(SYSTEM_SUBTREE)) return 0;
+  const name = hashedName(path);
+  if (!fitsScratch(name, values.dataLengthAt(slot))) return hashNode(path, values.valueView(slot), stat);
+  const at = scratch.write(name, 0, 'utf8');
+  return crcScratch(at + values.copyValue(slot, scratch, at), stat);
+}
+
 /** hashNode for a record of the stat fields. */
-export function nodeDigest(path: string, data: Uint8Array | string | null, s: StatLike): number {
+export function nodeDigest(path: string, data: Uint8Array | null, s: StatLike): number {
   if (path.startsWith(SYSTEM_SUBTREE)) return 0;
   putPersistedStat(statScratch, 0, s);
   return hashNode(path, data, statScratch);

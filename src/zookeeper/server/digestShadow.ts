@@ -10,8 +10,8 @@ import { NO_SLOT } from './nodeTable.js';
 import type { SubTxn, Txn } from './txn.js';
 
 interface ShadowNode extends StatLike {
-  /** Bytes from a txn, or the tree's one-byte string. */
-  data: Uint8Array | string | null;
+  /** Bytes from a txn, or a copy of the tree's value. */
+  data: Uint8Array | null;
   hash: number;
 }
 

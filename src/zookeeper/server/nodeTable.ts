@@ -1,14 +1,17 @@
 // The znode store behind DataTree, laid out for memory: a node is a slot number, its numeric
-// fields live in typed-array columns, its value is a one-byte string (each char one byte), and
+// fields live in typed-array columns, its value in an off-heap arena (valueStore.ts), and
 // children hang off their parent in a doubly linked sibling list. With one object per field the
 // tree cost ~400 bytes of V8 heap per znode (boxed zxids and times, a Buffer per value, a child
-// set per parent); here it is the path, the value, one map entry and ~90 bytes of columns.
+// set per parent); here the only heap object is the path string, plus an index entry
+// (pathIndex.ts), ~90 bytes of columns and the value bytes.
 // Pure: DataTree decides what changes, this only stores it.
 
 import { putInt32, putLong, putLongN } from '../protocol/jute.js';
 import type { StatLike } from './digest.js';
+import { NO_SLOT, PathIndex } from './pathIndex.js';
+import { ValueStore } from './valueStore.js';
 
-export const NO_SLOT = -1;
+export { NO_SLOT };
 
 // Float64 columns (zxids and times exceed a 32-bit integer).
 const F_CZXID = 0;
@@ -30,15 +33,21 @@ const I_LAST_CHILD = 7;
 const I_PREV = 8;
 const I_NEXT = 9;
 const I_CHILD_COUNT = 10;
-const I_STRIDE = 11;
+/** Value length in bytes, -1 for null data. */
+const I_VALUE_LENGTH = 11;
+/** Where ValueStore keeps the value. */
+const I_VALUE_REF = 12;
+const I_STRIDE = 13;
 
-const INITIAL_SLOTS = 1024;
-const GROW_BY_QUARTER_FROM_SLOTS = 256 * 1024;
+/** Slots per column chunk (~375 KB of columns). */
+const CHUNK_SHIFT = 12;
+const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_SLOTS - 1;
 
 /** What a node is created with. */
 export interface NodeFields extends StatLike {
-  /** The value as a one-byte string (see toStoredValue), or null for a node created with null data. */
-  value: string | null;
+  /** The value (copied in), or null for a node created with null data. */
+  data: Uint8Array | null;
   aclId: number;
 }
 
@@ -47,8 +56,12 @@ export interface NodeReader {
   /** The node's slot, or NO_SLOT. */
   find(path: string): number;
   pathAt(slot: number): string;
-  /** The stored value (one char per byte), or null. */
-  valueAt(slot: number): string | null;
+  /** A copy of the value, or null for null data. */
+  valueAt(slot: number): Buffer | null;
+  /** Copies the value's bytes into `target` at `at` (the caller makes room); returns their count. */
+  copyValue(slot: number, target: Uint8Array, at: number): number;
+  /** The value's bytes in place, or null: valid only until the tree next changes. */
+  valueView(slot: number): Buffer | null;
   dataLengthAt(slot: number): number;
   czxidAt(slot: number): number;
   mzxidAt(slot: number): number;
@@ -71,24 +84,12 @@ export interface NodeReader {
   nameAt(slot: number): string;
 }
 
-/** A node value held as a one-byte string: no Buffer object per value, and V8 stores it compactly. */
-export function toStoredValue(data: Uint8Array | null): string | null {
-  if (data === null) return null;
-  if (data.length === 0) return '';
-  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return bytes.toString('latin1');
-}
-
-export function fromStoredValue(value: string | null): Buffer | null {
-  return value === null ? null : Buffer.from(value, 'latin1');
-}
-
 export class NodeTable implements NodeReader {
-  private readonly index = new Map<string, number>();
-  private paths: (string | undefined)[] = [];
-  private values: (string | null)[] = [];
-  private f = new Float64Array(INITIAL_SLOTS * F_STRIDE);
-  private i = new Int32Array(INITIAL_SLOTS * I_STRIDE);
+  private readonly index = new PathIndex();
+  private readonly values = new ValueStore();
+  /** Columns in chunks of CHUNK_SLOTS slots: growing never copies, and never holds a dead copy until the next GC. */
+  private fc: Float64Array[] = [];
+  private ic: Int32Array[] = [];
   /** Non-zero ephemeralOwner values (sessions, containers, TTLs); most nodes have none. */
   private readonly owners = new Map<number, bigint>();
   private readonly freeSlots: number[] = [];
@@ -100,38 +101,48 @@ export class NodeTable implements NodeReader {
 
   clear(): void {
     this.index.clear();
-    this.paths = [];
-    this.values = [];
-    this.f = new Float64Array(INITIAL_SLOTS * F_STRIDE);
-    this.i = new Int32Array(INITIAL_SLOTS * I_STRIDE);
+    this.values.clear();
+    this.fc = [];
+    this.ic = [];
     this.owners.clear();
     this.freeSlots.length = 0;
     this.slotsUsed = 0;
   }
 
   find(path: string): number {
-    return this.index.get(path) ?? NO_SLOT;
+    return this.index.find(path);
   }
 
   allPaths(): IterableIterator<string> {
     return this.index.keys();
   }
 
+  private getF(slot: number, field: number): number {
+    return this.fc[slot >>> CHUNK_SHIFT]![(slot & CHUNK_MASK) * F_STRIDE + field]!;
+  }
+  private setF(slot: number, field: number, v: number): void {
+    this.fc[slot >>> CHUNK_SHIFT]![(slot & CHUNK_MASK) * F_STRIDE + field] = v;
+  }
+  private getI(slot: number, field: number): number {
+    return this.ic[slot >>> CHUNK_SHIFT]![(slot & CHUNK_MASK) * I_STRIDE + field]!;
+  }
+  private setI(slot: number, field: number, v: number): void {
+    this.ic[slot >>> CHUNK_SHIFT]![(slot & CHUNK_MASK) * I_STRIDE + field] = v;
+  }
+
   /** Stores a node under `parent` (NO_SLOT for the root); the caller has checked it is new. */
   add(path: string, parent: number, n: NodeFields): number {
     const slot = this.allocate();
-    this.index.set(path, slot);
-    this.paths[slot] = path;
-    this.values[slot] = n.value;
-    const f = this.f;
-    const fb = slot * F_STRIDE;
+    this.index.add(path, slot);
+    const f = this.fc[slot >>> CHUNK_SHIFT]!;
+    const fb = (slot & CHUNK_MASK) * F_STRIDE;
     f[fb + F_CZXID] = n.czxid;
     f[fb + F_MZXID] = n.mzxid;
     f[fb + F_PZXID] = n.pzxid;
     f[fb + F_CTIME] = n.ctime;
     f[fb + F_MTIME] = n.mtime;
-    const iv = this.i;
-    const ib = slot * I_STRIDE;
+    const iv = this.ic[slot >>> CHUNK_SHIFT]!;
+    const ib = (slot & CHUNK_MASK) * I_STRIDE;
     iv[ib + I_VERSION] = n.version;
     iv[ib + I_CVERSION] = n.cversion;
     iv[ib + I_AVERSION] = n.aversion;
@@ -142,16 +153,17 @@ export class NodeTable implements NodeReader {
     iv[ib + I_LAST_CHILD] = NO_SLOT;
     iv[ib + I_NEXT] = NO_SLOT;
     iv[ib + I_CHILD_COUNT] = 0;
+    iv[ib + I_VALUE_LENGTH] = n.data === null ? -1 : n.data.length;
+    iv[ib + I_VALUE_REF] = n.data === null ? 0 : this.values.store(n.data);
     if (n.ephemeralOwner !== 0n) this.owners.set(slot, n.ephemeralOwner);
     if (parent !== NO_SLOT) {
       // Appended last: getChildren lists children in creation order.
-      const pb = parent * I_STRIDE;
-      const last = iv[pb + I_LAST_CHILD]!;
+      const last = this.getI(parent, I_LAST_CHILD);
       iv[ib + I_PREV] = last;
-      if (last === NO_SLOT) iv[pb + I_FIRST_CHILD] = slot;
-      else iv[last * I_STRIDE + I_NEXT] = slot;
-      iv[pb + I_LAST_CHILD] = slot;
-      iv[pb + I_CHILD_COUNT]!++;
+      if (last === NO_SLOT) this.setI(parent, I_FIRST_CHILD, slot);
+      else this.setI(last, I_NEXT, slot);
+      this.setI(parent, I_LAST_CHILD, slot);
+      this.setI(parent, I_CHILD_COUNT, this.getI(parent, I_CHILD_COUNT) + 1);
     } else {
       iv[ib + I_PREV] = NO_SLOT;
     }
@@ -160,26 +172,21 @@ export class NodeTable implements NodeReader {
 
   /** Drops the node; its children (only a replay over a fuzzy snapshot leaves any) are orphaned, not freed. */
   remove(slot: number): void {
-    const iv = this.i;
-    const ib = slot * I_STRIDE;
-    const parent = iv[ib + I_PARENT]!;
-    const prev = iv[ib + I_PREV]!;
-    const next = iv[ib + I_NEXT]!;
+    const parent = this.getI(slot, I_PARENT);
+    const prev = this.getI(slot, I_PREV);
+    const next = this.getI(slot, I_NEXT);
     if (parent !== NO_SLOT) {
-      const pb = parent * I_STRIDE;
-      if (prev === NO_SLOT) iv[pb + I_FIRST_CHILD] = next;
-      else iv[prev * I_STRIDE + I_NEXT] = next;
-      if (next === NO_SLOT) iv[pb + I_LAST_CHILD] = prev;
-      else iv[next * I_STRIDE + I_PREV] = prev;
-      iv[pb + I_CHILD_COUNT]!--;
+      if (prev === NO_SLOT) this.setI(parent, I_FIRST_CHILD, next);
+      else this.setI(prev, I_NEXT, next);
+      if (next === NO_SLOT) this.setI(parent, I_LAST_CHILD, prev);
+      else this.setI(next, I_PREV, prev);
+      this.setI(parent, I_CHILD_COUNT, this.getI(parent, I_CHILD_COUNT) - 1);
     }
     // Orphans must not point at a slot that will be reused by another node.
-    for (let c = iv[ib + I_FIRST_CHILD]!; c !== NO_SLOT; c = iv[c * I_STRIDE + I_NEXT]!) {
-      iv[c * I_STRIDE + I_PARENT] = NO_SLOT;
-    }
-    this.index.delete(this.paths[slot]!);
-    this.paths[slot] = undefined;
-    this.values[slot] = null;
+    for (let c = this.getI(slot, I_FIRST_CHILD); c !== NO_SLOT; c = this.getI(c, I_NEXT)) this.setI(c, I_PARENT, NO_SLOT);
+    this.index.remove(slot);
+    this.values.release(this.getI(slot, I_VALUE_REF), this.getI(slot, I_VALUE_LENGTH));
+    this.setI(slot, I_VALUE_LENGTH, -1);
     this.owners.delete(slot);
     this.freeSlots.push(slot);
   }
@@ -188,17 +195,9 @@ export class NodeTable implements NodeReader {
     const reused = this.freeSlots.pop();
     if (reused !== undefined) return reused;
     const slot = this.slotsUsed++;
-    if (slot * I_STRIDE >= this.i.length) {
-      // Doubling while small; past that a quarter more each time: doubling a million-slot table
-      // for one more node would hold ~85 MB of empty columns.
-      const now = this.i.length / I_STRIDE;
-      const slots = now < GROW_BY_QUARTER_FROM_SLOTS ? now * 2 : Math.ceil(now * 1.25);
-      const f = new Float64Array(slots * F_STRIDE);
-      f.set(this.f);
-      this.f = f;
-      const iv = new Int32Array(slots * I_STRIDE);
-      iv.set(this.i);
-      this.i = iv;
+    if (slot >>> CHUNK_SHIFT === this.ic.length) {
+      this.fc.push(new Float64Array(CHUNK_SLOTS * F_STRIDE));
+      this.ic.push(new Int32Array(CHUNK_SLOTS * I_STRIDE));
     }
     return slot;
   }
@@ -206,38 +205,52 @@ export class NodeTable implements NodeReader {
   // ---- reads
 
   pathAt(slot: number): string {
-    return this.paths[slot]!;
+    return this.index.pathAt(slot)!;
   }
-  valueAt(slot: number): string | null {
-    return this.values[slot]!;
+  valueAt(slot: number): Buffer | null {
+    const length = this.getI(slot, I_VALUE_LENGTH);
+    if (length < 0) return null;
+    const out = Buffer.allocUnsafe(length);
+    this.copyValue(slot, out, 0);
+    return out;
+  }
+  copyValue(slot: number, target: Uint8Array, at: number): number {
+    return this.values.copyOut(this.getI(slot, I_VALUE_REF), this.getI(slot, I_VALUE_LENGTH), target, at);
+  }
+  valueView(slot: number): Buffer | null {
+    const length = this.getI(slot, I_VALUE_LENGTH);
+    return length < 0 ? null : this.values.view(this.getI(slot, I_VALUE_REF), length);
   }
   dataLengthAt(slot: number): number {
-    const v = this.values[slot];
-    return v ? v.length : 0;
+    return Math.max(0, this.getI(slot, I_VALUE_LENGTH));
+  }
+  /** Bytes the value store holds (arena chunks and large values). */
+  get valueBytesReserved(): number {
+    return this.values.bytesReserved;
   }
   czxidAt(slot: number): number {
-    return this.f[slot * F_STRIDE + F_CZXID]!;
+    return this.getF(slot, F_CZXID);
   }
   mzxidAt(slot: number): number {
-    return this.f[slot * F_STRIDE + F_MZXID]!;
+    return this.getF(slot, F_MZXID);
   }
   pzxidAt(slot: number): number {
-    return this.f[slot * F_STRIDE + F_PZXID]!;
+    return this.getF(slot, F_PZXID);
   }
   ctimeAt(slot: number): number {
-    return this.f[slot * F_STRIDE + F_CTIME]!;
+    return this.getF(slot, F_CTIME);
   }
   mtimeAt(slot: number): number {
-    return this.f[slot * F_STRIDE + F_MTIME]!;
+    return this.getF(slot, F_MTIME);
   }
   versionAt(slot: number): number {
-    return this.i[slot * I_STRIDE + I_VERSION]!;
+    return this.getI(slot, I_VERSION);
   }
   cversionAt(slot: number): number {
-    return this.i[slot * I_STRIDE + I_CVERSION]!;
+    return this.getI(slot, I_CVERSION);
   }
   aversionAt(slot: number): number {
-    return this.i[slot * I_STRIDE + I_AVERSION]!;
+    return this.getI(slot, I_AVERSION);
   }
   ownerAt(slot: number): bigint {
     return this.owners.get(slot) ?? 0n;
@@ -256,36 +269,36 @@ export class NodeTable implements NodeReader {
     };
   }
   aclIdAt(slot: number): number {
-    return this.i[slot * I_STRIDE + I_ACL]!;
+    return this.getI(slot, I_ACL);
   }
   digestAt(slot: number): number {
-    return this.i[slot * I_STRIDE + I_DIGEST]! >>> 0;
+    return this.getI(slot, I_DIGEST) >>> 0;
   }
   childCountAt(slot: number): number {
-    return this.i[slot * I_STRIDE + I_CHILD_COUNT]!;
+    return this.getI(slot, I_CHILD_COUNT);
   }
   firstChildAt(slot: number): number {
-    return this.i[slot * I_STRIDE + I_FIRST_CHILD]!;
+    return this.getI(slot, I_FIRST_CHILD);
   }
   nextSiblingAt(slot: number): number {
-    return this.i[slot * I_STRIDE + I_NEXT]!;
+    return this.getI(slot, I_NEXT);
   }
   nameAt(slot: number): string {
-    const p = this.paths[slot]!;
+    const p = this.index.pathAt(slot)!;
     return p.slice(p.lastIndexOf('/') + 1);
   }
 
   /** The node's persisted stat as its hash covers it (digest.ts putPersistedStat), from the columns. */
   putPersistedStat(slot: number, buf: Buffer, at: number): void {
-    const f = this.f;
-    const fb = slot * F_STRIDE;
+    const f = this.fc[slot >>> CHUNK_SHIFT]!;
+    const fb = (slot & CHUNK_MASK) * F_STRIDE;
     putLongN(buf, at, f[fb + F_CZXID]!);
     putLongN(buf, at + 8, f[fb + F_MZXID]!);
     putLongN(buf, at + 16, f[fb + F_PZXID]!);
     putLongN(buf, at + 24, f[fb + F_CTIME]!);
     putLongN(buf, at + 32, f[fb + F_MTIME]!);
-    const iv = this.i;
-    const ib = slot * I_STRIDE;
+    const iv = this.ic[slot >>> CHUNK_SHIFT]!;
+    const ib = (slot & CHUNK_MASK) * I_STRIDE;
     putInt32(buf, at + 40, iv[ib + I_VERSION]!);
     putInt32(buf, at + 44, iv[ib + I_CVERSION]!);
     putInt32(buf, at + 48, iv[ib + I_AVERSION]!);
@@ -294,31 +307,41 @@ export class NodeTable implements NodeReader {
 
   // ---- writes (DataTree keeps the digest in step)
 
-  setValue(slot: number, value: string | null): void {
-    this.values[slot] = value;
+  setValue(slot: number, data: Uint8Array | null): void {
+    const iv = this.ic[slot >>> CHUNK_SHIFT]!;
+    const ib = (slot & CHUNK_MASK) * I_STRIDE;
+    const ref = iv[ib + I_VALUE_REF]!;
+    const oldLength = iv[ib + I_VALUE_LENGTH]!;
+    if (data === null) {
+      this.values.release(ref, oldLength);
+      iv[ib + I_VALUE_LENGTH] = -1;
+      return;
+    }
+    iv[ib + I_VALUE_REF] = oldLength < 0 ? this.values.store(data) : this.values.replace(ref, oldLength, data);
+    iv[ib + I_VALUE_LENGTH] = data.length;
   }
   setVersion(slot: number, v: number): void {
-    this.i[slot * I_STRIDE + I_VERSION] = v;
+    this.setI(slot, I_VERSION, v);
   }
   setCversion(slot: number, v: number): void {
-    this.i[slot * I_STRIDE + I_CVERSION] = v;
+    this.setI(slot, I_CVERSION, v);
   }
   setAversion(slot: number, v: number): void {
-    this.i[slot * I_STRIDE + I_AVERSION] = v;
+    this.setI(slot, I_AVERSION, v);
   }
   setAclId(slot: number, id: number): void {
-    this.i[slot * I_STRIDE + I_ACL] = id;
+    this.setI(slot, I_ACL, id);
   }
   setDigest(slot: number, d: number): void {
-    this.i[slot * I_STRIDE + I_DIGEST] = d | 0;
+    this.setI(slot, I_DIGEST, d | 0);
   }
   setMzxid(slot: number, zxid: number): void {
-    this.f[slot * F_STRIDE + F_MZXID] = zxid;
+    this.setF(slot, F_MZXID, zxid);
   }
   setMtime(slot: number, t: number): void {
-    this.f[slot * F_STRIDE + F_MTIME] = t;
+    this.setF(slot, F_MTIME, t);
   }
   setPzxid(slot: number, zxid: number): void {
-    this.f[slot * F_STRIDE + F_PZXID] = zxid;
+    this.setF(slot, F_PZXID, zxid);
   }
 }

@@ -18,6 +18,7 @@ import {
   GetChildrenRequest,
   GetChildrenResponse,
   GetDataRequest,
+  GetDataResponse,
   Stat,
   GetEphemeralsRequest,
   GetEphemeralsResponse,
@@ -223,16 +224,9 @@ export function executeRead(op: number, body: any, ctx: ReadContext): ReadResult
       if (!readable(ctx, tree.aclAt(slot))) return { err: Err.NOAUTH };
       if (body.watch) tree.watches.data.add(body.path, ctx.watcher, WatchMode.STANDARD);
       const stat = tree.statAt(slot);
-      // Immutable: a later change to the node does not reach this reply.
+      // A copy: the reply may be encoded after a later change to the node.
       const value = tree.table.valueAt(slot);
-      return {
-        err: 0,
-        encode: (w) => {
-          // GetDataResponse {buffer data, Stat stat}, without a Buffer copy of the value.
-          w.latin1Buffer(value);
-          Stat.encode(w, stat);
-        },
-      };
+      return { err: 0, encode: (w) => GetDataResponse.encode(w, { data: value, stat }) };
     }
     case OpCode.getChildren:
     case OpCode.getChildren2: {
