@@ -6,7 +6,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { FrameDecoder } from '../protocol/framing.js';
 import type { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { formatHost, type HostPort } from './connectString.js';
-import { Fifo } from './fifo.js';
+import { Fifo } from '../../util/fifo.js';
 
 /** A request on its way: queued, or written and awaiting its reply. */
 export interface Pending {

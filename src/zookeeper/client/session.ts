@@ -20,7 +20,7 @@ import { AuthPacket, ReplyHeader, RequestHeader, SetWatches, SetWatches2, Watche
 import { Chroot, parseConnectString, type HostPort } from './connectString.js';
 import { Connection, type AuthInfo, type ConnectionHandlers, type Pending } from './connection.js';
 import { connectionLoss, ZooKeeperError } from './errors.js';
-import { Fifo } from './fifo.js';
+import { Fifo } from '../../util/fifo.js';
 import type { ClientEvents, ClientOptions, ClientState, ConnectedInfo, WatchedEvent, Watcher } from './types.js';
 import { batchSetWatches, WatchManager } from './watches.js';
 

@@ -23,10 +23,31 @@ export function putLongN(buf: Buffer, at: number, v: number): void {
   putInt32(buf, at + 4, v - hi * TWO_32);
 }
 
+/**
+ * Recent non-zero longs split into two int32 words: the few session ids of a busy server recur
+ * in every txn header, and splitting a bigint takes BigInt arithmetic, garbage each time.
+ */
+const LONG_WORDS_CACHED_MAX = 1024;
+const longWordsAt = new Map<bigint, number>();
+const longWords = new Int32Array(LONG_WORDS_CACHED_MAX * 2);
+
 /** A long held as a bigint (session ids, ephemeral owners). */
 export function putLong(buf: Buffer, at: number, v: bigint): void {
-  if (v === 0n) buf.fill(0, at, at + 8);
-  else buf.writeBigInt64BE(BigInt.asIntN(64, v), at);
+  if (v === 0n) {
+    buf.fill(0, at, at + 8);
+    return;
+  }
+  let k = longWordsAt.get(v);
+  if (k === undefined) {
+    if (longWordsAt.size >= LONG_WORDS_CACHED_MAX) longWordsAt.clear();
+    k = longWordsAt.size;
+    const u = BigInt.asUintN(64, v);
+    longWords[2 * k] = Number(u >> 32n);
+    longWords[2 * k + 1] = Number(u & 0xffffffffn);
+    longWordsAt.set(v, k);
+  }
+  putInt32(buf, at, longWords[2 * k]!);
+  putInt32(buf, at + 4, longWords[2 * k + 1]!);
 }
 
 export class JuteError extends Error {

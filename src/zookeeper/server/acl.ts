@@ -114,6 +114,8 @@ function javaSplitColonCount(s: string): number {
  */
 export function fixupAcl(acl: readonly AclT[] | null, auth: readonly IdT[]): AclT[] | number {
   if (acl == null || acl.length === 0) return Err.INVALIDACL;
+  // The usual list, one world:anyone entry, needs no dedup or expansion (and no garbage per create).
+  if (acl.length === 1 && acl[0]!.id.scheme === 'world' && acl[0]!.id.id === 'anyone') return [acl[0]!];
   const uniq: AclT[] = [];
   const seen = new Set<string>();
   for (const a of acl) {

@@ -8,6 +8,7 @@ import { nodeDigest, TreeDigest, type StatLike } from './digest.js';
 import { parentOf } from '../protocol/paths.js';
 import { NO_SLOT } from './nodeTable.js';
 import type { SubTxn, Txn } from './txn.js';
+import { Fifo } from '../../util/fifo.js';
 
 interface ShadowNode extends StatLike {
   /** Bytes from a txn, or a copy of the tree's value. */
@@ -24,8 +25,8 @@ interface Entry {
 
 export class DigestShadow {
   private readonly byPath = new Map<string, Entry>();
-  private order: Entry[] = [];
-  private head = 0;
+  /** Entries in zxid order, dropped as soon as applied so that they die young. */
+  private readonly order = new Fifo<Entry>();
   private readonly pending = new TreeDigest();
   private synced = false;
 
@@ -53,13 +54,9 @@ export class DigestShadow {
   /** Drops the entries of txns the tree has applied (their effect is in the tree now). */
   applied(zxid: number): void {
     const order = this.order;
-    while (this.head < order.length && order[this.head]!.zxid <= zxid) {
-      const e = order[this.head++]!;
+    while (order.length > 0 && order.peek()!.zxid <= zxid) {
+      const e = order.shift()!;
       if (this.byPath.get(e.path) === e) this.byPath.delete(e.path);
-    }
-    if (this.head > 1024 && this.head * 2 > order.length) {
-      this.order = order.slice(this.head);
-      this.head = 0;
     }
   }
 

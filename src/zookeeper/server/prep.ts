@@ -10,6 +10,7 @@ import { NO_SLOT } from './nodeTable.js';
 import { pathError, sequenceSuffix } from '../protocol/paths.js';
 import type { NodeType, SubTxn, Txn, TxnBody } from './txn.js';
 import { DigestShadow } from './digestShadow.js';
+import { Fifo } from '../../util/fifo.js';
 
 export class KeeperError extends Error {
   constructor(
@@ -73,8 +74,8 @@ export class PrepStage {
   /** Last zxid handed out. */
   lastZxid: number;
   private readonly pending = new Map<string, ChangeRecord>();
-  private readonly pendingOrder: ChangeRecord[] = [];
-  private pendingHead = 0;
+  /** Change records in zxid order, dropped as soon as applied so that they die young. */
+  private readonly pendingOrder = new Fifo<ChangeRecord>();
   private readonly digests: DigestShadow;
 
   constructor(
@@ -99,13 +100,9 @@ export class PrepStage {
   applied(zxid: number): void {
     this.digests.applied(zxid);
     const order = this.pendingOrder;
-    while (this.pendingHead < order.length && order[this.pendingHead]!.zxid <= zxid) {
-      const cr = order[this.pendingHead++]!;
+    while (order.length > 0 && order.peek()!.zxid <= zxid) {
+      const cr = order.shift()!;
       if (this.pending.get(cr.path) === cr) this.pending.delete(cr.path);
-    }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > order.length) {
-      order.splice(0, this.pendingHead);
-      this.pendingHead = 0;
     }
   }
 

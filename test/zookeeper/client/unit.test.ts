@@ -13,7 +13,7 @@ import {
   ZooKeeperError,
 } from '../../../src/zookeeper/client/index.js';
 import { Chroot, parseConnectString, validatePath } from '../../../src/zookeeper/client/connectString.js';
-import { Fifo } from '../../../src/zookeeper/client/fifo.js';
+import { Fifo } from '../../../src/util/fifo.js';
 import { decodeMulti, multiEncoder, Op, planCreate } from '../../../src/zookeeper/client/requests.js';
 import type { Watcher } from '../../../src/zookeeper/client/types.js';
 import { batchSetWatches, WatchManager } from '../../../src/zookeeper/client/watches.js';
