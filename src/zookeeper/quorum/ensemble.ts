@@ -248,7 +248,9 @@ export class EnsembleMember implements LeaderLink {
     try {
       while (this.inbox.length > 0 && !this.stopped) {
         const outs = this.inbox.shift()!();
-        await this.run(outs);
+        // Most outputs are handled at once; awaiting each batch would cost a promise per input.
+        const rebuilding = this.run(outs);
+        if (rebuilding) await rebuilding;
       }
     } catch (e) {
       this.log.error({ error: (e as Error).message, stack: (e as Error).stack }, 'ensemble member failed; stopping it');
@@ -259,8 +261,10 @@ export class EnsembleMember implements LeaderLink {
     }
   }
 
-  private async run(outs: Output[]): Promise<void> {
-    for (const o of outs) {
+  /** Handles the core's outputs in order; returns a promise when one of them rebuilds the tree (the rest wait for it). */
+  private run(outs: Output[], from = 0): Promise<void> | undefined {
+    for (let k = from; k < outs.length; k++) {
+      const o = outs[k]!;
       switch (o.kind) {
         case 'send': {
           let msg = o.msg;
@@ -281,11 +285,9 @@ export class EnsembleMember implements LeaderLink {
           break;
         }
         case 'truncate':
-          await this.rebuild(() => this.storage.truncateLogAfter(o.zxid));
-          break;
+          return this.rebuild(() => this.storage.truncateLogAfter(o.zxid)).then(() => this.run(outs, k + 1));
         case 'installSnapshot':
-          await this.rebuild(() => this.storage.installSnapshot(o.zxid, o.data ?? new Uint8Array()));
-          break;
+          return this.rebuild(() => this.storage.installSnapshot(o.zxid, o.data ?? new Uint8Array())).then(() => this.run(outs, k + 1));
         case 'role':
           this.onRole(o.state, o.serving);
           break;

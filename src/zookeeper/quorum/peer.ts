@@ -239,11 +239,10 @@ export class QuorumPeer {
       this.selfDurable = Math.max(this.selfDurable, txn.zxid);
       this.tryCommit();
     });
-    for (const [p, l] of this.learners) {
-      if (l.phase === 'syncing' || l.phase === 'ready') {
-        if (!l.observer) this.send(p, { t: 'proposal', txn });
-      }
-    }
+    // forEach, not for-of: a Map iterator and an entry array per learner per txn are garbage.
+    this.learners.forEach((l, p) => {
+      if ((l.phase === 'syncing' || l.phase === 'ready') && !l.observer) this.send(p, { t: 'proposal', txn });
+    });
     return this.flush();
   }
 
@@ -550,27 +549,33 @@ export class QuorumPeer {
     this.setRole('leading', this.id, true);
   }
 
+  /** Whether voting members that logged `zxid` (this one included) form a quorum. */
+  private ackedByQuorum(zxid: number): boolean {
+    let n = this.selfDurable >= zxid && this.participants.has(this.id) ? 1 : 0;
+    this.learners.forEach((l, id) => {
+      if (!l.observer && l.acked >= zxid && this.participants.has(id)) n++;
+    });
+    return n * 2 > this.participants.size;
+  }
+
   private tryCommit(): void {
     let committed = false;
     while (this.proposals.length > 0) {
       const p = this.proposals[0]!;
-      const ackers: PeerId[] = [];
-      if (this.selfDurable >= p.zxid) ackers.push(this.id);
-      for (const [id, l] of this.learners) if (!l.observer && l.acked >= p.zxid) ackers.push(id);
-      if (!this.isQuorum(ackers)) break;
+      if (!this.ackedByQuorum(p.zxid)) break;
       this.proposals.shift();
       this.applyUpTo(p.zxid);
       committed = true;
-      for (const [id, l] of this.learners) {
+      this.learners.forEach((l, id) => {
         if (l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'inform', txn: p });
-      }
+      });
     }
     if (!committed) return;
     // One COMMIT for everything that became committed now: a learner commits up to its zxid
     // (commitOrBuffer), so per-txn COMMITs would only cost messages.
-    for (const [id, l] of this.learners) {
+    this.learners.forEach((l, id) => {
       if (!l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'commit', zxid: this.lastCommitted });
-    }
+    });
     // After the COMMIT: a learner answers its client's sync once it has applied what came before.
     for (let i = 0; i < this.syncWaiters.length; ) {
       const w = this.syncWaiters[i]!;
