@@ -1,12 +1,12 @@
 // Bounds how far V8 lets the old generation grow between full collections.
 //
 // After a full GC V8 lets the old generation grow by a factor it picks from GC and mutator speed
-// (up to 4x the live size) before collecting again. A ZooKeeper server holds a large, long-lived
-// tree and allocates short-lived request objects at a high rate: with a million znodes (~210 MB
-// live) the heap grew to ~370 MB of mostly garbage and RSS to ~600 MB. A fixed factor of 1.2 keeps
-// RSS near the live size for a few more full collections, whose marking runs concurrently.
+// (up to 4x the live size) before collecting again. When the tree lived on the V8 heap, that took
+// a server with a million znodes to ~600 MB of RSS; the tree's bulk is off the heap now
+// (server/valueStore.ts, typed-array columns), and the limit mostly keeps a small server's RSS
+// under 100 MB (V8's own factor: 98-111 MB in the small-data benchmark workloads). It costs CPU on
+// writes that grow the tree (more full GCs): ~15% on 3-node create, measured in docs/PERFORMANCE.md.
 // `--heap-growing-percent` is read at each collection, so it can be set at run time.
-// Measured in docs/PERFORMANCE.md.
 
 import { setFlagsFromString } from 'node:v8';
 
