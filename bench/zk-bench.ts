@@ -49,17 +49,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { APACHE_JAVA } from '../test/helpers/apacheZk.js';
 import { measureColdStart, type ColdStartResult } from './lib/coldstart.js';
 import { FAILOVER_NOTE, measureFailover } from './lib/failover.js';
 import { measureMemory, znodeCount } from './lib/memory.js';
 import { clockTicks, CpuMeter, memory, PeakRss } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
 import { evaluateTargets, runOrder, smallDataPeak, type BenchResult, type ImplTopologyResult, type Topology, type TopologyResult, type WorkloadSample, type WorkloadStats } from './lib/results.js';
-import { APACHE_JAR, IMPLS, apacheInstalled, apacheJvmFlags, apacheJvmMode, clusterConfig, configKeys, hostsOf, label, serverPids, startServers, type Impl } from './lib/servers.js';
-import { median, ratio, summarize } from './lib/stats.js';
-import { ensureLoadgen, runLoad, type LoadOptions, type ZkWorkload } from './lib/zkload.js';
-
-const ALL_WORKLOADS: readonly ZkWorkload[] = ['create', 'setData', 'getData', 'delete', 'mixed', 'multi', 'watch'];
+import { APACHE_JAR, IMPLS, apacheInstalled, apacheJvmFlags, apacheJvmMode, clusterConfig, configKeys, label, serverPids, startServers, type Impl } from './lib/servers.js';
+import { addCounts, median, ratio, summarize } from './lib/stats.js';
+import { ensureLoadgen, runLoad, WORKLOADS as ALL_WORKLOADS, type LoadOptions, type ZkWorkload } from './lib/zkload.js';
 const QUICK = process.env['BENCH_QUICK'] === '1';
 
 function num(key: string, dflt: number): number {
@@ -167,10 +166,10 @@ async function runWorkload(t: Target, w: ZkWorkload, rep: number, createRate: nu
     durationMs: prewarm ? PREWARM_MS : DURATION_MS,
     ...(w === 'delete' ? { deleteOpsPerSession: deleteOps(createRate, prewarm ? PREWARM_MS : DURATION_MS) } : {}),
     root: `/bench-${prewarm ? 'warm' : 'run'}-${w}-${++runSeq}`,
-    onMeasureStart: () => meter.start(),
-    onMeasureEnd: () => meter.end(),
+    // A pre-warm run is discarded: no /proc reads for it.
+    ...(prewarm ? {} : { onMeasureStart: () => meter.start(), onMeasureEnd: () => meter.end() }),
   });
-  const peakRssMb = t.peak.read();
+  const peakRssMb = prewarm ? [] : t.peak.read();
   const znodesAtEnd = prewarm ? NaN : await znodeCount(t.port).catch(() => NaN);
   const cpu = meter.seconds;
   if (!prewarm && !Number.isFinite(cpu)) throw new Error(`the load generator did not call onMeasureStart/onMeasureEnd for ${w}`);
@@ -203,7 +202,7 @@ async function runImpl(topology: Topology, impl: Impl, rep: number): Promise<Imp
   const ens = await startServers(impl, MEMBERS[topology]);
   try {
     const pids = serverPids(ens);
-    const t: Target = { hosts: hostsOf(ens), pids, peak: new PeakRss(pids), port: ens.member(ens.ids[0]!).clientPort };
+    const t: Target = { hosts: ens.hosts(), pids, peak: new PeakRss(pids), port: ens.member(ens.ids[0]!).clientPort };
     let createRate: number | undefined;
     const samples: ImplRun['samples'] = {};
     for (const group of runOrder(WORKLOADS)) {
@@ -233,7 +232,7 @@ async function runImpl(topology: Topology, impl: Impl, rep: number): Promise<Imp
 
 function aggregate(samples: WorkloadSample[]): WorkloadStats {
   const errorCodes: Record<string, number> = {};
-  for (const s of samples) for (const [k, v] of Object.entries(s.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + v;
+  for (const s of samples) addCounts(errorCodes, s.errorCodes);
   const errors = samples.reduce((a, s) => a + s.errors, 0);
   return {
     opsPerSec: summarize(samples.map((s) => s.opsPerSec)),
@@ -320,7 +319,7 @@ async function failovers(impls: readonly Impl[], res: BenchResult): Promise<NonN
   const out: NonNullable<BenchResult['failover']> = { repeat: FAILOVER_REPEAT, tickTimeMs, note: FAILOVER_NOTE, results: {} };
   for (const impl of impls) {
     try {
-      out.results[impl] = await measureFailover(impl, { repeat: FAILOVER_REPEAT, tickTimeMs, log });
+      out.results[impl] = await measureFailover(impl, { repeat: FAILOVER_REPEAT, log });
     } catch (e) {
       res.failures.push({ section: 'failover', impl, message: (e as Error).message });
     }
@@ -349,7 +348,7 @@ async function memoryTest(impls: readonly Impl[], res: BenchResult): Promise<Non
 }
 
 function javaVersion(): string {
-  const r = spawnSync(process.env['JAVA'] ?? 'java', ['-version'], { encoding: 'utf8' });
+  const r = spawnSync(APACHE_JAVA, ['-version'], { encoding: 'utf8' });
   return (r.stderr || r.stdout || '').split('\n')[0]?.trim() || 'java: not found';
 }
 

@@ -8,30 +8,30 @@
 //   BENCH_WRITERS=3       sessions writing (one starts on each member), one write outstanding each
 //   BENCH_APACHE=0        skip Apache ZooKeeper
 //   BENCH_APACHE_JVM      stock (default) or test: Apache's JVM flags (bench/lib/servers.ts)
-//   BENCH_TICK_MS=2000    tickTime of both ensembles
+//   BENCH_TICK_MS=2000    tickTime of both ensembles (bench/lib/servers.ts clusterConfig)
 //   BENCH_OUT=<file>      where the JSON goes (default bench/results/zk-failover.json)
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FAILOVER_NOTE, measureFailover } from './lib/failover.js';
-import { apacheInstalled, apacheJvmMode } from './lib/servers.js';
+import { apacheInstalled, apacheJvmMode, clusterConfig } from './lib/servers.js';
 
 const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 5);
 const WRITERS = Number(process.env['BENCH_WRITERS'] ?? 3);
 const APACHE = process.env['BENCH_APACHE'] !== '0' && apacheInstalled();
-const TICK_MS = Number(process.env['BENCH_TICK_MS'] ?? 2000);
 const OUT = process.env['BENCH_OUT'] ?? 'bench/results/zk-failover.json';
 
 async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
-  const opts = { repeat: REPEAT, writers: WRITERS, tickTimeMs: TICK_MS };
+  const opts = { repeat: REPEAT, writers: WRITERS };
+  const c = clusterConfig();
   results['clustergenie'] = await measureFailover('clustergenie', opts);
   if (APACHE) results['apache-3.8'] = await measureFailover('apache', opts);
   const out = {
     date: new Date().toISOString(),
     repeat: REPEAT,
     writers: WRITERS,
-    config: { members: 3, tickTime: TICK_MS, initLimit: 10, syncLimit: 5, forceSync: 'yes' },
+    config: { members: 3, tickTime: c.tickTimeMs, initLimit: c.initLimit, syncLimit: c.syncLimit, forceSync: 'yes' },
     apacheJvm: apacheJvmMode(),
     results,
     note: FAILOVER_NOTE,

@@ -11,8 +11,8 @@
 // back-off adds little to the measurement (Java's client sleeps up to 1 s before reconnecting).
 
 import { ZooKeeperClient } from '../../src/zookeeper/client/index.js';
-import { ProcessEnsemble } from '../../test/helpers/ourEnsemble.js';
-import { apacheJvmMode, hostsOf, type Impl } from './servers.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { startServers, type Impl } from './servers.js';
 import { summarize, type Summary } from './stats.js';
 
 const EPOCH = 2 ** 32;
@@ -22,8 +22,6 @@ export interface FailoverOptions {
   repeat?: number;
   /** Sessions writing, one write outstanding each; session i starts on member i % 3 (default 3). */
   writers?: number;
-  /** tickTime of the ensemble (default 2000); initLimit 10, syncLimit 5, forceSync=yes. */
-  tickTimeMs?: number;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -48,15 +46,6 @@ export const FAILOVER_NOTE =
   'acknowledged write committed in the new epoch, electionMs = kill to the first srvr showing a new leader (20 ms polling); ' +
   'clients reconnect with at most 50 ms back-off';
 
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 /** Sessions writing creates back to back; every ack recorded with its time and zxid. */
 class Writers {
@@ -92,6 +81,12 @@ class Writers {
     });
   }
 
+  /** The first ack from index `from` on that satisfies `ok`. */
+  firstAck(from: number, ok: (a: { at: number; zxid: number }) => boolean): { at: number; zxid: number } | undefined {
+    for (let k = from; k < this.acks.length; k++) if (ok(this.acks[k]!)) return this.acks[k];
+    return undefined;
+  }
+
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
@@ -103,18 +98,9 @@ class Writers {
 export async function measureFailover(impl: Impl, opts: FailoverOptions = {}): Promise<FailoverResult> {
   const repeat = opts.repeat ?? 3;
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const ens = await ProcessEnsemble.start({
-    size: 3,
-    flavor: impl,
-    tickTimeMs: opts.tickTimeMs ?? 2000,
-    initLimit: 10,
-    syncLimit: 5,
-    forceSync: true,
-    logLevel: 'warn',
-    startTimeoutMs: 120_000,
-    apacheJvm: apacheJvmMode(),
-  });
-  const writers = new Writers(hostsOf(ens), opts.writers ?? 3);
+  // The benchmarks' cluster settings (servers.ts clusterConfig): tickTime 2000, initLimit 10, syncLimit 5.
+  const ens = await startServers(impl, 3);
+  const writers = new Writers(ens.hosts(), opts.writers ?? 3);
   const failover: number[] = [];
   const election: number[] = [];
   const runs: FailoverRun[] = [];
@@ -124,17 +110,27 @@ export async function measureFailover(impl: Impl, opts: FailoverOptions = {}): P
       const leader = await ens.waitServing(3, 120_000);
       // Steady state: writes flowing for a moment before the kill.
       const n0 = writers.acks.length;
-      await until(() => (writers.acks.length >= n0 + 200 ? true : undefined), 60_000, 'writes before the kill');
+      await waitFor(() => writers.acks.length >= n0 + 200, { timeoutMs: 60_000, intervalMs: 20, what: 'writes before the kill' });
       const oldEpoch = Math.floor(writers.acks[writers.acks.length - 1]!.zxid / EPOCH);
+      const acksBeforeKill = writers.acks.length;
       const killAt = await ens.kill9(leader);
-      const electedAt = await until(async () => {
-        const l = await ens.leader();
-        return l !== undefined && l !== leader ? Date.now() : undefined;
-      }, 120_000, 'a new leader');
-      const firstAck = await until(() => writers.acks.find((a) => a.at > killAt && Math.floor(a.zxid / EPOCH) > oldEpoch), 120_000, 'a write in the new epoch');
+      const elected = await waitFor(
+        async () => {
+          const l = await ens.leader();
+          return l !== undefined && l !== leader ? { id: l, at: Date.now() } : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 20, what: 'a new leader' },
+      );
+      const electedAt = elected.at;
+      // Only acks recorded after the kill can be the first of the new epoch.
+      const firstAck = await waitFor(() => writers.firstAck(acksBeforeKill, (a) => a.at > killAt && Math.floor(a.zxid / EPOCH) > oldEpoch), {
+        timeoutMs: 120_000,
+        intervalMs: 20,
+        what: 'a write in the new epoch',
+      });
       failover.push(firstAck.at - killAt);
       election.push(electedAt - killAt);
-      runs.push({ killed: leader, newLeader: await ens.leader(), failoverMs: firstAck.at - killAt, electionMs: electedAt - killAt });
+      runs.push({ killed: leader, newLeader: elected.id, failoverMs: firstAck.at - killAt, electionMs: electedAt - killAt });
       log(`failover ${impl} #${r}: killed leader ${leader}; new leader after ${electedAt - killAt} ms, first write ${firstAck.at - killAt} ms`);
       ens.start(leader);
       await ens.waitServing(3, 120_000, [leader]);

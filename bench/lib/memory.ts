@@ -5,9 +5,10 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { fourLetter } from '../../test/helpers/net.js';
+import { mntr } from '../../test/helpers/net.js';
 import { memory } from './procstat.js';
-import { HOST, hostsOf, startServers, type Impl } from './servers.js';
+import { HOST, startServers, type Impl } from './servers.js';
+import { addCounts } from './stats.js';
 import { runLoad } from './zkload.js';
 
 const execFileP = promisify(execFile);
@@ -43,14 +44,9 @@ export interface MemoryOptions {
   log?: (line: string) => void;
 }
 
-async function mntr(port: number): Promise<Map<string, string>> {
-  const text = await fourLetter(HOST, port, 'mntr', 10_000);
-  return new Map(text.split('\n').map((l) => l.split('\t') as [string, string]).filter((kv) => kv.length === 2));
-}
-
 /** mntr zk_znode_count of the server on `port`. */
 export async function znodeCount(port: number): Promise<number> {
-  return Number((await mntr(port)).get('zk_znode_count') ?? NaN);
+  return Number((await mntr(HOST, port, 10_000)).get('zk_znode_count') ?? NaN);
 }
 
 /**
@@ -82,7 +78,7 @@ export async function measureMemory(impl: Impl, opts: MemoryOptions): Promise<Me
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const ens = await startServers(impl, opts.size);
   try {
-    const hosts = hostsOf(ens);
+    const hosts = ens.hosts();
     const ports = ens.ids.map((id) => ens.member(id).clientPort);
     const count = async (): Promise<number> => Math.min(...(await Promise.all(ports.map(znodeCount))));
     let n = await count();
@@ -106,7 +102,7 @@ export async function measureMemory(impl: Impl, opts: MemoryOptions): Promise<Me
       });
       seconds += r.seconds;
       errors += r.errors;
-      for (const [k, v] of Object.entries(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + v;
+      addCounts(errorCodes, r.errorCodes);
       // Followers apply commits a moment after the leader acknowledged them.
       let last = -1;
       for (let k = 0; k < 100; k++) {

@@ -46,7 +46,6 @@ export function clusterConfig(): ClusterConfig {
 
 export interface StartOptions {
   waitServing?: boolean;
-  startTimeoutMs?: number;
 }
 
 /** A fresh ensemble (fresh temp dirs) of `size` members of one implementation. */
@@ -62,13 +61,8 @@ export function startServers(impl: Impl, size: number, opts: StartOptions = {}):
     logLevel: 'warn',
     apacheJvm: apacheJvmMode(),
     waitServing: opts.waitServing ?? true,
-    startTimeoutMs: opts.startTimeoutMs ?? 120_000,
+    startTimeoutMs: 120_000,
   });
-}
-
-/** `host:port` of every member, in id order. */
-export function hostsOf(ens: ProcessEnsemble): string[] {
-  return ens.ids.map((id) => ens.connectString([id]));
 }
 
 /** The pids of every running member. */

@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { killOnExit } from '../../test/helpers/children.js';
+import { addCounts } from './stats.js';
 
 export type ZkWorkload = 'create' | 'setData' | 'getData' | 'delete' | 'mixed' | 'multi' | 'watch';
 export interface LoadOptions {
@@ -62,7 +63,7 @@ export interface LoadResult {
   writes?: number; // watch only
 }
 
-const WORKLOADS: readonly ZkWorkload[] = ['create', 'setData', 'getData', 'delete', 'mixed', 'multi', 'watch'];
+export const WORKLOADS: readonly ZkWorkload[] = ['create', 'setData', 'getData', 'delete', 'mixed', 'multi', 'watch'];
 const CFLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra'];
 const STDERR_KEEP = 16 * 1024;
 
@@ -206,7 +207,6 @@ function validate(o: LoadOptions): void {
   int('deleteOpsPerSession', o.deleteOpsPerSession, 1);
   int('timeoutMs', o.timeoutMs, 1);
   if (o.workload === 'watch' && o.sessions < 2) bad('workload watch needs sessions >= 2 (one writer and at least one watcher per worker)');
-  if (o.workload === 'watch' && (o.valueBytes ?? 100) < 8) bad('workload watch needs valueBytes >= 8 (the value carries a timestamp)');
   if (o.root !== undefined && (!o.root.startsWith('/') || o.root.length < 2 || o.root.endsWith('/'))) bad(`root must be an absolute znode path below /, got '${o.root}'`);
 }
 
@@ -228,7 +228,7 @@ function merge(workload: ZkWorkload, results: WorkerResult[]): LoadResult {
     ops += r.ops;
     errors += r.errors;
     writes += r.writes;
-    for (const [k, v] of Object.entries(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + v;
+    addCounts(errorCodes, r.errorCodes);
     const sec = r.elapsedNs / 1e9;
     seconds = Math.max(seconds, sec);
     if (sec > 0) opsPerSec += r.ops / sec;
@@ -239,9 +239,8 @@ function merge(workload: ZkWorkload, results: WorkerResult[]): LoadResult {
     for (const [v, c] of r.hist.buckets) buckets.set(v, (buckets.get(v) ?? 0) + c);
   }
   const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
-  const total = sorted.reduce((s, [, c]) => s + c, 0);
   const max = maxNs / 1000;
-  const pct = (q: number): number => (total === 0 ? 0 : Math.min(percentile(sorted, total, q), max));
+  const pct = (q: number): number => (count === 0 ? 0 : Math.min(percentile(sorted, count, q), max));
   const out: LoadResult = {
     workload,
     ops,

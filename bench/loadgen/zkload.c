@@ -25,7 +25,7 @@
  * time per (node, version): it is the only writer of those nodes, so its k-th setData of a node
  * makes version base+k (base read in setup; a reply showing another version corrects the
  * prediction). The triggering write of a notification is version (last version the watcher read)
- * + 1. The data also carries the writer's 8-byte big-endian timestamp (build time), as a marker.
+ * + 1.
  * A notification whose write cannot be found counts as an op and in "latencyMisses".
  *
  * Histogram (the "hist" object of the result line): log-linear in microseconds; values below
@@ -175,7 +175,7 @@ static int g_ep = -1;
 static enum phase g_phase = P_CONNECT;
 static int *g_dirty;
 static int g_ndirty;
-static uint8_t *g_value; /* value bytes (watch: per-write copy gets a timestamp) */
+static uint8_t *g_value; /* value bytes, the same for every write */
 static int64_t g_t_start, g_t_go, g_t_measure, g_t_end, g_close_deadline;
 static struct rusage g_ru_measure;
 static bool g_stdin_open = true;
@@ -566,10 +566,9 @@ static void issue_workload_one(struct sess *s) {
     break;
   }
   case WL_WATCH: {
-    /* writer: setData on the shared nodes, data = 8-byte timestamp + padding */
+    /* writer: setData on the shared nodes (latency is matched by node and version, not data) */
     int j = (int)(c % NVALUES);
     int32_t ver = ++g_wr_ver[j];
-    put64(g_value, (uint64_t)mono_ns());
     issue_set(s, s->npath[j], s->npath_len[j], g_value, (size_t)g_value_bytes, K_WSET, j, ver);
     break;
   }
@@ -872,10 +871,6 @@ static void on_frame(struct sess *s, const uint8_t *f, int32_t len, int64_t now)
 }
 
 static void on_eof(struct sess *s, const char *why) {
-  if (g_phase == P_CLOSE && s->close_sent) {
-    close_sess(s);
-    return;
-  }
   if (g_phase == P_CLOSE) {
     close_sess(s);
     return;
@@ -1284,7 +1279,6 @@ static void parse_args(int argc, char **argv) {
     die_usage("--root must be an absolute znode path below / (e.g. /bench-1), got '%s'", g_root);
   if (g_wl == WL_WATCH && g_nsess < 2)
     die_usage("--workload watch needs --sessions >= 2 (session 0 writes, the others watch)");
-  if (g_wl == WL_WATCH && g_value_bytes < 8) die_usage("--workload watch needs --value-bytes >= 8 (the value carries a timestamp)");
   if (g_wl == WL_DELETE && g_ops == 0) die_usage("--workload delete needs --ops N (nodes per session)");
   /* the largest request must fit in a frame the server accepts */
   size_t multi_bytes = 16 + (size_t)NVALUES * (9 + 4 + rl + 64 + 4 + (size_t)g_value_bytes + 4);

@@ -48,6 +48,12 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** A long-running server's V8 heap limits (util/youngGen.ts, util/oldGen.ts), from the environment. */
+function tuneHeapFromEnv(): void {
+  capYoungGeneration(youngGenCapFromEnv());
+  limitOldGenerationGrowth(heapGrowthFromEnv());
+}
+
 async function runZooKeeper(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -74,8 +80,7 @@ async function runZooKeeper(args: string[]): Promise<void> {
   }
   for (const w of parsed.warnings) log.warn({ config: values.config }, w);
   mkdirSync(parsed.options.dataDir, { recursive: true });
-  capYoungGeneration(youngGenCapFromEnv());
-  limitOldGenerationGrowth(heapGrowthFromEnv());
+  tuneHeapFromEnv();
   await serveUntilSignal(parsed.options, log);
 }
 
@@ -151,8 +156,7 @@ async function runUp(args: string[]): Promise<void> {
   const electionPort = port('zk-election-port', 3888);
   const adminPort = port('admin-port', 8080);
   const log = createLogger('clustergenie', values['log-level']);
-  capYoungGeneration(youngGenCapFromEnv());
-  limitOldGenerationGrowth(heapGrowthFromEnv());
+  tuneHeapFromEnv();
   const { writeEnsembleLayout } = await import('../cluster/ensembleLayout.js');
   const layout = await writeEnsembleLayout(join(dataDir, 'zookeeper'), {
     size: 3,

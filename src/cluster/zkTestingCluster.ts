@@ -31,15 +31,9 @@ export class ZooKeeperTestingCluster {
 
   static async start(opts: TestingClusterOptions = {}): Promise<ZooKeeperTestingCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'cg-zk-cluster-'));
-    const layout = await writeEnsembleLayout(dir, {
-      size: opts.size ?? 3,
-      observers: opts.observers ?? 0,
-      ...(opts.tickTimeMs !== undefined ? { tickTimeMs: opts.tickTimeMs } : {}),
-      ...(opts.initLimit !== undefined ? { initLimit: opts.initLimit } : {}),
-      ...(opts.syncLimit !== undefined ? { syncLimit: opts.syncLimit } : {}),
-      ...(opts.forceSync !== undefined ? { forceSync: opts.forceSync } : {}),
-      ...(opts.extraConfig ? { extraConfig: opts.extraConfig } : {}),
-    });
+    // Unset options take writeEnsembleLayout's defaults.
+    const { size, observers, tickTimeMs, initLimit, syncLimit, forceSync, extraConfig } = opts;
+    const layout = await writeEnsembleLayout(dir, { size, observers, tickTimeMs, initLimit, syncLimit, forceSync, extraConfig });
     const members: TestingMember[] = layout.map((m) => ({ ...m, member: undefined }));
     const cluster = new ZooKeeperTestingCluster(dir, members, opts.logger);
     try {

@@ -58,7 +58,7 @@ class LazyLogger implements Logger {
   }
 
   get level(): string {
-    return this.real?.level ?? this.lvl;
+    return this.lvl; // the setter keeps the real logger's level the same
   }
 
   set level(level: string) {

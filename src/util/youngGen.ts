@@ -8,19 +8,20 @@
 // switched off. Measured in docs/PERFORMANCE.md (RSS and CPU per operation at several caps).
 
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 /** Default cap of the young generation (both semi-spaces), MiB. */
 export const YOUNG_GEN_MB_DEFAULT = 16;
-const CHECK_INTERVAL_MS = 20;
 
 function newSpaceBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
 
 /**
- * Stops the young generation from growing past `capMb` (checked every 20 ms while it may still
- * grow; it grows by doubling, so it ends at most one step above the cap). 0 or less: no cap.
- * Returns a function that stops the check.
+ * Stops the young generation from growing past `capMb`, checked after each GC until it reaches
+ * the cap (the space grows only at a scavenge, by doubling, so it ends at most one step above
+ * the cap; an idle server does no checking at all). 0 or less: no cap. Returns a function that
+ * stops the check.
  */
 export function capYoungGeneration(capMb: number = YOUNG_GEN_MB_DEFAULT): () => void {
   if (!(capMb > 0)) return () => {};
@@ -31,11 +32,11 @@ export function capYoungGeneration(capMb: number = YOUNG_GEN_MB_DEFAULT): () => 
     return true;
   };
   if (check()) return () => {};
-  const timer = setInterval(() => {
-    if (check()) clearInterval(timer);
-  }, CHECK_INTERVAL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  const afterGc = new PerformanceObserver(() => {
+    if (check()) afterGc.disconnect();
+  });
+  afterGc.observe({ entryTypes: ['gc'] });
+  return () => afterGc.disconnect();
 }
 
 /** The cap from CLUSTERGENIE_YOUNG_GEN_MB (MiB; 0 = V8's own sizing), else the default. */

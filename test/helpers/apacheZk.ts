@@ -182,10 +182,9 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
     'org.slf4j.simpleLogger.logFile': 'System.err',
     ...opts.sysProps,
   };
-  const java = APACHE_JAVA;
   const args = apacheJavaArgs('org.apache.zookeeper.server.ZooKeeperServerMain', [cfgPath], sysProps);
 
-  const child = spawn(java, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(APACHE_JAVA, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   // If this process dies without running its exit hook (SIGKILL, a signal, a crash), the pipe
   // to the watchdog closes and it takes the server down: no orphaned JVMs.

@@ -10,6 +10,21 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   await poll(cond, { timeoutMs, what });
 }
 
+/** A `mntr` reply as key → value (one tab-separated pair per line). */
+export function parseMntr(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) m.set(line.slice(0, tab), line.slice(tab + 1));
+  }
+  return m;
+}
+
+/** The server's `mntr` figures. */
+export async function mntr(host: string, port: number, timeoutMs = 5000): Promise<Map<string, string>> {
+  return parseMntr(await fourLetter(host, port, 'mntr', timeoutMs));
+}
+
 /** Sends a four-letter word (or raw bytes, e.g. `stmk` + a mask) and returns the whole text reply. */
 export function fourLetter(host: string, port: number, cmd: string | Buffer, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {

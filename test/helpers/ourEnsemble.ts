@@ -15,7 +15,6 @@
 //   CG_ENSEMBLE_KEEP=1      keep the data directories (close() prints where they are)
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -152,15 +151,16 @@ export class ProcessEnsemble {
     const size = opts.size ?? 3;
     const flavor = opts.flavor ?? 'clustergenie';
     const dir = await mkdtemp(join(tmpdir(), flavor === 'apache' ? 'cg-apache-ens-' : 'cg-ens-'));
+    const { tickTimeMs, initLimit, syncLimit, forceSync, extraConfig } = opts;
     const layout = await writeEnsembleLayout(dir, {
       size,
-      ...(opts.tickTimeMs !== undefined ? { tickTimeMs: opts.tickTimeMs } : {}),
-      ...(opts.initLimit !== undefined ? { initLimit: opts.initLimit } : {}),
-      ...(opts.syncLimit !== undefined ? { syncLimit: opts.syncLimit } : {}),
-      ...(opts.forceSync !== undefined ? { forceSync: opts.forceSync } : {}),
+      tickTimeMs,
+      initLimit,
+      syncLimit,
+      forceSync,
       // Apache takes extendedTypesEnabled as a -D flag, not from zoo.cfg.
       extendedTypes: flavor === 'clustergenie',
-      ...(opts.extraConfig ? { extraConfig: opts.extraConfig } : {}),
+      extraConfig,
     });
     const slots: Slot[] = layout.map((m) => ({ ...m, run: undefined, log: '', starts: 0 }));
     let bin = '';
@@ -207,6 +207,11 @@ export class ProcessEnsemble {
     return ids.map((id) => `${HOST}:${this.member(id).clientPort}`).join(',');
   }
 
+  /** `host:port` of each member, in id order (one per load-generator session host). */
+  hosts(ids: readonly number[] = this.ids): string[] {
+    return ids.map((id) => this.connectString([id]));
+  }
+
   /** The pid of a running member (undefined while it is down). */
   pid(id: number): number | undefined {
     return this.slot(id).run?.child.pid;
@@ -245,7 +250,6 @@ export class ProcessEnsemble {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } else {
-      const java = APACHE_JAVA;
       const sysProps: Record<string, string> = {
         'zookeeper.admin.enableServer': 'false',
         'zookeeper.4lw.commands.whitelist': '*',
@@ -255,7 +259,7 @@ export class ProcessEnsemble {
         'org.slf4j.simpleLogger.showDateTime': 'true',
       };
       const args = apacheJavaArgs('org.apache.zookeeper.server.quorum.QuorumPeerMain', [m.configPath], sysProps, this.apacheJvm);
-      child = spawn(java, args, { cwd: m.dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(APACHE_JAVA, args, { cwd: m.dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     }
     killOnExit(child);
     const watchdog = startWatchdog(child.pid);
@@ -359,9 +363,14 @@ export class ProcessEnsemble {
   /** The members' modes as last seen by modes() (for failure messages), e.g. `1:leader 2:down 3:follower`. */
   lastSeen = '';
 
-  /** The member whose srvr says `Mode: leader` (the first, if several claim it). */
+  /** Whether a member in mode `m` leads: the leader, or the one member of a standalone layout (see waitServing). */
+  private leads(m: MemberMode | undefined): boolean {
+    return m === 'leader' || (this.size === 1 && m === 'standalone');
+  }
+
+  /** The member that leads (srvr says `Mode: leader`, or standalone in a one-member layout); the first, if several claim it. */
   async leader(): Promise<number | undefined> {
-    for (const [id, m] of await this.modes()) if (m === 'leader') return id;
+    for (const [id, m] of await this.modes()) if (this.leads(m)) return id;
     return undefined;
   }
 
@@ -382,7 +391,7 @@ export class ProcessEnsemble {
       async () => {
         const ms = await this.modes();
         const up = [...ms].filter(([, m]) => m !== undefined).map(([id]) => id);
-        const leaders = [...ms].filter(([, m]) => m === 'leader' || (this.size === 1 && m === 'standalone')).map(([id]) => id);
+        const leaders = [...ms].filter(([, m]) => this.leads(m)).map(([id]) => id);
         if (leaders.length !== 1 || up.length < k || !including.every((id) => up.includes(id))) return undefined;
         return leaders[0];
       },

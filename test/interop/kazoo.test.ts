@@ -21,6 +21,5 @@ test('kazoo 2.8.0 test suite: everything that passes against Apache ZooKeeper 3.
     preflight: 'server (start, ruok, SIGTERM)',
     runTimeoutS: OVERALL_TIMEOUT_S,
     rerunTimeoutS: OVERALL_TIMEOUT_S,
-    rerunLimit: 15,
   }),
 );

@@ -37,7 +37,6 @@ test(
       preflight: 'ensemble (3 members start, answer ruok, serve as leader/follower, exit on SIGTERM)',
       runTimeoutS: RUN_TIMEOUT_S,
       rerunTimeoutS: RERUN_TIMEOUT_S,
-      rerunLimit: 15,
       env: { KAZOO_CG_LOG_LEVEL: process.env.KAZOO_CG_LOG_LEVEL ?? 'info' },
     }),
 );

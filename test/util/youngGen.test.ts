@@ -20,7 +20,7 @@ function newSpaceAfterChurn(capMb: number | null): number {
       // Short-lived objects with some survivors: what makes V8 grow the young generation.
       for (let i = 0; i < 200000; i++) { const o = { a: i, b: 'x' + i }; if (i % 50 === 0) keep.push(o); }
       if (keep.length > 400000) keep.length = 0;
-      if (++round < 40) setTimeout(step, 1); // let the cap's timer run between bursts
+      if (++round < 40) setTimeout(step, 1); // let the cap's GC observer run between bursts
       else console.log(getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576);
     };
     step();`;

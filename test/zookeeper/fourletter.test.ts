@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startOurZooKeeper } from '../helpers/ourZk.js';
 import { startApacheZooKeeper } from '../helpers/apacheZk.js';
-import { fourLetter, waitFor } from '../helpers/net.js';
+import { fourLetter, parseMntr as mntrMap, waitFor } from '../helpers/net.js';
 import { TestClient, isOrderedSubset, labels, lineShape, rawFourLetter, stmkBytes } from './fourletterHelpers.js';
 import { javaDoubleString, latencyAvg } from '../../src/zookeeper/server/commands.js';
 
@@ -35,14 +35,6 @@ function statValue(text: string, label: string): string {
   return m[1]!;
 }
 
-function mntrMap(text: string): Map<string, string> {
-  return new Map(
-    text
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => l.split('\t') as [string, string]),
-  );
-}
 
 describe('number formats', () => {
   it('prints doubles and latency averages as Java does', () => {

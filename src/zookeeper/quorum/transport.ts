@@ -333,13 +333,18 @@ export class PeerTransport {
     socket.setNoDelay(true);
     socket.on('connect', () => {
       socket.setKeepAlive(true, 10_000);
-      const w = new JuteWriter(4 + HELLO_BYTES);
-      const at = w.beginFrame();
-      encodeHelloInto(w, { version: QUORUM_PROTOCOL_VERSION, peerId: this.opts.myId, channel });
-      w.endFrame(at);
-      socket.write(w.toBuffer());
+      socket.write(this.helloFrame(channel));
     });
     this.wire(link);
+  }
+
+  /** My hello on `channel`, framed: what a dial and an answer to one start with. */
+  private helloFrame(channel: Channel): Buffer {
+    const w = new JuteWriter(4 + HELLO_BYTES);
+    const at = w.beginFrame();
+    encodeHelloInto(w, { version: QUORUM_PROTOCOL_VERSION, peerId: this.opts.myId, channel });
+    w.endFrame(at);
+    return w.toBuffer();
   }
 
   /**
@@ -355,13 +360,7 @@ export class PeerTransport {
     const timer = setTimeout(() => socket.destroy(), this.handshakeTimeoutMs);
     timer.unref();
     socket.setNoDelay(true);
-    socket.on('connect', () => {
-      const w = new JuteWriter(4 + HELLO_BYTES);
-      const at = w.beginFrame();
-      encodeHelloInto(w, { version: QUORUM_PROTOCOL_VERSION, peerId: this.opts.myId, channel });
-      w.endFrame(at);
-      socket.end(w.toBuffer());
-    });
+    socket.on('connect', () => socket.end(this.helloFrame(channel)));
     socket.on('data', () => socket.destroy()); // nothing is expected back
     socket.on('error', () => {}); // refused: the peer is not up yet, and will dial me when it is
     socket.once('close', () => {
@@ -493,12 +492,7 @@ export class PeerTransport {
     const old = this.links.get(key);
     if (old) this.closeLink(old, 'replaced by a new connection');
     this.links.set(key, link);
-    const w = link.out;
-    const at = w.beginFrame();
-    encodeHelloInto(w, { version: QUORUM_PROTOCOL_VERSION, peerId: this.opts.myId, channel: link.channel });
-    w.endFrame(at);
-    link.socket.write(w.toBuffer());
-    w.reset();
+    link.socket.write(this.helloFrame(link.channel));
     this.linkUp(link);
   }
 

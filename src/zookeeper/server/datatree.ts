@@ -180,7 +180,9 @@ export class DataTree {
     }
     // ZooKeeper's node map holds the root twice ("" and "/"): its data counts twice.
     let size = t.dataLengthAt(t.find('/'));
-    for (const p of t.allPaths()) size += p.length + t.dataLengthAt(t.find(p));
+    t.forEachNode((p, slot) => {
+      size += p.length + t.dataLengthAt(slot);
+    });
     this.approximateDataSize = size;
   }
 

@@ -117,6 +117,11 @@ export class NodeTable implements NodeReader {
     return this.index.keys();
   }
 
+  /** Calls `f` with each node's path and slot. */
+  forEachNode(f: (path: string, slot: number) => void): void {
+    this.index.forEach(f);
+  }
+
   private getF(slot: number, field: number): number {
     return this.fc[slot >>> CHUNK_SHIFT]![(slot & CHUNK_MASK) * F_STRIDE + field]!;
   }
@@ -208,11 +213,8 @@ export class NodeTable implements NodeReader {
     return this.index.pathAt(slot)!;
   }
   valueAt(slot: number): Buffer | null {
-    const length = this.getI(slot, I_VALUE_LENGTH);
-    if (length < 0) return null;
-    const out = Buffer.allocUnsafe(length);
-    this.copyValue(slot, out, 0);
-    return out;
+    const view = this.valueView(slot);
+    return view === null ? null : Buffer.from(view);
   }
   copyValue(slot: number, target: Uint8Array, at: number): number {
     return this.values.copyOut(this.getI(slot, I_VALUE_REF), this.getI(slot, I_VALUE_LENGTH), target, at);

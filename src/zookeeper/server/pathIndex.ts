@@ -95,6 +95,14 @@ export class PathIndex {
     for (const p of this.paths) if (p !== undefined) yield p;
   }
 
+  forEach(f: (path: string, slot: number) => void): void {
+    const paths = this.paths;
+    for (let slot = 0; slot < paths.length; slot++) {
+      const p = paths[slot];
+      if (p !== undefined) f(p, slot);
+    }
+  }
+
   private insert(h: number, slot: number): void {
     const t = this.table;
     const mask = this.mask;

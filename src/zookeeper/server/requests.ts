@@ -19,7 +19,6 @@ import {
   GetChildrenResponse,
   GetDataRequest,
   GetDataResponse,
-  Stat,
   GetEphemeralsRequest,
   GetEphemeralsResponse,
   MultiHeader,

@@ -13,6 +13,11 @@ const CHUNK_BYTES = 1 << 20;
 const UNITS_PER_CHUNK = CHUNK_BYTES / UNIT_BYTES;
 const EMPTY = Buffer.alloc(0);
 
+/** A cell's byte offset in its chunk. */
+function cellStart(ref: number): number {
+  return (ref % UNITS_PER_CHUNK) * UNIT_BYTES;
+}
+
 function sizeClass(length: number): number {
   return (length + UNIT_BYTES - 1) >>> 3;
 }
@@ -53,8 +58,7 @@ export class ValueStore {
       return ref;
     }
     const ref = this.allocateCell(sizeClass(length));
-    const chunk = this.chunks[(ref / UNITS_PER_CHUNK) | 0]!;
-    chunk.set(data, (ref % UNITS_PER_CHUNK) * UNIT_BYTES);
+    this.cellChunk(ref).set(data, cellStart(ref));
     return ref;
   }
 
@@ -65,7 +69,7 @@ export class ValueStore {
   replace(ref: number, oldLength: number, data: Uint8Array): number {
     const length = data.length;
     if (length > 0 && length <= ARENA_VALUE_BYTES_MAX && oldLength > 0 && oldLength <= ARENA_VALUE_BYTES_MAX && sizeClass(length) === sizeClass(oldLength)) {
-      this.chunks[(ref / UNITS_PER_CHUNK) | 0]!.set(data, (ref % UNITS_PER_CHUNK) * UNIT_BYTES);
+      this.cellChunk(ref).set(data, cellStart(ref));
       return ref;
     }
     this.release(ref, oldLength);
@@ -86,12 +90,7 @@ export class ValueStore {
   /** Copies the value at (ref, length) into `target` at `at`; returns `length`. */
   copyOut(ref: number, length: number, target: Uint8Array, at: number): number {
     if (length <= 0) return 0;
-    if (length > ARENA_VALUE_BYTES_MAX) {
-      target.set(this.large.get(ref)!, at);
-      return length;
-    }
-    const start = (ref % UNITS_PER_CHUNK) * UNIT_BYTES;
-    this.chunks[(ref / UNITS_PER_CHUNK) | 0]!.copy(target, at, start, start + length);
+    target.set(this.view(ref, length), at);
     return length;
   }
 
@@ -99,8 +98,12 @@ export class ValueStore {
   view(ref: number, length: number): Buffer {
     if (length <= 0) return EMPTY;
     if (length > ARENA_VALUE_BYTES_MAX) return this.large.get(ref)!;
-    const start = (ref % UNITS_PER_CHUNK) * UNIT_BYTES;
-    return this.chunks[(ref / UNITS_PER_CHUNK) | 0]!.subarray(start, start + length);
+    const start = cellStart(ref);
+    return this.cellChunk(ref).subarray(start, start + length);
+  }
+
+  private cellChunk(ref: number): Buffer {
+    return this.chunks[(ref / UNITS_PER_CHUNK) | 0]!;
   }
 
   private allocateCell(units: number): number {

@@ -564,12 +564,17 @@ export class ZooKeeperServer {
     const s = this.sessions.sessions.get(id);
     if (!s || s.closing || !this.expiresSessions) return false;
     s.closing = true;
+    this.submitExpiry(id, this.now());
+    return true;
+  }
+
+  /** The closeSession txn of an expired session (the leader's or a standalone server's SessionTracker). */
+  private submitExpiry(id: bigint, now: number): void {
     const paths2Delete = this.prep.ephemeralsForClose(id);
-    const txn = this.prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, id, 0, this.now());
+    const txn = this.prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, id, 0, now);
     this.sync.submit(txn, (err) => {
       if (!err) this.applyTxn(txn);
     });
-    return true;
   }
 
   /** Expires sessions whose deadline passed; called by the shell every tick. */
@@ -577,13 +582,7 @@ export class ZooKeeperServer {
     // Expiring a session takes a txn: while storage is failing, sessions are kept.
     if (this.sync.unavailableReason !== undefined || !this.expiresSessions) return;
     const now = this.now();
-    for (const s of this.sessions.expire(now)) {
-      const paths2Delete = this.prep.ephemeralsForClose(s.id);
-      const txn = this.prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, s.id, 0, now);
-      this.sync.submit(txn, (err) => {
-        if (!err) this.applyTxn(txn);
-      });
-    }
+    for (const s of this.sessions.expire(now)) this.submitExpiry(s.id, now);
   }
 
   /** ContainerManager: deletes empty used containers and expired TTL nodes. */

@@ -24,11 +24,12 @@ export interface KazooCheck {
   preflight: string;
   runTimeoutS: number;
   rerunTimeoutS: number;
-  rerunLimit: number;
+  /** Tests missing from a run that are re-run one by one, at most (default 15). */
+  rerunLimit?: number;
   env?: Record<string, string>;
 }
 
-export function repoRoot(): string {
+function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');
@@ -46,19 +47,19 @@ export function repoRoot(): string {
 }
 
 /** Non-comment, non-blank lines. */
-export function lines(path: string): string[] {
+function lines(path: string): string[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .map((l) => l.replace(/\r$/, ''))
     .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
 }
 
-export interface Result {
+interface Result {
   outcome: string;
   reason: string;
 }
 
-export function parseResults(path: string): { results: Map<string, Result>; finished: boolean; stopped: string | null } {
+function parseResults(path: string): { results: Map<string, Result>; finished: boolean; stopped: string | null } {
   const results = new Map<string, Result>();
   let finished = false;
   let stopped: string | null = null;
@@ -74,7 +75,7 @@ export function parseResults(path: string): { results: Map<string, Result>; fini
   return { results, finished, stopped };
 }
 
-export function tail(path: string, n: number): string {
+function tail(path: string, n: number): string {
   if (!existsSync(path)) return '(no file)';
   return readFileSync(path, 'utf8').split('\n').slice(-n).join('\n');
 }
@@ -164,7 +165,7 @@ export async function checkKazooSuite(t: TestContext, cfg: KazooCheck): Promise<
   // test_update_host_list gives the client 5 s to move to another member; Apache itself misses
   // that now and then late in a run). Re-run a handful of failures once, in a fresh harness, and
   // report them as flaky instead of failed. KAZOO_RERUN=0 disables.
-  const rerunLimit = process.env.KAZOO_RERUN === '0' ? 0 : cfg.rerunLimit;
+  const rerunLimit = process.env.KAZOO_RERUN === '0' ? 0 : (cfg.rerunLimit ?? 15);
   if (missing.length > 0 && missing.length <= rerunLimit && finished && !stopped) {
     const rerunStatus = await run(missing, '-rerun', cfg.rerunTimeoutS);
     const rerun = parseResults(join(out, `results-${name}-rerun.txt`)).results;

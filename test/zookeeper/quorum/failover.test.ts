@@ -345,7 +345,6 @@ async function withLogs(ens: ProcessEnsemble, body: () => Promise<void>): Promis
   }
 }
 
-const hostsOf = (ens: ProcessEnsemble, ids: readonly number[] = ens.ids): string[] => ids.map((id) => ens.connectString([id]));
 
 function report(what: string, problems: string[], load: WriteLoad, ens?: ProcessEnsemble): void {
   if (problems.length === 0) return;
@@ -399,7 +398,7 @@ async function startTestingCluster(): Promise<ZooKeeperTestingCluster> {
 test(`kill -9 of the leader under a write load: a new leader, sessions kept, no acknowledged write lost (seed ${SEED})`, async () => {
   const rng = prng(SEED);
   const ens = await ProcessEnsemble.start({ size: 3, extraConfig: ENSEMBLE_CONFIG });
-  const load = new WriteLoad(hostsOf(ens), { sessions: 6, window: 8, seed: SEED });
+  const load = new WriteLoad(ens.hosts(), { sessions: 6, window: 8, seed: SEED });
   try {
     await withLogs(ens, async () => {
       await load.start();
@@ -423,7 +422,7 @@ test(`kill -9 of the leader under a write load: a new leader, sessions kept, no 
       await load.waitAcksAfter(Date.now(), 100, 20_000, () => ens.lastSeen);
       await load.pause();
       report('sessions', load.sessionProblems(), load, ens);
-      report('the tree after failover', await load.verify(hostsOf(ens)), load, ens);
+      report('the tree after failover', await load.verify(ens.hosts()), load, ens);
       assert.deepEqual(ens.unexpectedExits, []);
       log(`kill -9: ${load.summary()}`);
     });
@@ -514,7 +513,7 @@ test(`a partitioned minority (the leader) stops serving, the majority writes on,
 
 test(`rolling restart of all 3 members under a steady write load loses nothing and keeps the sessions (seed ${SEED})`, async () => {
   const ens = await ProcessEnsemble.start({ size: 3, extraConfig: ENSEMBLE_CONFIG });
-  const load = new WriteLoad(hostsOf(ens), { sessions: 6, window: 4, seed: SEED + 2 });
+  const load = new WriteLoad(ens.hosts(), { sessions: 6, window: 4, seed: SEED + 2 });
   try {
     await withLogs(ens, async () => {
       await load.start();
@@ -532,9 +531,9 @@ test(`rolling restart of all 3 members under a steady write load loses nothing a
       }
       await load.pause();
       report('sessions', load.sessionProblems(), load, ens);
-      report('the tree after a rolling restart', await load.verify(hostsOf(ens)), load, ens);
+      report('the tree after a rolling restart', await load.verify(ens.hosts()), load, ens);
       assert.deepEqual(ens.unexpectedExits, []);
-      await checkerBites(load, hostsOf(ens));
+      await checkerBites(load, ens.hosts());
     });
   } finally {
     await load.close();
@@ -545,7 +544,7 @@ test(`rolling restart of all 3 members under a steady write load loses nothing a
 test(`5 members survive two kill -9s, refuse every write after three, and write again after a restart (seed ${SEED})`, async () => {
   const rng = prng(SEED + 3);
   const ens = await ProcessEnsemble.start({ size: 5, extraConfig: ENSEMBLE_CONFIG });
-  const load = new WriteLoad(hostsOf(ens), { sessions: 5, window: 4, seed: SEED + 3 });
+  const load = new WriteLoad(ens.hosts(), { sessions: 5, window: 4, seed: SEED + 3 });
   let leaderClient: ZooKeeperClient | undefined;
   try {
     await withLogs(ens, async () => {
@@ -613,7 +612,7 @@ test(`5 members survive two kill -9s, refuse every write after three, and write 
       await load.waitAcksAfter(Date.now(), 100, 20_000, () => ens.lastSeen);
       await load.pause();
       report('sessions', load.sessionProblems(), load, ens);
-      report('the tree after the outage', await load.verify(hostsOf(ens)), load, ens);
+      report('the tree after the outage', await load.verify(ens.hosts()), load, ens);
       assert.deepEqual(ens.unexpectedExits, []);
     });
   } finally {

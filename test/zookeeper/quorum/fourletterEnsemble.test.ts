@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProcessEnsemble } from '../../helpers/ourEnsemble.js';
-import { fourLetter } from '../../helpers/net.js';
+import { mntr as mntrOf } from '../../helpers/net.js';
 
 /** The quorum part of mntr: the keys a quorum member adds, with their values. */
 const QUORUM_KEYS = [
@@ -18,24 +18,13 @@ const QUORUM_KEYS = [
   'zk_pending_syncs',
 ];
 
-function mntrMap(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const tab = line.indexOf('\t');
-    if (tab > 0) m.set(line.slice(0, tab), line.slice(tab + 1));
-  }
-  return m;
-}
-
 async function capture(flavor: 'apache' | 'clustergenie'): Promise<{ leader: Map<string, string>; follower: Map<string, string>; modes: string[] }> {
   const ens = await ProcessEnsemble.start({ size: 3, flavor });
   try {
     const leader = (await ens.leader())!;
     const follower = ens.ids.find((id) => id !== leader)!;
-    const mntr = async (id: number): Promise<Map<string, string>> => mntrMap(await fourLetter('127.0.0.1', ens.member(id).clientPort, 'mntr'));
-    const modes = await Promise.all(
-      ens.ids.map(async (id) => /^Mode: (.*)$/m.exec(await fourLetter('127.0.0.1', ens.member(id).clientPort, 'srvr'))?.[1] ?? '-'),
-    );
+    const mntr = (id: number): Promise<Map<string, string>> => mntrOf('127.0.0.1', ens.member(id).clientPort);
+    const modes = [...(await ens.modes()).values()].map((m) => m ?? '-');
     return { leader: await mntr(leader), follower: await mntr(follower), modes: modes.sort() };
   } finally {
     await ens.close();
