@@ -117,7 +117,8 @@ export class EnsembleMember implements LeaderLink {
   storage!: Storage;
   private writer!: TxnLogWriter;
   private leaderSync: ZabLeaderSync | undefined;
-  private readonly remote = new Map<string, RemoteSessionConn>();
+  /** Stand-ins for learners' client sessions, by learner then session (no key string per request). */
+  private readonly remote = new Map<PeerId, Map<bigint, RemoteSessionConn>>();
   private readonly syncs = new Map<number, { c: ClientConn; p: Pending }>();
   private syncSeq = 0;
   private inbox: (() => Output[])[] = [];
@@ -463,16 +464,20 @@ export class EnsembleMember implements LeaderLink {
       });
       return;
     }
-    const key = `${from}:${f.sessionId}`;
-    let rc = this.remote.get(key);
+    let ofLearner = this.remote.get(from);
+    if (!ofLearner) {
+      ofLearner = new Map();
+      this.remote.set(from, ofLearner);
+    }
+    let rc = ofLearner.get(f.sessionId);
     if (!rc) {
       rc = new RemoteSessionConn(`learner ${from}`, f.sessionId);
-      this.remote.set(key, rc);
+      ofLearner.set(f.sessionId, rc);
     }
     rc.authIds = f.authIds;
     zk.submit(rc, f.frame);
     // Closed sessions' stand-ins go once their queue is empty.
-    if (!zk.sessions.sessions.has(f.sessionId) && rc.queue.length === 0) this.remote.delete(key);
+    if (!zk.sessions.sessions.has(f.sessionId) && rc.queue.length === 0) ofLearner.delete(f.sessionId);
   }
 
   // ------------------------------------------------------------------ LeaderLink (learners)

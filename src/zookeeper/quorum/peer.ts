@@ -28,6 +28,7 @@ import {
   type QTxn,
   type Vote,
 } from './types.js';
+import { Fifo } from '../../util/fifo.js';
 
 type LearnerPhase = 'info' | 'epochAcked' | 'syncing' | 'ready';
 
@@ -44,6 +45,15 @@ interface LearnerView {
 }
 
 type LearnerStage = 'info' | 'epoch' | 'sync' | 'synced' | 'ready';
+
+interface PersistWaiter {
+  seq: number;
+  /** The role generation that asked; a later role ignores it. */
+  gen: number;
+  /** A proposal's zxid (then undefined), or -1. */
+  zxid: number;
+  then: (() => void) | undefined;
+}
 
 /** How often a learner says hello again to a leader that has not answered yet. */
 const LEARNERINFO_RESEND_MS = 50;
@@ -67,10 +77,12 @@ export class QuorumPeer {
   private readonly participants: Set<PeerId>;
   private readonly everyone: PeerId[];
   readonly isObserver: boolean;
+  private readonly hasObservers: boolean;
   private out: Output[] = [];
   private now = 0;
   private seq = 0;
-  private readonly afterPersist = new Map<number, () => void>();
+  /** What waits for a persist to be durable, in seq order (the host reports seqs in order). */
+  private readonly afterPersist = new Fifo<PersistWaiter>();
   /** Bumped on every role change: continuations of an old role are dropped. */
   private generation = 0;
   private deadline = 0;
@@ -108,6 +120,7 @@ export class QuorumPeer {
     this.participants = new Set(cfg.members.filter((m) => !m.observer).map((m) => m.id));
     this.everyone = cfg.members.map((m) => m.id);
     this.isObserver = cfg.members.find((m) => m.id === id)?.observer ?? false;
+    this.hasObservers = cfg.members.some((m) => m.observer);
     this.acceptedEpoch = durable.acceptedEpoch;
     this.currentEpoch = durable.currentEpoch;
     this.history = durable.log.slice(-cfg.committedLogMax);
@@ -162,11 +175,43 @@ export class QuorumPeer {
   private persist(p: Omit<Persist, 'seq'>, then?: () => void): void {
     const seq = ++this.seq;
     this.out.push({ kind: 'persist', p: { seq, ...p } });
-    if (then) {
-      const gen = this.generation;
-      this.afterPersist.set(seq, () => {
-        if (gen === this.generation) then();
-      });
+    if (then) this.afterPersist.push({ seq, gen: this.generation, zxid: -1, then });
+  }
+
+  /** A proposal to log: once durable the leader counts its own ack, a follower acks it (txnDurable). */
+  private persistProposal(txn: QTxn): void {
+    const seq = ++this.seq;
+    this.out.push({ kind: 'persist', p: { seq, txns: [txn] } });
+    this.afterPersist.push({ seq, gen: this.generation, zxid: txn.zxid, then: undefined });
+  }
+
+  private onPersisted(seq: number): void {
+    const q = this.afterPersist;
+    // Proposals made durable together are counted once, with their highest zxid: one quorum
+    // check per group commit instead of one per txn.
+    let durable = -1;
+    while (q.length > 0 && q.peek()!.seq <= seq) {
+      const w = q.shift()!;
+      if (w.gen !== this.generation) continue; // a continuation of a role we no longer have
+      if (w.then) {
+        if (durable >= 0) this.txnsDurable(durable);
+        durable = -1;
+        w.then();
+      } else if (w.zxid > durable) {
+        durable = w.zxid;
+      }
+    }
+    if (durable >= 0) this.txnsDurable(durable);
+  }
+
+  /** Our own log holds every proposal up to `zxid`. */
+  private txnsDurable(zxid: number): void {
+    if (this.state === 'leading') {
+      if (zxid > this.selfDurable) this.selfDurable = zxid;
+      this.tryCommit();
+    } else if (this.stage === 'synced' || this.stage === 'ready') {
+      // One ACK per group of txns made durable together (see flush): ACKs are cumulative.
+      if (zxid > this.ackDue) this.ackDue = zxid;
     }
   }
 
@@ -189,13 +234,28 @@ export class QuorumPeer {
   }
 
   private applyUpTo(zxid: number): void {
-    for (const t of this.history) {
-      if (t.zxid <= this.lastCommitted) continue;
+    const h = this.history;
+    // The history is in zxid order: start at the first uncommitted txn, not at the oldest.
+    for (let i = this.firstAfter(this.lastCommitted); i < h.length; i++) {
+      const t = h[i]!;
       if (t.zxid > zxid) break;
       this.out.push({ kind: 'commit', txn: t });
       this.lastCommitted = t.zxid;
     }
     this.trimHistory();
+  }
+
+  /** Index of the first history txn with a zxid above `zxid` (history.length if none). */
+  private firstAfter(zxid: number): number {
+    const h = this.history;
+    let lo = 0;
+    let hi = h.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (h[mid]!.zxid <= zxid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   // ------------------------------------------------------------------ inputs
@@ -207,11 +267,7 @@ export class QuorumPeer {
         this.onTick();
         break;
       case 'persisted':
-        for (const [seq, then] of this.afterPersist) {
-          if (seq > input.seq) break;
-          this.afterPersist.delete(seq);
-          then();
-        }
+        this.onPersisted(input.seq);
         break;
       case 'disconnected':
         if (this.state === 'leading') this.learners.delete(input.peer);
@@ -235,10 +291,7 @@ export class QuorumPeer {
     this.counter++;
     this.record(txn);
     this.proposals.push(txn);
-    this.persist({ txns: [txn] }, () => {
-      this.selfDurable = Math.max(this.selfDurable, txn.zxid);
-      this.tryCommit();
-    });
+    this.persistProposal(txn);
     // forEach, not for-of: a Map iterator and an entry array per learner per txn are garbage.
     this.learners.forEach((l, p) => {
       if ((l.phase === 'syncing' || l.phase === 'ready') && !l.observer) this.send(p, { t: 'proposal', txn });
@@ -559,18 +612,20 @@ export class QuorumPeer {
   }
 
   private tryCommit(): void {
-    let committed = false;
-    while (this.proposals.length > 0) {
-      const p = this.proposals[0]!;
-      if (!this.ackedByQuorum(p.zxid)) break;
-      this.proposals.shift();
-      this.applyUpTo(p.zxid);
-      committed = true;
-      this.learners.forEach((l, id) => {
-        if (l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'inform', txn: p });
-      });
+    // Acks are cumulative, so the committed proposals are a prefix of the queue.
+    const proposals = this.proposals;
+    let n = 0;
+    while (n < proposals.length && this.ackedByQuorum(proposals[n]!.zxid)) n++;
+    if (n === 0) return;
+    const committed = proposals.splice(0, n);
+    this.applyUpTo(committed[n - 1]!.zxid);
+    if (this.hasObservers) {
+      for (const p of committed) {
+        this.learners.forEach((l, id) => {
+          if (l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'inform', txn: p });
+        });
+      }
     }
-    if (!committed) return;
     // One COMMIT for everything that became committed now: a learner commits up to its zxid
     // (commitOrBuffer), so per-txn COMMITs would only cost messages.
     this.learners.forEach((l, id) => {
@@ -624,11 +679,7 @@ export class QuorumPeer {
         const d = msg.txn.data;
         if (d.byteLength !== d.buffer.byteLength) msg.txn.data = d.slice();
         this.record(msg.txn);
-        const z = msg.txn.zxid;
-        this.persist({ txns: [msg.txn] }, () => {
-          // One ACK per group of txns made durable together (see flush): ACKs are cumulative.
-          if (this.stage === 'synced' || this.stage === 'ready') this.ackDue = Math.max(this.ackDue, z);
-        });
+        this.persistProposal(msg.txn);
         return;
       }
       case 'inform': {

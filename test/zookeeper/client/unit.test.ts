@@ -13,7 +13,6 @@ import {
   ZooKeeperError,
 } from '../../../src/zookeeper/client/index.js';
 import { Chroot, parseConnectString, validatePath } from '../../../src/zookeeper/client/connectString.js';
-import { Fifo } from '../../../src/util/fifo.js';
 import { decodeMulti, multiEncoder, Op, planCreate } from '../../../src/zookeeper/client/requests.js';
 import type { Watcher } from '../../../src/zookeeper/client/types.js';
 import { batchSetWatches, WatchManager } from '../../../src/zookeeper/client/watches.js';
@@ -192,16 +191,5 @@ test('multi requests encode headers, bodies and the terminator; responses decode
     { type: 'error', err: 0, codeName: 'OK' },
     { type: 'error', err: Err.NONODE, codeName: 'NONODE' },
   ]);
-});
-
-test('Fifo keeps order across compaction', () => {
-  const q = new Fifo<number>();
-  for (let i = 0; i < 5000; i++) q.push(i);
-  for (let i = 0; i < 3000; i++) assert.equal(q.shift(), i);
-  q.push(5000);
-  assert.equal(q.length, 2001);
-  assert.equal(q.peek(), 3000);
-  assert.deepEqual(q.drain().slice(-2), [4999, 5000]);
-  assert.equal(q.shift(), undefined);
 });
 
