@@ -383,7 +383,7 @@ export class DataTree {
       case 'createSession':
         break;
       case 'closeSession':
-        this.killSession(clientId, zxid);
+        this.killSession(clientId, zxid, body.paths2Delete);
         break;
       case 'multi': {
         const failed = body.txns.some((t) => t.kind === 'error');
@@ -531,12 +531,14 @@ export class DataTree {
     t.setValue(statSlot, Buffer.from(formatStatsTrack(new Map([['count', count], ['bytes', bytes]])), 'utf8'));
   }
 
-  /** Deletes every ephemeral of the session, deepest paths first. */
-  killSession(sessionId: bigint, zxid: number): void {
-    const paths = this.ephemerals.get(sessionId);
-    if (!paths) return;
-    const sorted = [...paths].sort((a, b) => b.length - a.length);
-    for (const p of sorted) this.deleteNode(p, zxid);
+  /** Deletes the session's ephemerals (and whatever its CloseSessionTxn lists), deepest paths first. */
+  killSession(sessionId: bigint, zxid: number, paths2Delete: readonly string[] = []): void {
+    // As ZooKeeper's killSession: the paths the CloseSessionTxn lists go first, whoever owns them
+    // now, then any ephemeral of the session the txn did not list.
+    const listed = new Set(paths2Delete);
+    for (const p of [...listed].sort(longestFirst)) this.deleteNode(p, zxid);
+    const own = this.ephemerals.get(sessionId);
+    if (own) for (const p of [...own].filter((q) => !listed.has(q)).sort(longestFirst)) this.deleteNode(p, zxid);
     this.ephemerals.delete(sessionId);
   }
 
@@ -576,4 +578,8 @@ export class DataTree {
     for (const p of persistent) this.watches.addWatch(p, w, 0);
     for (const p of persistentRecursive) this.watches.addWatch(p, w, 1);
   }
+}
+
+function longestFirst(a: string, b: string): number {
+  return b.length - a.length;
 }

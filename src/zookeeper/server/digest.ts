@@ -101,6 +101,13 @@ export function hashStoredNode(path: string, values: StoredValues, slot: number,
   return crcScratch(at + values.copyValue(slot, scratch, at), stat);
 }
 
+/** hashStoredNode with the stat fields from a record instead of the node's own. */
+export function storedNodeDigest(path: string, values: StoredValues, slot: number, s: StatLike): number {
+  if (path.startsWith(SYSTEM_SUBTREE)) return 0;
+  putPersistedStat(statScratch, 0, s);
+  return hashStoredNode(path, values, slot, statScratch);
+}
+
 /** hashNode for a record of the stat fields. */
 export function nodeDigest(path: string, data: Uint8Array | null, s: StatLike): number {
   if (path.startsWith(SYSTEM_SUBTREE)) return 0;

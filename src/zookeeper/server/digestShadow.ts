@@ -1,32 +1,39 @@
 // The tree digest each txn will produce, known at prep time so the log can carry it (Apache's
-// PrecalculatedDigest): the nodes a pending txn touches are copied into a shadow, changed there
-// as DataTree will change them, and the digest moves by the difference of their hashes. Entries
-// are dropped once the tree has applied their txn; with nothing pending the digest is the tree's.
+// PrecalculatedDigest): the nodes a pending txn touches get a shadow, changed as DataTree will
+// change them, and the digest moves by the difference of their hashes. A shadow is dropped once
+// the tree has applied the last txn that touched it; with nothing pending the digest is the tree's.
+//
+// Built for the write path's garbage: one shadow per path, changed in place by each txn that
+// touches it (a create's parent is touched by every create under it), and a shadow of a tree node
+// keeps reading the node's value from the tree until a txn replaces it, instead of a copy.
 
 import { CONTAINER_OWNER, ttlOwner, type DataTree } from './datatree.js';
-import { nodeDigest, TreeDigest, type StatLike } from './digest.js';
+import { nodeDigest, storedNodeDigest, TreeDigest, type StatLike } from './digest.js';
 import { parentOf } from '../protocol/paths.js';
 import { NO_SLOT } from './nodeTable.js';
 import type { SubTxn, Txn } from './txn.js';
-import { Fifo } from '../../util/fifo.js';
 
-interface ShadowNode extends StatLike {
-  /** Bytes from a txn, or a copy of the tree's value. */
-  data: Uint8Array | null;
+interface Shadow extends StatLike {
+  readonly path: string;
+  /** The last pending txn that touched it. */
+  zxid: number;
+  /** false: deleted by a pending txn. */
+  exists: boolean;
+  /** The value from a txn, or undefined: still the value of the tree's node at `slot`. */
+  data: Uint8Array | null | undefined;
+  slot: number;
   hash: number;
 }
 
-interface Entry {
-  zxid: number;
-  path: string;
-  /** null: deleted by a pending txn. */
-  node: ShadowNode | null;
-}
+const RING_CAPACITY_MIN = 64;
 
 export class DigestShadow {
-  private readonly byPath = new Map<string, Entry>();
-  /** Entries in zxid order, dropped as soon as applied so that they die young. */
-  private readonly order = new Fifo<Entry>();
+  private readonly byPath = new Map<string, Shadow>();
+  /** Touches in zxid order (a shadow once per txn that touched it), for dropping applied ones. */
+  private ring: (Shadow | undefined)[] = new Array<Shadow | undefined>(RING_CAPACITY_MIN).fill(undefined);
+  private ringZxids = new Float64Array(RING_CAPACITY_MIN);
+  private ringHead = 0;
+  private ringCount = 0;
   private readonly pending = new TreeDigest();
   private synced = false;
 
@@ -51,33 +58,83 @@ export class DigestShadow {
     return this.pending.value;
   }
 
-  /** Drops the entries of txns the tree has applied (their effect is in the tree now). */
+  /** Drops the shadows whose last txn the tree has applied (their effect is in the tree now). */
   applied(zxid: number): void {
-    const order = this.order;
-    while (order.length > 0 && order.peek()!.zxid <= zxid) {
-      const e = order.shift()!;
-      if (this.byPath.get(e.path) === e) this.byPath.delete(e.path);
+    const ring = this.ring;
+    const mask = ring.length - 1;
+    while (this.ringCount > 0 && this.ringZxids[this.ringHead]! <= zxid) {
+      const s = ring[this.ringHead]!;
+      ring[this.ringHead] = undefined;
+      this.ringHead = (this.ringHead + 1) & mask;
+      this.ringCount--;
+      // A shadow touched again later stays until that touch is applied.
+      if (s.zxid <= zxid && this.byPath.get(s.path) === s) this.byPath.delete(s.path);
     }
   }
 
-  private get(path: string): ShadowNode | null {
-    const e = this.byPath.get(path);
-    if (e) return e.node;
-    const t = this.tree.table;
-    const slot = this.tree.find(path);
+  /** The node as pending txns leave it, or null if it does not exist then. */
+  private get(path: string): Shadow | null {
+    const s = this.byPath.get(path);
+    if (s) return s.exists ? s : null;
+    const tree = this.tree;
+    const slot = tree.find(path);
     if (slot === NO_SLOT) return null;
-    return { ...t.persistedStatAt(slot), data: t.valueAt(slot), hash: t.digestAt(slot) };
+    const t = tree.table;
+    return {
+      path,
+      zxid: -1,
+      exists: true,
+      data: undefined,
+      slot,
+      hash: t.digestAt(slot),
+      czxid: t.czxidAt(slot),
+      mzxid: t.mzxidAt(slot),
+      pzxid: t.pzxidAt(slot),
+      ctime: t.ctimeAt(slot),
+      mtime: t.mtimeAt(slot),
+      version: t.versionAt(slot),
+      cversion: t.cversionAt(slot),
+      aversion: t.aversionAt(slot),
+      ephemeralOwner: t.ownerAt(slot),
+    };
   }
 
-  private put(path: string, zxid: number, node: ShadowNode | null, before: ShadowNode | null): void {
-    if (before) this.pending.remove(before.hash);
-    if (node) {
-      node.hash = nodeDigest(path, node.data, node);
-      this.pending.add(node.hash);
+  /**
+   * Records that txn `zxid` changed `s` (its fields are already updated) and rehashes it; `hashed`:
+   * its old hash is in the digest (false for a node the txn creates).
+   */
+  private touch(s: Shadow, zxid: number, hashed = true): void {
+    if (s.exists) {
+      if (hashed) this.pending.remove(s.hash);
+      s.hash =
+        s.data === undefined ? storedNodeDigest(s.path, this.tree.table, s.slot, s) : nodeDigest(s.path, s.data, s);
+      this.pending.add(s.hash);
     }
-    const e: Entry = { zxid, path, node };
-    this.byPath.set(path, e);
-    this.order.push(e);
+    s.zxid = zxid;
+    if (this.byPath.get(s.path) !== s) this.byPath.set(s.path, s);
+    this.pushTouch(s, zxid);
+  }
+
+  private pushTouch(s: Shadow, zxid: number): void {
+    if (this.ringCount === this.ring.length) this.growRing();
+    const at = (this.ringHead + this.ringCount) & (this.ring.length - 1);
+    this.ring[at] = s;
+    this.ringZxids[at] = zxid;
+    this.ringCount++;
+  }
+
+  private growRing(): void {
+    const n = this.ring.length;
+    const ring = new Array<Shadow | undefined>(n * 2).fill(undefined);
+    const zxids = new Float64Array(n * 2);
+    for (let i = 0; i < this.ringCount; i++) {
+      const from = (this.ringHead + i) & (n - 1);
+      ring[i] = this.ring[from];
+      zxids[i] = this.ringZxids[from]!;
+    }
+    this.ring = ring;
+    this.ringZxids = zxids;
+    this.ringHead = 0;
   }
 
   private apply(t: SubTxn, clientId: bigint, zxid: number, time: number): void {
@@ -86,29 +143,40 @@ export class DigestShadow {
         const parentPath = parentOf(t.path);
         const parent = this.get(parentPath);
         if (!parent || this.get(t.path)) return;
-        const p = { ...parent };
         const cv = t.parentCVersion === -1 ? parent.cversion + 1 : t.parentCVersion;
-        if (cv > p.cversion) {
-          p.cversion = cv;
-          p.pzxid = zxid;
+        if (cv > parent.cversion) {
+          parent.cversion = cv;
+          parent.pzxid = zxid;
         }
-        this.put(parentPath, zxid, p, parent);
+        this.touch(parent, zxid);
         const owner =
           t.nodeType === 'container' ? CONTAINER_OWNER : t.nodeType === 'ttl' ? ttlOwner(t.ttl) : t.nodeType === 'ephemeral' ? clientId : 0n;
-        const node: ShadowNode = {
-          data: t.data,
-          czxid: zxid,
-          mzxid: zxid,
-          ctime: time,
-          mtime: time,
+        // A shadow of a pending delete of this path is reused; its old hash left the digest then.
+        const s: Shadow = this.byPath.get(t.path) ?? {
+          path: t.path,
+          zxid: -1,
+          exists: true,
+          data: null,
+          slot: NO_SLOT,
+          hash: 0,
+          czxid: 0,
+          mzxid: 0,
+          pzxid: 0,
+          ctime: 0,
+          mtime: 0,
           version: 0,
           cversion: 0,
           aversion: 0,
-          ephemeralOwner: owner,
-          pzxid: zxid,
-          hash: 0,
+          ephemeralOwner: 0n,
         };
-        this.put(t.path, zxid, node, null);
+        s.exists = true;
+        s.data = t.data;
+        s.slot = NO_SLOT;
+        s.czxid = s.mzxid = s.pzxid = zxid;
+        s.ctime = s.mtime = time;
+        s.version = s.cversion = s.aversion = 0;
+        s.ephemeralOwner = owner;
+        this.touch(s, zxid, false);
         return;
       }
       case 'delete':
@@ -117,13 +185,18 @@ export class DigestShadow {
       case 'setData': {
         const n = this.get(t.path);
         if (!n) return;
-        this.put(t.path, zxid, { ...n, data: t.data, version: t.version, mzxid: zxid, mtime: time }, n);
+        n.data = t.data;
+        n.version = t.version;
+        n.mzxid = zxid;
+        n.mtime = time;
+        this.touch(n, zxid);
         return;
       }
       case 'setACL': {
         const n = this.get(t.path);
         if (!n) return;
-        this.put(t.path, zxid, { ...n, aversion: t.version }, n);
+        n.aversion = t.version;
+        this.touch(n, zxid);
         return;
       }
       case 'check':
@@ -136,8 +209,12 @@ export class DigestShadow {
     const parentPath = parentOf(path);
     const parent = this.get(parentPath);
     if (!parent) return;
-    this.put(parentPath, zxid, { ...parent, pzxid: Math.max(parent.pzxid, zxid) }, parent);
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.touch(parent, zxid);
     const n = this.get(path);
-    if (n) this.put(path, zxid, null, n);
+    if (!n) return;
+    this.pending.remove(n.hash);
+    n.exists = false;
+    this.touch(n, zxid);
   }
 }

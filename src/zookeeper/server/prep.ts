@@ -340,9 +340,12 @@ export class PrepStage {
   /** The session's ephemerals as they will be once pending writes apply (for CloseSessionTxn). */
   ephemeralsForClose(sessionId: bigint): string[] {
     const es = new Set(this.tree.ephemeralsOf(sessionId));
+    // The latest pending change of each path decides (ZooKeeper walks all outstanding changes in
+    // order, to the same effect): gone, or there again under another owner (which took a pending
+    // delete of this session's node first), means not this session's to delete.
     for (const cr of this.pending.values()) {
-      if (!cr.exists) es.delete(cr.path);
-      else if (cr.ephemeralOwner === sessionId) es.add(cr.path);
+      if (cr.exists && cr.ephemeralOwner === sessionId) es.add(cr.path);
+      else es.delete(cr.path);
     }
     return [...es];
   }
