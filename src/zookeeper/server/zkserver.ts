@@ -74,6 +74,7 @@ export class ZooKeeperServer {
   /** Session -> the connection currently holding it. */
   readonly sessionConns = new Map<bigint, ClientConn>();
   private readonly reader = new JuteReader(Buffer.alloc(0));
+  private readonly prepCtx: RequestPrepContext;
   readonly startedAtMs: number;
   serving = true;
   /** Sessions whose createSession is applied (and not closed): what a snapshot records. */
@@ -95,6 +96,7 @@ export class ZooKeeperServer {
     this.prep = new PrepStage(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, skipAcl: opts.skipAcl });
     this.startedAtMs = now();
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, this.startedAtMs);
+    this.prepCtx = new RequestPrepContext(this.sessions);
   }
 
   get lastZxid(): number {
@@ -409,18 +411,14 @@ export class ZooKeeperServer {
     });
   }
 
+  /** The context of the request being prepped: one object, refilled per request (prep keeps none of it). */
   private prepContext(c: ClientConn, xid: number): PrepContext {
-    const sessions = this.sessions;
-    const id = c.sessionId;
-    return {
-      sessionId: id,
-      cxid: xid,
-      auth: c.authIds,
-      time: this.now(),
-      checkSession() {
-        if (!sessions.isActive(id)) throw new KeeperError(Err.SESSIONEXPIRED);
-      },
-    };
+    const ctx = this.prepCtx;
+    ctx.sessionId = c.sessionId;
+    ctx.cxid = xid;
+    ctx.auth = c.authIds;
+    ctx.time = this.now();
+    return ctx;
   }
 
   /** Final stage: apply a committed txn to the tree; session bookkeeping for close txns. */
@@ -677,4 +675,18 @@ const SHORT: Record<number, string> = {
 /** The 4-letter op names ZooKeeper shows as `lop` in `cons`. */
 export function opShortName(op: number): string {
   return SHORT[op] ?? opName(op).toUpperCase().slice(0, 4);
+}
+
+/** PrepContext of a client request; checkSession asks the session tracker. */
+class RequestPrepContext implements PrepContext {
+  sessionId = 0n;
+  cxid = 0;
+  auth: readonly IdT[] = [];
+  time = 0;
+
+  constructor(private readonly sessions: SessionTracker) {}
+
+  checkSession(): void {
+    if (!this.sessions.isActive(this.sessionId)) throw new KeeperError(Err.SESSIONEXPIRED);
+  }
 }
