@@ -1,6 +1,7 @@
 // The few file operations the transaction log writer needs, behind an interface so that tests
 // can inject disk faults (a failing write or fsync) without a real broken disk.
 
+import { writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export interface LogFile {
@@ -22,10 +23,13 @@ export const nodeStorageIo: StorageIo = {
   async create(path: string): Promise<LogFile> {
     const h = await open(path, 'w');
     return {
+      // Synchronous: a group commit's few KB go to the page cache in microseconds, while a
+      // threadpool write costs two thread handoffs (wakeups) per batch on every member. The
+      // fdatasync that follows, which waits for the disk, stays off the event loop.
       async write(buf: Buffer, position: number): Promise<void> {
         let off = 0;
         while (off < buf.length) {
-          const { bytesWritten } = await h.write(buf, off, buf.length - off, position + off);
+          const bytesWritten = writeSync(h.fd, buf, off, buf.length - off, position + off);
           if (bytesWritten <= 0) throw new Error(`short write to ${path}`);
           off += bytesWritten;
         }
