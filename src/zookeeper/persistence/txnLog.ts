@@ -57,11 +57,11 @@ export function encodeFileHeader(magic: number, dbid: bigint): Buffer {
 }
 
 /** Appends one framed entry for `payload` to `out` at `at`; returns the new offset. */
-export function frameEntry(out: Buffer, at: number, payload: Buffer): number {
+export function frameEntry(out: Buffer, at: number, payload: Uint8Array): number {
   out.writeUInt32BE(0, at); // the checksum is a Java long holding an unsigned 32-bit value
   out.writeUInt32BE(adler32(payload), at + 4);
   out.writeInt32BE(payload.length, at + 8);
-  payload.copy(out, at + 12);
+  out.set(payload, at + 12);
   out[at + 12 + payload.length] = END_OF_RECORD;
   return at + ENTRY_OVERHEAD_BYTES + payload.length;
 }

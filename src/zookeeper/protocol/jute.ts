@@ -18,9 +18,35 @@ export function putInt32(buf: Buffer, at: number, v: number): void {
 
 /** A long held as a JS number (zxids, times). */
 export function putLongN(buf: Buffer, at: number, v: number): void {
+  // Byte stores right here: the low word (up to 2^32 - 1) handed to another call would be boxed.
   const hi = Math.floor(v / TWO_32);
-  putInt32(buf, at, hi);
-  putInt32(buf, at + 4, v - hi * TWO_32);
+  const lo = v - hi * TWO_32;
+  buf[at] = hi >>> 24;
+  buf[at + 1] = (hi >>> 16) & 0xff;
+  buf[at + 2] = (hi >>> 8) & 0xff;
+  buf[at + 3] = hi & 0xff;
+  buf[at + 4] = lo >>> 24;
+  buf[at + 5] = (lo >>> 16) & 0xff;
+  buf[at + 6] = (lo >>> 8) & 0xff;
+  buf[at + 7] = lo & 0xff;
+}
+
+/**
+ * putLongN of `src[i]`: the caller hands over the array, not the number, because a number above
+ * the small-integer range passed to a call V8 does not inline becomes a heap object.
+ */
+export function putLongNFrom(buf: Buffer, at: number, src: Float64Array, i: number): void {
+  const v = src[i]!;
+  const hi = Math.floor(v / TWO_32);
+  const lo = v - hi * TWO_32;
+  buf[at] = hi >>> 24;
+  buf[at + 1] = (hi >>> 16) & 0xff;
+  buf[at + 2] = (hi >>> 8) & 0xff;
+  buf[at + 3] = hi & 0xff;
+  buf[at + 4] = lo >>> 24;
+  buf[at + 5] = (lo >>> 16) & 0xff;
+  buf[at + 6] = (lo >>> 8) & 0xff;
+  buf[at + 7] = lo & 0xff;
 }
 
 /**
@@ -34,7 +60,7 @@ const longWords = new Int32Array(LONG_WORDS_CACHED_MAX * 2);
 /** A long held as a bigint (session ids, ephemeral owners). */
 export function putLong(buf: Buffer, at: number, v: bigint): void {
   if (v === 0n) {
-    buf.fill(0, at, at + 8);
+    for (let i = at; i < at + 8; i++) buf[i] = 0;
     return;
   }
   let k = longWordsAt.get(v);
@@ -234,6 +260,8 @@ export class JuteWriter {
 
   /** Copy of the bytes written so far. */
   toBuffer(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
   }
 }

@@ -336,7 +336,7 @@ export class EnsembleMember implements LeaderLink {
         const batch = this.disk;
         this.disk = [];
         let lastSeq = 0;
-        let entries: Buffer[] = [];
+        let entries: Uint8Array[] = [];
         let firstZxid = -1;
         const writeEntries = async (): Promise<void> => {
           if (entries.length === 0) return;
@@ -352,7 +352,7 @@ export class EnsembleMember implements LeaderLink {
         for (const p of batch) {
           for (const t of p.txns ?? []) {
             if (firstZxid < 0) firstZxid = t.zxid;
-            entries.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+            entries.push(t.data);
           }
           if (p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) {
             await writeEntries();

@@ -4,7 +4,7 @@
 // against the tree it rebuilds, by us and by Apache ZooKeeper.
 
 import { crc32 } from 'node:zlib';
-import { putInt32, putLong, putLongN } from '../protocol/jute.js';
+import { putInt32, putLong, putLongNFrom } from '../protocol/jute.js';
 
 export const DIGEST_VERSION = 2;
 const SYSTEM_SUBTREE = '/zookeeper/';
@@ -31,14 +31,18 @@ const scratch = Buffer.alloc(SCRATCH_BYTES);
 /** Views of the scratch by length, made once: crc32 takes no length, and a view per hash is garbage. */
 const scratchViews: (Buffer | undefined)[] = [];
 const statScratch = Buffer.alloc(STAT_BYTES);
+const statLongs = new Float64Array(5);
 
 /** The persisted stat fields in the order the hash covers them (czxid, mzxid, pzxid, ctime, mtime, versions, owner). */
 export function putPersistedStat(buf: Buffer, at: number, s: StatLike): void {
-  putLongN(buf, at, s.czxid);
-  putLongN(buf, at + 8, s.mzxid);
-  putLongN(buf, at + 16, s.pzxid);
-  putLongN(buf, at + 24, s.ctime);
-  putLongN(buf, at + 32, s.mtime);
+  // Through a typed array, not as arguments: see putLongNFrom.
+  const longs = statLongs;
+  longs[0] = s.czxid;
+  longs[1] = s.mzxid;
+  longs[2] = s.pzxid;
+  longs[3] = s.ctime;
+  longs[4] = s.mtime;
+  for (let i = 0; i < 5; i++) putLongNFrom(buf, at + 8 * i, longs, i);
   putInt32(buf, at + 40, s.version);
   putInt32(buf, at + 44, s.cversion);
   putInt32(buf, at + 48, s.aversion);

@@ -6,7 +6,7 @@
 // (pathIndex.ts), ~90 bytes of columns and the value bytes.
 // Pure: DataTree decides what changes, this only stores it.
 
-import { putInt32, putLong, putLongN } from '../protocol/jute.js';
+import { putInt32, putLong, putLongNFrom } from '../protocol/jute.js';
 import type { StatLike } from './digest.js';
 import { NO_SLOT, PathIndex } from './pathIndex.js';
 import { ValueStore } from './valueStore.js';
@@ -294,11 +294,11 @@ export class NodeTable implements NodeReader {
   putPersistedStat(slot: number, buf: Buffer, at: number): void {
     const f = this.fc[slot >>> CHUNK_SHIFT]!;
     const fb = (slot & CHUNK_MASK) * F_STRIDE;
-    putLongN(buf, at, f[fb + F_CZXID]!);
-    putLongN(buf, at + 8, f[fb + F_MZXID]!);
-    putLongN(buf, at + 16, f[fb + F_PZXID]!);
-    putLongN(buf, at + 24, f[fb + F_CTIME]!);
-    putLongN(buf, at + 32, f[fb + F_MTIME]!);
+    putLongNFrom(buf, at, f, fb + F_CZXID);
+    putLongNFrom(buf, at + 8, f, fb + F_MZXID);
+    putLongNFrom(buf, at + 16, f, fb + F_PZXID);
+    putLongNFrom(buf, at + 24, f, fb + F_CTIME);
+    putLongNFrom(buf, at + 32, f, fb + F_MTIME);
     const iv = this.ic[slot >>> CHUNK_SHIFT]!;
     const ib = (slot & CHUNK_MASK) * I_STRIDE;
     putInt32(buf, at + 40, iv[ib + I_VERSION]!);
