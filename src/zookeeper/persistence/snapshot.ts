@@ -22,7 +22,8 @@ import { adler32, encodeFileHeader } from './txnLog.js';
 
 /** Bytes buffered before a chunk goes to the file (and other work gets the event loop). */
 const CHUNK_BYTES = 1 << 20;
-const OPEN_ACL_REF = -1n;
+/** The ACL reference of world:anyone with every permission, which the ACL table leaves out. */
+const OPEN_ACL_REF = -1;
 
 export class SnapshotFormatError extends Error {
   constructor(
@@ -57,34 +58,46 @@ export function* snapshotChunks(tree: DataTree, sessions: ReadonlyMap<bigint, nu
     w.int(timeout);
   }
   const openAcl = tree.internAcl(OPEN_ACL_UNSAFE);
-  const aclRefs = new Map<AclT[], bigint>([[openAcl, OPEN_ACL_REF]]);
-  const lists = [...tree.aclLists()].filter((a) => a !== openAcl);
-  w.int(lists.length);
-  let ref = 0n;
-  for (const acl of lists) {
-    aclRefs.set(acl, ++ref);
-    w.long(ref);
+  // The ACL table as it stands now; nodes name their list by its id (index) in it.
+  const aclLists = [...tree.aclLists()];
+  const aclRefs: number[] = [];
+  w.int(aclLists.length - 1);
+  let ref = 0;
+  for (const acl of aclLists) {
+    if (acl === openAcl) {
+      aclRefs.push(OPEN_ACL_REF);
+      continue;
+    }
+    aclRefs.push(++ref);
+    w.longN(ref);
     w.int(acl.length);
     for (const a of acl) ACL.encode(w, a);
   }
   let nodes = 0;
   const t = tree.table;
-  // Paths, not slots: between chunks a node may go and its slot be reused by another.
-  const stack: string[] = ['/'];
-  while (stack.length > 0) {
-    const path = stack.pop()!;
-    const slot = t.find(path);
+  // Paths, not slots: between chunks a node may go and its slot be reused by another. Each path
+  // is pushed with the slot it had then, which findFrom takes when the slot still holds the path
+  // (always, unless the tree changed at a yield in between).
+  const paths: string[] = ['/'];
+  const slots: number[] = [t.find('/')];
+  while (paths.length > 0) {
+    const path = paths.pop()!;
+    const slot = t.findFrom(slots.pop()!, path);
     // Gone since its parent was written, or created after the snapshot began: the log has it.
     if (slot === NO_SLOT || t.czxidAt(slot) > zxid) continue;
     w.ustring(path === '/' ? '' : path);
-    // The value's bytes straight from the tree's store, no copy of their own.
-    const valueBytes = t.valueView(slot);
-    w.buffer(valueBytes);
-    // A list interned after the table was written belongs to a setACL the log replays.
-    w.long(aclRefs.get(tree.aclAt(slot)) ?? OPEN_ACL_REF);
-    StatPersisted.encode(w, t.persistedStatAt(slot));
+    // The value's bytes straight from the tree's store into the chunk.
+    t.encodeValue(slot, w);
+    // A list interned after the table was written belongs to a setACL the log replays. (After a
+    // reset of the tree, ids name other lists: those are not the ones in the table.)
+    const aclId = t.aclIdAt(slot);
+    w.longN(aclId < aclLists.length && aclLists[aclId] === tree.aclAt(slot) ? aclRefs[aclId]! : OPEN_ACL_REF);
+    t.encodeStatPersisted(slot, w);
     nodes++;
-    for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) stack.push(t.pathAt(c));
+    for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) {
+      paths.push(t.pathAt(c));
+      slots.push(c);
+    }
     if (w.pos >= chunkBytes) {
       const chunk = w.buf.subarray(0, w.pos);
       checksum = adler32(chunk, checksum);
@@ -219,7 +232,7 @@ export function parseSnapshot(
     const sessionCount = r.int();
     if (sessionCount < 0 || sessionCount * 12 > r.remaining) fail(`session count ${sessionCount} out of range`);
     for (let i = 0; i < sessionCount; i++) sessions.set(r.long(), r.int());
-    const acls = new Map<bigint, AclT[]>([[OPEN_ACL_REF, OPEN_ACL_UNSAFE as AclT[]]]);
+    const acls = new Map<bigint, AclT[]>([[BigInt(OPEN_ACL_REF), OPEN_ACL_UNSAFE as AclT[]]]);
     const aclCount = r.int();
     if (aclCount < 0 || aclCount > r.remaining) fail(`ACL table size ${aclCount} out of range`);
     for (let i = 0; i < aclCount; i++) {

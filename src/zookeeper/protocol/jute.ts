@@ -49,6 +49,13 @@ export function putLongNFrom(buf: Buffer, at: number, src: Float64Array, i: numb
   buf[at + 7] = lo & 0xff;
 }
 
+/** putLongN through a DataView: two word stores instead of eight byte stores. */
+export function setLongN(view: DataView, at: number, v: number): void {
+  const hi = Math.floor(v / TWO_32);
+  view.setInt32(at, hi);
+  view.setUint32(at + 4, v - hi * TWO_32);
+}
+
 /**
  * Recent non-zero longs split into two int32 words: the few session ids of a busy server recur
  * in every txn header, and splitting a bigint takes BigInt arithmetic, garbage each time.
@@ -174,6 +181,9 @@ export class JuteReader {
 export class JuteWriter {
   buf: Buffer;
   pos = 0;
+  /** `view` and the buffer it was made for. */
+  private dataView: DataView | undefined;
+  private dataViewOf: Buffer | undefined;
 
   constructor(initialBytes = 4096) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -181,6 +191,15 @@ export class JuteWriter {
 
   reset(): void {
     this.pos = 0;
+  }
+
+  /** A DataView of `buf`, made on first use after `buf` changes: for encoders that store words. */
+  get view(): DataView {
+    if (this.dataViewOf !== this.buf) {
+      this.dataViewOf = this.buf;
+      this.dataView = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    }
+    return this.dataView!;
   }
 
   ensure(n: number): void {

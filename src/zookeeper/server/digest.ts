@@ -28,6 +28,7 @@ export const STAT_BYTES = 60;
 /** Path, value and stat are hashed in one crc32 call when they fit; bigger nodes take three. */
 const SCRATCH_BYTES = 4096;
 const scratch = Buffer.alloc(SCRATCH_BYTES);
+const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 /** Views of the scratch by length, made once: crc32 takes no length, and a view per hash is garbage. */
 const scratchViews: (Buffer | undefined)[] = [];
 const statScratch = Buffer.alloc(STAT_BYTES);
@@ -92,7 +93,7 @@ export function hashNode(path: string, value: Uint8Array | null, stat: Buffer): 
 /** Where a stored node's value is read from (NodeTable), without a copy of its own. */
 export interface StoredValues {
   dataLengthAt(slot: number): number;
-  copyValue(slot: number, target: Uint8Array, at: number): number;
+  copyValue(slot: number, target: DataView, at: number): number;
   valueView(slot: number): Buffer | null;
 }
 
@@ -102,7 +103,7 @@ export function hashStoredNode(path: string, values: StoredValues, slot: number,
   const name = hashedName(path);
   if (!fitsScratch(name, values.dataLengthAt(slot))) return hashNode(path, values.valueView(slot), stat);
   const at = scratch.write(name, 0, 'utf8');
-  return crcScratch(at + values.copyValue(slot, scratch, at), stat);
+  return crcScratch(at + values.copyValue(slot, scratchView, at), stat);
 }
 
 /** hashStoredNode with the stat fields from a record instead of the node's own. */

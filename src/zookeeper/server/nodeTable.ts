@@ -6,7 +6,7 @@
 // (pathIndex.ts), ~90 bytes of columns and the value bytes.
 // Pure: DataTree decides what changes, this only stores it.
 
-import { putInt32, putLong, putLongNFrom } from '../protocol/jute.js';
+import { putInt32, putLong, putLongNFrom, setLongN, type JuteWriter } from '../protocol/jute.js';
 import type { StatLike } from './digest.js';
 import { NO_SLOT, PathIndex } from './pathIndex.js';
 import { ValueStore } from './valueStore.js';
@@ -44,6 +44,9 @@ const CHUNK_SHIFT = 12;
 const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_SLOTS - 1;
 
+/** The size of a StatPersisted record: six longs and three ints. */
+const STAT_PERSISTED_BYTES = 60;
+
 /** What a node is created with. */
 export interface NodeFields extends StatLike {
   /** The value (copied in), or null for a node created with null data. */
@@ -55,11 +58,13 @@ export interface NodeFields extends StatLike {
 export interface NodeReader {
   /** The node's slot, or NO_SLOT. */
   find(path: string): number;
+  /** find(path), answered from `hint` (a slot the path had) when that slot still holds the path. */
+  findFrom(hint: number, path: string): number;
   pathAt(slot: number): string;
   /** A copy of the value, or null for null data. */
   valueAt(slot: number): Buffer | null;
   /** Copies the value's bytes into `target` at `at` (the caller makes room); returns their count. */
-  copyValue(slot: number, target: Uint8Array, at: number): number;
+  copyValue(slot: number, target: DataView, at: number): number;
   /** The value's bytes in place, or null: valid only until the tree next changes. */
   valueView(slot: number): Buffer | null;
   dataLengthAt(slot: number): number;
@@ -75,6 +80,10 @@ export interface NodeReader {
   ownerAt(slot: number): bigint;
   /** The persisted stat fields as a fresh record. */
   persistedStatAt(slot: number): StatLike;
+  /** Appends the value as a jute buffer (int length, -1 for null, then the bytes), copied from the store. */
+  encodeValue(slot: number, w: JuteWriter): void;
+  /** Appends the node's StatPersisted record (records.ts; what a snapshot stores) from the columns. */
+  encodeStatPersisted(slot: number, w: JuteWriter): void;
   aclIdAt(slot: number): number;
   digestAt(slot: number): number;
   childCountAt(slot: number): number;
@@ -111,6 +120,12 @@ export class NodeTable implements NodeReader {
 
   find(path: string): number {
     return this.index.find(path);
+  }
+
+  findFrom(hint: number, path: string): number {
+    // The index maps a path to a slot exactly when the slot holds that path (add and remove
+    // change both together), so a hint that still holds the path is what find would answer.
+    return hint >= 0 && this.index.pathAt(hint) === path ? hint : this.index.find(path);
   }
 
   allPaths(): IterableIterator<string> {
@@ -216,7 +231,7 @@ export class NodeTable implements NodeReader {
     const view = this.valueView(slot);
     return view === null ? null : Buffer.from(view);
   }
-  copyValue(slot: number, target: Uint8Array, at: number): number {
+  copyValue(slot: number, target: DataView, at: number): number {
     return this.values.copyOut(this.getI(slot, I_VALUE_REF), this.getI(slot, I_VALUE_LENGTH), target, at);
   }
   valueView(slot: number): Buffer | null {
@@ -305,6 +320,43 @@ export class NodeTable implements NodeReader {
     putInt32(buf, at + 44, iv[ib + I_CVERSION]!);
     putInt32(buf, at + 48, iv[ib + I_AVERSION]!);
     putLong(buf, at + 52, this.owners.get(slot) ?? 0n);
+  }
+
+  encodeValue(slot: number, w: JuteWriter): void {
+    const iv = this.ic[slot >>> CHUNK_SHIFT]!;
+    const ib = (slot & CHUNK_MASK) * I_STRIDE;
+    const length = iv[ib + I_VALUE_LENGTH]!;
+    w.ensure(4 + Math.max(0, length));
+    const view = w.view;
+    view.setInt32(w.pos, length);
+    w.pos += 4 + this.values.copyOut(iv[ib + I_VALUE_REF]!, length, view, w.pos + 4);
+  }
+
+  encodeStatPersisted(slot: number, w: JuteWriter): void {
+    w.ensure(STAT_PERSISTED_BYTES);
+    const view = w.view;
+    const at = w.pos;
+    const f = this.fc[slot >>> CHUNK_SHIFT]!;
+    const fb = (slot & CHUNK_MASK) * F_STRIDE;
+    setLongN(view, at, f[fb + F_CZXID]!);
+    setLongN(view, at + 8, f[fb + F_MZXID]!);
+    setLongN(view, at + 16, f[fb + F_CTIME]!);
+    setLongN(view, at + 24, f[fb + F_MTIME]!);
+    const iv = this.ic[slot >>> CHUNK_SHIFT]!;
+    const ib = (slot & CHUNK_MASK) * I_STRIDE;
+    view.setInt32(at + 32, iv[ib + I_VERSION]!);
+    view.setInt32(at + 36, iv[ib + I_CVERSION]!);
+    view.setInt32(at + 40, iv[ib + I_AVERSION]!);
+    // Most nodes have no owner, and most trees few: no Map lookup or bigint for those.
+    const owner = this.owners.size === 0 ? undefined : this.owners.get(slot);
+    if (owner === undefined) {
+      view.setInt32(at + 44, 0);
+      view.setInt32(at + 48, 0);
+    } else {
+      putLong(w.buf, at + 44, owner);
+    }
+    setLongN(view, at + 52, f[fb + F_PZXID]!);
+    w.pos = at + STAT_PERSISTED_BYTES;
   }
 
   // ---- writes (DataTree keeps the digest in step)
