@@ -1,7 +1,7 @@
 // The in-memory znode tree and the application of committed transactions to it
 // (ZooKeeper's DataTree.processTxn). Pure: no I/O, no clock; times and zxids come in the txns.
 
-import { Err, EventType } from '../protocol/constants.js';
+import { Err, EventType, OpCode } from '../protocol/constants.js';
 import type { AclT, StatT } from '../protocol/records.js';
 import { aclKey } from './acl.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../protocol/acls.js';
@@ -69,6 +69,8 @@ export class DataTree {
   private readonly aclIds = new Map<string, number>();
   private readonly acls: AclT[][] = [];
   lastProcessedZxid = 0;
+  /** The slot createNode last filled (so that the create's reply needs no second lookup). */
+  private lastCreatedSlot = NO_SLOT;
   /** ZooKeeper's tree digest, kept up to date by every change. */
   readonly digest = new TreeDigest();
   /** Sum of path lengths and data sizes; starts with the built-in nodes ("", /, /zookeeper, ...), as Apache counts. */
@@ -328,7 +330,11 @@ export class DataTree {
                 : 0n;
         const err = this.createNode(body.path, body.data, body.acl, owner, body.parentCVersion, zxid, time);
         res.err = err;
-        if (err === 0) res.stat = this.statAt(t.find(body.path));
+        // Only create2 and its kin answer with the new node's stat; a plain create, the usual
+        // one, answers with the path alone.
+        if (err === 0) {
+          if (body.op !== OpCode.create) res.stat = this.statAt(this.lastCreatedSlot);
+        }
         // Only while replaying over a fuzzy snapshot (prep rules it out otherwise): the node was
         // deleted and re-created after the snapshot saw its parent, so bring the parent forward.
         else if (err === Err.NODEEXISTS) this.setCversionPzxid(parentOf(body.path), body.parentCVersion, zxid);
@@ -435,6 +441,7 @@ export class DataTree {
     }
     this.hashIn(parent);
     const slot = t.add(path, parent, this.fields(data, this.aclId(acl), zxid, time, 0, owner));
+    this.lastCreatedSlot = slot;
     this.hashIn(slot);
     this.approximateDataSize += path.length + (data ? data.length : 0);
     this.trackOwner(path, owner);
