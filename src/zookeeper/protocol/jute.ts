@@ -16,24 +16,18 @@ export function putInt32(buf: Buffer, at: number, v: number): void {
   buf[at + 3] = v & 0xff;
 }
 
+const longScratch = new Float64Array(1);
+
 /** A long held as a JS number (zxids, times). */
 export function putLongN(buf: Buffer, at: number, v: number): void {
-  // Byte stores right here: the low word (up to 2^32 - 1) handed to another call would be boxed.
-  const hi = Math.floor(v / TWO_32);
-  const lo = v - hi * TWO_32;
-  buf[at] = hi >>> 24;
-  buf[at + 1] = (hi >>> 16) & 0xff;
-  buf[at + 2] = (hi >>> 8) & 0xff;
-  buf[at + 3] = hi & 0xff;
-  buf[at + 4] = lo >>> 24;
-  buf[at + 5] = (lo >>> 16) & 0xff;
-  buf[at + 6] = (lo >>> 8) & 0xff;
-  buf[at + 7] = lo & 0xff;
+  longScratch[0] = v;
+  putLongNFrom(buf, at, longScratch, 0);
 }
 
 /**
  * putLongN of `src[i]`: the caller hands over the array, not the number, because a number above
- * the small-integer range passed to a call V8 does not inline becomes a heap object.
+ * the small-integer range passed to a call V8 does not inline becomes a heap object. Byte stores
+ * right here for the same reason (the low word can be up to 2^32 - 1).
  */
 export function putLongNFrom(buf: Buffer, at: number, src: Float64Array, i: number): void {
   const v = src[i]!;
