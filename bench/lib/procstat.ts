@@ -9,6 +9,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 
+/** /proc/<pid>/<file>, or undefined once the process is gone. */
+function readProc(pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Clock ticks per second (`getconf CLK_TCK`, normally 100). */
 export function clockTicks(): number {
   if (ticks === undefined) {
@@ -24,12 +33,8 @@ export function clockTicks(): number {
 
 /** utime + stime of a process (all its threads) in seconds; undefined if it is gone. */
 export function cpuSeconds(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readProc(pid, 'stat');
+  if (text === undefined) return undefined;
   // The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
   // The rest starts at field 3 (state); utime and stime are fields 14 and 15.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -59,12 +64,8 @@ export interface MemorySample {
 
 /** VmRSS and VmHWM of a process in MB; undefined if it is gone. */
 export function memory(pid: number): MemorySample | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readProc(pid, 'status');
+  if (text === undefined) return undefined;
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
 }

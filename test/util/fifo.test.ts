@@ -4,6 +4,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Fifo } from '../../src/util/fifo.js';
 
+// Stamps beyond 2^32, as zxids are.
+const stampOf = (v: number): number => v * 0x1_0000_0000 + 7;
+
 test('Fifo agrees with an array model through random pushes and shifts, across wraps and growth', () => {
   const q = new Fifo<number>();
   const model: number[] = [];
@@ -17,13 +20,14 @@ test('Fifo agrees with an array model through random pushes and shifts, across w
     // Phases that mostly push, then mostly shift, so the ring wraps, grows and empties.
     const pushBias = Math.floor(step / 5000) % 2 === 0 ? 7 : 3;
     if (rand(10) < pushBias) {
-      q.push(next);
+      q.push(next, stampOf(next));
       model.push(next++);
     } else {
       assert.equal(q.shift(), model.shift());
     }
     assert.equal(q.length, model.length);
     assert.equal(q.peek(), model[0]);
+    assert.equal(q.peekStamp(), model.length > 0 ? stampOf(model[0]!) : NaN);
   }
   assert.deepEqual(q.drain(), model);
   assert.equal(q.length, 0);

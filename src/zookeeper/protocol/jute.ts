@@ -43,13 +43,6 @@ export function putLongNFrom(buf: Buffer, at: number, src: Float64Array, i: numb
   buf[at + 7] = lo & 0xff;
 }
 
-/** putLongN through a DataView: two word stores instead of eight byte stores. */
-export function setLongN(view: DataView, at: number, v: number): void {
-  const hi = Math.floor(v / TWO_32);
-  view.setInt32(at, hi);
-  view.setUint32(at + 4, v - hi * TWO_32);
-}
-
 /**
  * Recent non-zero longs split into two int32 words: the few session ids of a busy server recur
  * in every txn header, and splitting a bigint takes BigInt arithmetic, garbage each time.

@@ -69,8 +69,6 @@ export class DataTree {
   private readonly aclIds = new Map<string, number>();
   private readonly acls: AclT[][] = [];
   lastProcessedZxid = 0;
-  /** The slot createNode last filled (so that the create's reply needs no second lookup). */
-  private lastCreatedSlot = NO_SLOT;
   /** ZooKeeper's tree digest, kept up to date by every change. */
   readonly digest = new TreeDigest();
   /** Sum of path lengths and data sizes; starts with the built-in nodes ("", /, /zookeeper, ...), as Apache counts. */
@@ -328,16 +326,16 @@ export class DataTree {
               : body.nodeType === 'ephemeral'
                 ? clientId
                 : 0n;
-        const err = this.createNode(body.path, body.data, body.acl, owner, body.parentCVersion, zxid, time);
-        res.err = err;
+        const slot = this.createNode(body.path, body.data, body.acl, owner, body.parentCVersion, zxid, time);
+        res.err = slot < 0 ? slot : 0;
         // Only create2 and its kin answer with the new node's stat; a plain create, the usual
         // one, answers with the path alone.
-        if (err === 0) {
-          if (body.op !== OpCode.create) res.stat = this.statAt(this.lastCreatedSlot);
+        if (slot >= 0) {
+          if (body.op !== OpCode.create) res.stat = this.statAt(slot);
         }
         // Only while replaying over a fuzzy snapshot (prep rules it out otherwise): the node was
         // deleted and re-created after the snapshot saw its parent, so bring the parent forward.
-        else if (err === Err.NODEEXISTS) this.setCversionPzxid(parentOf(body.path), body.parentCVersion, zxid);
+        else if (slot === Err.NODEEXISTS) this.setCversionPzxid(parentOf(body.path), body.parentCVersion, zxid);
         break;
       }
       case 'delete':
@@ -418,6 +416,7 @@ export class DataTree {
     return res;
   }
 
+  /** Returns the new node's slot, or a (negative) error code: NONODE or NODEEXISTS. */
   createNode(
     path: string,
     data: Buffer | null,
@@ -441,7 +440,6 @@ export class DataTree {
     }
     this.hashIn(parent);
     const slot = t.add(path, parent, this.fields(data, this.aclId(acl), zxid, time, 0, owner));
-    this.lastCreatedSlot = slot;
     this.hashIn(slot);
     this.approximateDataSize += path.length + (data ? data.length : 0);
     this.trackOwner(path, owner);
@@ -454,7 +452,7 @@ export class DataTree {
     const prefix = this.quotas.maxPrefix(path);
     if (prefix !== undefined) this.updateQuotaStat(prefix, data ? data.length : 0, 1);
     this.watches.nodeCreated(path, parentPath, zxid, this.aclAt(slot), this.aclAt(parent));
-    return 0;
+    return slot;
   }
 
   deleteNode(path: string, zxid: number): number {
@@ -541,11 +539,11 @@ export class DataTree {
   /** Deletes the session's ephemerals (and whatever its CloseSessionTxn lists), deepest paths first. */
   killSession(sessionId: bigint, zxid: number, paths2Delete: readonly string[] = []): void {
     // As ZooKeeper's killSession: the paths the CloseSessionTxn lists go first, whoever owns them
-    // now, then any ephemeral of the session the txn did not list.
-    const listed = new Set(paths2Delete);
-    for (const p of [...listed].sort(longestFirst)) this.deleteNode(p, zxid);
-    const own = this.ephemerals.get(sessionId);
-    if (own) for (const p of [...own].filter((q) => !listed.has(q)).sort(longestFirst)) this.deleteNode(p, zxid);
+    // now, then any ephemeral of the session the txn did not list (deleteNode took the listed
+    // ones out of the session's set).
+    for (const p of [...paths2Delete].sort(longestFirst)) this.deleteNode(p, zxid);
+    const rest = this.ephemerals.get(sessionId);
+    if (rest) for (const p of [...rest].sort(longestFirst)) this.deleteNode(p, zxid);
     this.ephemerals.delete(sessionId);
   }
 

@@ -12,6 +12,7 @@ import { nodeDigest, storedNodeDigest, TreeDigest, type StatLike } from './diges
 import { parentOf } from '../protocol/paths.js';
 import { NO_SLOT } from './nodeTable.js';
 import type { SubTxn, Txn } from './txn.js';
+import { Fifo } from '../../util/fifo.js';
 
 interface Shadow extends StatLike {
   readonly path: string;
@@ -25,15 +26,10 @@ interface Shadow extends StatLike {
   hash: number;
 }
 
-const RING_CAPACITY_MIN = 64;
-
 export class DigestShadow {
   private readonly byPath = new Map<string, Shadow>();
-  /** Touches in zxid order (a shadow once per txn that touched it), for dropping applied ones. */
-  private ring: (Shadow | undefined)[] = new Array<Shadow | undefined>(RING_CAPACITY_MIN).fill(undefined);
-  private ringZxids = new Float64Array(RING_CAPACITY_MIN);
-  private ringHead = 0;
-  private ringCount = 0;
+  /** Touches stamped with their zxid (a shadow once per txn that touched it), for dropping applied ones. */
+  private readonly touches = new Fifo<Shadow>();
   private readonly pending = new TreeDigest();
   private synced = false;
 
@@ -60,13 +56,9 @@ export class DigestShadow {
 
   /** Drops the shadows whose last txn the tree has applied (their effect is in the tree now). */
   applied(zxid: number): void {
-    const ring = this.ring;
-    const mask = ring.length - 1;
-    while (this.ringCount > 0 && this.ringZxids[this.ringHead]! <= zxid) {
-      const s = ring[this.ringHead]!;
-      ring[this.ringHead] = undefined;
-      this.ringHead = (this.ringHead + 1) & mask;
-      this.ringCount--;
+    const touches = this.touches;
+    while (touches.length > 0 && touches.peekStamp() <= zxid) {
+      const s = touches.shift()!;
       // A shadow touched again later stays until that touch is applied.
       if (s.zxid <= zxid && this.byPath.get(s.path) === s) this.byPath.delete(s.path);
     }
@@ -112,29 +104,7 @@ export class DigestShadow {
     }
     s.zxid = zxid;
     if (this.byPath.get(s.path) !== s) this.byPath.set(s.path, s);
-    this.pushTouch(s, zxid);
-  }
-
-  private pushTouch(s: Shadow, zxid: number): void {
-    if (this.ringCount === this.ring.length) this.growRing();
-    const at = (this.ringHead + this.ringCount) & (this.ring.length - 1);
-    this.ring[at] = s;
-    this.ringZxids[at] = zxid;
-    this.ringCount++;
-  }
-
-  private growRing(): void {
-    const n = this.ring.length;
-    const ring = new Array<Shadow | undefined>(n * 2).fill(undefined);
-    const zxids = new Float64Array(n * 2);
-    for (let i = 0; i < this.ringCount; i++) {
-      const from = (this.ringHead + i) & (n - 1);
-      ring[i] = this.ring[from];
-      zxids[i] = this.ringZxids[from]!;
-    }
-    this.ring = ring;
-    this.ringZxids = zxids;
-    this.ringHead = 0;
+    this.touches.push(s, zxid);
   }
 
   private apply(t: SubTxn, clientId: bigint, zxid: number, time: number): void {

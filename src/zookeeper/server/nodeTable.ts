@@ -6,7 +6,7 @@
 // (pathIndex.ts), ~90 bytes of columns and the value bytes.
 // Pure: DataTree decides what changes, this only stores it.
 
-import { putInt32, putLong, putLongNFrom, setLongN, type JuteWriter } from '../protocol/jute.js';
+import { putInt32, putLong, putLongNFrom, type JuteWriter } from '../protocol/jute.js';
 import type { StatLike } from './digest.js';
 import { NO_SLOT, PathIndex } from './pathIndex.js';
 import { ValueStore } from './valueStore.js';
@@ -270,7 +270,8 @@ export class NodeTable implements NodeReader {
     return this.getI(slot, I_AVERSION);
   }
   ownerAt(slot: number): bigint {
-    return this.owners.get(slot) ?? 0n;
+    // Most trees have few owners, and most nodes none: no Map lookup while there are none.
+    return this.owners.size === 0 ? 0n : (this.owners.get(slot) ?? 0n);
   }
   persistedStatAt(slot: number): StatLike {
     return {
@@ -319,7 +320,7 @@ export class NodeTable implements NodeReader {
     putInt32(buf, at + 40, iv[ib + I_VERSION]!);
     putInt32(buf, at + 44, iv[ib + I_CVERSION]!);
     putInt32(buf, at + 48, iv[ib + I_AVERSION]!);
-    putLong(buf, at + 52, this.owners.get(slot) ?? 0n);
+    putLong(buf, at + 52, this.ownerAt(slot));
   }
 
   encodeValue(slot: number, w: JuteWriter): void {
@@ -334,28 +335,21 @@ export class NodeTable implements NodeReader {
 
   encodeStatPersisted(slot: number, w: JuteWriter): void {
     w.ensure(STAT_PERSISTED_BYTES);
-    const view = w.view;
+    const buf = w.buf;
     const at = w.pos;
     const f = this.fc[slot >>> CHUNK_SHIFT]!;
     const fb = (slot & CHUNK_MASK) * F_STRIDE;
-    setLongN(view, at, f[fb + F_CZXID]!);
-    setLongN(view, at + 8, f[fb + F_MZXID]!);
-    setLongN(view, at + 16, f[fb + F_CTIME]!);
-    setLongN(view, at + 24, f[fb + F_MTIME]!);
+    putLongNFrom(buf, at, f, fb + F_CZXID);
+    putLongNFrom(buf, at + 8, f, fb + F_MZXID);
+    putLongNFrom(buf, at + 16, f, fb + F_CTIME);
+    putLongNFrom(buf, at + 24, f, fb + F_MTIME);
     const iv = this.ic[slot >>> CHUNK_SHIFT]!;
     const ib = (slot & CHUNK_MASK) * I_STRIDE;
-    view.setInt32(at + 32, iv[ib + I_VERSION]!);
-    view.setInt32(at + 36, iv[ib + I_CVERSION]!);
-    view.setInt32(at + 40, iv[ib + I_AVERSION]!);
-    // Most nodes have no owner, and most trees few: no Map lookup or bigint for those.
-    const owner = this.owners.size === 0 ? undefined : this.owners.get(slot);
-    if (owner === undefined) {
-      view.setInt32(at + 44, 0);
-      view.setInt32(at + 48, 0);
-    } else {
-      putLong(w.buf, at + 44, owner);
-    }
-    setLongN(view, at + 52, f[fb + F_PZXID]!);
+    putInt32(buf, at + 32, iv[ib + I_VERSION]!);
+    putInt32(buf, at + 36, iv[ib + I_CVERSION]!);
+    putInt32(buf, at + 40, iv[ib + I_AVERSION]!);
+    putLong(buf, at + 44, this.ownerAt(slot));
+    putLongNFrom(buf, at + 52, f, fb + F_PZXID);
     w.pos = at + STAT_PERSISTED_BYTES;
   }
 
