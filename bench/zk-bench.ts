@@ -55,8 +55,30 @@ import { FAILOVER_NOTE, measureFailover } from './lib/failover.js';
 import { measureMemory, znodeCount } from './lib/memory.js';
 import { clockTicks, CpuMeter, memory, PeakRss } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
-import { evaluateTargets, runOrder, smallDataPeak, type BenchResult, type ImplTopologyResult, type Topology, type TopologyResult, type WorkloadSample, type WorkloadStats } from './lib/results.js';
-import { APACHE_JAR, IMPLS, apacheInstalled, apacheJvmFlags, apacheJvmMode, clusterConfig, configKeys, label, serverPids, startServers, type Impl } from './lib/servers.js';
+import {
+  evaluateTargets,
+  runOrder,
+  smallDataPeak,
+  type BenchResult,
+  type ImplTopologyResult,
+  type Topology,
+  type TopologyResult,
+  type WorkloadSample,
+  type WorkloadStats,
+} from './lib/results.js';
+import {
+  APACHE_JAR,
+  IMPLS,
+  apacheInstalled,
+  apacheJvmFlags,
+  apacheJvmMode,
+  clusterConfig,
+  configKeys,
+  label,
+  serverPids,
+  startServers,
+  type Impl,
+} from './lib/servers.js';
 import { addCounts, median, ratio, summarize } from './lib/stats.js';
 import { ensureLoadgen, runLoad, WORKLOADS as ALL_WORKLOADS, type LoadOptions, type ZkWorkload } from './lib/zkload.js';
 const QUICK = process.env['BENCH_QUICK'] === '1';
@@ -102,11 +124,12 @@ const MEMORY_TOPOLOGY = list<Topology>('BENCH_MEMORY_TOPOLOGY', ['standalone', '
 const OUT_DIR = process.env['BENCH_OUT_DIR'] ?? 'bench/results';
 const MEMBERS: Record<Topology, number> = { standalone: 1, '3-node': 3 };
 
-const log = (line: string): void => void process.stderr.write(line + '\n');
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 function apacheStatus(): { included: boolean; note?: string } {
   if (process.env['BENCH_APACHE'] === '0') return { included: false, note: 'skipped (BENCH_APACHE=0)' };
-  if (!apacheInstalled()) return { included: false, note: `skipped: ${APACHE_JAR} is missing (install Debian's zookeeper package, as .ci/run does)` };
+  if (!apacheInstalled())
+    return { included: false, note: `skipped: ${APACHE_JAR} is missing (install Debian's zookeeper package, as .ci/run does)` };
   return { included: true };
 }
 
@@ -149,7 +172,13 @@ interface Target {
  * measurement edges; peak RSS reset just before a measured run and read just after it, then the
  * znode count.
  */
-async function runWorkload(t: Target, w: ZkWorkload, rep: number, createRate: number | undefined, prewarm: boolean): Promise<WorkloadSample> {
+async function runWorkload(
+  t: Target,
+  w: ZkWorkload,
+  rep: number,
+  createRate: number | undefined,
+  prewarm: boolean,
+): Promise<WorkloadSample> {
   const meter = new CpuMeter(t.pids);
   if (!prewarm) {
     t.peak.reset();
@@ -337,7 +366,15 @@ async function memoryTest(impls: readonly Impl[], res: BenchResult): Promise<Non
   const out: NonNullable<BenchResult['memory']> = { topology: MEMORY_TOPOLOGY, why, znodes: MEMORY_ZNODES, results: {} };
   for (const impl of impls) {
     try {
-      const r = await measureMemory(impl, { znodes: MEMORY_ZNODES, size: MEMBERS[MEMORY_TOPOLOGY], sessions: SESSIONS, depth: DEPTH, workers: WORKERS, valueBytes: VALUE_BYTES, log });
+      const r = await measureMemory(impl, {
+        znodes: MEMORY_ZNODES,
+        size: MEMBERS[MEMORY_TOPOLOGY],
+        sessions: SESSIONS,
+        depth: DEPTH,
+        workers: WORKERS,
+        valueBytes: VALUE_BYTES,
+        log,
+      });
       out.results[impl] = r;
       log(`[memory] ${label(impl)}: ${JSON.stringify(r.servers)}`);
     } catch (e) {
@@ -361,7 +398,17 @@ async function main(): Promise<void> {
   const res: BenchResult = {
     date: new Date().toISOString(),
     durationSec: 0,
-    machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? '?', kernel: release(), node: process.version, java: javaVersion(), clockTicks: clockTicks(), memGb: totalmem() / 2 ** 30, loadAvgStart: loadavg(), loadAvgEnd: [] },
+    machine: {
+      cores: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '?',
+      kernel: release(),
+      node: process.version,
+      java: javaVersion(),
+      clockTicks: clockTicks(),
+      memGb: totalmem() / 2 ** 30,
+      loadAvgStart: loadavg(),
+      loadAvgEnd: [],
+    },
     config: {
       zooCfg: configKeys(),
       apacheJvm: apacheJvmMode(),
@@ -378,7 +425,10 @@ async function main(): Promise<void> {
       durationMs: DURATION_MS,
       warmupMs: WARMUP_MS,
       prewarmMs: PREWARM_MS,
-      deleteOpsPerSession: DELETE_OPS !== undefined ? `${DELETE_OPS} per session` : 'per session: create rate of the same run × duration / sessions (the loadgen pre-creates them; no warm-up)',
+      deleteOpsPerSession:
+        DELETE_OPS !== undefined
+          ? `${DELETE_OPS} per session`
+          : 'per session: create rate of the same run × duration / sessions (the loadgen pre-creates them; no warm-up)',
     },
     repeat: REPEAT,
     quick: QUICK,
@@ -407,7 +457,7 @@ async function main(): Promise<void> {
   res.machine.loadAvgEnd = loadavg();
   res.targets = evaluateTargets(res);
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(join(OUT_DIR, 'zk-bench.json'), JSON.stringify(res, null, 2) + '\n');
+  writeFileSync(join(OUT_DIR, 'zk-bench.json'), `${JSON.stringify(res, null, 2)}\n`);
   const md = renderMarkdown(res);
   writeFileSync(join(OUT_DIR, 'zk-bench.md'), md);
   process.stdout.write(md);

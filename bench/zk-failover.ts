@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     note: FAILOVER_NOTE,
   };
   mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
   console.log(JSON.stringify(out, null, 2));
 }
 

@@ -1,9 +1,18 @@
 #!/usr/bin/env node
-// Runs the compiled test files with node:test. `unit` limits the run to test/zookeeper and
+// Runs `biome check .`, then the compiled test files with node:test. `unit` limits the run to test/zookeeper and
 // friends (no interop with external programs). Test files are dist/test/**/*.test.js.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+
+// Lint and formatting come first: a check failure fails the run, with Biome's report as the reason.
+const biome = spawnSync(join('node_modules', '.bin', 'biome'), ['check', '.'], { stdio: 'inherit' });
+if (biome.status !== 0) {
+  console.error(
+    biome.error ? `biome could not run: ${biome.error.message}` : 'biome check failed (see above; `npm run format` fixes formatting)',
+  );
+  process.exit(biome.status ?? 1);
+}
 
 const root = 'dist/test';
 const only = process.argv[2];

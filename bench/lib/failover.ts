@@ -46,7 +46,6 @@ export const FAILOVER_NOTE =
   'acknowledged write committed in the new epoch, electionMs = kill to the first srvr showing a new leader (20 ms polling); ' +
   'clients reconnect with at most 50 ms back-off';
 
-
 /** Sessions writing creates back to back; every ack recorded with its time and zxid. */
 class Writers {
   private running = true;
@@ -64,7 +63,13 @@ class Writers {
     for (let i = 0; i < this.count; i++) {
       const k = i % this.hosts.length;
       const hs = [...this.hosts.slice(k), ...this.hosts.slice(0, k)];
-      const c = new ZooKeeperClient({ connectString: hs.join(','), shuffleHosts: false, sessionTimeoutMs: 30_000, reconnectDelayMaxMs: 50, closeTimeoutMs: 1000 });
+      const c = new ZooKeeperClient({
+        connectString: hs.join(','),
+        shuffleHosts: false,
+        sessionTimeoutMs: 30_000,
+        reconnectDelayMaxMs: 50,
+        closeTimeoutMs: 1000,
+      });
       await c.connect({ timeoutMs: 30_000 });
       this.clients.push(c);
     }
@@ -97,7 +102,7 @@ class Writers {
 /** Starts a fresh 3-member ensemble of `impl`, kills its leader `repeat` times, closes it. */
 export async function measureFailover(impl: Impl, opts: FailoverOptions = {}): Promise<FailoverResult> {
   const repeat = opts.repeat ?? 3;
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   // The benchmarks' cluster settings (servers.ts clusterConfig): tickTime 2000, initLimit 10, syncLimit 5.
   const ens = await startServers(impl, 3);
   const writers = new Writers(ens.hosts(), opts.writers ?? 3);
@@ -123,15 +128,20 @@ export async function measureFailover(impl: Impl, opts: FailoverOptions = {}): P
       );
       const electedAt = elected.at;
       // Only acks recorded after the kill can be the first of the new epoch.
-      const firstAck = await waitFor(() => writers.firstAck(acksBeforeKill, (a) => a.at > killAt && Math.floor(a.zxid / EPOCH) > oldEpoch), {
-        timeoutMs: 120_000,
-        intervalMs: 20,
-        what: 'a write in the new epoch',
-      });
+      const firstAck = await waitFor(
+        () => writers.firstAck(acksBeforeKill, (a) => a.at > killAt && Math.floor(a.zxid / EPOCH) > oldEpoch),
+        {
+          timeoutMs: 120_000,
+          intervalMs: 20,
+          what: 'a write in the new epoch',
+        },
+      );
       failover.push(firstAck.at - killAt);
       election.push(electedAt - killAt);
       runs.push({ killed: leader, newLeader: elected.id, failoverMs: firstAck.at - killAt, electionMs: electedAt - killAt });
-      log(`failover ${impl} #${r}: killed leader ${leader}; new leader after ${electedAt - killAt} ms, first write ${firstAck.at - killAt} ms`);
+      log(
+        `failover ${impl} #${r}: killed leader ${leader}; new leader after ${electedAt - killAt} ms, first write ${firstAck.at - killAt} ms`,
+      );
       ens.start(leader);
       await ens.waitServing(3, 120_000, [leader]);
     }

@@ -75,7 +75,7 @@ async function apacheHeapUsedMb(pid: number): Promise<number> {
 }
 
 export async function measureMemory(impl: Impl, opts: MemoryOptions): Promise<MemoryResult> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const ens = await startServers(impl, opts.size);
   try {
     const hosts = ens.hosts();
@@ -124,7 +124,16 @@ export async function measureMemory(impl: Impl, opts: MemoryOptions): Promise<Me
       if (impl === 'apache') s.heapUsedMb = await apacheHeapUsedMb(pid);
       servers.push(s);
     }
-    return { impl, members: opts.size, targetZnodes: opts.znodes, znodes: n, createSeconds: seconds, createErrors: errors, errorCodes, servers };
+    return {
+      impl,
+      members: opts.size,
+      targetZnodes: opts.znodes,
+      znodes: n,
+      createSeconds: seconds,
+      createErrors: errors,
+      errorCodes,
+      servers,
+    };
   } catch (e) {
     log(`memory ${impl}: ${(e as Error).message}\n${ens.logs(3000)}`);
     throw e;

@@ -1,13 +1,27 @@
 // Renders bench/results/zk-bench.md from the JSON result (bench/lib/results.ts).
 
-import { isSmallData, SMALL_DATA_WORKLOADS, TARGETS_NOTE, workloadTarget, type BenchResult, type ImplTopologyResult, type TopologyResult, type WorkloadStats } from './results.js';
+import {
+  isSmallData,
+  SMALL_DATA_WORKLOADS,
+  TARGETS_NOTE,
+  workloadTarget,
+  type BenchResult,
+  type ImplTopologyResult,
+  type TopologyResult,
+  type WorkloadStats,
+} from './results.js';
 import { label, type Impl } from './servers.js';
 import { median, type Summary } from './stats.js';
 
-const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
+const fmt = (x: number, d = 0): string =>
+  Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a';
 /** `median (min–max)`, or just the median for a single sample. */
 const range = (s: Summary | undefined, d = 0): string =>
-  !s || !Number.isFinite(s.median) ? 'n/a' : s.samples.length > 1 ? `${fmt(s.median, d)} (${fmt(s.min, d)}–${fmt(s.max, d)})` : fmt(s.median, d);
+  !s || !Number.isFinite(s.median)
+    ? 'n/a'
+    : s.samples.length > 1
+      ? `${fmt(s.median, d)} (${fmt(s.min, d)}–${fmt(s.max, d)})`
+      : fmt(s.median, d);
 const ratioText = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');
 const passText = (p: boolean | undefined): string => (p === undefined ? '—' : p ? 'PASS' : 'FAIL');
 
@@ -33,13 +47,23 @@ function znodesAtEnd(r: ImplTopologyResult | undefined): string {
 
 /** Each member's median peak during one workload, e.g. `80 / 75 / 76`. */
 function perMemberOf(w: WorkloadStats | undefined): string {
-  return w && w.peakRssPerMemberMb.length ? w.peakRssPerMemberMb.map((x) => fmt(x)).join(' / ') : 'n/a';
+  return w?.peakRssPerMemberMb.length ? w.peakRssPerMemberMb.map((x) => fmt(x)).join(' / ') : 'n/a';
 }
 
 /** Peak RSS during each measured workload, per topology, in the order they ran; then the small-data figure. */
 function rssByWorkload(res: BenchResult): string {
   const rows: string[][] = [
-    ['topology', 'workload (run order)', 'ours, biggest member', 'ours per member', 'ours znodes at end', 'Apache, biggest member', 'Apache per member', 'Apache znodes at end', 'target'],
+    [
+      'topology',
+      'workload (run order)',
+      'ours, biggest member',
+      'ours per member',
+      'ours znodes at end',
+      'Apache, biggest member',
+      'Apache per member',
+      'Apache znodes at end',
+      'target',
+    ],
   ];
   for (const t of res.topologies) {
     const o = t.impls.clustergenie;
@@ -126,15 +150,20 @@ function errorsSection(res: BenchResult): string {
     for (const [impl, r] of Object.entries(t.impls) as [Impl, NonNullable<TopologyResult['impls'][Impl]>][]) {
       for (const [w, s] of Object.entries(r.workloads) as [string, WorkloadStats][]) {
         for (const x of s.samples) {
-          if (x.errors > 0) lines.push(`- ${t.topology} ${label(impl)} ${w} rep ${x.rep}: ${x.errors} errors of ${x.ops + x.errors} (${JSON.stringify(x.errorCodes)})`);
+          if (x.errors > 0)
+            lines.push(
+              `- ${t.topology} ${label(impl)} ${w} rep ${x.rep}: ${x.errors} errors of ${x.ops + x.errors} (${JSON.stringify(x.errorCodes)})`,
+            );
         }
       }
     }
   }
-  for (const f of res.failures) lines.push(`- FAILED: ${f.section} ${label(f.impl)}${f.rep !== undefined ? ` rep ${f.rep}` : ''}: ${f.message.split('\n')[0]}`);
+  for (const f of res.failures)
+    lines.push(`- FAILED: ${f.section} ${label(f.impl)}${f.rep !== undefined ? ` rep ${f.rep}` : ''}: ${f.message.split('\n')[0]}`);
   if (res.memory) {
     for (const m of Object.values(res.memory.results)) {
-      if (m && m.createErrors > 0) lines.push(`- memory ${label(m.impl)}: ${m.createErrors} create errors (${JSON.stringify(m.errorCodes)})`);
+      if (m && m.createErrors > 0)
+        lines.push(`- memory ${label(m.impl)}: ${m.createErrors} create errors (${JSON.stringify(m.errorCodes)})`);
     }
   }
   return lines.length ? lines.join('\n') : 'None: no load generator errors and no failed runs.';
@@ -145,15 +174,26 @@ export function renderMarkdown(res: BenchResult): string {
   const l = res.load;
   const out: string[] = [];
   out.push(`# ZooKeeper benchmark: ClusterGenie vs Apache ZooKeeper 3.8`, '');
-  out.push(`- Date: ${res.date} (run took ${fmt(res.durationSec / 60, 1)} min)${res.quick ? ' — **BENCH_QUICK smoke run, not a measurement**' : ''}`);
-  out.push(`- Machine: ${m.cores} cores (${m.cpuModel}), ${fmt(m.memGb, 0)} GB RAM, Linux ${m.kernel}, node ${m.node}, ${m.java}, CLK_TCK ${m.clockTicks}`);
+  out.push(
+    `- Date: ${res.date} (run took ${fmt(res.durationSec / 60, 1)} min)${res.quick ? ' — **BENCH_QUICK smoke run, not a measurement**' : ''}`,
+  );
+  out.push(
+    `- Machine: ${m.cores} cores (${m.cpuModel}), ${fmt(m.memGb, 0)} GB RAM, Linux ${m.kernel}, node ${m.node}, ${m.java}, CLK_TCK ${m.clockTicks}`,
+  );
   const busy = Math.max(m.loadAvgStart[0] ?? 0, m.loadAvgEnd[0] ?? 0) > m.cores;
   out.push(
     `- Load average (1/5/15 min) at start ${m.loadAvgStart.map((x) => x.toFixed(1)).join('/')}, at end ${m.loadAvgEnd.map((x) => x.toFixed(1)).join('/')}` +
       (busy ? ' — **above the core count: other processes competed for the CPU, numbers are noisy**' : ''),
   );
-  out.push(`- zoo.cfg (both): ${Object.entries(res.config.zooCfg).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  const jvm = res.config.apacheJvm === 'stock' ? "stock, as Debian's zkServer.sh starts it (the JVM's default heap, GC and JIT)" : "the tests' quick-start flags";
+  out.push(
+    `- zoo.cfg (both): ${Object.entries(res.config.zooCfg)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
+  const jvm =
+    res.config.apacheJvm === 'stock'
+      ? "stock, as Debian's zkServer.sh starts it (the JVM's default heap, GC and JIT)"
+      : "the tests' quick-start flags";
   out.push(`- Apache JVM: ${jvm}, flags ${res.config.apacheJvmArgs.join(' ') || 'none'}; ${res.config.note}`);
   out.push(
     `- Load: ${l.sessions} sessions × ${l.depth} outstanding (watch: ${l.watchSessions} × ${l.watchDepth}), ${l.valueBytes}-byte values, ` +
@@ -164,7 +204,9 @@ export function renderMarkdown(res: BenchResult): string {
     `- ${res.repeat} repetition(s), fresh ensembles each; order ours→Apache, swapped on even repetitions; medians with (min–max); ` +
       `workloads within a repetition: ${res.runOrder.join(', ')} (small-data ones first, see the RSS section)`,
   );
-  out.push(`- CPU = utime+stime of every server process (/proc/<pid>/stat) over the measured interval, per op; loadgen CPU = the load generator's own`);
+  out.push(
+    `- CPU = utime+stime of every server process (/proc/<pid>/stat) over the measured interval, per op; loadgen CPU = the load generator's own`,
+  );
   if (!res.apache.included) out.push(`- **Apache not measured: ${res.apache.note}**`);
   out.push('');
   for (const t of res.topologies) {
@@ -192,7 +234,15 @@ export function renderMarkdown(res: BenchResult): string {
   );
   out.push(
     table([
-      ['topology', 'ours, biggest member', 'ours per member', 'ours znodes at end', 'Apache, biggest member', 'Apache per member', 'Apache znodes at end'],
+      [
+        'topology',
+        'ours, biggest member',
+        'ours per member',
+        'ours znodes at end',
+        'Apache, biggest member',
+        'Apache per member',
+        'Apache znodes at end',
+      ],
       ...res.topologies.map((t) => [
         t.topology,
         range(t.impls.clustergenie?.peakRssMb),
@@ -210,23 +260,34 @@ export function renderMarkdown(res: BenchResult): string {
     out.push(
       table([
         ['implementation', 'ms (min–max)', 'target ≤500 ms'],
-        ...(Object.entries(res.coldStart.results) as [Impl, { ms: Summary }][]).map(([impl, r]) => [label(impl), range(r.ms), impl === 'clustergenie' ? passText(r.ms.median <= 500) : '—']),
+        ...(Object.entries(res.coldStart.results) as [Impl, { ms: Summary }][]).map(([impl, r]) => [
+          label(impl),
+          range(r.ms),
+          impl === 'clustergenie' ? passText(r.ms.median <= 500) : '—',
+        ]),
       ]),
       '',
     );
   }
   if (res.failover) {
-    out.push(`## Leader failover, 3 members (tickTime ${res.failover.tickTimeMs}, ${res.failover.repeat} kill(s) each)`, '', res.failover.note, '');
+    out.push(
+      `## Leader failover, 3 members (tickTime ${res.failover.tickTimeMs}, ${res.failover.repeat} kill(s) each)`,
+      '',
+      res.failover.note,
+      '',
+    );
     out.push(
       table([
         ['implementation', 'kill → first write in new epoch, ms', 'kill → new leader in srvr, ms', 'write errors', 'target ≤250 ms'],
-        ...(Object.entries(res.failover.results) as [Impl, NonNullable<BenchResult['failover']>['results']['apache']][]).map(([impl, r]) => [
-          label(impl),
-          range(r!.failoverMs),
-          range(r!.electionMs),
-          String(r!.writeErrors),
-          impl === 'clustergenie' ? passText(r!.failoverMs.median <= 250) : '—',
-        ]),
+        ...(Object.entries(res.failover.results) as [Impl, NonNullable<BenchResult['failover']>['results']['apache']][]).map(
+          ([impl, r]) => [
+            label(impl),
+            range(r!.failoverMs),
+            range(r!.electionMs),
+            String(r!.writeErrors),
+            impl === 'clustergenie' ? passText(r!.failoverMs.median <= 250) : '—',
+          ],
+        ),
       ]),
       '',
     );
@@ -235,7 +296,15 @@ export function renderMarkdown(res: BenchResult): string {
     out.push(`## Memory with ${fmt(res.memory.znodes)} znodes of ${l.valueBytes} bytes (${res.memory.topology})`, '', res.memory.why, '');
     out.push(
       table([
-        ['implementation', 'znodes', 'create s', 'VmRSS MB per server', 'VmHWM MB per server', 'Java heap used after full GC, MB', 'bytes per znode (ours: RSS, Apache: heap)'],
+        [
+          'implementation',
+          'znodes',
+          'create s',
+          'VmRSS MB per server',
+          'VmHWM MB per server',
+          'Java heap used after full GC, MB',
+          'bytes per znode (ours: RSS, Apache: heap)',
+        ],
         ...Object.values(res.memory.results).map((r) => [
           label(r!.impl),
           fmt(r!.znodes),
@@ -250,7 +319,10 @@ export function renderMarkdown(res: BenchResult): string {
     );
   }
   out.push('## Targets (issue 5)', '', TARGETS_NOTE, '');
-  out.push(table([['what', 'target', 'measured (medians)', 'result'], ...res.targets.map((t) => [t.what, t.target, t.value, passText(t.pass)])]), '');
+  out.push(
+    table([['what', 'target', 'measured (medians)', 'result'], ...res.targets.map((t) => [t.what, t.target, t.value, passText(t.pass)])]),
+    '',
+  );
   out.push('## Errors and failed runs', '', errorsSection(res), '');
   return out.join('\n');
 }

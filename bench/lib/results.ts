@@ -95,9 +95,30 @@ export interface TargetCheck {
 export interface BenchResult {
   date: string;
   durationSec: number;
-  machine: { cores: number; cpuModel: string; kernel: string; node: string; java: string; clockTicks: number; memGb: number; loadAvgStart: number[]; loadAvgEnd: number[] };
+  machine: {
+    cores: number;
+    cpuModel: string;
+    kernel: string;
+    node: string;
+    java: string;
+    clockTicks: number;
+    memGb: number;
+    loadAvgStart: number[];
+    loadAvgEnd: number[];
+  };
   config: { zooCfg: Record<string, string>; apacheJvm: string; apacheJvmArgs: string[]; note: string };
-  load: { sessions: number; depth: number; workers: number; valueBytes: number; watchSessions: number; watchDepth: number; durationMs: number; warmupMs: number; prewarmMs: number; deleteOpsPerSession: string };
+  load: {
+    sessions: number;
+    depth: number;
+    workers: number;
+    valueBytes: number;
+    watchSessions: number;
+    watchDepth: number;
+    durationMs: number;
+    warmupMs: number;
+    prewarmMs: number;
+    deleteOpsPerSession: string;
+  };
   repeat: number;
   quick: boolean;
   apache: { included: boolean; note?: string };
@@ -191,7 +212,9 @@ export function evaluateTargets(res: BenchResult): TargetCheck[] {
     }
     const ours = three.impls.clustergenie;
     const rss = ours?.smallDataPeakRssMb ?? NaN;
-    const where = ours?.smallDataPeakWorkload ? `, in ${ours.smallDataPeakWorkload} (${f(ours.workloads[ours.smallDataPeakWorkload]?.znodesAtEnd.median ?? NaN, 0)} znodes)` : '';
+    const where = ours?.smallDataPeakWorkload
+      ? `, in ${ours.smallDataPeakWorkload} (${f(ours.workloads[ours.smallDataPeakWorkload]?.znodesAtEnd.median ?? NaN, 0)} znodes)`
+      : '';
     out.push({
       what: '3-node RSS at small data, biggest member (ours)',
       target: `≤100 MB (peak over ${SMALL_DATA_WORKLOADS.filter((w) => res.workloads.includes(w)).join('/') || 'no small-data workload run'})`,
@@ -200,14 +223,31 @@ export function evaluateTargets(res: BenchResult): TargetCheck[] {
     });
   }
   const cs = res.coldStart?.results.clustergenie?.ms.median ?? NaN;
-  if (res.coldStart) out.push({ what: '3-node cold start (ours)', target: '≤500 ms', value: `${f(cs, 0)} ms`, pass: Number.isFinite(cs) ? cs <= 500 : undefined });
+  if (res.coldStart)
+    out.push({
+      what: '3-node cold start (ours)',
+      target: '≤500 ms',
+      value: `${f(cs, 0)} ms`,
+      pass: Number.isFinite(cs) ? cs <= 500 : undefined,
+    });
   const fo = res.failover?.results.clustergenie?.failoverMs.median ?? NaN;
-  if (res.failover) out.push({ what: 'leader failover (ours)', target: '≤250 ms', value: `${f(fo, 0)} ms`, pass: Number.isFinite(fo) ? fo <= 250 : undefined });
+  if (res.failover)
+    out.push({
+      what: 'leader failover (ours)',
+      target: '≤250 ms',
+      value: `${f(fo, 0)} ms`,
+      pass: Number.isFinite(fo) ? fo <= 250 : undefined,
+    });
   if (res.memory) {
     const ours = Math.max(...(res.memory.results.clustergenie?.servers.map((s) => s.rssMb) ?? [NaN]));
     const heap = Math.max(...(res.memory.results.apache?.servers.map((s) => s.heapUsedMb ?? NaN) ?? [NaN]));
     const ok = Number.isFinite(ours) && Number.isFinite(heap) ? ours <= heap : undefined;
-    out.push({ what: `memory at ${res.memory.znodes} znodes`, target: 'our RSS ≤ Apache heap used', value: `${f(ours, 0)} MB vs ${f(heap, 0)} MB (${f(ratio(ours, heap))}×)`, pass: ok });
+    out.push({
+      what: `memory at ${res.memory.znodes} znodes`,
+      target: 'our RSS ≤ Apache heap used',
+      value: `${f(ours, 0)} MB vs ${f(heap, 0)} MB (${f(ratio(ours, heap))}×)`,
+      pass: ok,
+    });
   }
   return out;
 }

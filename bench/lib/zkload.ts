@@ -136,7 +136,8 @@ async function build(): Promise<string> {
     r = await run('gcc', [...CFLAGS, '-o', tmp, src]);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error('zkload: gcc not found on PATH; install a C compiler (e.g. apt-get install gcc) to build bench/loadgen/zkload.c');
+    if (code === 'ENOENT')
+      throw new Error('zkload: gcc not found on PATH; install a C compiler (e.g. apt-get install gcc) to build bench/loadgen/zkload.c');
     throw new Error(`zkload: cannot run gcc: ${(e as Error).message}`);
   }
   if (r.code !== 0) {
@@ -207,7 +208,8 @@ function validate(o: LoadOptions): void {
   int('deleteOpsPerSession', o.deleteOpsPerSession, 1);
   int('timeoutMs', o.timeoutMs, 1);
   if (o.workload === 'watch' && o.sessions < 2) bad('workload watch needs sessions >= 2 (one writer and at least one watcher per worker)');
-  if (o.root !== undefined && (!o.root.startsWith('/') || o.root.length < 2 || o.root.endsWith('/'))) bad(`root must be an absolute znode path below /, got '${o.root}'`);
+  if (o.root !== undefined && (!o.root.startsWith('/') || o.root.length < 2 || o.root.endsWith('/')))
+    bad(`root must be an absolute znode path below /, got '${o.root}'`);
 }
 
 function percentile(sorted: [number, number][], total: number, q: number): number {
@@ -223,7 +225,15 @@ function percentile(sorted: [number, number][], total: number, q: number): numbe
 function merge(workload: ZkWorkload, results: WorkerResult[]): LoadResult {
   const buckets = new Map<number, number>();
   const errorCodes: Record<string, number> = {};
-  let ops = 0, errors = 0, writes = 0, opsPerSec = 0, maxNs = 0, count = 0, sumNs = 0, cpuUs = 0, seconds = 0;
+  let ops = 0,
+    errors = 0,
+    writes = 0,
+    opsPerSec = 0,
+    maxNs = 0,
+    count = 0,
+    sumNs = 0,
+    cpuUs = 0,
+    seconds = 0;
   for (const r of results) {
     ops += r.ops;
     errors += r.errors;
@@ -295,16 +305,26 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   for (let w = 0; w < nWorkers; w++) {
     const n = Math.floor(opts.sessions / nWorkers) + (w < opts.sessions % nWorkers ? 1 : 0);
     const args = [
-      '--hosts', opts.hosts.join(','),
-      '--workload', opts.workload,
-      '--sessions', String(n),
-      '--session-base', String(base),
-      '--depth', String(opts.depth),
-      '--value-bytes', String(valueBytes),
-      '--root', root,
-      '--worker', String(w),
-      '--warmup-ms', String(warmupMs),
-      '--duration-ms', String(durationMs),
+      '--hosts',
+      opts.hosts.join(','),
+      '--workload',
+      opts.workload,
+      '--sessions',
+      String(n),
+      '--session-base',
+      String(base),
+      '--depth',
+      String(opts.depth),
+      '--value-bytes',
+      String(valueBytes),
+      '--root',
+      root,
+      '--worker',
+      String(w),
+      '--warmup-ms',
+      String(warmupMs),
+      '--duration-ms',
+      String(durationMs),
     ];
     if (opts.workload === 'delete') args.push('--ops', String(deleteOps));
     base += n;
@@ -331,13 +351,21 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const err = stderrText();
       reject(new Error(err ? `${msg}\n${err}` : msg));
     };
-    const timer = setTimeout(() => fail(`zkload: ${opts.workload} run against ${opts.hosts.join(',')} did not finish within ${timeoutMs} ms (stage: ${stage})`), timeoutMs);
+    const timer = setTimeout(
+      () => fail(`zkload: ${opts.workload} run against ${opts.hosts.join(',')} did not finish within ${timeoutMs} ms (stage: ${stage})`),
+      timeoutMs,
+    );
 
     const maybeFinish = (): void => {
       if (settled || !workers.every((w) => w.closed)) return;
       settled = true;
       clearTimeout(timer);
-      resolve(merge(opts.workload, workers.map((w) => w.result!)));
+      resolve(
+        merge(
+          opts.workload,
+          workers.map((w) => w.result!),
+        ),
+      );
     };
 
     const onLine = (w: Worker, line: string): void => {
@@ -395,7 +423,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       c.once('close', (code, signal) => {
         w.closed = true;
         if (code !== 0) {
-          fail(`zkload: worker ${w.id} (${opts.workload} on ${opts.hosts.join(',')}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} during ${stage}`);
+          fail(
+            `zkload: worker ${w.id} (${opts.workload} on ${opts.hosts.join(',')}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} during ${stage}`,
+          );
         } else if (!w.result) {
           fail(`zkload: worker ${w.id} exited without a result line during ${stage}`);
         } else {

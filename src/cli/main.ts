@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadZooCfg } from '../zookeeper/config.js';
+import type { ParsedConfig } from '../zookeeper/config.js';
 import { startZooKeeperServer } from '../zookeeper/server/server.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { ServerOptions } from '../zookeeper/server/options.js';
@@ -18,6 +19,7 @@ import { heapGrowthFromEnv, limitOldGenerationGrowth } from '../util/oldGen.js';
 
 const USAGE = `usage:
   clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]   one ZooKeeper server, foreground (alias: zk)
+  clustergenie kafka --config <server.properties> [--log-level <level>]  one Kafka broker, foreground
   clustergenie up [--data-dir <dir>] [--zk-port <port>]            the whole local system (3 ZooKeeper members on
                                                                    ports zk-port..+2, quorum 2888.., election 3888..)
   clustergenie zookeeper-tools <tool> ...                          log-dump, snapshot-dump, log-truncate, purge
@@ -29,6 +31,10 @@ export async function main(argv: string[]): Promise<void> {
     case 'zookeeper':
     case 'zk':
       return runZooKeeper(rest);
+    case 'kafka': {
+      const { runKafka } = await import('./kafka.js');
+      return runKafka(rest);
+    }
     case 'up':
       return runUp(rest);
     case 'zookeeper-tools': {
@@ -68,7 +74,7 @@ async function runZooKeeper(args: string[]): Promise<void> {
   const log = createLogger('zookeeper', values['log-level']);
   const sysProps: Record<string, string> = {};
   if (values['super-digest']) sysProps['zookeeper.DigestAuthenticationProvider.superDigest'] = values['super-digest'];
-  let parsed;
+  let parsed: ParsedConfig;
   try {
     parsed = loadZooCfg(values.config, sysProps);
   } catch (e) {
@@ -119,7 +125,10 @@ async function untilSignal(servers: Running[], log: Logger): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       log.info({ signal: sig }, 'stopping');
-      Promise.all(servers.map((s) => s.stop())).then(() => resolve(), () => resolve());
+      Promise.all(servers.map((s) => s.stop())).then(
+        () => resolve(),
+        () => resolve(),
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -69,7 +69,8 @@ type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options
 
 function oneFile(args: string[], options: Options) {
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'a file argument is required' : `one file expected, got ${positionals.length}`);
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length === 0 ? 'a file argument is required' : `one file expected, got ${positionals.length}`);
   return { values: values as Record<string, string | boolean | undefined>, file: resolve(positionals[0]!) };
 }
 
@@ -87,7 +88,13 @@ async function readInput(file: string): Promise<Buffer> {
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 const sessionHex = (id: bigint): string => hex(BigInt.asUintN(64, id));
 const iso = (ms: number): string => (Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : `${ms}`);
-const PERM_LETTERS: [number, string][] = [[4, 'c'], [8, 'd'], [1, 'r'], [2, 'w'], [16, 'a']];
+const PERM_LETTERS: [number, string][] = [
+  [4, 'c'],
+  [8, 'd'],
+  [1, 'r'],
+  [2, 'w'],
+  [16, 'a'],
+];
 const perms = (p: number): string => PERM_LETTERS.map(([bit, l]) => (p & bit ? l : '')).join('') || '-';
 const aclText = (acl: readonly AclT[]): string => acl.map((a) => `${a.id.scheme}:${a.id.id}:${perms(a.perms)}`).join(',') || '(empty)';
 const aclJson = (acl: readonly AclT[]) => acl.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: perms(a.perms) }));
@@ -107,7 +114,7 @@ class Out {
     if (this.lines.length >= 2000) this.flush();
   }
   flush(): void {
-    if (this.lines.length > 0) process.stdout.write(this.lines.join('\n') + '\n');
+    if (this.lines.length > 0) process.stdout.write(`${this.lines.join('\n')}\n`);
     this.lines = [];
   }
 }
@@ -163,7 +170,9 @@ function endText(end: LogEnd, lastGood: LogEntry | undefined): string {
   if (end.kind === 'eof') return `end: clean, at offset ${end.offset} (the rest is preallocated zeros or the end of the file)`;
   return (
     `end: DAMAGED entry at offset ${end.offset}: ${end.reason}; ${end.dataAfterBytes} bytes from there to the last non-zero byte` +
-    (lastGood ? ` (the last good transaction is ${hex(lastGood.zxid)}; log-truncate --zxid ${hex(lastGood.zxid)} cuts the file there)` : ' (no transaction before it is readable)')
+    (lastGood
+      ? ` (the last good transaction is ${hex(lastGood.zxid)}; log-truncate --zxid ${hex(lastGood.zxid)} cuts the file there)`
+      : ' (no transaction before it is readable)')
   );
 }
 
@@ -176,7 +185,11 @@ function entryBytesMax(v: string | boolean | undefined): number {
 }
 
 /** Parses a whole log file (header errors are ToolErrors). */
-function parseLog(file: string, buf: Buffer, max: number): { entries: LogEntry[]; end: LogEnd; header: ReturnType<typeof TxnLogParser.header> } {
+function parseLog(
+  file: string,
+  buf: Buffer,
+  max: number,
+): { entries: LogEntry[]; end: LogEnd; header: ReturnType<typeof TxnLogParser.header> } {
   const bad = checkLogHeader(buf);
   if (bad) throw new ToolError(`${file} is not a ZooKeeper transaction log: ${bad}`);
   const parser = new TxnLogParser(buf, max);
@@ -195,11 +208,18 @@ async function logDump(args: string[]): Promise<number> {
       const h = e.decoded.txn.header;
       const d = e.decoded.digest;
       return {
-        offset: e.offset, bytes: e.bytes, zxid: hex(e.zxid), time: iso(h.time), session: sessionHex(h.clientId), cxid: h.cxid,
-        type: opName(h.type), ...bodyJson(e.decoded.txn.body), ...(d ? { digest: { version: d.version, value: d.treeDigest } } : {}),
+        offset: e.offset,
+        bytes: e.bytes,
+        zxid: hex(e.zxid),
+        time: iso(h.time),
+        session: sessionHex(h.clientId),
+        cxid: h.cxid,
+        type: opName(h.type),
+        ...bodyJson(e.decoded.txn.body),
+        ...(d ? { digest: { version: d.version, value: d.treeDigest } } : {}),
       };
     });
-    process.stdout.write(json({ file, fileBytes: buf.length, header: headerJson, txns, end }) + '\n');
+    process.stdout.write(`${json({ file, fileBytes: buf.length, header: headerJson, txns, end })}\n`);
     return end.kind === 'eof' ? 0 : 1;
   }
   const out = new Out();
@@ -249,23 +269,36 @@ async function snapshotDump(args: string[]): Promise<number> {
   for (const [ref, list] of contents?.acls ?? []) refOf.set(list, ref);
   const withData = values['data'] === true;
   const nodeJson = ({ path, node: n }: { path: string; node: ZNode }) => ({
-    path, czxid: hex(n.czxid), mzxid: hex(n.mzxid), ctime: iso(n.ctime), mtime: iso(n.mtime), version: n.version, cversion: n.cversion,
-    aversion: n.aversion, ephemeralOwner: sessionHex(n.ephemeralOwner), pzxid: hex(n.pzxid),
+    path,
+    czxid: hex(n.czxid),
+    mzxid: hex(n.mzxid),
+    ctime: iso(n.ctime),
+    mtime: iso(n.mtime),
+    version: n.version,
+    cversion: n.cversion,
+    aversion: n.aversion,
+    ephemeralOwner: sessionHex(n.ephemeralOwner),
+    pzxid: hex(n.pzxid),
     // A damaged file gives no ACL table (parseSnapshot returns it only at the end): the list itself then.
-    aclRef: refOf.get(n.acl) ?? null, ...(refOf.has(n.acl) ? {} : { acl: aclJson(n.acl) }), dataLength: n.data ? n.data.length : null,
+    aclRef: refOf.get(n.acl) ?? null,
+    ...(refOf.has(n.acl) ? {} : { acl: aclJson(n.acl) }),
+    dataLength: n.data ? n.data.length : null,
     ...(withData ? { data: n.data ? n.data.toString('base64') : null } : {}),
   });
   const seal = damage ? { ok: false, ...damage } : { ok: true };
   if (values['json']) {
-    process.stdout.write(json({
-      file, fileBytes: buf.length,
-      header: header && { magic: hex(header.magic), version: header.version, dbid: header.dbid },
-      sessions: contents && [...contents.sessions].map(([id, timeout]) => ({ id: sessionHex(id), timeout })),
-      acls: contents && [...contents.acls].filter(([ref]) => ref !== -1n).map(([ref, acl]) => ({ ref, acl: aclJson(acl) })),
-      nodes: nodes.map(nodeJson),
-      digest: contents?.digest && { zxid: hex(contents.digest.zxid), version: contents.digest.version, value: contents.digest.digest },
-      seal,
-    }) + '\n');
+    process.stdout.write(
+      `${json({
+        file,
+        fileBytes: buf.length,
+        header: header && { magic: hex(header.magic), version: header.version, dbid: header.dbid },
+        sessions: contents && [...contents.sessions].map(([id, timeout]) => ({ id: sessionHex(id), timeout })),
+        acls: contents && [...contents.acls].filter(([ref]) => ref !== -1n).map(([ref, acl]) => ({ ref, acl: aclJson(acl) })),
+        nodes: nodes.map(nodeJson),
+        digest: contents?.digest && { zxid: hex(contents.digest.zxid), version: contents.digest.version, value: contents.digest.digest },
+        seal,
+      })}\n`,
+    );
     return damage ? 1 : 0;
   }
   const out = new Out();
@@ -286,7 +319,8 @@ async function snapshotDump(args: string[]): Promise<number> {
     out.line(
       `  ${path} czxid=${hex(n.czxid)} mzxid=${hex(n.mzxid)} pzxid=${hex(n.pzxid)} ctime=${iso(n.ctime)} mtime=${iso(n.mtime)} ` +
         `version=${n.version} cversion=${n.cversion} aversion=${n.aversion} ephemeralOwner=${sessionHex(n.ephemeralOwner)} ` +
-        `acl=${ref !== undefined ? ref : aclText(n.acl)} dataLength=${n.data ? n.data.length : 'null'}` + (withData ? ` ${dataText(n.data)}` : ''),
+        `acl=${ref !== undefined ? ref : aclText(n.acl)} dataLength=${n.data ? n.data.length : 'null'}` +
+        (withData ? ` ${dataText(n.data)}` : ''),
     );
   }
   if (contents) {
@@ -332,7 +366,8 @@ async function logTruncate(args: string[]): Promise<number> {
     const { entries, end } = parseLog(file, buf, max);
     const i = entries.findIndex((e) => e.zxid === zxid);
     if (i < 0) {
-      const held = entries.length > 0 ? `it holds ${hex(entries[0]!.zxid)}..${hex(entries.at(-1)!.zxid)}` : 'it holds no readable transaction';
+      const held =
+        entries.length > 0 ? `it holds ${hex(entries[0]!.zxid)}..${hex(entries.at(-1)!.zxid)}` : 'it holds no readable transaction';
       const tail = end.kind === 'bad' ? `, then damage at offset ${end.offset} (${end.reason})` : '';
       throw new ToolError(`transaction ${hex(zxid)} is not in ${file} (${held}${tail}); nothing changed`);
     }
@@ -346,7 +381,10 @@ async function logTruncate(args: string[]): Promise<number> {
         ? `removed ${removed.length} transactions: ${removed.map((e) => `${hex(e.zxid)} ${opName(e.decoded.txn.header.type)}`).join(', ')}`
         : 'removed 0 transactions',
     );
-    if (end.kind === 'bad') lines.push(`removed the damaged data from offset ${end.offset} (${end.reason}; ${end.dataAfterBytes} bytes from there to the last non-zero byte)`);
+    if (end.kind === 'bad')
+      lines.push(
+        `removed the damaged data from offset ${end.offset} (${end.reason}; ${end.dataAfterBytes} bytes from there to the last non-zero byte)`,
+      );
     const later = (await listLogs(dirname(file))).filter((l) => l.zxid > entries[0]!.zxid);
     if (later.length > 0) {
       lines.push(
@@ -354,7 +392,7 @@ async function logTruncate(args: string[]): Promise<number> {
           'unless they are moved away too (their transactions are then lost)',
       );
     }
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } finally {
     unlock();
@@ -382,12 +420,19 @@ async function purge(args: string[]): Promise<number> {
   let storage: Storage;
   try {
     storage = await Storage.open({
-      dataDir, dataLogDir, forceSync: true, snapCount: defaultServerOptions().snapCount, preAllocBytes: 0,
-      entryBytesMax: DEFAULT_ENTRY_BYTES_MAX, log: silentLogger,
+      dataDir,
+      dataLogDir,
+      forceSync: true,
+      snapCount: defaultServerOptions().snapCount,
+      preAllocBytes: 0,
+      entryBytesMax: DEFAULT_ENTRY_BYTES_MAX,
+      log: silentLogger,
     });
   } catch (e) {
     if (e instanceof DataDirLockedError) {
-      throw new ToolError(`purge refuses while a server runs on the directory (a running server purges itself with autopurge.purgeInterval): ${e.message}`);
+      throw new ToolError(
+        `purge refuses while a server runs on the directory (a running server purges itself with autopurge.purgeInterval): ${e.message}`,
+      );
     }
     throw e;
   }
@@ -395,10 +440,13 @@ async function purge(args: string[]): Promise<number> {
     const removed = await storage.purge(retain);
     const snaps = await listSnapshots(storage.snapDir);
     const logs = await listLogs(storage.logDir);
-    const lines = removed.length > 0 ? [`removed ${removed.length} files:`, ...removed.map((p) => `  ${p}`)] : [`nothing to remove (${snaps.length} snapshots, retain ${retain})`];
+    const lines =
+      removed.length > 0
+        ? [`removed ${removed.length} files:`, ...removed.map((p) => `  ${p}`)]
+        : [`nothing to remove (${snaps.length} snapshots, retain ${retain})`];
     lines.push(`kept ${snaps.length} snapshots: ${snaps.map((s) => s.name).join(', ') || '(none)'}`);
     lines.push(`kept ${logs.length} logs: ${logs.map((l) => l.name).join(', ') || '(none)'}`);
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } finally {
     await storage.close();

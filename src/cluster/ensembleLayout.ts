@@ -89,7 +89,14 @@ export async function writeEnsembleLayout(dir: string, opts: EnsembleLayoutOptio
       ...extra,
     };
     const head = opts.header ? `# ${opts.header}\n` : '';
-    const text = head + Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n' + serverLines.join('\n') + '\n';
+    const text =
+      head +
+      Object.entries(cfg)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') +
+      '\n' +
+      serverLines.join('\n') +
+      '\n';
     await writeFile(m.configPath, text);
   }
   return members;

@@ -11,7 +11,8 @@ import { EnsembleMember } from '../zookeeper/quorum/ensemble.js';
 import type { Logger } from '../util/log.js';
 import { writeEnsembleLayout, type EnsembleLayoutOptions, type MemberLayout } from './ensembleLayout.js';
 
-export interface TestingClusterOptions extends Pick<EnsembleLayoutOptions, 'size' | 'observers' | 'tickTimeMs' | 'initLimit' | 'syncLimit' | 'forceSync'> {
+export interface TestingClusterOptions
+  extends Pick<EnsembleLayoutOptions, 'size' | 'observers' | 'tickTimeMs' | 'initLimit' | 'syncLimit' | 'forceSync'> {
   /** Extra zoo.cfg lines for every member. */
   extraConfig?: Record<string, string>;
   logger?: Logger;
@@ -109,7 +110,8 @@ export class ZooKeeperTestingCluster {
   /** Cuts `group` off from everyone else. */
   partition(group: number[]): void {
     const inside = new Set(group);
-    for (const a of this.members) for (const b of this.members) if (a.id < b.id && inside.has(a.id) !== inside.has(b.id)) this.cut(a.id, b.id);
+    for (const a of this.members)
+      for (const b of this.members) if (a.id < b.id && inside.has(a.id) !== inside.has(b.id)) this.cut(a.id, b.id);
   }
 
   healAll(): void {

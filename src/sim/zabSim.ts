@@ -291,7 +291,7 @@ export class ZabSim {
           n.disk.log = n.disk.log.filter((t) => t.zxid <= o.zxid);
           n.memLog = [...n.disk.log];
           n.applied = [...n.disk.snapshotState, ...n.disk.log];
-    n.verified = 0;
+          n.verified = 0;
           break;
         }
         case 'installSnapshot': {
@@ -369,7 +369,7 @@ export class ZabSim {
 
   private proposeAt(leader: Node, payload: string): void {
     const core = leader.core;
-    if (!core || core.state !== 'leading' || !core.serving) return;
+    if (core?.state !== 'leading' || !core.serving) return;
     const txn = { zxid: core.nextZxid, data: new TextEncoder().encode(payload) };
     this.run(leader, core.propose(txn, this.now));
   }
@@ -474,7 +474,8 @@ export class ZabSim {
     for (const [zxid, payload] of this.acknowledged) {
       for (const n of this.nodes) {
         const t = n.applied.find((x) => x.zxid === zxid);
-        if (!t || new TextDecoder().decode(t.data) !== payload) this.fail(`acknowledged write ${payload} (${hex(zxid)}) missing on node ${n.id}`);
+        if (!t || new TextDecoder().decode(t.data) !== payload)
+          this.fail(`acknowledged write ${payload} (${hex(zxid)}) missing on node ${n.id}`);
       }
     }
   }

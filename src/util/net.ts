@@ -49,4 +49,3 @@ export async function stablePort(): Promise<number> {
   }
   return freePort();
 }
-

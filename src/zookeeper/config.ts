@@ -194,7 +194,10 @@ function loadDynamicFile(path: string): { entries: Entry[]; version: number | un
   }
   const entries = parseProperties(text);
   const v = entries.find((e) => e.key === 'version');
-  if (v) throw new ConfigError(`dynamic file shouldn't have version inside (line ${v.line} of ${path}; its version is the file name's hex suffix)`);
+  if (v)
+    throw new ConfigError(
+      `dynamic file shouldn't have version inside (line ${v.line} of ${path}; its version is the file name's hex suffix)`,
+    );
   let version: number | undefined;
   try {
     version = versionFromFilename(path);
@@ -203,8 +206,12 @@ function loadDynamicFile(path: string): { entries: Entry[]; version: number | un
     throw e;
   }
   for (const e of entries) {
-    if (e.key.startsWith('group') || e.key.startsWith('weight')) throw new ConfigError(`${e.key}: ${HIERARCHICAL} (line ${e.line} of ${path})`);
-    if (!e.key.startsWith('server.')) throw new ConfigError(`Unrecognised parameter: ${e.key} (line ${e.line} of ${path}; a dynamic config file holds only server.N lines)`);
+    if (e.key.startsWith('group') || e.key.startsWith('weight'))
+      throw new ConfigError(`${e.key}: ${HIERARCHICAL} (line ${e.line} of ${path})`);
+    if (!e.key.startsWith('server.'))
+      throw new ConfigError(
+        `Unrecognised parameter: ${e.key} (line ${e.line} of ${path}; a dynamic config file holds only server.N lines)`,
+      );
   }
   return { entries, version };
 }
@@ -222,7 +229,8 @@ function membershipOf(
       const what = err.message.includes(err.entry.value) ? err.entry.key : `${err.entry.key}=${err.entry.value}`;
       let msg = `${what}: ${err.message} (${where(err.entry as Entry, file)})`;
       if (/Multiple address feature is disabled/.test(err.message) && q.multiAddressKey) {
-        msg += '; in Apache ZooKeeper 3.8 the zoo.cfg key multiAddress.enabled does not enable it for server.N lines, the system property zookeeper.multiAddress.enabled=true does';
+        msg +=
+          '; in Apache ZooKeeper 3.8 the zoo.cfg key multiAddress.enabled does not enable it for server.N lines, the system property zookeeper.multiAddress.enabled=true does';
       }
       throw new ConfigError(msg);
     }
@@ -279,7 +287,8 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
       continue;
     }
     if (fromFile && e.key === 'version') {
-      if (dynamicMode) warnings.push(`version is ignored with dynamicConfigFile: the version comes from the dynamic file's name (line ${e.line})`);
+      if (dynamicMode)
+        warnings.push(`version is ignored with dynamicConfigFile: the version comes from the dynamic file's name (line ${e.line})`);
       else staticVersion = e;
       continue;
     }
@@ -398,7 +407,9 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
       case 'electionAlg':
         q.electionAlg = toInt(e, INT_MIN, INT_MAX);
         if (q.electionAlg !== 3) {
-          throw new ConfigError(`Invalid electionAlg value. Only 3 is supported. (electionAlg=${e.value}, ${where(e)}; 3 is fast leader election)`);
+          throw new ConfigError(
+            `Invalid electionAlg value. Only 3 is supported. (electionAlg=${e.value}, ${where(e)}; 3 is fast leader election)`,
+          );
         }
         break;
       case 'peerType': {
@@ -442,7 +453,9 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
   if (!minSet) o.minSessionTimeoutMs = tick * 2;
   if (!maxSet) o.maxSessionTimeoutMs = tick * 20;
   if (o.minSessionTimeoutMs! > o.maxSessionTimeoutMs!) {
-    throw new ConfigError(`minSessionTimeout (${o.minSessionTimeoutMs}) must not be larger than maxSessionTimeout (${o.maxSessionTimeoutMs})`);
+    throw new ConfigError(
+      `minSessionTimeout (${o.minSessionTimeoutMs}) must not be larger than maxSessionTimeout (${o.maxSessionTimeoutMs})`,
+    );
   }
 
   // QuorumPeerConfig.setupQuorumPeerConfig: the membership, from zoo.cfg or the dynamic file.
@@ -464,7 +477,8 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
   // The keys of the whole Properties decide the member order (and so the order `conf` prints).
   const parsed = membershipOf(rawMembers, q, memberFile, propertyKeys);
   const qv: QuorumVerifierConfig = { members: parsed.members, version: fileVersion ?? parsed.version };
-  for (const k of parsed.duplicates) warnings.push(`${k} is set more than once${memberFile ? ` in ${memberFile}` : ''}; the last one counts`);
+  for (const k of parsed.duplicates)
+    warnings.push(`${k} is set more than once${memberFile ? ` in ${memberFile}` : ''}; the last one counts`);
   for (const e of rawMembers) {
     if (!e.key.startsWith('server.')) continue;
     const id = javaParseLong(e.key.slice('server.'.length));
@@ -479,7 +493,9 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
     if (observers > 0) throw new ConfigError('Observers w/o participants is an invalid configuration');
   } else if (voters === 1 && q.standaloneEnabled) {
     if (observers > 0) throw new ConfigError('Observers w/o quorum is an invalid configuration');
-    warnings.push('Invalid configuration, only one server specified (ignoring): with standaloneEnabled=true (the default) a single server.N line runs a standalone server, as Apache ZooKeeper does');
+    warnings.push(
+      'Invalid configuration, only one server specified (ignoring): with standaloneEnabled=true (the default) a single server.N line runs a standalone server, as Apache ZooKeeper does',
+    );
   } else if (voters <= 2) {
     warnings.push('No server failure will be tolerated. You need at least 3 servers.');
   } else if (voters % 2 === 0) {
@@ -510,7 +526,9 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
           throw new ConfigError(`${mismatch} (server.${myId}${memberFile ? ` in ${memberFile}` : ''})`);
         }
         // Apache compares resolved addresses; without a synchronous resolver names are not compared.
-        warnings.push(`clientPortAddress ${staticHost} and the client address ${lineHost} of server.${myId} are not compared (names are not resolved); the server.${myId} address is used`);
+        warnings.push(
+          `clientPortAddress ${staticHost} and the client address ${lineHost} of server.${myId} are not compared (names are not resolved); the server.${myId} address is used`,
+        );
       }
     }
     o.clientPort = me.clientPort;
@@ -535,20 +553,26 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
   let ensemble: EnsembleConfig | undefined;
   if (distributed) {
     // checkValidity, then what Apache only finds out when the peer starts.
-    if (q.initLimit === 0) throw new ConfigError('initLimit is not set (an ensemble needs it: ticks a follower may take to connect and sync to the leader)');
+    if (q.initLimit === 0)
+      throw new ConfigError('initLimit is not set (an ensemble needs it: ticks a follower may take to connect and sync to the leader)');
     if (q.syncLimit === 0) throw new ConfigError('syncLimit is not set (an ensemble needs it: ticks a follower may lag behind the leader)');
-    if (myId === undefined) throw new ConfigError(`myid file is missing: ${join(o.dataDir, 'myid')} must hold this server's id (the N of its server.N line)`);
+    if (myId === undefined)
+      throw new ConfigError(`myid file is missing: ${join(o.dataDir, 'myid')} must hold this server's id (the N of its server.N line)`);
     if (q.initLimit < 0) throw new ConfigError(`initLimit=${q.initLimit} is out of range [1, ${INT_MAX}]`);
     if (q.syncLimit < 0) throw new ConfigError(`syncLimit=${q.syncLimit} is out of range [1, ${INT_MAX}]`);
     if (!me) {
-      throw new ConfigError(`My id ${myId} not in the peer list (${join(o.dataDir, 'myid')} says ${myId}; the server.N lines${memberFile ? ` in ${memberFile}` : ''} list ${qv.members.map((m) => m.id).join(', ')})`);
+      throw new ConfigError(
+        `My id ${myId} not in the peer list (${join(o.dataDir, 'myid')} says ${myId}; the server.N lines${memberFile ? ` in ${memberFile}` : ''} list ${qv.members.map((m) => m.id).join(', ')})`,
+      );
     }
     if (o.extendedTypesEnabled && myId > 254) {
       throw new ConfigError('extendedTypesEnabled is true but Server ID is too large. Cannot be larger than 254');
     }
     for (const m of qv.members) {
       if (m.id < 0 || m.id > 255) {
-        warnings.push(`server.${m.id}: ids outside 0..255 do not fit the top byte of session ids (Apache accepts them, but session ids of servers whose ids agree in the low 8 bits collide)`);
+        warnings.push(
+          `server.${m.id}: ids outside 0..255 do not fit the top byte of session ids (Apache accepts them, but session ids of servers whose ids agree in the low 8 bits collide)`,
+        );
       }
     }
     const seen = new Map<string, number>();
@@ -592,7 +616,8 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
       if (nextText !== undefined) {
         const nextEntries = parseProperties(nextText);
         for (const e of nextEntries) {
-          if (e.key.startsWith('group') || e.key.startsWith('weight')) throw new ConfigError(`${e.key}: ${HIERARCHICAL} (line ${e.line} of ${nextPath})`);
+          if (e.key.startsWith('group') || e.key.startsWith('weight'))
+            throw new ConfigError(`${e.key}: ${HIERARCHICAL} (line ${e.line} of ${nextPath})`);
         }
         const next = membershipOf(nextEntries, q, nextPath);
         if (ensemble) ensemble.lastSeen = { members: next.members, version: next.version };
@@ -602,7 +627,9 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
 
   if (o.clientPort === undefined) {
     throw new ConfigError(
-      distributed ? `clientPort is not set (neither the clientPort key nor this server's server.${myId} line gives one)` : 'clientPort is not set',
+      distributed
+        ? `clientPort is not set (neither the clientPort key nor this server's server.${myId} line gives one)`
+        : 'clientPort is not set',
     );
   }
   const options = defaultServerOptions({ adminEnabled: true, ...o, ensemble });

@@ -8,7 +8,15 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { PeakRss } from '../../bench/lib/procstat.js';
 import { renderMarkdown } from '../../bench/lib/report.js';
-import { evaluateTargets, isSmallData, runOrder, smallDataPeak, SMALL_DATA_WORKLOADS, type BenchResult, type WorkloadStats } from '../../bench/lib/results.js';
+import {
+  evaluateTargets,
+  isSmallData,
+  runOrder,
+  smallDataPeak,
+  SMALL_DATA_WORKLOADS,
+  type BenchResult,
+  type WorkloadStats,
+} from '../../bench/lib/results.js';
 import { summarize } from '../../bench/lib/stats.js';
 
 test('PeakRss reads this process and keeps the lifetime peak across resets', () => {
@@ -70,9 +78,30 @@ test('the RSS target is the largest small-data peak; create and delete do not co
   const res: BenchResult = {
     date: '2026-01-01T00:00:00.000Z',
     durationSec: 1,
-    machine: { cores: 2, cpuModel: 'x', kernel: 'k', node: 'v20', java: 'j', clockTicks: 100, memGb: 1, loadAvgStart: [0, 0, 0], loadAvgEnd: [0, 0, 0] },
+    machine: {
+      cores: 2,
+      cpuModel: 'x',
+      kernel: 'k',
+      node: 'v20',
+      java: 'j',
+      clockTicks: 100,
+      memGb: 1,
+      loadAvgStart: [0, 0, 0],
+      loadAvgEnd: [0, 0, 0],
+    },
     config: { zooCfg: {}, apacheJvm: 'stock', apacheJvmArgs: [], note: '' },
-    load: { sessions: 8, depth: 32, workers: 2, valueBytes: 100, watchSessions: 64, watchDepth: 4, durationMs: 1, warmupMs: 1, prewarmMs: 1, deleteOpsPerSession: '' },
+    load: {
+      sessions: 8,
+      depth: 32,
+      workers: 2,
+      valueBytes: 100,
+      watchSessions: 64,
+      watchDepth: 4,
+      durationMs: 1,
+      warmupMs: 1,
+      prewarmMs: 1,
+      deleteOpsPerSession: '',
+    },
     repeat: 1,
     quick: true,
     apache: { included: false, note: 'skipped' },
@@ -108,7 +137,10 @@ test('the RSS target is the largest small-data peak; create and delete do not co
   assert.match(md, /\*\*Peak RSS could not be reset per workload:\*\* cannot reset peak RSS \(EACCES\)/);
   assert.match(md, /\| 3-node \| multi \(small data\) \| 95 \| 94 \/ 95 \/ 93 \| 400 \|/);
   assert.match(md, /\| 3-node \| create \(builds a large tree\) \| 400 \|/);
-  assert.match(md, /\| 3-node \| \*\*RSS at small data\*\* \(largest of the small-data rows\) \| \*\*95\*\* \(multi\) \|.*ours ≤100 MB: PASS \|/);
+  assert.match(
+    md,
+    /\| 3-node \| \*\*RSS at small data\*\* \(largest of the small-data rows\) \| \*\*95\*\* \(multi\) \|.*ours ≤100 MB: PASS \|/,
+  );
   assert.match(md, /## Peak RSS per server over the whole repetition, with the create\/delete trees \(MB\)\n/);
   assert.match(md, /\| 3-node \| 450 \| 440 \/ 450 \/ 430 \| 100,000 \|/);
 });

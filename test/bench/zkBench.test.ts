@@ -38,7 +38,9 @@ interface Impl {
   smallDataPeakWorkload?: string;
 }
 
-test('zk-bench BENCH_QUICK run measures ClusterGenie and Apache ZooKeeper and writes both reports', { timeout: DEADLINE_MS + 20_000 }, async () => {
+test('zk-bench BENCH_QUICK run measures ClusterGenie and Apache ZooKeeper and writes both reports', {
+  timeout: DEADLINE_MS + 20_000,
+}, async () => {
   assert.ok(
     existsSync(APACHE_JAR),
     `${APACHE_JAR} is missing: this benchmark compares with Apache ZooKeeper 3.8 and needs Debian's zookeeper package (.ci/run installs it)`,

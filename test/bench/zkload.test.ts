@@ -73,7 +73,10 @@ describe('zkload (C load generator) against our server', { timeout: 60_000 }, ()
       assert.ok(r.seconds >= windowMs / 1000 && r.seconds < windowMs / 1000 + 10, `seconds ${r.seconds}`);
       // ops/s sums each worker's ops over its own window: every window lies in
       // [durationMs, seconds], so the sum lies in [ops / seconds, ops / durationMs].
-      assert.ok(r.opsPerSec >= r.ops / r.seconds - 1e-6 && r.opsPerSec <= r.ops / (windowMs / 1000) + 1e-6, `opsPerSec ${r.opsPerSec}, ops ${r.ops}, seconds ${r.seconds}`);
+      assert.ok(
+        r.opsPerSec >= r.ops / r.seconds - 1e-6 && r.opsPerSec <= r.ops / (windowMs / 1000) + 1e-6,
+        `opsPerSec ${r.opsPerSec}, ops ${r.ops}, seconds ${r.seconds}`,
+      );
     }
   }
 
@@ -95,7 +98,11 @@ describe('zkload (C load generator) against our server', { timeout: 60_000 }, ()
         return Number(n.slice(1));
       });
       ks.sort((a, b) => a - b);
-      assert.deepEqual(ks, ks.map((_, i) => i), `${d}: creates not contiguous`);
+      assert.deepEqual(
+        ks,
+        ks.map((_, i) => i),
+        `${d}: creates not contiguous`,
+      );
       total += names.length;
     }
     // warmup and in-flight creates at the window's end also exist, so >= (not ==)
@@ -152,13 +159,16 @@ describe('zkload (C load generator) against our server', { timeout: 60_000 }, ()
     let multis = 0;
     for (const d of dirs) {
       const v = await versions([0, 1, 2, 3, 4].map((j) => `${d}/n${j}`));
-      assert.ok(v.every((x) => x === v[0]), `${d}: versions ${v.join(',')}`);
+      assert.ok(
+        v.every((x) => x === v[0]),
+        `${d}: versions ${v.join(',')}`,
+      );
       multis += v[0]!;
     }
     assert.ok(multis >= r.ops, `multis ${multis} < ops ${r.ops}`);
   });
 
-  it('watch: watchers see notifications for the writer\'s setData', async () => {
+  it("watch: watchers see notifications for the writer's setData", async () => {
     const r = await load({ workload: 'watch', sessions: 6 });
     checkCommon(r);
     assert.ok(r.writes !== undefined && r.writes > 0, `writes ${r.writes}`);
@@ -214,13 +224,24 @@ describe('zkload (C load generator) against our server', { timeout: 60_000 }, ()
     assert.ok(r.errors > 0, 'no errors after n3 was deleted');
     assert.deepEqual(Object.keys(r.errorCodes), ['-101']);
     const v = await versions([0, 1, 2, 4].map((j) => `${root}/w0/s0/n${j}`));
-    assert.ok(v.every((x) => x === v[0] && x > 0), `versions ${v.join(',')}`);
+    assert.ok(
+      v.every((x) => x === v[0] && x > 0),
+      `versions ${v.join(',')}`,
+    );
   });
 
   it('an unreachable host rejects with a message naming it', async () => {
     const port = await freePort();
     await assert.rejects(
-      runLoad({ hosts: [`127.0.0.1:${port}`], workload: 'getData', sessions: 2, depth: 4, warmupMs: 0, durationMs: 100, timeoutMs: 15_000 }),
+      runLoad({
+        hosts: [`127.0.0.1:${port}`],
+        workload: 'getData',
+        sessions: 2,
+        depth: 4,
+        warmupMs: 0,
+        durationMs: 100,
+        timeoutMs: 15_000,
+      }),
       (e: Error) => {
         assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
         assert.match(e.message, /connect failed: Connection refused/);
@@ -232,7 +253,10 @@ describe('zkload (C load generator) against our server', { timeout: 60_000 }, ()
   it('bad options are refused before anything runs', async () => {
     await assert.rejects(runLoad({ hosts: [zk.connectString], workload: 'watch', sessions: 1, depth: 4 }), /watch needs sessions >= 2/);
     await assert.rejects(runLoad({ hosts: [], workload: 'create', sessions: 1, depth: 4 }), /hosts is empty/);
-    await assert.rejects(runLoad({ hosts: [zk.connectString], workload: 'create', sessions: 0, depth: 4 }), /sessions must be an integer >= 1/);
+    await assert.rejects(
+      runLoad({ hosts: [zk.connectString], workload: 'create', sessions: 0, depth: 4 }),
+      /sessions must be an integer >= 1/,
+    );
   });
 
   it('the binary refuses watch with one session (exit 1) and a lost stdin before go (exit 2)', async () => {
@@ -251,7 +275,10 @@ describe('zkload (C load generator) against our server', { timeout: 60_000 }, ()
     const one = await runBin(['--hosts', zk.connectString, '--workload', 'watch', '--sessions', '1', '--root', '/zkload-x'], null);
     assert.equal(one.code, 1);
     assert.match(one.stderr, /watch needs --sessions >= 2/);
-    const noGo = await runBin(['--hosts', zk.connectString, '--workload', 'getData', '--sessions', '1', '--root', `/zkload-test-nogo-${++runs}`], null);
+    const noGo = await runBin(
+      ['--hosts', zk.connectString, '--workload', 'getData', '--sessions', '1', '--root', `/zkload-test-nogo-${++runs}`],
+      null,
+    );
     assert.equal(noGo.code, 2);
     assert.equal(noGo.stdout, '{"event":"ready"}\n');
     assert.match(noGo.stderr, /stdin closed before the go line/);

@@ -60,9 +60,7 @@ const WATCHDOG_SCRIPT = [
   'rm -rf "$2"',
 ].join('\n');
 
-const DEFAULT_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar']
-  .filter((p) => existsSync(p))
-  .join(':');
+const DEFAULT_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'].filter((p) => existsSync(p)).join(':');
 
 /** The java binary and classpath every Apache ZooKeeper launch in the tests uses. */
 export const APACHE_JAVA = process.env['JAVA'] ?? 'java';
@@ -171,7 +169,7 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
     ...opts.extraConfig,
   };
   const cfgPath = join(dir, 'zoo.cfg');
-  await writeFile(cfgPath, formatConfig(cfg) + '\n');
+  await writeFile(cfgPath, `${formatConfig(cfg)}\n`);
 
   const sysProps: Record<string, string> = {
     'zookeeper.extendedTypesEnabled': 'true',
@@ -250,10 +248,7 @@ async function startOnce(opts: StartServerOptions): Promise<ServerHandle> {
     try {
       // `ruok` answers imok as soon as the port is open, before the database is loaded; `srvr`
       // says "not currently serving requests" until then. Require both.
-      if (
-        (await fourLetter(HOST, port, 'ruok', 1_000)) === 'imok' &&
-        /\bMode: /.test(await fourLetter(HOST, port, 'srvr', 1_000))
-      ) {
+      if ((await fourLetter(HOST, port, 'ruok', 1_000)) === 'imok' && /\bMode: /.test(await fourLetter(HOST, port, 'srvr', 1_000))) {
         break;
       }
     } catch {

@@ -165,7 +165,10 @@ export function checkLinearizable(history: readonly HistoryOp[], opts: CheckOpti
     validate(op, i);
     if (op.kind === 'read' && op.result.status === 'unknown') return; // constrains nothing
     let l = byKey.get(op.key);
-    if (!l) byKey.set(op.key, (l = []));
+    if (!l) {
+      l = [];
+      byKey.set(op.key, l);
+    }
     l.push(i);
   });
   const stats: CheckStats = { keys: byKey.size, ops: 0, steps: 0, configurations: 0, elapsedMs: 0 };
@@ -386,7 +389,10 @@ function checkKey(
     }
   }
   const posInClass = new Int32Array(n);
-  for (const m of members) m.forEach((i, p) => (posInClass[i] = p));
+  for (const m of members)
+    m.forEach((i, p) => {
+      posInClass[i] = p;
+    });
   /** Per class, the position of its first member not linearized (kept by setLin/clearLin). */
   const firstPending = new Int32Array(members.length);
   /** True if an earlier member of op i's class is still pending (then i is not tried). */
@@ -415,7 +421,7 @@ function checkKey(
         } else if (!matches) {
           // Unknown and not applicable here. If it can never apply again (versions only grow
           // without deletes), place it now as a no-op so the search stops rescanning it.
-          return !hasDelete && (exists ? expVer[i]! < ver || pinVer[i]! > -2 && pinVer[i]! <= ver : !hasCreate);
+          return !hasDelete && (exists ? expVer[i]! < ver || (pinVer[i]! > -2 && pinVer[i]! <= ver) : !hasCreate);
         } else if (pinVer[i]! > -2 && pinVer[i] !== ver + 1) {
           return !hasDelete && pinVer[i]! <= ver; // pinned elsewhere; dead once passed
         }
@@ -704,8 +710,8 @@ function checkKey(
   const prefixIdx: number[] = [];
   for (let f = b.frame; f; f = f.prev) if (!(f.preserving && status[f.op] === S_UNKNOWN)) prefixIdx.push(f.op);
   prefixIdx.reverse();
-  const valueOf = (v: number): string | null => (v < 0 ? null : values[v]!);
-  const state: RegisterState = b.ver < 0 ? { value: null, version: -1 } : { value: valueOf(b.vid), version: b.ver };
+  const valueAt = (v: number): string | null => (v < 0 ? null : values[v]!);
+  const state: RegisterState = b.ver < 0 ? { value: null, version: -1 } : { value: valueAt(b.vid), version: b.ver };
   const t0 = H(0).invokeMs;
   const show = (i: number): string => describeOp(H(i), ops[i]!, t0);
 
@@ -772,7 +778,7 @@ function checkKey(
         sv = outVid;
         sr = outVer;
       }
-      after.set(i, sr < 0 ? 'missing' : fmtState({ value: valueOf(sv), version: sr }));
+      after.set(i, sr < 0 ? 'missing' : fmtState({ value: valueAt(sv), version: sr }));
     }
     for (const i of tail) lines.push(`    ${show(i)}   => ${after.get(i)}`);
   }
@@ -909,10 +915,32 @@ export class HistoryRecorder {
   }
 
   /** setData with an expected version (-1 = any); `fn` resolves with the new Stat (or anything with .version). */
-  write(client: string | number, key: string, value: string, expectedVersion: number, fn: () => Promise<{ version: number }>): Promise<Recorded<WriteOp['result']>> {
-    const op: WriteOp = { kind: 'write', key, client, value, expectedVersion, invokeMs: this.now(), result: { status: 'unknown', reason: 'in flight' } };
-    return this.run(op, fn, (s) => ({ status: 'ok', version: s.version }), (code) =>
-      code === Err.BADVERSION ? { status: 'fail', code: 'BADVERSION' } : code === Err.NONODE ? { status: 'fail', code: 'NONODE' } : undefined,
+  write(
+    client: string | number,
+    key: string,
+    value: string,
+    expectedVersion: number,
+    fn: () => Promise<{ version: number }>,
+  ): Promise<Recorded<WriteOp['result']>> {
+    const op: WriteOp = {
+      kind: 'write',
+      key,
+      client,
+      value,
+      expectedVersion,
+      invokeMs: this.now(),
+      result: { status: 'unknown', reason: 'in flight' },
+    };
+    return this.run(
+      op,
+      fn,
+      (s) => ({ status: 'ok', version: s.version }),
+      (code) =>
+        code === Err.BADVERSION
+          ? { status: 'fail', code: 'BADVERSION' }
+          : code === Err.NONODE
+            ? { status: 'fail', code: 'NONODE' }
+            : undefined,
     );
   }
 
@@ -923,20 +951,43 @@ export class HistoryRecorder {
     fn: () => Promise<{ data: Buffer | Uint8Array | string | null; stat: { version: number } }>,
   ): Promise<Recorded<ReadOp['result']>> {
     const op: ReadOp = { kind: 'read', key, client, invokeMs: this.now(), result: { status: 'unknown', reason: 'in flight' } };
-    return this.run(op, fn, (r) => ({ status: 'ok', value: toText(r.data), version: r.stat.version }), (code) =>
-      code === Err.NONODE ? { status: 'ok', value: null, version: -1 } : undefined,
+    return this.run(
+      op,
+      fn,
+      (r) => ({ status: 'ok', value: toText(r.data), version: r.stat.version }),
+      (code) => (code === Err.NONODE ? { status: 'ok', value: null, version: -1 } : undefined),
     );
   }
 
   create(client: string | number, key: string, value: string, fn: () => Promise<unknown>): Promise<Recorded<CreateOp['result']>> {
     const op: CreateOp = { kind: 'create', key, client, value, invokeMs: this.now(), result: { status: 'unknown', reason: 'in flight' } };
-    return this.run(op, fn, () => ({ status: 'ok' }), (code) => (code === Err.NODEEXISTS ? { status: 'fail', code: 'NODEEXISTS' } : undefined));
+    return this.run(
+      op,
+      fn,
+      () => ({ status: 'ok' }),
+      (code) => (code === Err.NODEEXISTS ? { status: 'fail', code: 'NODEEXISTS' } : undefined),
+    );
   }
 
   delete(client: string | number, key: string, expectedVersion: number, fn: () => Promise<unknown>): Promise<Recorded<DeleteOp['result']>> {
-    const op: DeleteOp = { kind: 'delete', key, client, expectedVersion, invokeMs: this.now(), result: { status: 'unknown', reason: 'in flight' } };
-    return this.run(op, fn, () => ({ status: 'ok' }), (code) =>
-      code === Err.BADVERSION ? { status: 'fail', code: 'BADVERSION' } : code === Err.NONODE ? { status: 'fail', code: 'NONODE' } : undefined,
+    const op: DeleteOp = {
+      kind: 'delete',
+      key,
+      client,
+      expectedVersion,
+      invokeMs: this.now(),
+      result: { status: 'unknown', reason: 'in flight' },
+    };
+    return this.run(
+      op,
+      fn,
+      () => ({ status: 'ok' }),
+      (code) =>
+        code === Err.BADVERSION
+          ? { status: 'fail', code: 'BADVERSION' }
+          : code === Err.NONODE
+            ? { status: 'fail', code: 'NONODE' }
+            : undefined,
     );
   }
 

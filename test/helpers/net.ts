@@ -6,7 +6,11 @@ import { waitFor as poll } from './wait.js';
 export { freePort } from '../../src/util/net.js';
 
 /** Polls `cond` until true or the deadline passes (then throws with `what()`). */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string = () => 'condition'): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: () => string = () => 'condition',
+): Promise<void> {
   await poll(cond, { timeoutMs, what });
 }
 

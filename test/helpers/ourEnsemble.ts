@@ -170,7 +170,14 @@ export class ProcessEnsemble {
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
-    const ens = new ProcessEnsemble(dir, slots, flavor, opts.logLevel ?? process.env['CG_ENSEMBLE_LOG_LEVEL'] ?? 'info', bin, opts.apacheJvm);
+    const ens = new ProcessEnsemble(
+      dir,
+      slots,
+      flavor,
+      opts.logLevel ?? process.env['CG_ENSEMBLE_LOG_LEVEL'] ?? 'info',
+      bin,
+      opts.apacheJvm,
+    );
     try {
       for (const m of slots) ens.launch(m);
       if (opts.waitServing ?? true) await ens.waitServing(size, opts.startTimeoutMs ?? 30_000);
@@ -264,7 +271,7 @@ export class ProcessEnsemble {
     killOnExit(child);
     const watchdog = startWatchdog(child.pid);
     m.starts++;
-    m.log = (m.log + `\n=== start #${m.starts} pid ${child.pid} at ${new Date().toISOString()} ===\n`).slice(-LOG_TAIL_BYTES);
+    m.log = `${m.log}\n=== start #${m.starts} pid ${child.pid} at ${new Date().toISOString()} ===\n`.slice(-LOG_TAIL_BYTES);
     const onOutput = (d: Buffer): void => {
       m.log = (m.log + d.toString('utf8')).slice(-LOG_TAIL_BYTES);
       if (process.env['CG_ENSEMBLE_LOG'] === '1') process.stderr.write(`[zk${m.id}] ${d.toString('utf8')}`);
@@ -278,7 +285,7 @@ export class ProcessEnsemble {
       exited: new Promise((resolve) =>
         child.once('exit', (code, signal) => {
           stopWatchdog(watchdog);
-          m.log = (m.log + `\n=== pid ${child.pid} exited: ${code ?? signal} ===\n`).slice(-LOG_TAIL_BYTES);
+          m.log = `${m.log}\n=== pid ${child.pid} exited: ${code ?? signal} ===\n`.slice(-LOG_TAIL_BYTES);
           if (!this.expecting.has(child) && !this.closed) this.unexpectedExits.push({ id: m.id, code, signal, at: Date.now() });
           this.expecting.delete(child);
           if (m.run === run) m.run = undefined;
@@ -379,7 +386,6 @@ export class ProcessEnsemble {
     return [...(await this.modes())].filter(([, m]) => m !== undefined).map(([id]) => id);
   }
 
-
   /**
    * Waits until a leader serves and at least `k` members serve (all running ones by default;
    * `including` must be among them). Returns the leader's id. A one-member layout runs standalone
@@ -395,7 +401,11 @@ export class ProcessEnsemble {
         if (leaders.length !== 1 || up.length < k || !including.every((id) => up.includes(id))) return undefined;
         return leaders[0];
       },
-      { timeoutMs, intervalMs: 50, what: () => `a leader and ${k} serving members${including.length ? ` including ${including}` : ''} (now ${this.lastSeen})` },
+      {
+        timeoutMs,
+        intervalMs: 50,
+        what: () => `a leader and ${k} serving members${including.length ? ` including ${including}` : ''} (now ${this.lastSeen})`,
+      },
     );
   }
 

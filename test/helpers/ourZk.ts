@@ -43,7 +43,9 @@ function cfgText(port: number, dataDir: string, extra: Record<string, string>): 
     maxClientCnxns: '0',
     ...extra,
   };
-  return Object.entries(base).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+  return `${Object.entries(base)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')}\n`;
 }
 
 /** In-process server (fast; the test can reach `shell.core`). */
@@ -91,7 +93,11 @@ export async function startOurZooKeeperProcess(
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
-    await waitFor(async () => (await fourLetter('127.0.0.1', port, 'ruok').catch(() => '')) === 'imok', 10_000, () => `server did not start: ${stderr}`);
+    await waitFor(
+      async () => (await fourLetter('127.0.0.1', port, 'ruok').catch(() => '')) === 'imok',
+      10_000,
+      () => `server did not start: ${stderr}`,
+    );
   } catch (e) {
     child.kill('SIGKILL');
     await exited;

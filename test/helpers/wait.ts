@@ -27,11 +27,8 @@ export async function waitFor<T>(
 }
 
 /** The next `event` from `emitter` (its arguments), or an error after `timeoutMs`. */
-export function nextEvent<A extends unknown[] = unknown[]>(
-  emitter: EventEmitter<any>,
-  event: string,
-  timeoutMs = 10_000,
-): Promise<A> {
+// biome-ignore lint/suspicious/noExplicitAny: any event map: callers pass emitters with their own typed event maps
+export function nextEvent<A extends unknown[] = unknown[]>(emitter: EventEmitter<any>, event: string, timeoutMs = 10_000): Promise<A> {
   return new Promise((resolve, reject) => {
     const on = (...args: unknown[]): void => {
       clearTimeout(timer);

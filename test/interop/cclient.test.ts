@@ -16,7 +16,10 @@ type Server = Awaited<ReturnType<typeof startOurZooKeeper>>;
 
 /** The dumpStat block cli_mt prints: `\tversion=<hex>\taversion=<hex>` etc. */
 function statOf(text: string): { czxid: string; mzxid: string; version: number; aversion: number; ephemeralOwner: string } {
-  const m = /\tczxid=([0-9a-f]+)\n\tmtime=.*\n\tmzxid=([0-9a-f]+)\n\tversion=([0-9a-f]+)\taversion=([0-9a-f]+)\n\tephemeralOwner = ([0-9a-f]+)\n/.exec(text);
+  const m =
+    /\tczxid=([0-9a-f]+)\n\tmtime=.*\n\tmzxid=([0-9a-f]+)\n\tversion=([0-9a-f]+)\taversion=([0-9a-f]+)\n\tephemeralOwner = ([0-9a-f]+)\n/.exec(
+      text,
+    );
   assert.ok(m, `no stat block in:\n${text}`);
   return { czxid: m[1]!, mzxid: m[2]!, version: Number.parseInt(m[3]!, 16), aversion: Number.parseInt(m[4]!, 16), ephemeralOwner: m[5]! };
 }
@@ -65,8 +68,14 @@ describe('C client (cli_mt 3.8.0) against clustergenie', { timeout: 60_000 }, ()
     assert.equal(resp.readUInt8(36), 0, 'readOnly=false from a read-write server');
 
     const created = (cmd: string, path: string) => c.run(cmd, new RegExp(`\\[${path}\\]: rc = -?\\d+\\n(\\tname = .*\\n)?`));
-    assert.match(await created('create /cclient', '/cclient'), /Creating \[\/cclient\] node \(mode: 0\)\n\[\/cclient\]: rc = 0\n\tname = \/cclient\n/);
-    assert.match(await created('create +e /cclient/eph', '/cclient/eph'), /\(mode: 1\)\n\[\/cclient\/eph\]: rc = 0\n\tname = \/cclient\/eph\n/);
+    assert.match(
+      await created('create /cclient', '/cclient'),
+      /Creating \[\/cclient\] node \(mode: 0\)\n\[\/cclient\]: rc = 0\n\tname = \/cclient\n/,
+    );
+    assert.match(
+      await created('create +e /cclient/eph', '/cclient/eph'),
+      /\(mode: 1\)\n\[\/cclient\/eph\]: rc = 0\n\tname = \/cclient\/eph\n/,
+    );
     assert.match(await created('create +s /cclient/seq-', '/cclient/seq-'), /\tname = \/cclient\/seq-0000000001\n/);
     assert.match(await created('create +es /cclient/eseq-', '/cclient/eseq-'), /\(mode: 3\)\n.*\n\tname = \/cclient\/eseq-0000000002\n/);
     assert.match(await created('create +c /cclient/cont', '/cclient/cont'), /\(mode: 4\)\n\[\/cclient\/cont\]: rc = 0\n/);
@@ -104,14 +113,23 @@ describe('C client (cli_mt 3.8.0) against clustergenie', { timeout: 60_000 }, ()
     const before2 = c.err.length;
     await created('create /cclient/new', '/cclient/new');
     await c.waitFor(/Watcher CHILD_EVENT state = CONNECTED_STATE for path \/cclient\n/, before2, 'child watch event');
-    assert.ok(conn.toServer.slice(1).some((f) => requestHeader(f).type === 8), 'ls is getChildren (op 8)');
+    assert.ok(
+      conn.toServer.slice(1).some((f) => requestHeader(f).type === 8),
+      'ls is getChildren (op 8)',
+    );
 
     const ls2 = await c.run('ls2 /cclient', /time = \d+ msec\n(\t.*\n){5}\tephemeralOwner = [0-9a-f]+\n/);
     assert.match(ls2, /\tnew\n/);
     assert.equal(statOf(ls2).version, 2);
-    assert.ok(conn.toServer.slice(1).some((f) => requestHeader(f).type === 12), 'ls2 is getChildren2 (op 12)');
+    assert.ok(
+      conn.toServer.slice(1).some((f) => requestHeader(f).type === 12),
+      'ls2 is getChildren2 (op 12)',
+    );
 
-    assert.match(await c.run('sync /cclient', /\[\/cclient\]: rc = -?\d+\n(\tname = .*\n)?/), /\[\/cclient\]: rc = 0\n\tname = \/cclient\n/);
+    assert.match(
+      await c.run('sync /cclient', /\[\/cclient\]: rc = -?\d+\n(\tname = .*\n)?/),
+      /\[\/cclient\]: rc = 0\n\tname = \/cclient\n/,
+    );
     assert.match(await c.run('delete /cclient/two', /\/cclient\/two: rc = -?\d+\n/), /\/cclient\/two: rc = 0\n/);
     assert.match(await c.run('delete /cclient', /\/cclient: rc = -?\d+\n/), /\/cclient: rc = -111\n/, 'NOTEMPTY');
     assert.match(await c.run('get /cclient-missing', /Stat:\nnull\n/), /\/cclient-missing: rc = -101\n/);
@@ -123,9 +141,18 @@ describe('C client (cli_mt 3.8.0) against clustergenie', { timeout: 60_000 }, ()
     assert.ok(zk.shell.core.tree.get('/cclient/eph'), 'ephemeral exists while the session lives');
 
     // Replies came back in order with matching xids.
-    const sent = conn.toServer.slice(1).map(requestHeader).filter((h) => h.xid > 0);
-    const got = conn.toClient.slice(1).map(replyHeader).filter((h) => h.xid > 0);
-    assert.deepEqual(got.map((h) => h.xid), sent.map((h) => h.xid));
+    const sent = conn.toServer
+      .slice(1)
+      .map(requestHeader)
+      .filter((h) => h.xid > 0);
+    const got = conn.toClient
+      .slice(1)
+      .map(replyHeader)
+      .filter((h) => h.xid > 0);
+    assert.deepEqual(
+      got.map((h) => h.xid),
+      sent.map((h) => h.xid),
+    );
 
     await c.run('myid', /^/);
     assert.equal(await c.quit(), 0);

@@ -12,14 +12,17 @@ import { checkKazooSuite } from './helpers/kazooCheck.js';
 
 const OVERALL_TIMEOUT_S = 3600;
 
-test('kazoo 2.8.0 test suite: everything that passes against Apache ZooKeeper 3.8 passes', { timeout: (OVERALL_TIMEOUT_S + 300) * 1000 }, (t) =>
-  checkKazooSuite(t, {
-    size: 1,
-    baselineFile: 'baseline-apache-3.8.txt',
-    exceptionsFile: 'exceptions.txt',
-    tmpPrefix: 'kazoo-interop-',
-    preflight: 'server (start, ruok, SIGTERM)',
-    runTimeoutS: OVERALL_TIMEOUT_S,
-    rerunTimeoutS: OVERALL_TIMEOUT_S,
-  }),
+test(
+  'kazoo 2.8.0 test suite: everything that passes against Apache ZooKeeper 3.8 passes',
+  { timeout: (OVERALL_TIMEOUT_S + 300) * 1000 },
+  (t) =>
+    checkKazooSuite(t, {
+      size: 1,
+      baselineFile: 'baseline-apache-3.8.txt',
+      exceptionsFile: 'exceptions.txt',
+      tmpPrefix: 'kazoo-interop-',
+      preflight: 'server (start, ruok, SIGTERM)',
+      runTimeoutS: OVERALL_TIMEOUT_S,
+      rerunTimeoutS: OVERALL_TIMEOUT_S,
+    }),
 );

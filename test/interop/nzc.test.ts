@@ -112,7 +112,10 @@ describe('node-zookeeper-client 1.1.3 against clustergenie', { timeout: 60_000 }
     assert.equal(await codeOf(c.create('/nzc-create')), Exception.NODE_EXISTS);
     assert.equal(await codeOf(c.create('/nzc-missing/child')), Exception.NO_NODE);
     assert.equal(await codeOf(c.create('/nzc-create/eph/child')), Exception.NO_CHILDREN_FOR_EPHEMERALS);
-    assert.equal(await codeOf(c.create('/nzc-bad-acl', null, CreateMode.PERSISTENT, [new ACL(Permission.ALL, new Id('nosuch', 'x'))])), Exception.INVALID_ACL);
+    assert.equal(
+      await codeOf(c.create('/nzc-bad-acl', null, CreateMode.PERSISTENT, [new ACL(Permission.ALL, new Id('nosuch', 'x'))])),
+      Exception.INVALID_ACL,
+    );
     // `auth` without any authenticated id is invalid.
     assert.equal(await codeOf(c.create('/nzc-bad-acl', null, CreateMode.PERSISTENT, ACL.CREATOR_ALL_ACL)), Exception.INVALID_ACL);
   });
@@ -242,9 +245,7 @@ describe('node-zookeeper-client 1.1.3 against clustergenie', { timeout: 60_000 }
     assert.equal(long(a!.czxid), long(ok.results[3]!.stat!.mzxid));
     assert.equal(await c.exists('/nzc-tx/a/b'), null);
 
-    const bad = await c.commit(
-      c.client.transaction().create('/nzc-tx/never').check('/nzc-tx', 7).setData('/nzc-tx', Buffer.from('x')),
-    );
+    const bad = await c.commit(c.client.transaction().create('/nzc-tx/never').check('/nzc-tx', 7).setData('/nzc-tx', Buffer.from('x')));
     assert.ok(bad.error instanceof Exception);
     assert.equal(bad.error.getCode(), Exception.BAD_VERSION);
     assert.deepEqual(bad.results, [
@@ -348,7 +349,11 @@ describe('node-zookeeper-client 1.1.3 against clustergenie', { timeout: 60_000 }
     assert.ok(conn, 'the server has a connection for the session');
     const start = conn.stats.packetsReceived;
     // More than a session timeout's worth of pings (one per 300 ms), with no other traffic.
-    await waitFor(() => conn.stats.packetsReceived >= start + 4, 10_000, () => `pings (got ${conn.stats.packetsReceived - start})`);
+    await waitFor(
+      () => conn.stats.packetsReceived >= start + 4,
+      10_000,
+      () => `pings (got ${conn.stats.packetsReceived - start})`,
+    );
     assert.deepEqual(c.states, ['connected']);
     assert.ok(zk.shell.core.sessions.isActive(c.sessionId));
     assert.ok(await c.exists('/nzc-idle'));
@@ -394,10 +399,16 @@ describe('node-zookeeper-client 1.1.3 against clustergenie', { timeout: 60_000 }
     const re = sn.connections.find((k) => k.toClient.length > 0 && k !== sn.connections[0])!;
     assert.equal(re.toServer[0]!.length, 44);
     assert.equal(re.toServer[0]!.readBigInt64BE(16), sid, 'ConnectRequest carries the session id');
-    const sw = re.toServer.slice(1).map(requestHeader).find((h) => h.type === 101);
+    const sw = re.toServer
+      .slice(1)
+      .map(requestHeader)
+      .find((h) => h.type === 101);
     assert.ok(sw, 'NZC sent SetWatches');
     assert.ok(sw.xid >= 0, `SetWatches xid ${sw.xid} is an ordinary one`);
-    const swReply = re.toClient.slice(1).map(replyHeader).find((h) => h.xid === sw.xid);
+    const swReply = re.toClient
+      .slice(1)
+      .map(replyHeader)
+      .find((h) => h.xid === sw.xid);
     assert.ok(swReply, 'the server replied with the same xid');
     assert.equal(swReply.err, 0);
 

@@ -38,7 +38,19 @@ function stat(lines: readonly string[]): Record<string, string> {
     const m = /^(\w+) = (.*)$/.exec(l);
     if (m) out[m[1]!] = m[2]!;
   }
-  for (const k of ['cZxid', 'ctime', 'mZxid', 'mtime', 'pZxid', 'cversion', 'dataVersion', 'aclVersion', 'ephemeralOwner', 'dataLength', 'numChildren']) {
+  for (const k of [
+    'cZxid',
+    'ctime',
+    'mZxid',
+    'mtime',
+    'pZxid',
+    'cversion',
+    'dataVersion',
+    'aclVersion',
+    'ephemeralOwner',
+    'dataLength',
+    'numChildren',
+  ]) {
     assert.ok(k in out, `stat block lacks ${k}: ${JSON.stringify(lines)}`);
   }
   return out;
@@ -179,7 +191,10 @@ describe('zkCli.sh (Java client 3.8.0) against clustergenie, compared with Apach
     assert.equal(sz['cZxid'], '0x0');
     assert.equal(sz['cversion'], '-2');
     assert.equal(sz['numChildren'], '2');
-    assert.deepEqual(r.ours.events, ['WatchedEvent state:SyncConnected type:None path:null', 'WatchedEvent state:Closed type:None path:null']);
+    assert.deepEqual(r.ours.events, [
+      'WatchedEvent state:SyncConnected type:None path:null',
+      'WatchedEvent state:Closed type:None path:null',
+    ]);
 
     r.same();
   });
@@ -238,7 +253,9 @@ describe('zkCli.sh (Java client 3.8.0) against clustergenie, compared with Apach
     // The filter is a plain string prefix, as in ZooKeeper: /kinds matches /kinds-eph too.
     assert.deepEqual(normalizeLines(out('getEphemerals /kinds')), ['[/kinds-eph, /kinds/eseq-0000000004]']);
     assert.deepEqual(normalizeLines(out('getEphemerals')), ['[/kinds-eph, /kinds/eseq-0000000004]']);
-    assert.deepEqual(out('ls /kinds'), ['[0000000005, cont, eseq-0000000004, seq-0000000000, seq-0000000002, seq-0000000003, sttl-0000000008, ttl]']);
+    assert.deepEqual(out('ls /kinds'), [
+      '[0000000005, cont, eseq-0000000004, seq-0000000000, seq-0000000002, seq-0000000003, sttl-0000000008, ttl]',
+    ]);
 
     r.same();
 
@@ -322,7 +339,10 @@ describe('zkCli.sh (Java client 3.8.0) against clustergenie, compared with Apach
     assert.deepEqual(out('getAcl /acl-mask'), ["'digest,'bob:x", ': r', "'world,'anyone", ': r']);
     assert.deepEqual(out('setAcl -R /acl-tree world:anyone:rw'), []);
     assert.deepEqual(out('getAcl /acl-tree/a'), ["'world,'anyone", ': rw']);
-    assert.deepEqual(new Set(out('whoami', 1)), new Set(['Auth scheme: User', 'digest: alice', 'digest: super', 'super: ', 'ip: 127.0.0.1']));
+    assert.deepEqual(
+      new Set(out('whoami', 1)),
+      new Set(['Auth scheme: User', 'digest: alice', 'digest: super', 'super: ', 'ip: 127.0.0.1']),
+    );
     assert.deepEqual(out('get /acl-bob', 1), ['d'], 'super reads anything');
     assert.deepEqual(out('getAcl /acl-bob', 1), [`'digest,'${BOB}`, ': cdrwa']);
     assert.deepEqual(out('setAcl /acl world:anyone:cdrwa', 1), []);
@@ -472,7 +492,11 @@ describe('zkCli.sh (Java client 3.8.0) against clustergenie, compared with Apach
     assert.deepEqual(x('B get /ms-secret'), ['Insufficient permission : /ms-secret']);
     assert.deepEqual(x('B get /ms-secret', 1), ['Insufficient permission : /ms-secret'], 'a wrong password gives no access');
     assert.deepEqual(x('B getEphemerals'), ['[]'], "another session's ephemerals are not listed");
-    assert.equal(stat(x('B get -s /ms-eph'))['ephemeralOwner'], stat(x('A get -s /ms-eph'))['ephemeralOwner'], 'both see the owner session');
+    assert.equal(
+      stat(x('B get -s /ms-eph'))['ephemeralOwner'],
+      stat(x('A get -s /ms-eph'))['ephemeralOwner'],
+      'both see the owner session',
+    );
     assert.deepEqual(x('B stat /ms-eph'), ['Node does not exist: /ms-eph']);
     assert.deepEqual(o.events.slice(1, 3), [
       'WatchedEvent state:SyncConnected type:NodeDeleted path:/ms-eph',

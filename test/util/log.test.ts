@@ -20,7 +20,10 @@ function run(body: string): Run {
     const pinoLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => /[\\/]pino[\\/]pino\\.js$/.test(f));
     ${body}
   `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, CLUSTERGENIE_LOG_LEVEL: '' } });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, CLUSTERGENIE_LOG_LEVEL: '' },
+  });
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stderr
     .split('\n')

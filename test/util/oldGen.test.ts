@@ -38,7 +38,10 @@ function peakHeapUnderChurn(percent: number | null): number {
 test('a limited growth keeps the heap well below what V8 lets it grow to', () => {
   const unlimited = peakHeapUnderChurn(null);
   const limited = peakHeapUnderChurn(20);
-  assert.ok(limited < unlimited * 0.75, `growth limited to 20%: peak heap ${limited.toFixed(0)} MiB, V8's own: ${unlimited.toFixed(0)} MiB`);
+  assert.ok(
+    limited < unlimited * 0.75,
+    `growth limited to 20%: peak heap ${limited.toFixed(0)} MiB, V8's own: ${unlimited.toFixed(0)} MiB`,
+  );
 });
 
 test('CLUSTERGENIE_HEAP_GROWTH_PERCENT is read and checked', () => {

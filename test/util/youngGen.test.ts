@@ -43,4 +43,3 @@ test('CLUSTERGENIE_YOUNG_GEN_MB is read and checked', () => {
   assert.throws(() => youngGenCapFromEnv({ CLUSTERGENIE_YOUNG_GEN_MB: 'lots' }), /CLUSTERGENIE_YOUNG_GEN_MB/);
   assert.throws(() => youngGenCapFromEnv({ CLUSTERGENIE_YOUNG_GEN_MB: '-1' }), /CLUSTERGENIE_YOUNG_GEN_MB/);
 });
-

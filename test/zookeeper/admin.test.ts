@@ -15,7 +15,21 @@ const ADMIN_CONFIG = { 'admin.enableServer': 'true', 'admin.serverAddress': '127
 
 /** [name or alias, primary name, data keys in order (before "command", "error")]. */
 const COMMANDS: [string, string, string[]][] = [
-  ['configuration', 'configuration', ['client_port', 'data_dir', 'data_log_dir', 'tick_time', 'max_client_cnxns', 'min_session_timeout', 'max_session_timeout', 'server_id', 'client_port_listen_backlog']],
+  [
+    'configuration',
+    'configuration',
+    [
+      'client_port',
+      'data_dir',
+      'data_log_dir',
+      'tick_time',
+      'max_client_cnxns',
+      'min_session_timeout',
+      'max_session_timeout',
+      'server_id',
+      'client_port_listen_backlog',
+    ],
+  ],
   ['conf', 'configuration', []],
   ['config', 'configuration', []],
   ['connections', 'connections', ['connections', 'secure_connections']],
@@ -154,7 +168,13 @@ describe('AdminServer on our server', () => {
     assert.match(String(conns[0]!['remote_socket_address']), /^127\.0\.0\.1:\d+$/);
     assert.match((await json(admin, '/commands/watches')).raw, new RegExp(`\\{\\n    "${sid}" : \\[ "/w" \\]\\n  \\}`));
     assert.match((await json(admin, '/commands/watches_by_path')).raw, new RegExp(`\\{\\n    "/w" : \\[ ${sid} \\]\\n  \\}`));
-    assert.deepEqual((await json(admin, '/commands/watch_summary')).obj, { num_connections: 1, num_paths: 1, num_total_watches: 1, command: 'watch_summary', error: null });
+    assert.deepEqual((await json(admin, '/commands/watch_summary')).obj, {
+      num_connections: 1,
+      num_paths: 1,
+      num_total_watches: 1,
+      command: 'watch_summary',
+      error: null,
+    });
     const dump = (await json(admin, '/commands/dump')).raw;
     assert.match(dump, new RegExp(`"expiry_time_to_session_ids" : \\{\\n    "\\d+" : \\[ ${sid} \\]\\n  \\}`));
     assert.match(dump, new RegExp(`"session_id_to_ephemeral_paths" : \\{\\n    "${sid}" : \\[ "/e" \\]\\n  \\}`));
@@ -177,14 +197,29 @@ describe('AdminServer on our server', () => {
     assert.equal(c['max_session_timeout'], 40000);
     assert.equal(c['data_dir'], `${zk.dataDir}/version-2`);
     const dirs = (await json(admin, '/commands/dirs')).obj;
-    assert.equal(await fourLetter('127.0.0.1', zk.port, 'dirs'), `datadir_size: ${dirs['datadir_size']}\nlogdir_size: ${dirs['logdir_size']}\n`);
+    assert.equal(
+      await fourLetter('127.0.0.1', zk.port, 'dirs'),
+      `datadir_size: ${dirs['datadir_size']}\nlogdir_size: ${dirs['logdir_size']}\n`,
+    );
   });
 
   it('set_trace_mask validates its argument and get_trace_mask/gtmk read it back', async () => {
-    assert.equal((await json(admin, '/commands/set_trace_mask')).raw, '{\n  "error" : "setTraceMask requires long traceMask argument",\n  "command" : "set_trace_mask"\n}');
-    assert.equal((await json(admin, '/commands/stmk?traceMask=abc')).obj['error'], 'setTraceMask requires long traceMask argument, got abc');
-    assert.equal((await json(admin, '/commands/stmk?traceMask=9223372036854775808')).obj['error'], 'setTraceMask requires long traceMask argument, got 9223372036854775808');
-    assert.equal((await json(admin, '/commands/set_trace_mask?traceMask=12')).raw, '{\n  "tracemask" : 12,\n  "command" : "set_trace_mask",\n  "error" : null\n}');
+    assert.equal(
+      (await json(admin, '/commands/set_trace_mask')).raw,
+      '{\n  "error" : "setTraceMask requires long traceMask argument",\n  "command" : "set_trace_mask"\n}',
+    );
+    assert.equal(
+      (await json(admin, '/commands/stmk?traceMask=abc')).obj['error'],
+      'setTraceMask requires long traceMask argument, got abc',
+    );
+    assert.equal(
+      (await json(admin, '/commands/stmk?traceMask=9223372036854775808')).obj['error'],
+      'setTraceMask requires long traceMask argument, got 9223372036854775808',
+    );
+    assert.equal(
+      (await json(admin, '/commands/set_trace_mask?traceMask=12')).raw,
+      '{\n  "tracemask" : 12,\n  "command" : "set_trace_mask",\n  "error" : null\n}',
+    );
     assert.equal((await json(admin, '/commands/get_trace_mask')).obj['tracemask'], 12);
     assert.equal(await fourLetter('127.0.0.1', zk.port, 'gtmk'), '12');
     await json(admin, '/commands/stmk?traceMask=306');
@@ -198,7 +233,13 @@ describe('AdminServer on our server', () => {
     await json(admin, '/commands/crst');
     const conns = (await json(admin, '/commands/connections')).obj['connections'] as Record<string, unknown>[];
     assert.deepEqual(
-      [conns[0]!['packets_received'], conns[0]!['packets_sent'], conns[0]!['last_operation'], conns[0]!['last_cxid'], conns[0]!['last_zxid']],
+      [
+        conns[0]!['packets_received'],
+        conns[0]!['packets_sent'],
+        conns[0]!['last_operation'],
+        conns[0]!['last_cxid'],
+        conns[0]!['last_zxid'],
+      ],
       [0, 0, 'NA', -1, -1],
     );
   });
@@ -226,13 +267,30 @@ describe('AdminServer off', () => {
 });
 
 describe('AdminServer compared with Apache ZooKeeper 3.8', () => {
-  const SAME_SHAPE = ['configuration', 'connections', 'dirs', 'get_trace_mask', 'hash', 'is_read_only', 'ruok', 'server_stats', 'stats', 'watch_summary', 'watches', 'watches_by_path', 'connection_stat_reset', 'set_trace_mask', 'nosuch'];
+  const SAME_SHAPE = [
+    'configuration',
+    'connections',
+    'dirs',
+    'get_trace_mask',
+    'hash',
+    'is_read_only',
+    'ruok',
+    'server_stats',
+    'stats',
+    'watch_summary',
+    'watches',
+    'watches_by_path',
+    'connection_stat_reset',
+    'set_trace_mask',
+    'nosuch',
+  ];
   const out = { apache: new Map<string, string>(), ours: new Map<string, string>() };
 
   before(async () => {
     const capture = async (which: 'apache' | 'ours'): Promise<void> => {
       const server = which === 'apache' ? await startApacheWithAdmin() : await startOurZooKeeper({ extraConfig: ADMIN_CONFIG });
-      const adminPort = which === 'apache' ? (server as Awaited<ReturnType<typeof startApacheWithAdmin>>).adminPort : (server as Started).shell.adminPort;
+      const adminPort =
+        which === 'apache' ? (server as Awaited<ReturnType<typeof startApacheWithAdmin>>).adminPort : (server as Started).shell.adminPort;
       let client: TestClient | undefined;
       try {
         client = await TestClient.connect(server.connectString, 30_000);
@@ -266,7 +324,11 @@ describe('AdminServer compared with Apache ZooKeeper 3.8', () => {
     const ours = keys(out.ours.get('monitor')!);
     const apache = keys(out.apache.get('monitor')!);
     assert.ok(isOrderedSubset(ours, apache), ours.join(','));
-    const types = (s: string): string => jsonShape(s).split('\n').filter((l) => ours.some((k) => l.startsWith(`  "${k}" :`))).join('\n');
+    const types = (s: string): string =>
+      jsonShape(s)
+        .split('\n')
+        .filter((l) => ours.some((k) => l.startsWith(`  "${k}" :`)))
+        .join('\n');
     assert.equal(types(out.ours.get('monitor')!), types(out.apache.get('monitor')!));
   });
 
@@ -276,7 +338,7 @@ describe('AdminServer compared with Apache ZooKeeper 3.8', () => {
     assert.deepEqual(keys(out.ours.get('dump')!), keys(out.apache.get('dump')!));
   });
 
-  it('our command listing is a subset of Apache\'s, in the same format', () => {
+  it("our command listing is a subset of Apache's, in the same format", () => {
     const links = (s: string): string[] => s.split('\n<br/>\n').filter((l) => l);
     const ours = links(out.ours.get('listing')!);
     const apache = links(out.apache.get('listing')!);

@@ -32,7 +32,10 @@ test('a bad config fails fast with the key and line, exit code 2', async () => {
     const r = spawnSync(process.execPath, [bin, 'zookeeper', '--config', cfg], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /tickTime must be an integer, got "soon" \(line 2\)/);
-    const missing = spawnSync(process.execPath, [bin, 'zookeeper', '--config', join(dir, 'nope.cfg')], { encoding: 'utf8', timeout: 10_000 });
+    const missing = spawnSync(process.execPath, [bin, 'zookeeper', '--config', join(dir, 'nope.cfg')], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /cannot read config file/);
   } finally {
@@ -44,7 +47,10 @@ test('unknown keys warn once each and do not stop the server', async () => {
   const zk = await startOurZooKeeperProcess({ extraConfig: { 'some.unknown.key': 'x', 'metricsProvider.className': 'x' } });
   try {
     assert.equal(await fourLetter(zk.host, zk.port, 'ruok'), 'imok');
-    const warnings = zk.stderrText().split('\n').filter((l) => l.includes('"level":40'));
+    const warnings = zk
+      .stderrText()
+      .split('\n')
+      .filter((l) => l.includes('"level":40'));
     assert.equal(warnings.filter((l) => l.includes('unknown key some.unknown.key')).length, 1);
     assert.equal(warnings.filter((l) => l.includes('metricsProvider.className is not supported yet')).length, 1);
   } finally {

@@ -51,12 +51,21 @@ test('-D style system properties are accepted with the zookeeper. prefix', () =>
 });
 
 test('bad values fail fast naming key and line', () => {
-  assert.throws(() => parseZooCfg('dataDir=/x\nclientPort=abc\n', '/'), (e: Error) => e instanceof ConfigError && /clientPort.*"abc".*line 2/.test(e.message));
+  assert.throws(
+    () => parseZooCfg('dataDir=/x\nclientPort=abc\n', '/'),
+    (e: Error) => e instanceof ConfigError && /clientPort.*"abc".*line 2/.test(e.message),
+  );
   assert.throws(() => parseZooCfg('dataDir=/x\nclientPort=70000\n', '/'), /clientPort=70000 is out of range.*line 2/);
   assert.throws(() => parseZooCfg('clientPort=1\n', '/'), /dataDir is not set/);
-  assert.throws(() => parseZooCfg('dataDir=/x\nclientPort=1\nadmin.enableServer=maybe\n', '/'), /admin\.enableServer must be true or false.*line 3/);
+  assert.throws(
+    () => parseZooCfg('dataDir=/x\nclientPort=1\nadmin.enableServer=maybe\n', '/'),
+    /admin\.enableServer must be true or false.*line 3/,
+  );
   assert.throws(() => parseZooCfg('dataDir=/x\nclientPort=1\nminSessionTimeout=5000\nmaxSessionTimeout=4000\n', '/'), /minSessionTimeout/);
-  assert.throws(() => parseZooCfg('dataDir=/x\nclientPort=1\nserver.1=a:1:2\nserver.2=b:1:1\n', '/'), /server\.2=b:1:1: Client and election port must be different.*line 4/);
+  assert.throws(
+    () => parseZooCfg('dataDir=/x\nclientPort=1\nserver.1=a:1:2\nserver.2=b:1:1\n', '/'),
+    /server\.2=b:1:1: Client and election port must be different.*line 4/,
+  );
 });
 
 test('several server.N lines configure an ensemble (no longer refused); one line stays standalone', async () => {
@@ -81,10 +90,16 @@ test('several server.N lines configure an ensemble (no longer refused); one line
     assert.deepEqual(warnings, []);
     assert.equal(servers.get(3), '127.0.0.1:2890:3890');
     // initLimit, syncLimit and the other quorum keys are parsed now, not "not supported yet".
-    const w = parseZooCfg(`${cfg}electionAlg=3\npeerType=participant\nstandaloneEnabled=true\nquorumListenOnAllIPs=false\ncnxTimeout=5000\n`, dir).warnings;
+    const w = parseZooCfg(
+      `${cfg}electionAlg=3\npeerType=participant\nstandaloneEnabled=true\nquorumListenOnAllIPs=false\ncnxTimeout=5000\n`,
+      dir,
+    ).warnings;
     assert.deepEqual(w, []);
     // Missing initLimit in an ensemble is Apache's "initLimit is not set".
-    assert.throws(() => parseZooCfg(cfg.replace('initLimit=10\n', ''), dir), (e: Error) => e instanceof ConfigError && /initLimit is not set/.test(e.message));
+    assert.throws(
+      () => parseZooCfg(cfg.replace('initLimit=10\n', ''), dir),
+      (e: Error) => e instanceof ConfigError && /initLimit is not set/.test(e.message),
+    );
     // One server.N line with standaloneEnabled=true (the default) is a standalone server, as in Apache.
     const one = parseZooCfg(`dataDir=${dir}\nclientPort=2181\nserver.2=127.0.0.1:2889:3889\n`, dir);
     assert.equal(one.options.ensemble, undefined);

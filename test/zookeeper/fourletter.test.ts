@@ -21,12 +21,32 @@ const FULL_LINE_RE =
   /^ \/127\.0\.0\.1:\d+\[[0-9a-f]+\]\(queued=\d+,recved=\d+,sent=\d+,sid=0x[0-9a-f]+,lop=[A-Z]+,est=\d+,to=\d+(?:,lcxid=0x[0-9a-f]+)?,lzxid=0x[0-9a-f]+,lresp=\d+,llat=\d+,minlat=\d+,avglat=\d+,maxlat=\d+\)$/;
 /** mntr keys we print, in the order Apache 3.8 prints them. */
 const MNTR_KEYS = [
-  'zk_version', 'zk_server_state', 'zk_ephemerals_count', 'zk_num_alive_connections', 'zk_avg_latency',
-  'zk_outstanding_requests', 'zk_znode_count', 'zk_global_sessions', 'zk_non_mtls_remote_conn_count',
-  'zk_last_client_response_size', 'zk_packets_sent', 'zk_packets_received', 'zk_max_client_response_size',
-  'zk_connection_drop_probability', 'zk_watch_count', 'zk_auth_failed_count', 'zk_min_latency',
-  'zk_max_file_descriptor_count', 'zk_approximate_data_size', 'zk_open_file_descriptor_count', 'zk_local_sessions',
-  'zk_uptime', 'zk_max_latency', 'zk_outstanding_tls_handshake', 'zk_min_client_response_size', 'zk_non_mtls_local_conn_count',
+  'zk_version',
+  'zk_server_state',
+  'zk_ephemerals_count',
+  'zk_num_alive_connections',
+  'zk_avg_latency',
+  'zk_outstanding_requests',
+  'zk_znode_count',
+  'zk_global_sessions',
+  'zk_non_mtls_remote_conn_count',
+  'zk_last_client_response_size',
+  'zk_packets_sent',
+  'zk_packets_received',
+  'zk_max_client_response_size',
+  'zk_connection_drop_probability',
+  'zk_watch_count',
+  'zk_auth_failed_count',
+  'zk_min_latency',
+  'zk_max_file_descriptor_count',
+  'zk_approximate_data_size',
+  'zk_open_file_descriptor_count',
+  'zk_local_sessions',
+  'zk_uptime',
+  'zk_max_latency',
+  'zk_outstanding_tls_handshake',
+  'zk_min_client_response_size',
+  'zk_non_mtls_local_conn_count',
 ];
 
 function statValue(text: string, label: string): string {
@@ -34,7 +54,6 @@ function statValue(text: string, label: string): string {
   assert.ok(m, `${label} missing in:\n${text}`);
   return m[1]!;
 }
-
 
 describe('number formats', () => {
   it('prints doubles and latency averages as Java does', () => {
@@ -122,9 +141,24 @@ describe('four-letter words on our server', () => {
     assert.equal(clients.length, 2);
     for (const l of clients) assert.match(l, BRIEF_LINE_RE);
     const conn = [...zk.shell.connections].find((c) => c.sessionId === client.sessionId)!;
-    assert.ok(clients.includes(` /127.0.0.1:${conn.remotePort}[1](queued=0,recved=${conn.stats.packetsReceived},sent=${conn.stats.packetsSent})`), text);
-    assert.ok(clients.some((l) => /\[0\]\(queued=0,recved=1,sent=0\)$/.test(l)), 'the stat connection itself');
-    assert.deepEqual(labels(lines.slice(blank + 1).join('\n'), ': '), ['Latency min/avg/max', 'Received', 'Sent', 'Connections', 'Outstanding', 'Zxid', 'Mode', 'Node count']);
+    assert.ok(
+      clients.includes(` /127.0.0.1:${conn.remotePort}[1](queued=0,recved=${conn.stats.packetsReceived},sent=${conn.stats.packetsSent})`),
+      text,
+    );
+    assert.ok(
+      clients.some((l) => /\[0\]\(queued=0,recved=1,sent=0\)$/.test(l)),
+      'the stat connection itself',
+    );
+    assert.deepEqual(labels(lines.slice(blank + 1).join('\n'), ': '), [
+      'Latency min/avg/max',
+      'Received',
+      'Sent',
+      'Connections',
+      'Outstanding',
+      'Zxid',
+      'Mode',
+      'Node count',
+    ]);
   });
 
   it('cons shows the session details of our connection', async () => {
@@ -163,7 +197,11 @@ describe('four-letter words on our server', () => {
     assert.equal(await fl('wchs'), '1 connections watching 2 paths\nTotal watches:2\n');
     // Firing the watch removes it.
     await client.setData('/w', Buffer.from('v2'));
-    await waitFor(async () => (await fl('wchs')) === '1 connections watching 1 paths\nTotal watches:1\n', 5_000, () => 'the /w data watch to fire');
+    await waitFor(
+      async () => (await fl('wchs')) === '1 connections watching 1 paths\nTotal watches:1\n',
+      5_000,
+      () => 'the /w data watch to fire',
+    );
     assert.equal(await fl('wchp'), `/w2\n\t0x${sidHex}\n\n`);
   });
 
@@ -232,7 +270,12 @@ describe('four-letter words on our server', () => {
     assert.match(await fl('cons'), new RegExp(`sid=0x${sidHex},lop=EXIS,`));
     assert.equal(await fl('crst'), 'Connection stats reset.\n');
     const mine = (await fl('cons')).split('\n').find((l) => l.includes(`sid=0x${sidHex},`))!;
-    assert.match(mine, new RegExp(`\\(queued=0,recved=0,sent=0,sid=0x${sidHex},lop=NA,est=\\d+,to=30000,lzxid=0xffffffffffffffff,lresp=0,llat=0,minlat=0,avglat=0,maxlat=0\\)$`));
+    assert.match(
+      mine,
+      new RegExp(
+        `\\(queued=0,recved=0,sent=0,sid=0x${sidHex},lop=NA,est=\\d+,to=30000,lzxid=0xffffffffffffffff,lresp=0,llat=0,minlat=0,avglat=0,maxlat=0\\)$`,
+      ),
+    );
   });
 
   it('srst resets the server counters (the srst reply itself is counted after the reset)', async () => {
@@ -273,7 +316,26 @@ describe('four-letter word whitelist', () => {
 
 describe('four-letter words compared with Apache ZooKeeper 3.8', () => {
   const out = { apache: new Map<string, string>(), ours: new Map<string, string>() };
-  const WORDS = ['ruok', 'isro', 'gtmk', 'hash', 'stat', 'srvr', 'conf', 'cons', 'mntr', 'wchs', 'wchc', 'wchp', 'dirs', 'envi', 'dump', 'crst', 'srst', 'srvr'];
+  const WORDS = [
+    'ruok',
+    'isro',
+    'gtmk',
+    'hash',
+    'stat',
+    'srvr',
+    'conf',
+    'cons',
+    'mntr',
+    'wchs',
+    'wchc',
+    'wchp',
+    'dirs',
+    'envi',
+    'dump',
+    'crst',
+    'srst',
+    'srvr',
+  ];
 
   before(async () => {
     const capture = async (which: 'apache' | 'ours'): Promise<void> => {
@@ -286,7 +348,8 @@ describe('four-letter words compared with Apache ZooKeeper 3.8', () => {
         await client.getData('/a', true);
         await client.getChildren('/a', true);
         await client.exists('/b', true);
-        for (const [i, w] of WORDS.entries()) out[which].set(i === WORDS.length - 1 ? 'srvr-after-srst' : w, await fourLetter(HOST, server.port, w));
+        for (const [i, w] of WORDS.entries())
+          out[which].set(i === WORDS.length - 1 ? 'srvr-after-srst' : w, await fourLetter(HOST, server.port, w));
       } finally {
         client?.close();
         await server.stop();
@@ -335,13 +398,26 @@ describe('four-letter words compared with Apache ZooKeeper 3.8', () => {
     assert.ok(isOrderedSubset(ours, apache), `ours: ${ours.join(',')}\napache: ${apache.slice(0, 40).join(',')}`);
     const a = mntrMap(get('apache', 'mntr'));
     const o = mntrMap(get('ours', 'mntr'));
-    for (const k of ['zk_server_state', 'zk_ephemerals_count', 'zk_num_alive_connections', 'zk_outstanding_requests', 'zk_znode_count', 'zk_global_sessions', 'zk_watch_count', 'zk_local_sessions']) {
+    for (const k of [
+      'zk_server_state',
+      'zk_ephemerals_count',
+      'zk_num_alive_connections',
+      'zk_outstanding_requests',
+      'zk_znode_count',
+      'zk_global_sessions',
+      'zk_watch_count',
+      'zk_local_sessions',
+    ]) {
       assert.equal(o.get(k), a.get(k), k);
     }
   });
 
   it('wchc and wchp have the same shapes', () => {
-    const shape = (s: string): string[] => s.replace(/0x[0-9a-f]+/g, '0xSID').split('\n').sort();
+    const shape = (s: string): string[] =>
+      s
+        .replace(/0x[0-9a-f]+/g, '0xSID')
+        .split('\n')
+        .sort();
     assert.deepEqual(shape(get('ours', 'wchc')), shape(get('apache', 'wchc')));
     assert.deepEqual(shape(get('ours', 'wchp')), shape(get('apache', 'wchp')));
   });
@@ -351,8 +427,18 @@ describe('four-letter words compared with Apache ZooKeeper 3.8', () => {
     const ours = labels(get('ours', 'envi'), '=');
     const apache = labels(get('apache', 'envi'), '=');
     assert.deepEqual(ours.slice(0, 3), apache.slice(0, 3)); // Environment:, zookeeper.version, host.name
-    assert.ok(isOrderedSubset(ours.filter((k) => apache.includes(k)), apache));
-    assert.ok(isOrderedSubset(['os.name', 'os.arch', 'os.version', 'user.name', 'user.home', 'user.dir', 'os.memory.free', 'os.memory.max', 'os.memory.total'], ours));
+    assert.ok(
+      isOrderedSubset(
+        ours.filter((k) => apache.includes(k)),
+        apache,
+      ),
+    );
+    assert.ok(
+      isOrderedSubset(
+        ['os.name', 'os.arch', 'os.version', 'user.name', 'user.home', 'user.dir', 'os.memory.free', 'os.memory.max', 'os.memory.total'],
+        ours,
+      ),
+    );
   });
 
   it('dump: sessions and ephemerals sections have the same shape', () => {

@@ -57,7 +57,9 @@ export class TestClient {
   }
 
   create(path: string, data = Buffer.alloc(0), ephemeral = false): Promise<void> {
-    return new Promise((res, rej) => this.c.create(path, data, ephemeral ? nzc.CreateMode.EPHEMERAL : nzc.CreateMode.PERSISTENT, cb(res, rej)));
+    return new Promise((res, rej) =>
+      this.c.create(path, data, ephemeral ? nzc.CreateMode.EPHEMERAL : nzc.CreateMode.PERSISTENT, cb(res, rej)),
+    );
   }
   getData(path: string, watch = false): Promise<void> {
     return new Promise((res, rej) => this.c.getData(path, watch ? () => {} : undefined, cb(res, rej)));
@@ -94,7 +96,11 @@ export function stmkBytes(mask: bigint): Buffer {
  */
 export async function startApacheWithAdmin(): Promise<ServerHandle & { adminPort: number }> {
   if (process.env['APACHE_ZK_CLASSPATH'] === undefined) {
-    process.env['APACHE_ZK_CLASSPATH'] = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', '/usr/share/java/servlet-api.jar']
+    process.env['APACHE_ZK_CLASSPATH'] = [
+      '/usr/share/java/zookeeper.jar',
+      '/usr/share/java/slf4j-simple.jar',
+      '/usr/share/java/servlet-api.jar',
+    ]
       .filter((p) => existsSync(p))
       .join(':');
   }

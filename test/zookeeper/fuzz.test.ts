@@ -22,7 +22,8 @@ import { fourLetterCodes } from '../../src/zookeeper/server/fourletter.js';
 import { B, M, OPEN } from './differential/bodies.js';
 import { prng } from '../helpers/prng.js';
 
-const SEED = process.env['ZK_FUZZ_SEED'] !== undefined ? Number(process.env['ZK_FUZZ_SEED']) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED =
+  process.env['ZK_FUZZ_SEED'] !== undefined ? Number(process.env['ZK_FUZZ_SEED']) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 const JUTE_MAXBUFFER = 0xfffff;
 const BATCHES = 8;
 const CASES_PER_BATCH = 60;
@@ -30,7 +31,6 @@ const CONCURRENCY = 24;
 const APACHE_SAMPLE = 60;
 /** super:test (kazoo's CI digest). */
 const SUPER_DIGEST = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
-
 
 class Gen {
   readonly next: () => number;
@@ -52,7 +52,20 @@ class Gen {
     return b;
   }
   int32(): number {
-    return this.pick([0, 1, -1, -2, 2, 0x7fffffff, -0x80000000, 16, 0xfffff, 0x100000, this.int(-1000, 1000), this.int(-0x80000000, 0x7fffffff)]);
+    return this.pick([
+      0,
+      1,
+      -1,
+      -2,
+      2,
+      0x7fffffff,
+      -0x80000000,
+      16,
+      0xfffff,
+      0x100000,
+      this.int(-1000, 1000),
+      this.int(-0x80000000, 0x7fffffff),
+    ]);
   }
 }
 
@@ -69,7 +82,26 @@ interface Case {
   mustClose?: boolean;
 }
 
-const PATH_PARTS = ['a', 'b', '', '.', '..', 'zookeeper', 'quota', 'config', 'x y', '\u0000', '\u0001', '\u007f', '\u00e9', '\ud83d\ude00', '\ufffe', '\u2028', 'seq-', '/'];
+const PATH_PARTS = [
+  'a',
+  'b',
+  '',
+  '.',
+  '..',
+  'zookeeper',
+  'quota',
+  'config',
+  'x y',
+  '\u0000',
+  '\u0001',
+  '\u007f',
+  '\u00e9',
+  '\ud83d\ude00',
+  '\ufffe',
+  '\u2028',
+  'seq-',
+  '/',
+];
 
 function randomPath(g: Gen, prefix: string): string {
   if (g.bool(0.1)) return g.pick(['', '/', 'a', '/zookeeper', '/zookeeper/config', '/zookeeper/quota', '//', '/.', '/..']);
@@ -174,7 +206,13 @@ function frame(body: Buffer): Buffer {
   return out;
 }
 
-function connectBody(o: { timeOut?: number; sessionId?: bigint; lastZxidSeen?: number; protocolVersion?: number; passwd?: Buffer | null }): Buffer {
+function connectBody(o: {
+  timeOut?: number;
+  sessionId?: bigint;
+  lastZxidSeen?: number;
+  protocolVersion?: number;
+  passwd?: Buffer | null;
+}): Buffer {
   const w = new JuteWriter(64);
   ConnectRequestBase.encode(w, {
     protocolVersion: o.protocolVersion ?? 0,
@@ -217,7 +255,12 @@ function makeCase(g: Gen, prefix: string): Case {
         passwd: g.pick([Buffer.alloc(16), Buffer.alloc(0), null, g.bytes(g.int(0, 40))]),
       });
       const tail = g.pick([Buffer.alloc(0), Buffer.from([0]), Buffer.from([1]), g.bytes(g.int(2, 8))]);
-      return { kind, handshake: false, payload: Buffer.concat([frame(Buffer.concat([g.bool(0.7) ? body : mutate(g, body), tail])), requestFrame(-2, OpCode.ping)]), apacheSafe: true };
+      return {
+        kind,
+        handshake: false,
+        payload: Buffer.concat([frame(Buffer.concat([g.bool(0.7) ? body : mutate(g, body), tail])), requestFrame(-2, OpCode.ping)]),
+        apacheSafe: true,
+      };
     }
     case 'oversized-length': {
       let len = g.pick([JUTE_MAXBUFFER + 1, 0x7fffffff, 0x10000000, g.int(JUTE_MAXBUFFER + 1, 0x7fffffff)]);
@@ -235,12 +278,21 @@ function makeCase(g: Gen, prefix: string): Case {
     case 'lying-inner-length': {
       const { op, body } = randomRequest(g, prefix);
       const b = Buffer.from(body);
-      if (b.length >= 4) b.writeInt32BE(g.pick([b.length * 4, 0x7ffffff0, -5, b.length - 3 > 0 ? b.length - 3 : 0]), g.bool(0.6) ? 0 : g.int(0, (b.length >> 2) - 1) * 4);
+      if (b.length >= 4)
+        b.writeInt32BE(
+          g.pick([b.length * 4, 0x7ffffff0, -5, Math.max(b.length - 3, 0)]),
+          g.bool(0.6) ? 0 : g.int(0, (b.length >> 2) - 1) * 4,
+        );
       return { kind, handshake: true, payload: requestFrame(1, op, b), apacheSafe: op !== 21 };
     }
     case 'unknown-op': {
       const op = g.pick([0, 10, 23, 99, 108, 1000, -3, -12, 0x7fffffff, g.int(-100, 200)]);
-      return { kind, handshake: true, payload: requestFrame(g.int(1, 100), op, g.bytes(g.int(0, 20))), apacheSafe: ![13, -10, 21, 102, 100].includes(op) };
+      return {
+        kind,
+        handshake: true,
+        payload: requestFrame(g.int(1, 100), op, g.bytes(g.int(0, 20))),
+        apacheSafe: ![13, -10, 21, 102, 100].includes(op),
+      };
     }
     case 'mutated-request': {
       const { op, body } = randomRequest(g, prefix);
@@ -253,7 +305,10 @@ function makeCase(g: Gen, prefix: string): Case {
     case 'invalid-acl': {
       const path = randomPath(g, prefix);
       const op = g.pick([OpCode.create, OpCode.create2, OpCode.setACL]);
-      const body = op === OpCode.setACL ? B.setACL(path, randomAcl(g)) : enc(CreateRequest, { path, data: null, acl: randomAcl(g), flags: g.int(0, 4) });
+      const body =
+        op === OpCode.setACL
+          ? B.setACL(path, randomAcl(g))
+          : enc(CreateRequest, { path, data: null, acl: randomAcl(g), flags: g.int(0, 4) });
       return { kind, handshake: true, payload: requestFrame(3, op, body), apacheSafe: true };
     }
     case 'garbage-after-handshake':
@@ -309,7 +364,11 @@ async function runCase(server: ServerHandle, c: Case, label: string, waitMs = 40
     const started = Date.now();
     if (!c.mustClose) cl.sendRaw(requestFrame(BARRIER_XID, OpCode.exists, B.exists('/zookeeper')));
     const ok = await cl
-      .waitUntil(() => cl.closed || cl.pendingReplies.some((r) => r.xid === BARRIER_XID), c.mustClose ? 2_000 : waitMs, 'close or barrier reply')
+      .waitUntil(
+        () => cl.closed || cl.pendingReplies.some((r) => r.xid === BARRIER_XID),
+        c.mustClose ? 2_000 : waitMs,
+        'close or barrier reply',
+      )
       .then(() => true)
       .catch(() => false);
     if (c.mustClose) {
@@ -333,7 +392,9 @@ async function runCase(server: ServerHandle, c: Case, label: string, waitMs = 40
       assert.ok(await cl.waitClosed(2_000), `${label}: the server must close after ${replies.at(-1)}`);
     }
     const resp = cl.connectResponse;
-    const connect = resp ? `len=${cl.connectResponseRaw!.length} to=${resp.timeOut} sid0=${resp.sessionId === 0n} pw=${resp.passwd?.length}` : 'none';
+    const connect = resp
+      ? `len=${cl.connectResponseRaw!.length} to=${resp.timeOut} sid0=${resp.sessionId === 0n} pw=${resp.passwd?.length}`
+      : 'none';
     if (resp) assert.equal(resp.passwd?.length, 16, `${label}: the password must be 16 bytes`);
     return { connect, replies, closed: cl.closed };
   } finally {
@@ -426,7 +487,8 @@ test(`fuzz: random and mutated frames (seed ${SEED})`, async (t) => {
         try {
           await runCase(ours, c, `seed ${SEED} batch ${batch} case ${i} (${c.kind})`);
         } catch (e) {
-          (e as Error).message = `ZK_FUZZ_SEED=${SEED} batch ${batch} case ${i} (${c.kind}, payload ${c.payload.subarray(0, 64).toString('hex')}): ${(e as Error).message}`;
+          (e as Error).message =
+            `ZK_FUZZ_SEED=${SEED} batch ${batch} case ${i} (${c.kind}, payload ${c.payload.subarray(0, 64).toString('hex')}): ${(e as Error).message}`;
           throw e;
         }
       });
@@ -441,7 +503,13 @@ test(`fuzz: random and mutated frames (seed ${SEED})`, async (t) => {
       assert.ok(gr.body.subarray(4, 4 + data.length).equals(data), `ZK_FUZZ_SEED=${SEED}: healthy getData after batch ${batch}`);
     }
     // Oversized frames are refused before allocation: 50 connections announcing ~2 GB each.
-    const huge = Array.from({ length: 50 }, (_, i) => ({ kind: 'oversized-burst', handshake: i % 2 === 0, payload: Buffer.from([0x7f, 0xff, 0xff, 0xf0]), apacheSafe: true, mustClose: true }));
+    const huge = Array.from({ length: 50 }, (_, i) => ({
+      kind: 'oversized-burst',
+      handshake: i % 2 === 0,
+      payload: Buffer.from([0x7f, 0xff, 0xff, 0xf0]),
+      apacheSafe: true,
+      mustClose: true,
+    }));
     await pool(huge, 25, async (c, i) => {
       await runCase(ours, c, `seed ${SEED} oversized burst ${i}`);
     });
@@ -472,7 +540,9 @@ test(`fuzz sample replayed against Apache ZooKeeper 3.8 (seed ${SEED})`, async (
     const label = `seed ${SEED} sample ${i} (${c.kind})`;
     const [a, o] = await Promise.all([runCase(apache, c, `apache ${label}`, 1_000), runCase(oursSample, c, `ours ${label}`, 1_000)]);
     if (JSON.stringify(a) !== JSON.stringify(o)) {
-      diffs.push(`${label}: ${c.handshake ? describePayload(c.payload) : c.payload.toString('hex')}\n  apache ${JSON.stringify(a)}\n  ours   ${JSON.stringify(o)}`);
+      diffs.push(
+        `${label}: ${c.handshake ? describePayload(c.payload) : c.payload.toString('hex')}\n  apache ${JSON.stringify(a)}\n  ours   ${JSON.stringify(o)}`,
+      );
     }
   }
   assert.deepEqual(diffs, [], `ZK_FUZZ_SEED=${SEED}: outcomes differ from Apache ZooKeeper:\n${diffs.join('\n')}`);
@@ -523,6 +593,12 @@ test('maxClientCnxns=3: the 4th connection from one address is closed, as in Apa
   };
   const a = await probe(apacheLimited);
   const o = await probe(oursLimited);
-  assert.deepEqual(a, ['conn 1: session', 'conn 2: session', 'conn 3: session', 'conn 4: no response, closed', 'after freeing one: session']);
+  assert.deepEqual(a, [
+    'conn 1: session',
+    'conn 2: session',
+    'conn 3: session',
+    'conn 4: no response, closed',
+    'after freeing one: session',
+  ]);
   assert.deepEqual(o, a);
 });

@@ -129,7 +129,14 @@ function bruteForce(history: HistoryOp[], init: RegisterState = MISSING): boolea
       }
       return false;
     };
-    if (dfs(chosen.map(() => false), init, 0)) return true;
+    if (
+      dfs(
+        chosen.map(() => false),
+        init,
+        0,
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -169,7 +176,8 @@ function verifyPrefix(history: HistoryOp[], seq: HistoryOp[], init: RegisterStat
   const inSeq = new Set(seq);
   const maxInvoke = Math.max(...seq.map((o) => o.invokeMs));
   for (const a of history) {
-    if (a.key === key && a.result.status !== 'unknown' && !inSeq.has(a) && end(a) < maxInvoke) return 'an op that must come first is missing';
+    if (a.key === key && a.result.status !== 'unknown' && !inSeq.has(a) && end(a) < maxInvoke)
+      return 'an op that must come first is missing';
   }
   return null;
 }
@@ -307,7 +315,7 @@ function simulate(seed: number, o: SimOptions): Sim {
 // ---------------------------------------------------------------- corruptions
 
 const clone = (h: HistoryOp[]): HistoryOp[] => h.map((o) => structuredClone(o));
-type Corruption = { name: string; history: HistoryOp[]; key: string; /** Provably not linearizable (else: unknown). */ provable: boolean };
+type Corruption = { name: string; history: HistoryOp[]; key: string /** Provably not linearizable (else: unknown). */; provable: boolean };
 type OkRead = ReadOp & { result: { status: 'ok'; value: string | null; version: number } };
 type OkWrite = WriteOp & { result: { status: 'ok'; version: number } };
 const isOkRead = (o: HistoryOp): o is OkRead => o.kind === 'read' && o.result.status === 'ok';
@@ -346,8 +354,7 @@ function corruptions(sim: Sim, rand: () => number): Corruption[] {
       const w = writerOf(x);
       if (w && end(r) < w.invokeMs) return true; // sees a value before it is written
     }
-    const seen = (o: HistoryOp): number =>
-      o.result.status === 'ok' && 'version' in o.result ? o.result.version : -Infinity;
+    const seen = (o: HistoryOp): number => (o.result.status === 'ok' && 'version' in o.result ? o.result.version : -Infinity);
     return h.some((o) => o !== r && o.key === r.key && precedes(o, r) && seen(o) > v); // stale
   };
 
@@ -439,7 +446,16 @@ function garbage(rand: () => number, n: number, createDelete: boolean): HistoryO
     if (x < 0.35) h.push(R(c, inv, comp, ver < 0 ? null : v, unknown ? '?' : ver));
     else if (x < 0.75 || !createDelete) {
       const y = rand();
-      h.push(W(c, inv, comp, v, ver, unknown ? '?' : y < 0.6 ? ver < 0 ? Math.floor(rand() * 3) + 1 : ver + 1 : y < 0.85 ? 'BADVERSION' : 'NONODE'));
+      h.push(
+        W(
+          c,
+          inv,
+          comp,
+          v,
+          ver,
+          unknown ? '?' : y < 0.6 ? (ver < 0 ? Math.floor(rand() * 3) + 1 : ver + 1) : y < 0.85 ? 'BADVERSION' : 'NONODE',
+        ),
+      );
     } else if (x < 0.9) h.push(C(c, inv, comp, v, unknown ? '?' : rand() < 0.6 ? 'ok' : 'NODEEXISTS'));
     else h.push(D(c, inv, comp, ver, unknown ? '?' : rand() < 0.6 ? 'ok' : rand() < 0.5 ? 'BADVERSION' : 'NONODE'));
   }
@@ -454,8 +470,11 @@ test('a stale read after a completed write is rejected; a concurrent read may se
   assert.equal(f.key, K);
   // The write has to go first (it completed before the read began), but the read still needs v0.
   assert.equal(f.detail.stuck.kind, 'write');
-  assert.match(f.explanation, /makes the version v1 while #1 b read -> ok \("x0", v0\)  \[11\.000, 12\.000\] still needs v0/);
-  assert.ok(f.detail.window.some((o) => o.client === 'b'), 'the stale read is in the window');
+  assert.match(f.explanation, /makes the version v1 while #1 b read -> ok \("x0", v0\) {2}\[11\.000, 12\.000\] still needs v0/);
+  assert.ok(
+    f.detail.window.some((o) => o.client === 'b'),
+    'the stale read is in the window',
+  );
   accepts([...base, R('b', 5, 12, 'x0', 0)], at0('x0'));
   accepts([...base, R('b', 5, 12, 'x1', 1)], at0('x0'));
   accepts([...base, R('b', 11, 12, 'x1', 1)], at0('x0'));
@@ -468,7 +487,10 @@ test('a stale read after a completed write is rejected; a concurrent read may se
 test('two concurrent writes with the same expected version cannot both succeed', () => {
   const f = rejects([W('a', 0, 10, 'p', 0, 1), W('b', 1, 9, 'q', 0, 1)], at0('x'));
   assert.match(f.explanation, /key \/k: the history is not linearizable/);
-  assert.match(f.explanation, /write\("p", if v0\) -> ok v1 .*: allowed here, but it makes the version v1 while #1 b write\("q", if v0\) -> ok v1 .* still needs v0/);
+  assert.match(
+    f.explanation,
+    /write\("p", if v0\) -> ok v1 .*: allowed here, but it makes the version v1 while #1 b write\("q", if v0\) -> ok v1 .* still needs v0/,
+  );
   // Same, even when one claims the next version.
   rejects([W('a', 0, 10, 'p', 0, 1), W('b', 1, 9, 'q', 0, 2)], at0('x'));
   // One wins, the other fails with BADVERSION: fine in either order.
@@ -505,7 +527,10 @@ test('a read of a value nobody wrote is rejected, with an explanation naming it'
   assert.match(f.explanation, /Cannot be placed: #1 b read -> ok \("ghost", v1\)/);
   assert.match(f.explanation, /Longest linearizable prefix found: 1 operations, after which the register is \("p", v1\)/);
   assert.match(f.explanation, /the register is \("p", v1\), but the read returned \("ghost", v1\)/);
-  assert.deepEqual(f.detail.prefix.map((o) => o.client), ['a']);
+  assert.deepEqual(
+    f.detail.prefix.map((o) => o.client),
+    ['a'],
+  );
   assert.deepEqual(f.detail.state, { value: 'p', version: 1 });
   assert.equal(f.detail.candidates.length, 1);
   assert.equal(f.detail.candidates[0]!.index, 1);
@@ -543,7 +568,12 @@ test('create and delete: NODEEXISTS, NONODE, versions restart at 0', () => {
 });
 
 test('keys are checked independently; the failing key is reported', () => {
-  const h = [W('a', 0, 10, 'p', 0, 1, '/one'), W('b', 0, 10, 'q', 0, 1, '/two'), R('c', 11, 12, 'p', 1, '/one'), R('c', 11, 12, 'x', 0, '/two')];
+  const h = [
+    W('a', 0, 10, 'p', 0, 1, '/one'),
+    W('b', 0, 10, 'q', 0, 1, '/two'),
+    R('c', 11, 12, 'p', 1, '/one'),
+    R('c', 11, 12, 'x', 0, '/two'),
+  ];
   const init = { '/one': { value: 'x', version: 0 }, '/two': { value: 'x', version: 0 } };
   const f = checkLinearizable(h, { initial: init });
   assert.equal(f.ok, false);
@@ -616,7 +646,11 @@ test('simulated linearizable histories are accepted, and targeted corruptions ar
     const sim = simulate(seed, bigOpts(seed));
     const r = checkLinearizable(sim.history, { initial: sim.initial, witness: true });
     assert.equal(r.ok, true, `seed ${seed}: ${r.ok === false ? r.explanation : r.ok === 'unknown' ? r.reason : ''}`);
-    assert.equal(verifyWitness(sim.history, (r as { linearization: Record<string, HistoryOp[]> }).linearization, sim.initial), null, `seed ${seed}`);
+    assert.equal(
+      verifyWitness(sim.history, (r as { linearization: Record<string, HistoryOp[]> }).linearization, sim.initial),
+      null,
+      `seed ${seed}`,
+    );
     for (const c of corruptions(sim, prng(seed * 7 + 1))) {
       const e = counts.get(c.name) ?? { provable: 0, rejected: 0, other: 0 };
       counts.set(c.name, e);
@@ -636,7 +670,13 @@ test('simulated linearizable histories are accepted, and targeted corruptions ar
       }
     }
   }
-  for (const name of ['swap two read results', 'bump a read version', 'bump a CAS version', 'move a read before its writer', 'duplicate a successful CAS']) {
+  for (const name of [
+    'swap two read results',
+    'bump a read version',
+    'bump a CAS version',
+    'move a read before its writer',
+    'duplicate a successful CAS',
+  ]) {
     const e = counts.get(name);
     assert.ok(e && e.provable >= 50, `${name}: ${JSON.stringify(e)} provable cases`);
   }
@@ -739,14 +779,27 @@ test('the recorder timestamps operations and maps ZooKeeper errors to outcomes',
   const rec = new HistoryRecorder(() => ++clock);
   const zkErr = (code: number): Error => new ZooKeeperError(code, K);
   assert.deepEqual(await rec.create('a', K, 'x', async () => K), { status: 'ok' });
-  assert.deepEqual(await rec.create('a', K, 'y', async () => Promise.reject(zkErr(Err.NODEEXISTS))), { status: 'fail', code: 'NODEEXISTS' });
+  assert.deepEqual(await rec.create('a', K, 'y', async () => Promise.reject(zkErr(Err.NODEEXISTS))), {
+    status: 'fail',
+    code: 'NODEEXISTS',
+  });
   assert.deepEqual(await rec.write('a', K, 'p', 0, async () => ({ version: 1 })), { status: 'ok', version: 1 });
-  assert.deepEqual(await rec.write('a', K, 'q', 0, async () => Promise.reject(zkErr(Err.BADVERSION))), { status: 'fail', code: 'BADVERSION' });
+  assert.deepEqual(await rec.write('a', K, 'q', 0, async () => Promise.reject(zkErr(Err.BADVERSION))), {
+    status: 'fail',
+    code: 'BADVERSION',
+  });
   const lost = await rec.write('b', K, 'r', 1, async () => Promise.reject(zkErr(Err.CONNECTIONLOSS)));
   assert.equal(lost.status, 'unknown');
   assert.equal((lost as { reason: string }).reason, 'CONNECTIONLOSS');
-  assert.deepEqual(await rec.read('b', K, async () => ({ data: Buffer.from('r'), stat: { version: 2 } })), { status: 'ok', value: 'r', version: 2 });
-  await assert.rejects(rec.read('b', K, async () => Promise.reject(new Error('boom'))), /boom/);
+  assert.deepEqual(await rec.read('b', K, async () => ({ data: Buffer.from('r'), stat: { version: 2 } })), {
+    status: 'ok',
+    value: 'r',
+    version: 2,
+  });
+  await assert.rejects(
+    rec.read('b', K, async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.deepEqual(await rec.delete('b', K, 2, async () => undefined), { status: 'ok' });
   assert.deepEqual(await rec.read('b', K, async () => Promise.reject(zkErr(Err.NONODE))), { status: 'ok', value: null, version: -1 });
   assert.equal((await rec.write('b', K, 's', -1, async () => Promise.reject(zkErr(Err.SESSIONEXPIRED)))).status, 'unknown');
@@ -773,7 +826,16 @@ test('the recorder timestamps operations and maps ZooKeeper errors to outcomes',
   const r = rec.check({ witness: true });
   assert.equal(r.ok, true, r.ok === false ? r.explanation : '');
   // The lost write took effect (the read saw it), the other unknown ones did not.
-  assert.deepEqual(r.ok === true && r.linearization![K]!.map((o) => o.kind), ['create', 'create', 'write', 'write', 'write', 'read', 'delete', 'read']);
+  assert.deepEqual(r.ok === true && r.linearization![K]!.map((o) => o.kind), [
+    'create',
+    'create',
+    'write',
+    'write',
+    'write',
+    'read',
+    'delete',
+    'read',
+  ]);
   // The history is a copy the checker can be run on again.
   const copy = rec.history();
   (copy[5] as ReadOp).result = { status: 'ok', value: 'zz', version: 2 };

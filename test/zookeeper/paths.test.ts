@@ -7,7 +7,24 @@ test('valid paths', () => {
 });
 
 test('invalid paths as PathUtils rejects them', () => {
-  for (const p of ['', 'a', '/a/', '//a', '/a//b', '/.', '/..', '/a/./b', '/a/../b', '/a/.', '/a/..', '/a\u0000b', '/a\u0001', '/\u007f', '/\ud800', '/\ufff0']) {
+  for (const p of [
+    '',
+    'a',
+    '/a/',
+    '//a',
+    '/a//b',
+    '/.',
+    '/..',
+    '/a/./b',
+    '/a/../b',
+    '/a/.',
+    '/a/..',
+    '/a\u0000b',
+    '/a\u0001',
+    '/\u007f',
+    '/\ud800',
+    '/\ufff0',
+  ]) {
     assert.notEqual(pathError(p), undefined, JSON.stringify(p));
   }
 });

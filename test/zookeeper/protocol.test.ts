@@ -50,9 +50,24 @@ test('records round-trip through generated codecs in wire order', () => {
     flags: 3,
   };
   const buf = encodeToBuffer(CreateRequest, req);
-  assert.equal(buf.toString('hex'), '000000042f612f62' + '00000003010203' + '00000001' + '0000001f' + '00000005776f726c64' + '00000006616e796f6e65' + '00000003');
+  assert.equal(
+    buf.toString('hex'),
+    '000000042f612f62' + '00000003010203' + '00000001' + '0000001f' + '00000005776f726c64' + '00000006616e796f6e65' + '00000003',
+  );
   assert.deepEqual(decodeFromBuffer(CreateRequest, buf), req);
-  const stat = { czxid: 1, mzxid: 2, ctime: 3, mtime: 4, version: 5, cversion: -1, aversion: 7, ephemeralOwner: -0x8000000000000000n, dataLength: 9, numChildren: 10, pzxid: 11 };
+  const stat = {
+    czxid: 1,
+    mzxid: 2,
+    ctime: 3,
+    mtime: 4,
+    version: 5,
+    cversion: -1,
+    aversion: 7,
+    ephemeralOwner: -0x8000000000000000n,
+    dataLength: 9,
+    numChildren: 10,
+    pzxid: 11,
+  };
   const sbuf = encodeToBuffer(Stat, stat);
   assert.equal(sbuf.length, 68);
   assert.deepEqual(decodeFromBuffer(Stat, sbuf), stat);
@@ -62,7 +77,10 @@ test('records round-trip through generated codecs in wire order', () => {
 
 test('a codec compiles on first use; methods taken off it before then work too', () => {
   const Inner = record('LazyInner', [['n', 'int']] as const);
-  const Outer = record('LazyOuter', [['s', 'ustring'], ['xs', vector(Inner)]] as const);
+  const Outer = record('LazyOuter', [
+    ['s', 'ustring'],
+    ['xs', vector(Inner)],
+  ] as const);
   const { encode, decode } = Outer; // detached before anything was compiled
   const stubs = [Outer.encode, Outer.decode];
   const w = new JuteWriter();
@@ -101,10 +119,11 @@ test('frame decoder splits, joins and refuses oversized frames before buffering 
 });
 
 test('connect request readOnly byte is optional and echoed only when present', () => {
-  const base = '00000000' + '0000000000000000' + '00007530' + '0000000000000000' + '00000010' + '00'.repeat(16);
+  // protocolVersion, lastZxidSeen, timeOut (30000), sessionId, passwd length 16, passwd
+  const base = ['00000000', '0000000000000000', '00007530', '0000000000000000', '00000010', '00'.repeat(16)].join('');
   const without = decodeConnectRequest(new JuteReader(Buffer.from(base, 'hex')));
   assert.equal(without.readOnly, undefined);
-  const withByte = decodeConnectRequest(new JuteReader(Buffer.from(base + '00', 'hex')));
+  const withByte = decodeConnectRequest(new JuteReader(Buffer.from(`${base}00`, 'hex')));
   assert.equal(withByte.readOnly, false);
   const w = new JuteWriter();
   encodeConnectResponse(w, { protocolVersion: 0, timeOut: 30000, sessionId: 1n, passwd: Buffer.alloc(16), readOnly: undefined });

@@ -105,7 +105,7 @@ const CASES: Case[] = [
     check: (r) => assert.match(standalone(r).warnings.join('\n'), /only one server specified \(ignoring\)/),
   },
   {
-    name: "one server line: its client port is used when myid names it, even standalone",
+    name: 'one server line: its client port is used when myid names it, even standalone',
     cfg: base('server.1=127.0.0.1:2888:3888;2182'),
     myid: '1\n',
     check: (r) => {
@@ -119,7 +119,11 @@ const CASES: Case[] = [
     name: 'one server line whose client port differs from clientPort is refused, even standalone',
     cfg: base('clientPort=2181', 'server.1=127.0.0.1:2888:3888;2182'),
     myid: '1\n',
-    check: (r) => refused(r, /client address for this server \(id = 1\) in static config file is 0\.0\.0\.0:2181 is different from client address found in dynamic file: 0\.0\.0\.0:2182/),
+    check: (r) =>
+      refused(
+        r,
+        /client address for this server \(id = 1\) in static config file is 0\.0\.0\.0:2181 is different from client address found in dynamic file: 0\.0\.0\.0:2182/,
+      ),
   },
   {
     name: 'standaloneEnabled=false with one server line: a one-member ensemble',
@@ -236,8 +240,18 @@ const CASES: Case[] = [
     check: (r) => refused(r, /My id 9 not in the peer list/),
     apacheDiffers: 'Apache parses it and fails when the peer starts ("My id 9 not in the peer list")',
   },
-  { name: 'initLimit missing', cfg: base('syncLimit=2', 'clientPort=2181', ...S3), myid: '1\n', check: (r) => refused(r, /initLimit is not set/) },
-  { name: 'syncLimit missing', cfg: base('initLimit=2', 'clientPort=2181', ...S3), myid: '1\n', check: (r) => refused(r, /syncLimit is not set/) },
+  {
+    name: 'initLimit missing',
+    cfg: base('syncLimit=2', 'clientPort=2181', ...S3),
+    myid: '1\n',
+    check: (r) => refused(r, /initLimit is not set/),
+  },
+  {
+    name: 'syncLimit missing',
+    cfg: base('initLimit=2', 'clientPort=2181', ...S3),
+    myid: '1\n',
+    check: (r) => refused(r, /syncLimit is not set/),
+  },
   {
     name: 'negative initLimit',
     cfg: base('initLimit=-1', 'syncLimit=3', 'clientPort=2181', ...S3),
@@ -261,7 +275,12 @@ const CASES: Case[] = [
     cfg: base('clientPort=2181', 'electionAlg=0'),
     check: (r) => refused(r, /Invalid electionAlg value\. Only 3 is supported/),
   },
-  { name: 'electionAlg not a number', cfg: base(...Q, 'electionAlg=abc', ...S3), myid: '1\n', check: (r) => refused(r, /electionAlg must be an integer, got "abc" \(line 5\)/) },
+  {
+    name: 'electionAlg not a number',
+    cfg: base(...Q, 'electionAlg=abc', ...S3),
+    myid: '1\n',
+    check: (r) => refused(r, /electionAlg must be an integer, got "abc" \(line 5\)/),
+  },
   { name: 'electionAlg=3', cfg: base(...Q, 'electionAlg=3', ...S3), myid: '1\n', check: (r) => assert.equal(ens(r).electionAlg, 3) },
   // ---------------------------------------------------------------- peerType
   {
@@ -270,7 +289,10 @@ const CASES: Case[] = [
     myid: '1\n',
     check: (r) => {
       assert.equal(ens(r).peerType, 'participant');
-      assert.match(ok(r).warnings.join('\n'), /Peer type from servers list \(participant\) doesn't match peerType \(observer\)\. Defaulting to servers list\./);
+      assert.match(
+        ok(r).warnings.join('\n'),
+        /Peer type from servers list \(participant\) doesn't match peerType \(observer\)\. Defaulting to servers list\./,
+      );
     },
   },
   {
@@ -320,7 +342,11 @@ const CASES: Case[] = [
     name: 'a trailing colon or semicolon is dropped (String.split)',
     cfg: base(...Q, 'server.1=127.0.0.1:2888:3888:', 'server.2=127.0.0.1:2889:3889;', S3[2]!),
     myid: '1\n',
-    check: (r) => assert.deepEqual(ens(r).members.map((m) => m.clientPort), [2181, undefined, undefined]),
+    check: (r) =>
+      assert.deepEqual(
+        ens(r).members.map((m) => m.clientPort),
+        [2181, undefined, undefined],
+      ),
   },
   {
     name: 'an empty host is localhost',
@@ -334,7 +360,11 @@ const CASES: Case[] = [
     myid: '1\n',
     check: (r) => assert.equal(ens(r).members[0]!.role, 'participant'),
   },
-  badLine('quorum port equal to election port', '127.0.0.1:2888:2888', /Client and election port must be different! Please update the configuration file on server\.1/),
+  badLine(
+    'quorum port equal to election port',
+    '127.0.0.1:2888:2888',
+    /Client and election port must be different! Please update the configuration file on server\.1/,
+  ),
   badLine('a port that is not a number', '127.0.0.1:abc:3888', /Address unresolved: 127\.0\.0\.1:abc/),
   badLine('a port out of range', '127.0.0.1:70000:3888', /port out of range:70000/),
   badLine('a negative port', '127.0.0.1:-1:3888', /port out of range:-1/),
@@ -347,14 +377,23 @@ const CASES: Case[] = [
   badLine("a '[' without ']'", '[::1:2888:3888', /starts with '\[' but has no matching '\]:'/),
   badLine("nothing after ']:'", '[::1]:', /doesn't have a port after colon/),
   badLine('a client part [::1] without a port', '127.0.0.1:2888:3888;[::1]', /Address unresolved: null:::1/),
-  badLine('trailing whitespace after a port (Properties keeps it, Apache refuses it)', '127.0.0.1:2888:3888 ', /Address unresolved: 127\.0\.0\.1:3888 .*trailing whitespace/),
+  badLine(
+    'trailing whitespace after a port (Properties keeps it, Apache refuses it)',
+    '127.0.0.1:2888:3888 ',
+    /Address unresolved: 127\.0\.0\.1:3888 .*trailing whitespace/,
+  ),
   {
     name: 'server.abc',
     cfg: base(...Q, 'server.abc=127.0.0.1:2888:3888', ...S3),
     myid: '1\n',
     check: (r) => refused(r, /server\.abc.*is not a number.*line 5/),
   },
-  { name: 'server. without an id', cfg: base(...Q, ...S3, 'server.=127.0.0.9:2888:3888'), myid: '1\n', check: (r) => refused(r, /server id "" is not a number/) },
+  {
+    name: 'server. without an id',
+    cfg: base(...Q, ...S3, 'server.=127.0.0.9:2888:3888'),
+    myid: '1\n',
+    check: (r) => refused(r, /server id "" is not a number/),
+  },
   {
     name: 'server.01 and server.1',
     cfg: base(...Q, ...S3, 'server.01=127.0.0.9:2888:3888'),
@@ -383,13 +422,22 @@ const CASES: Case[] = [
     myid: '0\n',
     check: (r) => {
       const e = ens(r);
-      assert.deepEqual(e.members.map((m) => m.id), [0, -5, 300]);
+      assert.deepEqual(
+        e.members.map((m) => m.id),
+        [0, -5, 300],
+      );
       assert.match(ok(r).warnings.join('\n'), /server\.300: ids outside 0\.\.255/);
     },
   },
   {
     name: 'extendedTypesEnabled with a server id above 254',
-    cfg: base(...Q, 'extendedTypesEnabled=true', 'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.1:2889:3889', 'server.300=127.0.0.1:2890:3890'),
+    cfg: base(
+      ...Q,
+      'extendedTypesEnabled=true',
+      'server.1=127.0.0.1:2888:3888',
+      'server.2=127.0.0.1:2889:3889',
+      'server.300=127.0.0.1:2890:3890',
+    ),
     myid: '300\n',
     check: (r) => refused(r, /extendedTypesEnabled is true but Server ID is too large\. Cannot be larger than 254/),
     apacheDiffers: 'Apache parses it and fails when the session tracker starts (EphemeralType.validateServerId)',
@@ -403,7 +451,12 @@ const CASES: Case[] = [
       assert.match(renderMembership(ens(r)), /\nversion=100$/);
     },
   },
-  { name: 'a version that is not hex', cfg: base(...Q, ...S3, 'version=zz'), myid: '1\n', check: (r) => refused(r, /version must be a hex number, got "zz"/) },
+  {
+    name: 'a version that is not hex',
+    cfg: base(...Q, ...S3, 'version=zz'),
+    myid: '1\n',
+    check: (r) => refused(r, /version must be a hex number, got "zz"/),
+  },
   {
     name: 'hierarchical quorums (group.N, weight.N)',
     cfg: base(...Q, ...S3, 'group.1=1:2:3', 'weight.1=1', 'weight.2=1', 'weight.3=1'),
@@ -431,7 +484,11 @@ const CASES: Case[] = [
       'server.16=127.0.0.1:1016:2016',
     ),
     myid: '17\n',
-    check: (r) => assert.deepEqual(ens(r).members.map((m) => m.id), [16, 33, 1, 17, 2, 300]),
+    check: (r) =>
+      assert.deepEqual(
+        ens(r).members.map((m) => m.id),
+        [16, 33, 1, 17, 2, 300],
+      ),
   },
   // ---------------------------------------------------------------- multiple addresses
   {
@@ -532,7 +589,12 @@ const CASES: Case[] = [
     check: (r) => refused(r, /client address for this server \(id = 1\)/),
   },
   // ---------------------------------------------------------------- booleans and other keys
-  { name: 'standaloneEnabled=yes', cfg: base(...Q, ...S3, 'standaloneEnabled=yes'), myid: '1\n', check: (r) => refused(r, /Invalid option yes for standaloneEnabled\. Choose 'true' or 'false\.'/) },
+  {
+    name: 'standaloneEnabled=yes',
+    cfg: base(...Q, ...S3, 'standaloneEnabled=yes'),
+    myid: '1\n',
+    check: (r) => refused(r, /Invalid option yes for standaloneEnabled\. Choose 'true' or 'false\.'/),
+  },
   {
     name: 'booleans are case-insensitive',
     cfg: base(...Q, ...S3, 'standaloneEnabled=TRUE', 'reconfigEnabled=True', 'quorumListenOnAllIPs=true'),
@@ -552,7 +614,12 @@ const CASES: Case[] = [
       noWarnings(r);
     },
   },
-  { name: 'connectToLearnerMasterLimit not a number', cfg: base(...Q, ...S3, 'connectToLearnerMasterLimit=x'), myid: '1\n', check: (r) => refused(r, /connectToLearnerMasterLimit must be an integer/) },
+  {
+    name: 'connectToLearnerMasterLimit not a number',
+    cfg: base(...Q, ...S3, 'connectToLearnerMasterLimit=x'),
+    myid: '1\n',
+    check: (r) => refused(r, /connectToLearnerMasterLimit must be an integer/),
+  },
   {
     name: 'cnxTimeout not a number',
     cfg: base(...Q, ...S3, 'cnxTimeout=abc'),
@@ -583,13 +650,18 @@ const CASES: Case[] = [
   },
   // ---------------------------------------------------------------- the myid file
   { name: 'myid +1', cfg: base(...Q, ...S3), myid: '+1\n', check: (r) => assert.equal(ens(r).myId, 1) },
-  { name: 'myid with a leading space', cfg: base(...Q, ...S3), myid: ' 1\n', check: (r) => refused(r, /serverid  1 is not a number/) },
-  { name: 'myid with a trailing space', cfg: base(...Q, ...S3), myid: '1 \n', check: (r) => refused(r, /serverid 1  is not a number/) },
+  { name: 'myid with a leading space', cfg: base(...Q, ...S3), myid: ' 1\n', check: (r) => refused(r, /serverid {2}1 is not a number/) },
+  { name: 'myid with a trailing space', cfg: base(...Q, ...S3), myid: '1 \n', check: (r) => refused(r, /serverid 1 {2}is not a number/) },
   { name: 'empty myid', cfg: base(...Q, ...S3), myid: '', check: (r) => refused(r, /serverid null is not a number/) },
   { name: 'myid: only the first line counts', cfg: base(...Q, ...S3), myid: '1\nfoo\n', check: (r) => assert.equal(ens(r).myId, 1) },
   { name: 'myid without a newline', cfg: base(...Q, ...S3), myid: '2', check: (r) => assert.equal(ens(r).myId, 2) },
   { name: 'myid with CRLF', cfg: base(...Q, ...S3), myid: '3\r\n', check: (r) => assert.equal(ens(r).myId, 3) },
-  { name: 'a bad myid is refused standalone too', cfg: base('clientPort=2181'), myid: 'x\n', check: (r) => refused(r, /serverid x is not a number/) },
+  {
+    name: 'a bad myid is refused standalone too',
+    cfg: base('clientPort=2181'),
+    myid: 'x\n',
+    check: (r) => refused(r, /serverid x is not a number/),
+  },
   // ---------------------------------------------------------------- dynamic config files
   {
     name: 'server lines in zoo.cfg next to dynamicConfigFile',
@@ -602,7 +674,8 @@ const CASES: Case[] = [
     name: 'dynamic config file: members from it, version from its name',
     cfg: base('initLimit=5', 'syncLimit=2', 'dynamicConfigFile=@DIR/zoo.cfg.dynamic.100000000'),
     files: {
-      'zoo.cfg.dynamic.100000000': 'server.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\nserver.3=127.0.0.1:2890:3890:observer\n',
+      'zoo.cfg.dynamic.100000000':
+        'server.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\nserver.3=127.0.0.1:2890:3890:observer\n',
     },
     myid: '1\n',
     check: (r, c) => {
@@ -643,7 +716,8 @@ const CASES: Case[] = [
     name: 'zoo.cfg.dynamic.next: a reconfiguration not yet committed',
     cfg: base('initLimit=5', 'syncLimit=2', 'dynamicConfigFile=@DIR/zoo.cfg.dynamic.100000000'),
     files: {
-      'zoo.cfg.dynamic.100000000': 'server.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\nserver.3=127.0.0.1:2890:3890:observer\n',
+      'zoo.cfg.dynamic.100000000':
+        'server.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\nserver.3=127.0.0.1:2890:3890:observer\n',
       'zoo.cfg.dynamic.next':
         'server.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\nserver.3=127.0.0.1:2890:3890:observer\nserver.4=127.0.0.1:2891:3891\nversion=200000000\nfoo=bar\n',
     },
@@ -653,7 +727,10 @@ const CASES: Case[] = [
       assert.equal(e.version, 0x100000000);
       assert.ok(e.lastSeen);
       assert.equal(e.lastSeen.version, 0x200000000);
-      assert.deepEqual(e.lastSeen.members.map((m) => m.id), [1, 2, 3, 4]);
+      assert.deepEqual(
+        e.lastSeen.members.map((m) => m.id),
+        [1, 2, 3, 4],
+      );
     },
   },
   {
@@ -707,7 +784,11 @@ const CASES: Case[] = [
     cfg: base('initLimit=5', 'syncLimit=2', 'clientPort=2189', 'dynamicConfigFile=@DIR/dyn'),
     files: { dyn: 'server.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n' },
     myid: '1\n',
-    check: (r) => refused(r, /client address for this server \(id = 1\) in static config file is 0\.0\.0\.0:2189.*0\.0\.0\.0:2181 \(server\.1 in .*dyn\)/),
+    check: (r) =>
+      refused(
+        r,
+        /client address for this server \(id = 1\) in static config file is 0\.0\.0\.0:2189.*0\.0\.0\.0:2181 \(server\.1 in .*dyn\)/,
+      ),
   },
   {
     name: 'a relative dynamicConfigFile is resolved against the config file directory',
@@ -799,7 +880,7 @@ function writeCase(root: string, c: Case, index: number): { dir: string; data: s
   if (c.myid !== undefined) writeFileSync(join(data, 'myid'), c.myid);
   for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(dir, name), sub(text));
   const cfg = join(dir, 'zoo.cfg');
-  writeFileSync(cfg, c.cfg.map(sub).join('\n') + '\n');
+  writeFileSync(cfg, `${c.cfg.map(sub).join('\n')}\n`);
   if (c.sysProps) {
     writeFileSync(
       `${cfg}.sysprops`,
@@ -840,7 +921,10 @@ test('parseServerLine and formatServerLine round trip the documented forms', () 
   assert.equal(formatServerLine(p('[::1]:2888:3888;[::]:2181')), '[0:0:0:0:0:0:0:1]:2888:3888:participant;[0:0:0:0:0:0:0:0]:2181');
   const m = p('zk1:2888:3888');
   assert.deepEqual([m.id, m.host, m.quorumPort, m.electionPort, m.role, m.clientPort], [7, 'zk1', 2888, 3888, 'participant', undefined]);
-  assert.throws(() => p('zk1:2888:3888|zk2:2888:3888'), /Multiple address feature is disabled, but multiple addresses were specified for sid 7/);
+  assert.throws(
+    () => p('zk1:2888:3888|zk2:2888:3888'),
+    /Multiple address feature is disabled, but multiple addresses were specified for sid 7/,
+  );
 });
 
 test('Java host strings: IPv6 full form, IPv4-mapped as IPv4, names as written', () => {
@@ -872,7 +956,7 @@ test('the conf tail of an observer, as a real Apache 3.8 observer printed it', (
   mkdirSync(data, { recursive: true });
   writeFileSync(join(data, 'myid'), '3\n');
   const cfg = join(root, 'observer', 'zoo.cfg');
-  writeFileSync(cfg, ['tickTime=500', 'initLimit=10', 'syncLimit=5', `dataDir=${data}`, ...lines].join('\n') + '\n');
+  writeFileSync(cfg, `${['tickTime=500', 'initLimit=10', 'syncLimit=5', `dataDir=${data}`, ...lines].join('\n')}\n`);
   const e = loadZooCfg(cfg).options.ensemble!;
   assert.equal(
     renderQuorumConf(e),
@@ -931,22 +1015,32 @@ const CLASSPATH =
   process.env['APACHE_ZK_CLASSPATH'] ??
   ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-nop.jar'].filter((p) => existsSync(p)).join(':');
 const javaMissing = spawnSync(JAVA, ['-version'], { encoding: 'utf8' }).error !== undefined;
-const skip = javaMissing ? 'java not found' : !existsSync('/usr/share/java/zookeeper.jar') && !process.env['APACHE_ZK_CLASSPATH'] ? 'Apache ZooKeeper jar not found' : false;
+const skip = javaMissing
+  ? 'java not found'
+  : !existsSync('/usr/share/java/zookeeper.jar') && !process.env['APACHE_ZK_CLASSPATH']
+    ? 'Apache ZooKeeper jar not found'
+    : false;
 
-const unescape = (s: string): string => s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+const unescapeJava = (s: string): string => s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 
 test('every case parses as Apache ZooKeeper 3.8 parses it (or differs as documented)', { skip }, () => {
   const probe = join(root, 'QpcProbe.java');
   writeFileSync(probe, PROBE);
   const compared = written.filter((w) => !w.c.skipApache);
-  const r = spawnSync(JAVA, ['-cp', CLASSPATH, probe, ...compared.map((w) => w.cfg)], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+  const r = spawnSync(JAVA, ['-cp', CLASSPATH, probe, ...compared.map((w) => w.cfg)], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 64 << 20,
+  });
   assert.equal(r.status, 0, `java failed: ${r.stderr}`);
   const apache = new Map<string, Map<string, string>>();
   let cur: Map<string, string> | undefined;
   for (const line of r.stdout.split('\n')) {
     const sp = line.indexOf(' ');
-    if (line.startsWith('case ')) apache.set(line.slice(5), (cur = new Map()));
-    else if (cur && sp > 0) cur.set(line.slice(0, sp), unescape(line.slice(sp + 1)));
+    if (line.startsWith('case ')) {
+      cur = new Map();
+      apache.set(line.slice(5), cur);
+    } else if (cur && sp > 0) cur.set(line.slice(0, sp), unescapeJava(line.slice(sp + 1)));
   }
   assert.ok(r.stdout.trimEnd().endsWith('end'), 'the probe did not finish');
   const problems: string[] = [];

@@ -20,8 +20,16 @@ test('containers are reaped once used and empty; never-used ones stay (3.8 defau
     const events: { type: number; path: string }[] = [];
     await c.exists('/used', (e) => events.push(e));
     assert.equal(zk.shell.core.reapContainers(100), 1);
-    await waitFor(async () => (await c.exists('/used')) === null, 5000, () => '/used to be reaped');
-    await waitFor(() => events.length === 1, 5000, () => 'NodeDeleted for /used');
+    await waitFor(
+      async () => (await c.exists('/used')) === null,
+      5000,
+      () => '/used to be reaped',
+    );
+    await waitFor(
+      () => events.length === 1,
+      5000,
+      () => 'NodeDeleted for /used',
+    );
     assert.equal(events[0]!.type, EventType.NodeDeleted);
     assert.equal(zk.shell.core.reapContainers(100), 0);
     assert.notEqual(await c.exists('/never'), null);
@@ -47,7 +55,11 @@ test('TTL nodes are reaped after their TTL when childless, not before', async ()
     assert.equal(zk.shell.core.reapContainers(100), 0, 'not expired at exactly the TTL');
     offsetMs = 51;
     assert.equal(zk.shell.core.reapContainers(100), 1);
-    await waitFor(async () => (await c.exists('/ttl')) === null, 5000, () => '/ttl to be reaped');
+    await waitFor(
+      async () => (await c.exists('/ttl')) === null,
+      5000,
+      () => '/ttl to be reaped',
+    );
     assert.notEqual(await c.exists('/ttl-parent'), null, 'a TTL node with children stays');
   } finally {
     await c.close();
@@ -63,7 +75,11 @@ test('the shell runs the reaper on its own timer', async () => {
     await c.create('/auto', null, { mode: CreateMode.CONTAINER });
     await c.create('/auto/x', '1');
     await c.delete('/auto/x');
-    await waitFor(async () => (await c.exists('/auto')) === null, 5000, () => 'timer-driven reaping');
+    await waitFor(
+      async () => (await c.exists('/auto')) === null,
+      5000,
+      () => 'timer-driven reaping',
+    );
   } finally {
     await c.close();
     await zk.stop();

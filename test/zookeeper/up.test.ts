@@ -38,7 +38,20 @@ test('up starts 3 ZooKeeper members that elect a leader and replicate writes', a
   const [client, quorum, election, admin] = [await freeRange(3), await freeRange(3), await freeRange(3), await freeRange(1)];
   const child = spawn(
     process.execPath,
-    [bin, 'up', '--data-dir', dir, '--zk-port', String(client), '--zk-quorum-port', String(quorum), '--zk-election-port', String(election), '--admin-port', String(admin)],
+    [
+      bin,
+      'up',
+      '--data-dir',
+      dir,
+      '--zk-port',
+      String(client),
+      '--zk-quorum-port',
+      String(quorum),
+      '--zk-election-port',
+      String(election),
+      '--admin-port',
+      String(admin),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   killOnExit(child);
@@ -48,8 +61,14 @@ test('up starts 3 ZooKeeper members that elect a leader and replicate writes', a
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     const modes = async (): Promise<string[]> =>
-      Promise.all([0, 1, 2].map(async (i) => /Mode: (\w+)/.exec(await fourLetter('127.0.0.1', client + i, 'srvr').catch(() => ''))?.[1] ?? '-'));
-    await waitFor(async () => (await modes()).sort().join() === 'follower,follower,leader', 30_000, () => `modes: ${out}`);
+      Promise.all(
+        [0, 1, 2].map(async (i) => /Mode: (\w+)/.exec(await fourLetter('127.0.0.1', client + i, 'srvr').catch(() => ''))?.[1] ?? '-'),
+      );
+    await waitFor(
+      async () => (await modes()).sort().join() === 'follower,follower,leader',
+      30_000,
+      () => `modes: ${out}`,
+    );
     const c = new ZooKeeperClient({ connectString: `127.0.0.1:${client}`, sessionTimeoutMs: 10_000 });
     await c.connect();
     await c.create('/up', Buffer.from('ok'));

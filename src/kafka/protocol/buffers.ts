@@ -170,19 +170,24 @@ export class KafkaWriter {
   }
 
   int8(v: number): void {
-    this.buf.writeInt8(v, this.room(1));
+    const p = this.room(1);
+    this.buf.writeInt8(v, p);
   }
   int16(v: number): void {
-    this.buf.writeInt16BE(v, this.room(2));
+    const p = this.room(2);
+    this.buf.writeInt16BE(v, p);
   }
   uint16(v: number): void {
-    this.buf.writeUInt16BE(v, this.room(2));
+    const p = this.room(2);
+    this.buf.writeUInt16BE(v, p);
   }
   int32(v: number): void {
-    this.buf.writeInt32BE(v | 0, this.room(4));
+    const p = this.room(4);
+    this.buf.writeInt32BE(v | 0, p);
   }
   uint32(v: number): void {
-    this.buf.writeUInt32BE(v >>> 0, this.room(4));
+    const p = this.room(4);
+    this.buf.writeUInt32BE(v >>> 0, p);
   }
   int64(v: number): void {
     const p = this.room(8);
@@ -191,22 +196,26 @@ export class KafkaWriter {
     this.buf.writeUInt32BE((v - hi * TWO_32) >>> 0, p + 4);
   }
   float64(v: number): void {
-    this.buf.writeDoubleBE(v, this.room(8));
+    const p = this.room(8);
+    this.buf.writeDoubleBE(v, p);
   }
   uuid(v: string): void {
     const b = Buffer.from(v, 'base64url');
     if (b.length !== 16) throw new ProtocolError(`bad uuid '${v}'`);
-    b.copy(this.buf, this.room(16));
+    const p = this.room(16);
+    b.copy(this.buf, p);
   }
 
   uvarint(v: number): void {
     let x = v >>> 0;
     if (v > 0xffffffff) x = v; // lengths never exceed 32 bits; keep the value if asked
     while (x >= 0x80) {
-      this.buf[this.room(1)] = (x & 0x7f) | 0x80;
+      const p = this.room(1);
+      this.buf[p] = (x & 0x7f) | 0x80;
       x = Math.floor(x / 128);
     }
-    this.buf[this.room(1)] = x;
+    const p = this.room(1);
+    this.buf[p] = x;
   }
 
   varint(v: number): void {
@@ -221,7 +230,8 @@ export class KafkaWriter {
     const n = Buffer.byteLength(v);
     if (n > 0x7fff) throw new ProtocolError('string longer than 32767 bytes');
     this.int16(n);
-    this.buf.write(v, this.room(n), n, 'utf8');
+    const p = this.room(n);
+    this.buf.write(v, p, n, 'utf8');
   }
 
   compactString(v: string | null): void {
@@ -231,7 +241,8 @@ export class KafkaWriter {
     }
     const n = Buffer.byteLength(v);
     this.uvarint(n + 1);
-    this.buf.write(v, this.room(n), n, 'utf8');
+    const p = this.room(n);
+    this.buf.write(v, p, n, 'utf8');
   }
 
   bytes(v: Buffer | null): void {
@@ -257,7 +268,10 @@ export class KafkaWriter {
       this.int32(-1);
       return;
     }
-    if (Buffer.isBuffer(v)) return this.bytes(v);
+    if (Buffer.isBuffer(v)) {
+      this.bytes(v);
+      return;
+    }
     let n = 0;
     for (const b of v) n += b.length;
     this.int32(n);
@@ -269,7 +283,10 @@ export class KafkaWriter {
       this.uvarint(0);
       return;
     }
-    if (Buffer.isBuffer(v)) return this.compactBytes(v);
+    if (Buffer.isBuffer(v)) {
+      this.compactBytes(v);
+      return;
+    }
     let n = 0;
     for (const b of v) n += b.length;
     this.uvarint(n + 1);
@@ -284,13 +301,14 @@ export class KafkaWriter {
       this.doneBytes += b.length;
       return;
     }
-    b.copy(this.buf, this.room(b.length));
+    const p = this.room(b.length);
+    b.copy(this.buf, p);
   }
 
   /** Reserves an int32 to be filled later (frame sizes); returns a setter. */
   reserveInt32(): (v: number) => void {
-    const buf = this.buf;
     const p = this.room(4);
+    const buf = this.buf;
     return (v) => buf.writeInt32BE(v | 0, p);
   }
 

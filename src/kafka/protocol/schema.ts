@@ -7,7 +7,8 @@
 //
 // Version ranges are written as Kafka writes them: '0+', '3-7', '5' or 'none'.
 
-import { KafkaReader, KafkaWriter, ProtocolError } from './buffers.js';
+import { isDeepStrictEqual } from 'node:util';
+import { type KafkaReader, KafkaWriter, ProtocolError } from './buffers.js';
 
 export type Primitive =
   | 'bool'
@@ -217,7 +218,7 @@ function typeCodec(
     };
   }
   const inner = compileStruct(t.struct, version, flexible);
-  if (!nullable) return inner;
+  if (!nullable) return inner as { decode: Decode; encode: Encode };
   // A nullable struct is prefixed by an int8: -1 null, 1 present.
   return {
     decode: (r) => (r.int8() < 0 ? null : inner.decode(r)),
@@ -225,7 +226,7 @@ function typeCodec(
       if (v == null) w.int8(-1);
       else {
         w.int8(1);
-        inner.encode(w, v);
+        inner.encode(w, v as Msg);
       }
     },
   };
@@ -247,7 +248,14 @@ function compileStruct(fields: readonly FieldDecl[], version: number, flexible: 
           tag: f.tag,
           ...c,
           fallback,
-          isDefault: (v) => v === undefined || v === d || (Array.isArray(v) && v.length === 0 && Array.isArray(d)),
+          // Structs and bytes decode to fresh objects: compare them by content, as Kafka omits
+          // a tagged field equal to its default.
+          isDefault: (v) =>
+            v === undefined ||
+            v === d ||
+            (Array.isArray(v) && v.length === 0 && Array.isArray(d)) ||
+            (Buffer.isBuffer(v) && Buffer.isBuffer(d) && v.equals(d)) ||
+            (d !== null && typeof d === 'object' && !Buffer.isBuffer(d) && isDeepStrictEqual(v, d)),
         });
       } else absent.push({ name: f.name, fallback });
       continue;

@@ -43,18 +43,7 @@ import {
   toData,
 } from './requests.js';
 import { ZooKeeperSession } from './session.js';
-import type {
-  Acl,
-  ClientInfo,
-  ClientOptions,
-  CreateOptions,
-  Data,
-  OpResult,
-  ReadOp,
-  ReadResult,
-  Stat,
-  Watcher,
-} from './types.js';
+import type { Acl, ClientInfo, ClientOptions, CreateOptions, Data, OpResult, ReadOp, ReadResult, Stat, Watcher } from './types.js';
 
 function check(err: number, path: string | undefined): void {
   if (err !== 0) throw new ZooKeeperError(err, path);
@@ -80,30 +69,45 @@ export class ZooKeeperClient extends ZooKeeperSession {
   async create(path: string, data?: Data, options?: CreateOptions): Promise<string> {
     const plan = planCreate(path, options, false);
     const buf = toData(data);
-    return this.submit(plan.op, path, (w) => encodeCreate(w, this.chroot.toServer(path), buf, plan), (err, r) => {
-      check(err, path);
-      // create (1) answers CreateResponse; createContainer/createTTL answer Create2Response.
-      const p = plan.op === OpCode.create ? CreateResponse.decode(r).path : Create2Response.decode(r).path;
-      return this.chroot.toClient(p);
-    });
+    return this.submit(
+      plan.op,
+      path,
+      (w) => encodeCreate(w, this.chroot.toServer(path), buf, plan),
+      (err, r) => {
+        check(err, path);
+        // create (1) answers CreateResponse; createContainer/createTTL answer Create2Response.
+        const p = plan.op === OpCode.create ? CreateResponse.decode(r).path : Create2Response.decode(r).path;
+        return this.chroot.toClient(p);
+      },
+    );
   }
 
   /** Create a node and return its Stat too (create2, or createContainer/createTTL). */
   async createWithStat(path: string, data?: Data, options?: CreateOptions): Promise<{ path: string; stat: Stat }> {
     const plan = planCreate(path, options, true);
     const buf = toData(data);
-    return this.submit(plan.op, path, (w) => encodeCreate(w, this.chroot.toServer(path), buf, plan), (err, r) => {
-      check(err, path);
-      const c = Create2Response.decode(r);
-      return { path: this.chroot.toClient(c.path), stat: c.stat };
-    });
+    return this.submit(
+      plan.op,
+      path,
+      (w) => encodeCreate(w, this.chroot.toServer(path), buf, plan),
+      (err, r) => {
+        check(err, path);
+        const c = Create2Response.decode(r);
+        return { path: this.chroot.toClient(c.path), stat: c.stat };
+      },
+    );
   }
 
   /** Delete a node; version -1 means any version. */
   async delete(path: string, version = -1): Promise<void> {
     validatePath(path);
     const sp = this.chroot.toServer(path);
-    return this.submit(OpCode.delete, path, (w) => DeleteRequest.encode(w, { path: sp, version }), (err) => check(err, path));
+    return this.submit(
+      OpCode.delete,
+      path,
+      (w) => DeleteRequest.encode(w, { path: sp, version }),
+      (err) => check(err, path),
+    );
   }
 
   // ---- reads (optionally leaving a one-shot watch)
@@ -166,10 +170,15 @@ export class ZooKeeperClient extends ZooKeeperSession {
   async getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
     validatePath(path);
     const sp = this.chroot.toServer(path);
-    return this.submit(OpCode.getACL, path, (w) => PathRequest.encode(w, { path: sp }), (err, r) => {
-      check(err, path);
-      return GetACLResponse.decode(r);
-    });
+    return this.submit(
+      OpCode.getACL,
+      path,
+      (w) => PathRequest.encode(w, { path: sp }),
+      (err, r) => {
+        check(err, path);
+        return GetACLResponse.decode(r);
+      },
+    );
   }
 
   /** Replace the ACL; `aclVersion` is checked against the node's aversion (-1 = any). */
@@ -228,20 +237,30 @@ export class ZooKeeperClient extends ZooKeeperSession {
   async sync(path: string): Promise<string> {
     validatePath(path);
     const sp = this.chroot.toServer(path);
-    return this.submit(OpCode.sync, path, (w) => PathRequest.encode(w, { path: sp }), (err, r) => {
-      check(err, path);
-      return this.chroot.toClient(SyncResponse.decode(r).path);
-    });
+    return this.submit(
+      OpCode.sync,
+      path,
+      (w) => PathRequest.encode(w, { path: sp }),
+      (err, r) => {
+        check(err, path);
+        return this.chroot.toClient(SyncResponse.decode(r).path);
+      },
+    );
   }
 
   /** Number of all descendants of the node. */
   async getAllChildrenNumber(path: string): Promise<number> {
     validatePath(path);
     const sp = this.chroot.toServer(path);
-    return this.submit(OpCode.getAllChildrenNumber, path, (w) => PathRequest.encode(w, { path: sp }), (err, r) => {
-      check(err, path);
-      return GetAllChildrenNumberResponse.decode(r).totalNumber;
-    });
+    return this.submit(
+      OpCode.getAllChildrenNumber,
+      path,
+      (w) => PathRequest.encode(w, { path: sp }),
+      (err, r) => {
+        check(err, path);
+        return GetAllChildrenNumberResponse.decode(r).totalNumber;
+      },
+    );
   }
 
   /**
@@ -251,11 +270,16 @@ export class ZooKeeperClient extends ZooKeeperSession {
   async getEphemerals(prefix = '/'): Promise<string[]> {
     if (typeof prefix !== 'string' || !prefix.startsWith('/')) throw badArguments(prefix, 'prefix must start with /');
     const sp = this.chroot.toServer(prefix);
-    return this.submit(OpCode.getEphemerals, prefix, (w) => GetEphemeralsRequest.encode(w, { prefixPath: sp }), (err, r) => {
-      check(err, prefix);
-      const all = GetEphemeralsResponse.decode(r).ephemerals;
-      return all.filter((p) => this.chroot.contains(p)).map((p) => this.chroot.toClient(p));
-    });
+    return this.submit(
+      OpCode.getEphemerals,
+      prefix,
+      (w) => GetEphemeralsRequest.encode(w, { prefixPath: sp }),
+      (err, r) => {
+        check(err, prefix);
+        const all = GetEphemeralsResponse.decode(r).ephemerals;
+        return all.filter((p) => this.chroot.contains(p)).map((p) => this.chroot.toClient(p));
+      },
+    );
   }
 
   /** The auth identities the server holds for this connection (3.7+). */
@@ -323,12 +347,17 @@ export class ZooKeeperClient extends ZooKeeperSession {
       throw badArguments(path, `invalid addWatch mode ${mode}`);
     }
     const sp = this.chroot.toServer(path);
-    return this.submit(OpCode.addWatch, path, (w) => AddWatchRequest.encode(w, { path: sp, mode }), (err, r) => {
-      check(err, path);
-      // The reply body is an ErrorResponse (4 bytes) in Apache ZooKeeper.
-      if (r.remaining >= 4) check(ErrorResponse.decode(r).err, path);
-      this.watches.addPersistent(path, watcher, mode === AddWatchMode.PersistentRecursive);
-    });
+    return this.submit(
+      OpCode.addWatch,
+      path,
+      (w) => AddWatchRequest.encode(w, { path: sp, mode }),
+      (err, r) => {
+        check(err, path);
+        // The reply body is an ErrorResponse (4 bytes) in Apache ZooKeeper.
+        if (r.remaining >= 4) check(ErrorResponse.decode(r).err, path);
+        this.watches.addPersistent(path, watcher, mode === AddWatchMode.PersistentRecursive);
+      },
+    );
   }
 
   /**
@@ -354,19 +383,27 @@ export class ZooKeeperClient extends ZooKeeperSession {
       }
     }
     const sp = this.chroot.toServer(path);
-    return this.submit(OpCode.removeWatches, path, (w) => WatchTypeRequest.encode(w, { path: sp, type }), (err) => {
-      // NOWATCHER: the server watch already fired or went; the local one is stale. Drop it.
-      if (err !== 0 && err !== Err.NOWATCHER) check(err, path);
-      local();
-    });
+    return this.submit(
+      OpCode.removeWatches,
+      path,
+      (w) => WatchTypeRequest.encode(w, { path: sp, type }),
+      (err) => {
+        // NOWATCHER: the server watch already fired or went; the local one is stale. Drop it.
+        if (err !== 0 && err !== Err.NOWATCHER) check(err, path);
+        local();
+      },
+    );
   }
 
   /** Ask the server whether this connection holds a watch of `type` on `path` (NOWATCHER if not). */
   async checkWatches(path: string, type: number): Promise<void> {
     validatePath(path);
     const sp = this.chroot.toServer(path);
-    return this.submit(OpCode.checkWatches, path, (w) => WatchTypeRequest.encode(w, { path: sp, type }), (err) =>
-      check(err, path),
+    return this.submit(
+      OpCode.checkWatches,
+      path,
+      (w) => WatchTypeRequest.encode(w, { path: sp, type }),
+      (err) => check(err, path),
     );
   }
 }
@@ -399,4 +436,3 @@ export class Transaction {
     return this.client.multi(this.ops);
   }
 }
-

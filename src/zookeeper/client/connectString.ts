@@ -102,6 +102,6 @@ export class Chroot {
  */
 export function validatePath(path: string, sequential = false): void {
   if (typeof path !== 'string') throw badArguments(undefined, 'path must be a string');
-  const err = pathError(sequential ? path + '1' : path);
+  const err = pathError(sequential ? `${path}1` : path);
   if (err !== undefined) throw badArguments(path, `invalid path: ${err}`);
 }

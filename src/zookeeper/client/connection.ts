@@ -72,8 +72,11 @@ export class Connection {
       this.lastRecv = Date.now();
       this.decoder.push(chunk);
       try {
-        let f: Buffer | undefined;
-        while (!this.dead && (f = this.decoder.next()) !== undefined) handlers.onFrame(this, f);
+        while (!this.dead) {
+          const f = this.decoder.next();
+          if (f === undefined) break;
+          handlers.onFrame(this, f);
+        }
       } catch (e) {
         handlers.onLost(this, `protocol error: ${(e as Error).message}`);
       }

@@ -46,7 +46,6 @@ export function isZooKeeperError(e: unknown, code?: number): e is ZooKeeperError
   return e instanceof ZooKeeperError && (code === undefined || e.code === code);
 }
 
-export const connectionLoss = (path?: string, detail?: string): ZooKeeperError =>
-  new ZooKeeperError(Err.CONNECTIONLOSS, path, detail);
+export const connectionLoss = (path?: string, detail?: string): ZooKeeperError => new ZooKeeperError(Err.CONNECTIONLOSS, path, detail);
 export const badArguments = (path: string | undefined, detail: string): ZooKeeperError =>
   new ZooKeeperError(Err.BADARGUMENTS, path, detail);

@@ -14,7 +14,7 @@ import { OPEN_ACL_UNSAFE } from './acl.js';
 import type { ZooKeeperClient } from './client.js';
 import { isZooKeeperError, ZooKeeperError } from './errors.js';
 import { toData } from './requests.js';
-import type { Acl, ConnectedInfo, Data, WatchedEvent } from './types.js';
+import type { Acl, ConnectedInfo, Data, Stat, WatchedEvent } from './types.js';
 
 const parentOf = (path: string): string => {
   const i = path.lastIndexOf('/');
@@ -45,7 +45,9 @@ export function waitConnected(client: ZooKeeperClient): Promise<void> {
     case 'closed':
     case 'expired':
     case 'authFailed':
-      return Promise.reject(new ZooKeeperError(client.state === 'authFailed' ? Err.AUTHFAILED : Err.SESSIONEXPIRED, undefined, client.state));
+      return Promise.reject(
+        new ZooKeeperError(client.state === 'authFailed' ? Err.AUTHFAILED : Err.SESSIONEXPIRED, undefined, client.state),
+      );
   }
   return new Promise((resolve, reject) => {
     const onConnected = (): void => {
@@ -82,22 +84,16 @@ export async function retryOnConnectionLoss<T>(client: ZooKeeperClient, fn: () =
 }
 
 /** Create `path` and any missing ancestors (persistent). `data` goes to the last node only. */
-export async function mkdirp(
-  client: ZooKeeperClient,
-  path: string,
-  options: { data?: Data; acl?: readonly Acl[] } = {},
-): Promise<void> {
+export async function mkdirp(client: ZooKeeperClient, path: string, options: { data?: Data; acl?: readonly Acl[] } = {}): Promise<void> {
   if (path === '/') return;
   if ((await retryOnConnectionLoss(client, () => client.exists(path))) !== null) return;
   const parts = path.split('/').filter((p) => p !== '');
   let cur = '';
   for (let i = 0; i < parts.length; i++) {
-    cur += '/' + parts[i];
+    cur += `/${parts[i]}`;
     const last = i === parts.length - 1;
     try {
-      await retryOnConnectionLoss(client, () =>
-        client.create(cur, last ? options.data : null, { acl: options.acl ?? OPEN_ACL_UNSAFE }),
-      );
+      await retryOnConnectionLoss(client, () => client.create(cur, last ? options.data : null, { acl: options.acl ?? OPEN_ACL_UNSAFE }));
     } catch (e) {
       if (!isZooKeeperError(e, Err.NODEEXISTS)) throw e;
     }
@@ -132,7 +128,10 @@ export async function removeRecursive(client: ZooKeeperClient, path: string): Pr
 class Reconciler {
   private running: Promise<void> | undefined;
   private again = false;
-  constructor(private readonly pass: () => Promise<void>, private readonly onError: (e: unknown) => void) {}
+  constructor(
+    private readonly pass: () => Promise<void>,
+    private readonly onError: (e: unknown) => void,
+  ) {}
 
   run(): Promise<void> {
     if (this.running) {
@@ -269,7 +268,7 @@ export class EphemeralNode extends EventEmitter<EphemeralNodeEvents> {
       const changed = new Promise<void>((r) => (signal = r));
       // Any event (deleted, changed, or the session ending) means: look again.
       const watcher = (): void => signal();
-      let stat;
+      let stat: Stat | null;
       try {
         stat = await this.client.exists(this.path, watcher);
       } catch (e) {

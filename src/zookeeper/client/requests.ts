@@ -45,12 +45,9 @@ export interface CreatePlan {
   acl: AclT[];
 }
 
-const isTtl = (m: number): boolean =>
-  m === CreateMode.PERSISTENT_WITH_TTL || m === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
+const isTtl = (m: number): boolean => m === CreateMode.PERSISTENT_WITH_TTL || m === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
 const isSequential = (m: number): boolean =>
-  m === CreateMode.PERSISTENT_SEQUENTIAL ||
-  m === CreateMode.EPHEMERAL_SEQUENTIAL ||
-  m === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
+  m === CreateMode.PERSISTENT_SEQUENTIAL || m === CreateMode.EPHEMERAL_SEQUENTIAL || m === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
 
 /**
  * Which create opcode a mode needs, as the Java client chooses: TTL modes use createTTL (21),
@@ -256,4 +253,3 @@ export function decodeMultiRead(r: JuteReader): ReadResult[] {
 export function firstFailure(results: readonly OpResult[]): number {
   return results.findIndex((r) => r.type === 'error' && r.err !== 0);
 }
-

@@ -5,15 +5,7 @@
 // and leave in one socket write per microtask turn; replies are parsed in place.
 
 import { EventEmitter } from 'node:events';
-import {
-  Err,
-  EventType,
-  JUTE_MAXBUFFER_DEFAULT,
-  KeeperState,
-  OpCode,
-  SESSION_PASSWD_BYTES,
-  Xid,
-} from '../protocol/constants.js';
+import { Err, EventType, JUTE_MAXBUFFER_DEFAULT, KeeperState, OpCode, SESSION_PASSWD_BYTES, Xid } from '../protocol/constants.js';
 import { decodeConnectResponse, encodeConnectRequest } from '../protocol/connect.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { AuthPacket, ReplyHeader, RequestHeader, SetWatches, SetWatches2, WatcherEvent } from '../protocol/records.js';
@@ -159,10 +151,12 @@ export class ZooKeeperSession extends EventEmitter<ClientEvents> {
           if (i >= 0) this.connectWaiters.splice(i, 1);
           reject(connectionLoss(undefined, `not connected within ${opts.timeoutMs} ms`));
         }, opts.timeoutMs);
-        const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
-          clearTimeout(t);
-          f(...a);
-        };
+        const settle =
+          <A extends unknown[]>(f: (...a: A) => void) =>
+          (...a: A) => {
+            clearTimeout(t);
+            f(...a);
+          };
         waiter.resolve = settle(resolve);
         waiter.reject = settle(reject);
       }
@@ -326,8 +320,7 @@ export class ZooKeeperSession extends EventEmitter<ClientEvents> {
               persistentWatches: server(b.persistent),
               persistentRecursiveWatches: server(b.persistentRecursive),
             })
-        : (w: JuteWriter) =>
-            SetWatches.encode(w, { relativeZxid: rel, dataWatches: data, existWatches: exist, childWatches: child });
+        : (w: JuteWriter) => SetWatches.encode(w, { relativeZxid: rel, dataWatches: data, existWatches: exist, childWatches: child });
       this.write(c, {
         xid: Xid.setWatches,
         op: v2 ? OpCode.setWatches2 : OpCode.setWatches,
@@ -601,8 +594,7 @@ export class ZooKeeperSession extends EventEmitter<ClientEvents> {
     this.connectWaiters = [];
     for (const w of waiters) w.reject(err);
     if (!wasTerminal) {
-      const keeperState =
-        state === 'expired' ? KeeperState.Expired : state === 'authFailed' ? KeeperState.AuthFailed : KeeperState.Closed;
+      const keeperState = state === 'expired' ? KeeperState.Expired : state === 'authFailed' ? KeeperState.AuthFailed : KeeperState.Closed;
       for (const [w, path] of this.watches.clear()) this.callWatcher(w, { type: EventType.None, state: keeperState, path });
     }
     this.emit(state);

@@ -33,14 +33,7 @@ export interface WatchedEvent {
 
 export type Watcher = (event: WatchedEvent) => void;
 
-export type ClientState =
-  | 'idle'
-  | 'connecting'
-  | 'connected'
-  | 'connectedReadOnly'
-  | 'expired'
-  | 'authFailed'
-  | 'closed';
+export type ClientState = 'idle' | 'connecting' | 'connected' | 'connectedReadOnly' | 'expired' | 'authFailed' | 'closed';
 
 export interface ConnectedInfo {
   sessionId: bigint;

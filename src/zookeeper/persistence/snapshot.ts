@@ -46,7 +46,11 @@ export interface SnapshotWritten {
  * a reused buffer: consume it before asking for the next. Between chunks the tree may change (a
  * fuzzy snapshot); drained without pause it is an exact one.
  */
-export function* snapshotChunks(tree: DataTree, sessions: ReadonlyMap<bigint, number>, chunkBytes = CHUNK_BYTES): Generator<Buffer, SnapshotStats> {
+export function* snapshotChunks(
+  tree: DataTree,
+  sessions: ReadonlyMap<bigint, number>,
+  chunkBytes = CHUNK_BYTES,
+): Generator<Buffer, SnapshotStats> {
   const zxid = tree.lastProcessedZxid;
   let checksum = 1; // Adler32 of nothing
   let bytes = 0;
@@ -202,7 +206,10 @@ export interface SnapshotContents {
 export function snapshotBytes(name: string, raw: Buffer): Buffer {
   if (name.endsWith('.gz')) return gunzipSync(raw);
   if (name.endsWith('.snappy')) {
-    throw new SnapshotFormatError('snappy-compressed snapshots are not supported; set snapshot.compression.method=none in Apache ZooKeeper and take a new snapshot', 0);
+    throw new SnapshotFormatError(
+      'snappy-compressed snapshots are not supported; set snapshot.compression.method=none in Apache ZooKeeper and take a new snapshot',
+      0,
+    );
   }
   return raw;
 }

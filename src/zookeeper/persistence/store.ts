@@ -285,7 +285,8 @@ export class Storage {
     const read = async (name: string): Promise<number> => {
       try {
         const text = (await readFile(join(this.snapDir, name), 'utf8')).trim();
-        if (!/^\d+$/.test(text)) throw new StorageCorruptError(join(this.snapDir, name), 0, `not an epoch number: "${text}"`, 'Fix or remove the file.');
+        if (!/^\d+$/.test(text))
+          throw new StorageCorruptError(join(this.snapDir, name), 0, `not an epoch number: "${text}"`, 'Fix or remove the file.');
         return Number(text);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
@@ -390,7 +391,10 @@ export class Storage {
         return s;
       } catch (e) {
         // The log still holds everything: a failed snapshot costs recovery time, not data.
-        this.opts.log.error({ dir: this.snapDir, error: (e as Error).message }, 'snapshot failed; the transaction log still has every change');
+        this.opts.log.error(
+          { dir: this.snapDir, error: (e as Error).message },
+          'snapshot failed; the transaction log still has every change',
+        );
         return undefined;
       } finally {
         this.snapshotting = undefined;

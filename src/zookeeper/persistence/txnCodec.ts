@@ -90,7 +90,10 @@ function writeBody(w: JuteWriter, body: TxnBody): void {
 }
 
 /** The entry payload: header + record + digest (given, or the txn's own when it has one). */
-export function encodeTxn(txn: Txn, digest: DigestT | undefined = txn.digest === undefined ? undefined : { version: DIGEST_VERSION, treeDigest: txn.digest }): Buffer {
+export function encodeTxn(
+  txn: Txn,
+  digest: DigestT | undefined = txn.digest === undefined ? undefined : { version: DIGEST_VERSION, treeDigest: txn.digest },
+): Buffer {
   const w = scratch;
   w.reset();
   const h = txn.header;
@@ -118,11 +121,29 @@ function readSub(r: JuteReader, type: number): SubTxn {
     }
     case OpCode.createContainer: {
       const t = CreateContainerTxn.decode(r);
-      return { kind: 'create', op: type, path: t.path, data: t.data, acl: t.acl, nodeType: 'container', parentCVersion: t.parentCVersion, ttl: 0 };
+      return {
+        kind: 'create',
+        op: type,
+        path: t.path,
+        data: t.data,
+        acl: t.acl,
+        nodeType: 'container',
+        parentCVersion: t.parentCVersion,
+        ttl: 0,
+      };
     }
     case OpCode.createTTL: {
       const t = CreateTTLTxn.decode(r);
-      return { kind: 'create', op: type, path: t.path, data: t.data, acl: t.acl, nodeType: 'ttl', parentCVersion: t.parentCVersion, ttl: t.ttl };
+      return {
+        kind: 'create',
+        op: type,
+        path: t.path,
+        data: t.data,
+        acl: t.acl,
+        nodeType: 'ttl',
+        parentCVersion: t.parentCVersion,
+        ttl: t.ttl,
+      };
     }
     case OpCode.delete:
     case OpCode.deleteContainer:

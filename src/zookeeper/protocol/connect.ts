@@ -2,7 +2,7 @@
 // the server echoes it only when the client sent it (NZC never sends it; the C client reads a
 // fixed 41-byte response and always sends it).
 
-import { JuteReader, JuteWriter } from './jute.js';
+import type { JuteReader, JuteWriter } from './jute.js';
 import { ConnectRequestBase, ConnectResponseBase } from './records.js';
 
 export interface ConnectRequest {

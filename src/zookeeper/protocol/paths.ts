@@ -18,12 +18,7 @@ export function pathError(path: string): string | undefined {
         const p1 = path.charCodeAt(i - 2);
         if (p1 === 47 || (p1 === 46 && path.charCodeAt(i - 3) === 47)) return `relative paths not allowed @${i}`;
       }
-    } else if (
-      (c > 0 && c <= 0x1f) ||
-      (c >= 0x7f && c <= 0x9f) ||
-      (c >= 0xd800 && c <= 0xf8ff) ||
-      (c >= 0xfff0 && c <= 0xffff)
-    ) {
+    } else if ((c > 0 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || (c >= 0xfff0 && c <= 0xffff)) {
       return `invalid character @${i}`;
     }
     prev = c;
@@ -50,6 +45,6 @@ export function joinPath(parent: string, child: string): string {
 
 /** The ten-digit zero-padded sequence suffix ZooKeeper appends (%010d, signed int). */
 export function sequenceSuffix(n: number): string {
-  if (n < 0) return '-' + String(-n).padStart(9, '0');
+  if (n < 0) return `-${String(-n).padStart(9, '0')}`;
   return String(n).padStart(10, '0');
 }

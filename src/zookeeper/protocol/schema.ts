@@ -8,7 +8,7 @@ export type Prim = 'int' | 'long' | 'longN' | 'bool' | 'buffer' | 'ustring';
 export interface VectorOf<E extends FieldType = FieldType> {
   readonly vector: E;
 }
-export type FieldType = Prim | VectorOf | Codec<any>;
+export type FieldType = Prim | VectorOf | Codec<unknown>;
 export type FieldList = readonly (readonly [string, FieldType])[];
 
 /**
@@ -121,16 +121,14 @@ function compileRecord<const L extends FieldList>(
   const encBody = fields.map(([f, t]) => enc(t, `v[${JSON.stringify(f)}]`)).join('\n');
   // Field order in the object literal matters: the decoder must read fields in wire order.
   const decBody =
-    fields.map(([f, t], i) => `const f${i} = ${dec(t)};`).join('\n') +
+    fields.map(([, t], i) => `const f${i} = ${dec(t)};`).join('\n') +
     `\nreturn { ${fields.map(([f], i) => `${JSON.stringify(f)}: f${i}`).join(', ')} };`;
 
   const encode = new Function('refs', `return function encode_${name}(w, v) {\n${encBody}\n}`)(refs) as (
     w: JuteWriter,
     v: RecordOf<L>,
   ) => void;
-  const decode = new Function('refs', `return function decode_${name}(r) {\n${decBody}\n}`)(refs) as (
-    r: JuteReader,
-  ) => RecordOf<L>;
+  const decode = new Function('refs', `return function decode_${name}(r) {\n${decBody}\n}`)(refs) as (r: JuteReader) => RecordOf<L>;
   return { encode, decode };
 }
 

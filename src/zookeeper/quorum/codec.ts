@@ -92,14 +92,39 @@ export const MSG_TABLE = {
   sync: [7, [['id', 'longN']]],
   inform: [8, [['txn', QTxn]]],
   newleader: [10, [['zxid', 'longN']]],
-  learnerinfo: [11, [['acceptedEpoch', 'longN'], ['observer', 'bool']]],
+  learnerinfo: [
+    11,
+    [
+      ['acceptedEpoch', 'longN'],
+      ['observer', 'bool'],
+    ],
+  ],
   uptodate: [12, [['zxid', 'longN']]],
   diff: [13, [['zxid', 'longN']]],
   trunc: [14, [['zxid', 'longN']]],
-  snap: [15, [['zxid', 'longN'], ['data', optBytes]]],
+  snap: [
+    15,
+    [
+      ['zxid', 'longN'],
+      ['data', optBytes],
+    ],
+  ],
   leaderinfo: [17, [['epoch', 'longN']]],
-  ackepoch: [18, [['currentEpoch', 'longN'], ['lastZxid', 'longN']]],
-  vote: [64, [['state', peerState], ['vote', Vote], ['round', 'longN']]],
+  ackepoch: [
+    18,
+    [
+      ['currentEpoch', 'longN'],
+      ['lastZxid', 'longN'],
+    ],
+  ],
+  vote: [
+    64,
+    [
+      ['state', peerState],
+      ['vote', Vote],
+      ['round', 'longN'],
+    ],
+  ],
   host: [65, [['data', bytes]]],
 } as const satisfies { [T in MsgType]: readonly [number, FieldList] };
 
@@ -123,7 +148,7 @@ void tableFitsMsg;
 interface Variant {
   readonly t: MsgType;
   readonly code: number;
-  readonly codec: Codec<any>;
+  readonly codec: Codec<unknown>;
 }
 
 const byType = new Map<MsgType, Variant>();

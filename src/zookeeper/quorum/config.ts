@@ -329,7 +329,7 @@ export function formatServerLine(m: QuorumMember): string {
 export function renderMembership(qv: QuorumVerifierConfig): string {
   let out = '';
   for (const m of qv.members) out += `server.${m.id}=${formatServerLine(m)}\n`;
-  return out + `version=${formatVersion(qv.version)}`;
+  return `${out}version=${formatVersion(qv.version)}`;
 }
 
 /** Long.toHexString. */
@@ -520,7 +520,8 @@ export function parseMembership(
       keyOf.set(id, e.key);
     } else if (e.key === 'version') {
       const v = javaParseLong(e.value, 16);
-      if (v === undefined) throw new MembershipEntryError(`version must be a hex number, got "${e.value}" (For input string: "${e.value}" under radix 16)`, e);
+      if (v === undefined)
+        throw new MembershipEntryError(`version must be a hex number, got "${e.value}" (For input string: "${e.value}" under radix 16)`, e);
       if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(-Number.MAX_SAFE_INTEGER)) {
         throw new MembershipEntryError(`version ${e.value} is too large for this implementation`, e);
       }
@@ -541,7 +542,11 @@ export function versionFromFilename(path: string): number | undefined {
   if (i < 0) return undefined;
   const v = javaParseLong(path.slice(i + 1), 16);
   if (v === undefined) return undefined;
-  if (v < 0n) throw new QuorumConfigError(`the version suffix of ${path} is negative (For input string: "${BigInt.asUintN(64, v).toString(16)}" under radix 16)`);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new QuorumConfigError(`the version suffix of ${path} is too large for this implementation`);
+  if (v < 0n)
+    throw new QuorumConfigError(
+      `the version suffix of ${path} is negative (For input string: "${BigInt.asUintN(64, v).toString(16)}" under radix 16)`,
+    );
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new QuorumConfigError(`the version suffix of ${path} is too large for this implementation`);
   return Number(v);
 }

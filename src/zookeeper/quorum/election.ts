@@ -148,7 +148,8 @@ export class Election {
   onTick(now: number): Decision | undefined {
     if (this.decideAt !== undefined && now >= this.decideAt) {
       this.decideAt = undefined;
-      if (this.h.isQuorum(this.agreeing(this.vote, this.recv))) return { leader: this.vote.leader, epoch: this.vote.epoch, round: this.round };
+      if (this.h.isQuorum(this.agreeing(this.vote, this.recv)))
+        return { leader: this.vote.leader, epoch: this.vote.epoch, round: this.round };
     }
     if (now - this.lastSentAt >= this.resendMs) this.broadcast(now);
     return undefined;

@@ -24,6 +24,7 @@ import type { Txn } from '../server/txn.js';
 import type { ClientConn, LeaderLink, Pending } from '../server/zkserver.js';
 import type { EnsembleConfig } from './config.js';
 import { decodeForwarded, decodeTouches, encodeForwarded, encodeTouches } from './forwarding.js';
+import type { Forwarded } from './forwarding.js';
 import { QuorumPeer } from './peer.js';
 import { PeerTransport } from './transport.js';
 import { DEFAULT_CORE_CONFIG, epochOf, type Output, type Persist, type PeerId, type PeerState } from './types.js';
@@ -153,7 +154,8 @@ export class EnsembleMember implements LeaderLink {
     this.shell.core.expiresSessions = false;
     this.shell.mode = 'looking';
     this.shell.quorum = {
-      peerState: () => `${this.core?.state ?? 'looking'}${this.core ? ` - ${this.core.monitor().zabState}` : ''}`.replace(/ - election$/, ''),
+      peerState: () =>
+        `${this.core?.state ?? 'looking'}${this.core ? ` - ${this.core.monitor().zabState}` : ''}`.replace(/ - election$/, ''),
       quorumSize: () => this.ensemble.members.filter((m) => m.role === 'participant').length,
       leaderStats: () => {
         if (this.state !== 'leading' || !this.core) return undefined;
@@ -448,7 +450,7 @@ export class EnsembleMember implements LeaderLink {
 
   private onForwarded(from: PeerId, data: Uint8Array): void {
     if (this.state !== 'leading' || !this.leaderSync) return;
-    let f;
+    let f: Forwarded;
     try {
       f = decodeForwarded(data);
     } catch (e) {
@@ -458,7 +460,13 @@ export class EnsembleMember implements LeaderLink {
     const zk = this.zk;
     if (f.kind === 'createSession') {
       zk.sessions.add(f.sessionId, f.timeOutMs, Date.now());
-      const txn = zk.prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut: f.timeOutMs }, f.sessionId, 0, Date.now());
+      const txn = zk.prep.prepareRaw(
+        OpCode.createSession,
+        { kind: 'createSession', op: OpCode.createSession, timeOut: f.timeOutMs },
+        f.sessionId,
+        0,
+        Date.now(),
+      );
       zk.sync.submit(txn, (err) => {
         if (!err) zk.applyTxn(txn);
       });

@@ -52,7 +52,7 @@ interface PersistWaiter {
   gen: number;
   /** A proposal's zxid (then undefined), or -1. */
   zxid: number;
-  then: (() => void) | undefined;
+  onDurable: (() => void) | undefined;
 }
 
 /** How often a learner says hello again to a leader that has not answered yet. */
@@ -160,7 +160,8 @@ export class QuorumPeer {
 
   private flush(): Output[] {
     if (this.ackDue >= 0) {
-      if (this.leader !== undefined && (this.stage === 'synced' || this.stage === 'ready')) this.send(this.leader, { t: 'ack', zxid: this.ackDue });
+      if (this.leader !== undefined && (this.stage === 'synced' || this.stage === 'ready'))
+        this.send(this.leader, { t: 'ack', zxid: this.ackDue });
       this.ackDue = -1;
     }
     const o = this.out;
@@ -175,14 +176,14 @@ export class QuorumPeer {
   private persist(p: Omit<Persist, 'seq'>, then?: () => void): void {
     const seq = ++this.seq;
     this.out.push({ kind: 'persist', p: { seq, ...p } });
-    if (then) this.afterPersist.push({ seq, gen: this.generation, zxid: -1, then });
+    if (then) this.afterPersist.push({ seq, gen: this.generation, zxid: -1, onDurable: then });
   }
 
   /** A proposal to log: once durable the leader counts its own ack, a follower acks it (txnDurable). */
   private persistProposal(txn: QTxn): void {
     const seq = ++this.seq;
     this.out.push({ kind: 'persist', p: { seq, txns: [txn] } });
-    this.afterPersist.push({ seq, gen: this.generation, zxid: txn.zxid, then: undefined });
+    this.afterPersist.push({ seq, gen: this.generation, zxid: txn.zxid, onDurable: undefined });
   }
 
   private onPersisted(seq: number): void {
@@ -193,10 +194,10 @@ export class QuorumPeer {
     while (q.length > 0 && q.peek()!.seq <= seq) {
       const w = q.shift()!;
       if (w.gen !== this.generation) continue; // a continuation of a role we no longer have
-      if (w.then) {
+      if (w.onDurable) {
         if (durable >= 0) this.txnsDurable(durable);
         durable = -1;
-        w.then();
+        w.onDurable();
       } else if (w.zxid > durable) {
         durable = w.zxid;
       }
@@ -300,10 +301,17 @@ export class QuorumPeer {
   }
 
   /** Figures for mntr (QuorumPeer.getDetailedPeerState and the leader's gauges). */
-  monitor(): { zabState: 'election' | 'discovery' | 'synchronization' | 'broadcast'; learners: number; syncedFollowers: number; syncedObservers: number; pendingSyncs: number } {
+  monitor(): {
+    zabState: 'election' | 'discovery' | 'synchronization' | 'broadcast';
+    learners: number;
+    syncedFollowers: number;
+    syncedObservers: number;
+    pendingSyncs: number;
+  } {
     let zabState: 'election' | 'discovery' | 'synchronization' | 'broadcast' = 'election';
     if (this.state === 'leading') zabState = this.established ? 'broadcast' : this.epochSent ? 'synchronization' : 'discovery';
-    else if (this.state !== 'looking') zabState = this.stage === 'ready' ? 'broadcast' : this.stage === 'info' || this.stage === 'epoch' ? 'discovery' : 'synchronization';
+    else if (this.state !== 'looking')
+      zabState = this.stage === 'ready' ? 'broadcast' : this.stage === 'info' || this.stage === 'epoch' ? 'discovery' : 'synchronization';
     let syncedFollowers = 0;
     let syncedObservers = 0;
     for (const l of this.learners.values()) {
@@ -375,7 +383,8 @@ export class QuorumPeer {
    */
   private onConnected(peer: PeerId): void {
     if (this.state === 'looking') this.election.resendTo(peer);
-    else if ((this.state === 'following' || this.state === 'observing') && peer === this.leader && this.stage === 'info') this.sendLearnerInfo();
+    else if ((this.state === 'following' || this.state === 'observing') && peer === this.leader && this.stage === 'info')
+      this.sendLearnerInfo();
   }
 
   private onTick(): void {
@@ -488,15 +497,26 @@ export class QuorumPeer {
     if (l) l.lastHeard = this.now;
     switch (msg.t) {
       case 'learnerinfo': {
-        this.learners.set(from, { observer: msg.observer, phase: 'info', acceptedEpoch: msg.acceptedEpoch, lastZxid: -1, acked: -1, syncedUpTo: -1, lastHeard: this.now });
+        this.learners.set(from, {
+          observer: msg.observer,
+          phase: 'info',
+          acceptedEpoch: msg.acceptedEpoch,
+          lastZxid: -1,
+          acked: -1,
+          syncedUpTo: -1,
+          lastHeard: this.now,
+        });
         if (this.epochSent) this.send(from, { t: 'leaderinfo', epoch: this.epoch });
         else this.maybeChooseEpoch();
         return;
       }
       case 'ackepoch': {
-        if (!l || l.phase !== 'info') return;
+        if (l?.phase !== 'info') return;
         // Leading a peer whose history is newer than ours would lose its txns.
-        if (!l.observer && (msg.currentEpoch > this.currentEpoch || (msg.currentEpoch === this.currentEpoch && msg.lastZxid > this.lastLogged))) {
+        if (
+          !l.observer &&
+          (msg.currentEpoch > this.currentEpoch || (msg.currentEpoch === this.currentEpoch && msg.lastZxid > this.lastLogged))
+        ) {
           this.goLooking();
           return;
         }

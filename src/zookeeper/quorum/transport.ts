@@ -28,15 +28,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { FrameDecoder, FrameTooLargeError } from '../protocol/framing.js';
 import { JuteError, JuteWriter } from '../protocol/jute.js';
 import type { Logger } from '../../util/log.js';
-import {
-  decodeHello,
-  decodeMsg,
-  encodeHelloInto,
-  encodeMsgInto,
-  HELLO_BYTES,
-  QUORUM_PROTOCOL_VERSION,
-  type Channel,
-} from './codec.js';
+import { decodeHello, decodeMsg, encodeHelloInto, encodeMsgInto, HELLO_BYTES, QUORUM_PROTOCOL_VERSION, type Channel } from './codec.js';
 import type { Msg, PeerId } from './types.js';
 
 export type { Channel } from './codec.js';
@@ -206,7 +198,10 @@ export class PeerTransport {
       await this.close();
       throw e;
     }
-    this.log.debug({ host: this.me.host, quorumPort: this.me.quorumPort, electionPort: this.me.electionPort }, 'quorum transport listening');
+    this.log.debug(
+      { host: this.me.host, quorumPort: this.me.quorumPort, electionPort: this.me.electionPort },
+      'quorum transport listening',
+    );
     for (const p of this.peers.values()) {
       if (p.id < this.opts.myId) for (const c of CHANNELS) this.dial(p.id, c);
       else if (p.id > this.opts.myId) for (const c of CHANNELS) this.askToDial(p.id, c);
@@ -221,7 +216,7 @@ export class PeerTransport {
   /** Queues `msg` on the link it travels on; dropped if that link is down. */
   send(to: PeerId, msg: Msg): void {
     const link = this.links.get(keyOf(channelOf(msg), to));
-    if (!link || !link.up) {
+    if (!link?.up) {
       this.stats.dropped++;
       return;
     }
@@ -236,7 +231,10 @@ export class PeerTransport {
     const len = w.pos - at - 4;
     if (len > this.opts.frameBytesMax) {
       w.pos = at;
-      this.log.error({ peer: to, channel: link.channel, type: msg.t, bytes: len, frameBytesMax: this.opts.frameBytesMax }, 'quorum message exceeds frameBytesMax; closing connection');
+      this.log.error(
+        { peer: to, channel: link.channel, type: msg.t, bytes: len, frameBytesMax: this.opts.frameBytesMax },
+        'quorum message exceeds frameBytesMax; closing connection',
+      );
       this.closeLink(link, 'message too large');
       return;
     }
@@ -377,7 +375,10 @@ export class PeerTransport {
     }
     if (this.pending.size >= this.pendingConnectionsMax) {
       this.stats.rejected++;
-      this.log.warn({ channel, remote: socket.remoteAddress, pendingConnectionsMax: this.pendingConnectionsMax }, 'too many quorum connections awaiting hello; refusing one');
+      this.log.warn(
+        { channel, remote: socket.remoteAddress, pendingConnectionsMax: this.pendingConnectionsMax },
+        'too many quorum connections awaiting hello; refusing one',
+      );
       socket.destroy();
       return;
     }
@@ -451,7 +452,10 @@ export class PeerTransport {
     } catch (e) {
       if (e instanceof FrameTooLargeError) {
         this.stats.badFrames++;
-        this.log.warn({ peer: link.peer, channel: link.channel, length: e.length, frameBytesMax: this.opts.frameBytesMax }, 'quorum frame exceeds frameBytesMax; closing connection');
+        this.log.warn(
+          { peer: link.peer, channel: link.channel, length: e.length, frameBytesMax: this.opts.frameBytesMax },
+          'quorum frame exceeds frameBytesMax; closing connection',
+        );
       } else if (e instanceof JuteError) {
         if (link.up) {
           this.stats.badFrames++;
@@ -470,16 +474,34 @@ export class PeerTransport {
   private onHello(link: Link, frame: Buffer): void {
     const h = decodeHello(frame);
     const peer = h.peerId;
-    if (h.version !== QUORUM_PROTOCOL_VERSION) return this.refuseHello(link, `protocol version ${h.version}, mine is ${QUORUM_PROTOCOL_VERSION}`, peer);
-    if (h.channel !== link.channel) return this.refuseHello(link, `hello for the ${h.channel} port arrived on the ${link.channel} port`, peer);
+    if (h.version !== QUORUM_PROTOCOL_VERSION) {
+      this.refuseHello(link, `protocol version ${h.version}, mine is ${QUORUM_PROTOCOL_VERSION}`, peer);
+      return;
+    }
+    if (h.channel !== link.channel) {
+      this.refuseHello(link, `hello for the ${h.channel} port arrived on the ${link.channel} port`, peer);
+      return;
+    }
     if (link.dialed) {
-      if (peer !== link.peer) return this.refuseHello(link, `dialed peer ${link.peer} but peer ${peer} answered`, peer);
+      if (peer !== link.peer) {
+        this.refuseHello(link, `dialed peer ${link.peer} but peer ${peer} answered`, peer);
+        return;
+      }
       this.linkUp(link);
       return;
     }
-    if (!this.peers.has(peer)) return this.refuseHello(link, `unknown peer id ${peer}`, peer);
-    if (peer === this.opts.myId) return this.refuseHello(link, 'hello claims my own id', peer);
-    if (peer < this.opts.myId) return this.onDialRequest(link, peer);
+    if (!this.peers.has(peer)) {
+      this.refuseHello(link, `unknown peer id ${peer}`, peer);
+      return;
+    }
+    if (peer === this.opts.myId) {
+      this.refuseHello(link, 'hello claims my own id', peer);
+      return;
+    }
+    if (peer < this.opts.myId) {
+      this.onDialRequest(link, peer);
+      return;
+    }
     if (this.cutPeers.has(peer)) {
       this.stats.rejected++;
       this.log.debug({ peer, channel: link.channel }, 'refusing connection from a cut peer');
@@ -557,7 +579,10 @@ export class PeerTransport {
 
   private tooSlow(link: Link, bytes: number): void {
     this.stats.tooSlow++;
-    this.log.warn({ peer: link.peer, channel: link.channel, bytes, outputBytesMax: this.opts.outputBytesMax }, 'quorum peer is not reading (output exceeds outputBytesMax); closing connection');
+    this.log.warn(
+      { peer: link.peer, channel: link.channel, bytes, outputBytesMax: this.opts.outputBytesMax },
+      'quorum peer is not reading (output exceeds outputBytesMax); closing connection',
+    );
     this.closeLink(link, 'too slow');
   }
 

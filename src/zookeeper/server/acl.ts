@@ -5,12 +5,7 @@ import { Err } from '../protocol/constants.js';
 import type { AclT, IdT } from '../protocol/records.js';
 
 /** Result of an auth packet: the ids to add, or AUTHFAILED. */
-export function authenticate(
-  scheme: string,
-  auth: Buffer | null,
-  superDigest: string | undefined,
-  remoteAddress = '',
-): IdT[] | number {
+export function authenticate(scheme: string, auth: Buffer | null, superDigest: string | undefined, remoteAddress = ''): IdT[] | number {
   if (scheme === 'digest') {
     // Null auth data makes DigestAuthenticationProvider throw (caught as AUTHFAILED).
     if (auth === null) return Err.AUTHFAILED;

@@ -169,7 +169,10 @@ const COMMANDS: AdminCommand[] = [
     serverRequired: true,
     run(shell) {
       const data = srvrData(shell);
-      data.set('connections', [...shell.connections].map((c) => connectionInfo(c, true)));
+      data.set(
+        'connections',
+        [...shell.connections].map((c) => connectionInfo(c, true)),
+      );
       data.set('secure_connections', []);
       return data;
     },
@@ -246,11 +249,16 @@ function send(res: ServerResponse, head: boolean, status: number, type: string, 
 
 function handle(shell: ZooKeeperServerShell, req: IncomingMessage, res: ServerResponse): void {
   const method = req.method ?? 'GET';
-  const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
+  const hasBody =
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') ||
+    req.headers['transfer-encoding'] !== undefined;
   // Bodies are never read: close the connection after answering instead of draining them.
   const extra: Record<string, string> = hasBody ? { connection: 'close' } : {};
   if (method !== 'GET' && method !== 'HEAD') {
-    send(res, false, 405, 'text/plain; charset=utf-8', `HTTP method ${method} is not supported by this URL\n`, { ...extra, allow: 'GET, HEAD' });
+    send(res, false, 405, 'text/plain; charset=utf-8', `HTTP method ${method} is not supported by this URL\n`, {
+      ...extra,
+      allow: 'GET, HEAD',
+    });
     return;
   }
   const head = method === 'HEAD';

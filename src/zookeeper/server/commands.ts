@@ -4,6 +4,7 @@
 // output of a real 3.8 server.
 
 import { readdirSync, readFileSync, lstatSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { arch, homedir, hostname, platform, release, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
@@ -96,7 +97,7 @@ export function logDir(shell: ZooKeeperServerShell): string {
 /** ZooKeeperServer.getDirSize: file lengths summed recursively; 0 if missing. */
 export function dirSize(path: string): number {
   if (!path) return 0;
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(path);
   } catch {
@@ -143,7 +144,8 @@ export function javaDateString(ms: number): string {
   const p2 = (n: number): string => String(n).padStart(2, '0');
   let zone = 'UTC';
   try {
-    zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? 'UTC';
+    zone =
+      new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? 'UTC';
   } catch {
     // keep UTC
   }
@@ -387,7 +389,14 @@ function monitorText(shell: ZooKeeperServerShell): string {
 
 // ------------------------------------------------------------------ environment
 
-const OS_NAMES: Record<string, string> = { linux: 'Linux', darwin: 'Mac OS X', win32: 'Windows', freebsd: 'FreeBSD', sunos: 'SunOS', aix: 'AIX' };
+const OS_NAMES: Record<string, string> = {
+  linux: 'Linux',
+  darwin: 'Mac OS X',
+  win32: 'Windows',
+  freebsd: 'FreeBSD',
+  sunos: 'SunOS',
+  aix: 'AIX',
+};
 const OS_ARCHS: Record<string, string> = { x64: 'amd64', arm64: 'aarch64', ia32: 'x86', ppc64: 'ppc64le' };
 
 function mb(bytes: number): string {
@@ -483,7 +492,10 @@ export function sessionExpiry(shell: ZooKeeperServerShell): [number, bigint[]][]
   const byTime = new Map<number, bigint[]>();
   for (const s of shell.core.sessions.sessions.values()) {
     let ids = byTime.get(s.expiresAt);
-    if (!ids) byTime.set(s.expiresAt, (ids = []));
+    if (!ids) {
+      ids = [];
+      byTime.set(s.expiresAt, ids);
+    }
     ids.push(s.id);
   }
   return [...byTime].sort(([a], [b]) => a - b);
@@ -506,7 +518,10 @@ function expiryDump(label: string, buckets: [number, string[]][]): string {
 /** `dump`: SessionTracker, ephemerals and connection expiry. */
 function dumpText(shell: ZooKeeperServerShell): string {
   let s = 'SessionTracker dump:\n';
-  s += expiryDump('Session', sessionExpiry(shell).map(([t, ids]) => [t, ids.map((id) => `0x${javaHex(id)}`)]));
+  s += expiryDump(
+    'Session',
+    sessionExpiry(shell).map(([t, ids]) => [t, ids.map((id) => `0x${javaHex(id)}`)]),
+  );
   s += 'ephemeral nodes dump:\n';
   const eph = ephemeralsBySession(shell);
   s += `Sessions with Ephemerals (${eph.length}):\n`;
@@ -523,10 +538,16 @@ function dumpText(shell: ZooKeeperServerShell): string {
     const sess = shell.core.sessions.sessions.get(c.sessionId);
     if (!sess) continue;
     let xs = byTime.get(sess.expiresAt);
-    if (!xs) byTime.set(sess.expiresAt, (xs = []));
+    if (!xs) {
+      xs = [];
+      byTime.set(sess.expiresAt, xs);
+    }
     xs.push(`ip: /${c.remoteAddress}:${c.remotePort} sessionId: 0x${javaHex(c.sessionId)}`);
   }
-  s += expiryDump('Connections', [...byTime].sort(([a], [b]) => a - b));
+  s += expiryDump(
+    'Connections',
+    [...byTime].sort(([a], [b]) => a - b),
+  );
   return s;
 }
 

@@ -3,7 +3,7 @@
 // socket write).
 
 import type { Socket } from 'node:net';
-import { JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
+import { JuteError, JuteReader, type JuteWriter } from '../protocol/jute.js';
 import { decodeConnectRequest, encodeConnectResponse, type ConnectResponse } from '../protocol/connect.js';
 import { FrameDecoder, FrameTooLargeError } from '../protocol/framing.js';
 import { ReplyHeader, WatcherEvent, type IdT } from '../protocol/records.js';

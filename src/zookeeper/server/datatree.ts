@@ -101,7 +101,19 @@ export class DataTree {
   }
 
   private fields(data: Uint8Array | null, aclId: number, zxid: number, time: number, aversion: number, owner: bigint) {
-    return { data, aclId, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion, ephemeralOwner: owner };
+    return {
+      data,
+      aclId,
+      czxid: zxid,
+      mzxid: zxid,
+      pzxid: zxid,
+      ctime: time,
+      mtime: time,
+      version: 0,
+      cversion: 0,
+      aversion,
+      ephemeralOwner: owner,
+    };
   }
 
   private addSystemNode(path: string, acl: readonly AclT[], aversion = 0): void {
@@ -154,7 +166,10 @@ export class DataTree {
     else if (isTtlOwner(owner)) this.ttls.add(path);
     else if (owner !== 0n) {
       let s = this.ephemerals.get(owner);
-      if (!s) this.ephemerals.set(owner, (s = new Set()));
+      if (!s) {
+        s = new Set();
+        this.ephemerals.set(owner, s);
+      }
       s.add(path);
     }
   }
@@ -327,7 +342,7 @@ export class DataTree {
                 ? clientId
                 : 0n;
         const slot = this.createNode(body.path, body.data, body.acl, owner, body.parentCVersion, zxid, time);
-        res.err = slot < 0 ? slot : 0;
+        res.err = Math.min(slot, 0);
         // Only create2 and its kin answer with the new node's stat; a plain create, the usual
         // one, answers with the path alone.
         if (slot >= 0) {
@@ -533,7 +548,18 @@ export class DataTree {
     };
     const top = t.find(quotaPath);
     if (top !== NO_SLOT) walk(top);
-    t.setValue(statSlot, Buffer.from(formatStatsTrack(new Map([['count', count], ['bytes', bytes]])), 'utf8'));
+    t.setValue(
+      statSlot,
+      Buffer.from(
+        formatStatsTrack(
+          new Map([
+            ['count', count],
+            ['bytes', bytes],
+          ]),
+        ),
+        'utf8',
+      ),
+    );
   }
 
   /** Deletes the session's ephemerals (and whatever its CloseSessionTxn lists), deepest paths first. */

@@ -59,7 +59,12 @@ function fitsScratch(name: string, valueBytes: number): boolean {
 function crcScratch(at: number, stat: Buffer): number {
   stat.copy(scratch, at, 0, STAT_BYTES);
   const n = at + STAT_BYTES;
-  return crc32((scratchViews[n] ??= scratch.subarray(0, n)));
+  let view = scratchViews[n];
+  if (view === undefined) {
+    view = scratch.subarray(0, n);
+    scratchViews[n] = view;
+  }
+  return crc32(view);
 }
 
 /** The root is hashed under the name "" (its key in ZooKeeper's node map). */

@@ -98,8 +98,7 @@ export class DigestShadow {
   private touch(s: Shadow, zxid: number, hashed = true): void {
     if (s.exists) {
       if (hashed) this.pending.remove(s.hash);
-      s.hash =
-        s.data === undefined ? storedNodeDigest(s.path, this.tree.table, s.slot, s) : nodeDigest(s.path, s.data, s);
+      s.hash = s.data === undefined ? storedNodeDigest(s.path, this.tree.table, s.slot, s) : nodeDigest(s.path, s.data, s);
       this.pending.add(s.hash);
     }
     s.zxid = zxid;
@@ -120,7 +119,13 @@ export class DigestShadow {
         }
         this.touch(parent, zxid);
         const owner =
-          t.nodeType === 'container' ? CONTAINER_OWNER : t.nodeType === 'ttl' ? ttlOwner(t.ttl) : t.nodeType === 'ephemeral' ? clientId : 0n;
+          t.nodeType === 'container'
+            ? CONTAINER_OWNER
+            : t.nodeType === 'ttl'
+              ? ttlOwner(t.ttl)
+              : t.nodeType === 'ephemeral'
+                ? clientId
+                : 0n;
         // A shadow of a pending delete of this path is reused; its old hash left the digest then.
         const s: Shadow = this.byPath.get(t.path) ?? {
           path: t.path,

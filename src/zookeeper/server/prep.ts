@@ -5,7 +5,7 @@
 import { CreateMode, Err, OpCode, Perms, TTL_MAX_MS } from '../protocol/constants.js';
 import type { AclT, IdT } from '../protocol/records.js';
 import { checkAcl, fixupAcl } from './acl.js';
-import { CONTAINER_OWNER, DataTree, isSessionOwner, ttlOwner } from './datatree.js';
+import { CONTAINER_OWNER, type DataTree, isSessionOwner, ttlOwner } from './datatree.js';
 import { NO_SLOT } from './nodeTable.js';
 import { pathError, sequenceSuffix } from '../protocol/paths.js';
 import type { NodeType, SubTxn, Txn, TxnBody } from './txn.js';
@@ -256,10 +256,7 @@ export class PrepStage {
       op === OpCode.createContainer ? 'container' : op === OpCode.createTTL ? 'ttl' : isEphemeral ? 'ephemeral' : 'persistent';
     const owner = isContainer ? CONTAINER_OWNER : isTtl ? ttlOwner(ttl) : isEphemeral ? ctx.sessionId : 0n;
     this.addChange({ ...parent, zxid, childCount: parent.childCount + 1, cversion: newCversion }, undo);
-    this.addChange(
-      { zxid, path, exists: true, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl },
-      undo,
-    );
+    this.addChange({ zxid, path, exists: true, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl }, undo);
     return {
       kind: 'create',
       op,

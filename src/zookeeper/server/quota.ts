@@ -22,7 +22,7 @@ export function parseStatsTrack(text: string): Map<string, number> {
 export function formatStatsTrack(stats: Map<string, number>): string {
   let s = `count=${stats.get('count') ?? -1},bytes=${stats.get('bytes') ?? -1}`;
   const rest = [...stats.keys()].filter((k) => k !== 'count' && k !== 'bytes').sort();
-  if (rest.length > 0) s += '=' + rest.map((k) => `;${k}=${stats.get(k)}`).join('');
+  if (rest.length > 0) s += `=${rest.map((k) => `;${k}=${stats.get(k)}`).join('')}`;
   return s;
 }
 

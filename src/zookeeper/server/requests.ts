@@ -2,7 +2,7 @@
 // encoding of write results into reply bodies, including multi/multiRead responses.
 
 import { CreateMode, Err, OpCode, Perms, WatcherType } from '../protocol/constants.js';
-import { JuteReader, JuteWriter } from '../protocol/jute.js';
+import type { JuteReader, JuteWriter } from '../protocol/jute.js';
 import {
   AddWatchRequest,
   CheckVersionRequest,
@@ -35,7 +35,7 @@ import {
   type IdT,
 } from '../protocol/records.js';
 import { checkAcl } from './acl.js';
-import { DataTree, type TxnResult } from './datatree.js';
+import type { DataTree, TxnResult } from './datatree.js';
 import { NO_SLOT } from './nodeTable.js';
 import { KeeperError, type WriteOp } from './prep.js';
 import { WatchMode, type Watcher } from './watches.js';
@@ -44,6 +44,7 @@ export type Decoded =
   | { cls: 'write'; w: WriteOp }
   | { cls: 'multi'; ops: WriteOp[] }
   | { cls: 'multiRead'; ops: { op: number; path: string }[] }
+  // biome-ignore lint/suspicious/noExplicitAny: the decoded request record; executeRead switches on op to its type
   | { cls: 'read'; op: number; body: any }
   | { cls: 'sync'; path: string | null }
   | { cls: 'closeSession' };
@@ -202,6 +203,7 @@ function readable(ctx: ReadContext, acl: readonly AclT[], perm: number = Perms.R
   return checkAcl(acl, perm, ctx.auth, ctx.skipAcl);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the record decoded for op; each case reads the fields of its own type
 export function executeRead(op: number, body: any, ctx: ReadContext): ReadResult {
   const { tree } = ctx;
   switch (op) {
@@ -292,7 +294,9 @@ export function executeRead(op: number, body: any, ctx: ReadContext): ReadResult
       const { data, child } = tree.watches;
       let found = false;
       if (op === OpCode.checkWatches) {
-        found = (masks.data !== 0 && data.has(body.path, ctx.watcher, masks.data)) || (masks.child !== 0 && child.has(body.path, ctx.watcher, masks.child));
+        found =
+          (masks.data !== 0 && data.has(body.path, ctx.watcher, masks.data)) ||
+          (masks.child !== 0 && child.has(body.path, ctx.watcher, masks.child));
       } else {
         if (masks.data !== 0 && data.remove(body.path, ctx.watcher, masks.data)) found = true;
         if (masks.child !== 0 && child.remove(body.path, ctx.watcher, masks.child)) found = true;

@@ -79,7 +79,8 @@ export class ZooKeeperServerShell {
       );
       core.sync = storage.createSyncStage(
         () => void storage.snapshot(core.tree, core.durableSessions),
-        (reason) => this.log.error({ reason }, 'storage failed: writes are refused from now on, reads go on; fix the disk and restart the server'),
+        (reason) =>
+          this.log.error({ reason }, 'storage failed: writes are refused from now on, reads go on; fix the disk and restart the server'),
       );
       // As ZooKeeperServer.loadData: a clean snapshot of what was recovered.
       if (rec.replayed > 0 || rec.snapshotZxid < 0) await storage.snapshot(core.tree, core.durableSessions);
@@ -154,15 +155,20 @@ export class ZooKeeperServerShell {
       return;
     }
     this.perIpCount.set(ip, count + 1);
-    const conn = new ServerConnection(socket, this.core, {
-      fourLetterWord: (cmd, c, extra) => runFourLetterWord(this, cmd, c, extra),
-      onClose: (c) => {
-        this.connections.delete(c);
-        const n = (this.perIpCount.get(ip) ?? 1) - 1;
-        if (n <= 0) this.perIpCount.delete(ip);
-        else this.perIpCount.set(ip, n);
+    const conn = new ServerConnection(
+      socket,
+      this.core,
+      {
+        fourLetterWord: (cmd, c, extra) => runFourLetterWord(this, cmd, c, extra),
+        onClose: (c) => {
+          this.connections.delete(c);
+          const n = (this.perIpCount.get(ip) ?? 1) - 1;
+          if (n <= 0) this.perIpCount.delete(ip);
+          else this.perIpCount.set(ip, n);
+        },
       },
-    }, this.log);
+      this.log,
+    );
     this.connections.add(conn);
   }
 

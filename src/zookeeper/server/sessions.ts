@@ -59,7 +59,10 @@ export class SessionTracker {
     if (s.expiresAt) this.buckets.get(s.expiresAt)?.delete(s);
     s.expiresAt = at;
     let b = this.buckets.get(at);
-    if (!b) this.buckets.set(at, (b = new Set()));
+    if (!b) {
+      b = new Set();
+      this.buckets.set(at, b);
+    }
     b.add(s);
   }
 

@@ -77,7 +77,13 @@ export class ValueStore {
    */
   replace(ref: number, oldLength: number, data: Uint8Array): number {
     const length = data.length;
-    if (length > 0 && length <= ARENA_VALUE_BYTES_MAX && oldLength > 0 && oldLength <= ARENA_VALUE_BYTES_MAX && sizeClass(length) === sizeClass(oldLength)) {
+    if (
+      length > 0 &&
+      length <= ARENA_VALUE_BYTES_MAX &&
+      oldLength > 0 &&
+      oldLength <= ARENA_VALUE_BYTES_MAX &&
+      sizeClass(length) === sizeClass(oldLength)
+    ) {
       this.cellChunk(ref).set(data, cellStart(ref));
       return ref;
     }
@@ -93,7 +99,10 @@ export class ValueStore {
       this.freeLargeRefs.push(ref);
       return;
     }
-    (this.freeCells[sizeClass(length)] ??= []).push(ref);
+    const cls = sizeClass(length);
+    const cells = this.freeCells[cls];
+    if (cells) cells.push(ref);
+    else this.freeCells[cls] = [ref];
   }
 
   /**
@@ -102,7 +111,8 @@ export class ValueStore {
    */
   copyOut(ref: number, length: number, target: DataView, at: number): number {
     if (length <= 0) return 0;
-    if (at < 0 || at + length > target.byteLength) throw new RangeError(`${length} bytes at ${at} overrun a target of ${target.byteLength}`);
+    if (at < 0 || at + length > target.byteLength)
+      throw new RangeError(`${length} bytes at ${at} overrun a target of ${target.byteLength}`);
     if (length > COPY_BY_WORDS_MAX) {
       new Uint8Array(target.buffer, target.byteOffset + at, length).set(this.view(ref, length));
       return length;

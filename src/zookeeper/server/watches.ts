@@ -26,12 +26,18 @@ export class WatchTable {
 
   add(path: string, w: Watcher, mode: number): void {
     let ws = this.byPath.get(path);
-    if (!ws) this.byPath.set(path, (ws = new Map()));
+    if (!ws) {
+      ws = new Map();
+      this.byPath.set(path, ws);
+    }
     const prev = ws.get(w) ?? 0;
     if (prev & mode) return;
     ws.set(w, prev | mode);
     let ps = this.byWatcher.get(w);
-    if (!ps) this.byWatcher.set(w, (ps = new Map()));
+    if (!ps) {
+      ps = new Map();
+      this.byWatcher.set(w, ps);
+    }
     ps.set(path, prev | mode);
     if (mode === WatchMode.PERSISTENT_RECURSIVE) this.recursiveCount++;
   }

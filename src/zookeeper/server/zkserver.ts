@@ -4,7 +4,7 @@
 // injected and `tick()` is driven by the shell.
 
 import { Err, OpCode, opName } from '../protocol/constants.js';
-import { JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
+import { JuteError, JuteReader, type JuteWriter } from '../protocol/jute.js';
 import type { ConnectRequest, ConnectResponse } from '../protocol/connect.js';
 import { AuthPacket, GetSASLRequest, ReconfigRequest, RequestHeader, SetSASLResponse, type IdT } from '../protocol/records.js';
 import { addAuthId, authenticate } from './acl.js';
@@ -218,7 +218,13 @@ export class ZooKeeperServer {
         this.leaderLink.forwardCreateSession(id, timeOut);
         return true;
       }
-      const txn = this.prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut }, id, 0, this.now());
+      const txn = this.prep.prepareRaw(
+        OpCode.createSession,
+        { kind: 'createSession', op: OpCode.createSession, timeOut },
+        id,
+        0,
+        this.now(),
+      );
       slot.isWrite = true;
       this.sync.submit(txn, (err) => {
         if (err) {
@@ -232,7 +238,7 @@ export class ZooKeeperServer {
       return true;
     }
     const s = this.sessions.sessions.get(req.sessionId);
-    const passwdOk = req.passwd !== null && req.passwd.equals(sessionPassword(req.sessionId));
+    const passwdOk = req.passwd?.equals(sessionPassword(req.sessionId)) === true;
     if (!s || s.closing || !passwdOk) {
       c.sendConnectResponse({ protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(16), readOnly });
       this.stats.packetsSent++;
@@ -386,7 +392,13 @@ export class ZooKeeperServer {
       } else {
         this.sessions.setClosing(c.sessionId);
         const paths2Delete = this.prep.ephemeralsForClose(c.sessionId);
-        txn = this.prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, c.sessionId, xid, ctx.time);
+        txn = this.prep.prepareRaw(
+          OpCode.closeSession,
+          { kind: 'closeSession', op: OpCode.closeSession, paths2Delete },
+          c.sessionId,
+          xid,
+          ctx.time,
+        );
       }
       p.closeAfter = true;
     } else if (d.cls === 'multi') {

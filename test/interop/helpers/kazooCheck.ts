@@ -41,7 +41,7 @@ function repoRoot(): string {
       }
     }
     const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the clustergenie repository root above ' + fileURLToPath(import.meta.url));
+    if (up === dir) throw new Error(`cannot find the clustergenie repository root above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
 }
@@ -131,16 +131,27 @@ export async function checkKazooSuite(t: TestContext, cfg: KazooCheck): Promise<
         const child = spawn(
           join(dir, 'run-kazoo.sh'),
           [
-            '--target', target,
+            '--target',
+            target,
             ...(cfg.size > 1 ? ['--size', String(cfg.size)] : []),
-            '--output', join(out, `results-${name}${suffix}.txt`),
-            '--junit', join(out, `junit-${name}${suffix}.xml`),
-            '--server-log', join(out, `server-${name}${suffix}.log`),
-            '--overall-timeout', String(overallTimeoutS),
+            '--output',
+            join(out, `results-${name}${suffix}.txt`),
+            '--junit',
+            join(out, `junit-${name}${suffix}.xml`),
+            '--server-log',
+            join(out, `server-${name}${suffix}.log`),
+            '--overall-timeout',
+            String(overallTimeoutS),
             ...(extra.length ? ['--', ...extra] : []),
           ],
           // t.signal aborts on the node:test timeout: run-kazoo.py turns SIGTERM into a clean-up.
-          { cwd: root, stdio: ['ignore', fd, fd], env: { ...process.env, KAZOO_PYTHON: PYTHON, ...cfg.env }, signal: t.signal, killSignal: 'SIGTERM' },
+          {
+            cwd: root,
+            stdio: ['ignore', fd, fd],
+            env: { ...process.env, KAZOO_PYTHON: PYTHON, ...cfg.env },
+            signal: t.signal,
+            killSignal: 'SIGTERM',
+          },
         );
         child.on('error', reject);
         child.on('exit', (code, signal) => resolveRun(code ?? (signal ? 128 : null)));
@@ -154,8 +165,12 @@ export async function checkKazooSuite(t: TestContext, cfg: KazooCheck): Promise<
   t.diagnostic(`full run took ${Math.round((Date.now() - started) / 1000)} s`);
 
   assert.notEqual(status, 3, `run-kazoo.sh: prerequisites missing\n${tail(runLog, 20)}`);
-  assert.notEqual(status, 5, `run-kazoo.sh: the ${target} ${cfg.preflight} failed its preflight\n` +
-    `${tail(runLog, 10)}\n--- server output (${serverLog}) ---\n${tail(serverLog, 30)}`);
+  assert.notEqual(
+    status,
+    5,
+    `run-kazoo.sh: the ${target} ${cfg.preflight} failed its preflight\n` +
+      `${tail(runLog, 10)}\n--- server output (${serverLog}) ---\n${tail(serverLog, 30)}`,
+  );
   assert.notEqual(status, 2, `run-kazoo.sh: usage error or ports busy\n${tail(runLog, 20)}`);
 
   const { results, finished, stopped } = parseResults(resultsFile);
@@ -179,12 +194,14 @@ export async function checkKazooSuite(t: TestContext, cfg: KazooCheck): Promise<
   }
   const problems = missing.map((id) => {
     const r = results.get(id);
-    return `${r?.outcome ?? 'not run'}  ${id}${r?.reason ? '  -- ' + r.reason : ''}`;
+    return `${r?.outcome ?? 'not run'}  ${id}${r?.reason ? `  -- ${r.reason}` : ''}`;
   });
   const counts = new Map<string, number>();
   for (const r of results.values()) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
   const summary = [...counts].map(([k, v]) => `${k}=${v}`).join(' ');
-  t.diagnostic(`run-kazoo.sh exit ${status}; ${summary}; baseline ${baseline.length}, exceptions ${exceptions.size}, missing ${problems.length}`);
+  t.diagnostic(
+    `run-kazoo.sh exit ${status}; ${summary}; baseline ${baseline.length}, exceptions ${exceptions.size}, missing ${problems.length}`,
+  );
   for (const id of exceptions.keys()) {
     if (results.get(id)?.outcome === 'passed') t.diagnostic(`exception no longer needed (passes now): ${id}`);
   }

@@ -86,13 +86,15 @@ export class Nzc {
   }
 
   private call<T>(what: string, f: (cb: (err: Error | null, v: T) => void) => void): Promise<T> {
-    return within(
-      new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v)))),
-      what,
-    );
+    return within(new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v)))), what);
   }
 
-  create(path: string, data?: Buffer | null, mode: number = CreateMode.PERSISTENT, acls: zookeeper.ACL[] = ACL.OPEN_ACL_UNSAFE): Promise<string> {
+  create(
+    path: string,
+    data?: Buffer | null,
+    mode: number = CreateMode.PERSISTENT,
+    acls: zookeeper.ACL[] = ACL.OPEN_ACL_UNSAFE,
+  ): Promise<string> {
     return this.call(`create ${path}`, (cb) => this.client.create(path, data, acls, mode, cb));
   }
   remove(path: string, version = -1): Promise<void> {
@@ -108,7 +110,9 @@ export class Nzc {
     return this.call(`exists ${path}`, (cb) => this.client.exists(path, watcher, cb));
   }
   getChildren(path: string, watcher?: zookeeper.Watcher): Promise<{ children: string[]; stat: Stat }> {
-    return this.call(`getChildren ${path}`, (cb) => this.client.getChildren(path, watcher, (e, children, stat) => cb(e, { children, stat })));
+    return this.call(`getChildren ${path}`, (cb) =>
+      this.client.getChildren(path, watcher, (e, children, stat) => cb(e, { children, stat })),
+    );
   }
   getACL(path: string): Promise<{ acls: zookeeper.ACL[]; stat: Stat }> {
     return this.call(`getACL ${path}`, (cb) => this.client.getACL(path, (e, acls, stat) => cb(e, { acls, stat })));

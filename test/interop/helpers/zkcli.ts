@@ -43,10 +43,12 @@ export class ZkCliSession {
   ) {
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => this.onData(d));
-    this.exited = new Promise((r) => child.once('exit', (code) => {
-      this.wake();
-      r(code);
-    }));
+    this.exited = new Promise((r) =>
+      child.once('exit', (code) => {
+        this.wake();
+        r(code);
+      }),
+    );
   }
 
   /** Starts zkCli against `server` (host:port) and waits until its session is connected. */
@@ -54,8 +56,21 @@ export class ZkCliSession {
     // `exec` so the PID we hold is the JVM itself (zkCli.sh would leave java as a grandchild).
     const child = spawn(
       '/bin/sh',
-      ['-c', 'exec "$0" "$@" 2>&1', JAVA, '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', CLASSPATH,
-        'org.apache.zookeeper.ZooKeeperMain', '-waitforconnection', '-timeout', '30000', '-server', server],
+      [
+        '-c',
+        'exec "$0" "$@" 2>&1',
+        JAVA,
+        '-XX:TieredStopAtLevel=1',
+        '-XX:+UseSerialGC',
+        '-cp',
+        CLASSPATH,
+        'org.apache.zookeeper.ZooKeeperMain',
+        '-waitforconnection',
+        '-timeout',
+        '30000',
+        '-server',
+        server,
+      ],
       { stdio: ['pipe', 'pipe', 'ignore'] },
     );
     killOnExit(child);
@@ -72,8 +87,7 @@ export class ZkCliSession {
   private onData(d: string): void {
     this.raw += d;
     this.buf += d;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
+    for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
       const line = this.buf.slice(0, nl).replace(/\r$/, '');
       this.buf = this.buf.slice(nl + 1);
       this.onLine(line);

@@ -16,10 +16,7 @@ export interface FakeRequest {
   at: number;
 }
 
-export type ConnectDecision =
-  | { timeOut: number; sessionId: bigint; passwd?: Buffer }
-  | 'close'
-  | 'silent';
+export type ConnectDecision = { timeOut: number; sessionId: bigint; passwd?: Buffer } | 'close' | 'silent';
 
 export class FakeConn {
   readonly requests = new Inbox<FakeRequest>();
@@ -105,8 +102,7 @@ export class FakeZooKeeper {
     });
     socket.on('data', (chunk: Buffer) => {
       dec.push(chunk);
-      let f: Buffer | undefined;
-      while ((f = dec.next()) !== undefined) {
+      for (let f = dec.next(); f !== undefined; f = dec.next()) {
         const r = new JuteReader(f);
         if (conn.connectRequest === undefined) {
           conn.connectRequest = decodeConnectRequest(r);

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ZooKeeperClient, ZooKeeperError } from '../../../src/zookeeper/client/index.js';
+import { ZooKeeperClient, type ZooKeeperError } from '../../../src/zookeeper/client/index.js';
 import { AddWatchMode, Err, EventType, KeeperState, OpCode } from '../../../src/zookeeper/protocol/constants.js';
 import { JuteReader } from '../../../src/zookeeper/protocol/jute.js';
 import {

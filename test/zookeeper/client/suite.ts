@@ -6,12 +6,7 @@
 
 import { after, afterEach, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  CreateMode,
-  EventType,
-  ZooKeeperClient,
-  type WatchedEvent,
-} from '../../../src/zookeeper/client/index.js';
+import { CreateMode, EventType, ZooKeeperClient, type WatchedEvent } from '../../../src/zookeeper/client/index.js';
 import type { ServerHandle, StartServer } from '../../helpers/apacheZk.js';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcpProxy.js';
 import { Inbox } from '../../helpers/wait.js';

@@ -79,7 +79,10 @@ export function dataTests(ctx: SuiteContext): void {
     assert.equal(s2.pzxid, stat.pzxid);
     assert.ok(s2.mtime >= stat.mtime);
     assert.deepEqual(await c.exists(p), s2);
-    await assert.rejects(c.setData(p, 'x', 0), (e: ZooKeeperError) => e.code === Err.BADVERSION && e.codeName === 'BADVERSION' && e.path === p);
+    await assert.rejects(
+      c.setData(p, 'x', 0),
+      (e: ZooKeeperError) => e.code === Err.BADVERSION && e.codeName === 'BADVERSION' && e.path === p,
+    );
     assert.equal((await c.setData(p, 'any', -1)).version, 2);
 
     await assert.rejects(c.delete(p, 0), code(Err.BADVERSION));
@@ -126,7 +129,10 @@ export function dataTests(ctx: SuiteContext): void {
     await assert.rejects(c.getData(`${root}//a`), code(Err.BADARGUMENTS));
     await assert.rejects(c.create(`${root}/x`, null, { acl: [] }), code(Err.INVALIDACL));
     // A malformed ACL is refused by the server.
-    await assert.rejects(c.create(`${root}/x`, null, { acl: [{ perms: 31, id: { scheme: 'world', id: 'nobody' } }] }), code(Err.INVALIDACL));
+    await assert.rejects(
+      c.create(`${root}/x`, null, { acl: [{ perms: 31, id: { scheme: 'world', id: 'nobody' } }] }),
+      code(Err.INVALIDACL),
+    );
     assert.ok(c.isConnected);
   });
 
@@ -391,7 +397,10 @@ export function dataTests(ctx: SuiteContext): void {
     assert.equal((await c.exists(`${root}/a`))!.czxid, (await c.exists(`${root}/a/b`))!.czxid);
 
     const tx = await c.transaction().create(`${root}/t`).setData(`${root}/t`, 'v').check(`${root}/t`, 1).commit();
-    assert.deepEqual(tx.map((r) => r.type), ['create', 'setData', 'check']);
+    assert.deepEqual(
+      tx.map((r) => r.type),
+      ['create', 'setData', 'check'],
+    );
     assert.deepEqual(await c.multi([]), []);
   });
 
@@ -453,10 +462,7 @@ export function dataTests(ctx: SuiteContext): void {
     await alice.addAuth('digest', 'alice:pw');
     assert.deepEqual((await alice.getData(p)).data, Buffer.from('hidden'));
     const who = await alice.whoAmI();
-    assert.deepEqual(
-      who.map((w) => `${w.scheme}:${w.user}`).sort(),
-      ['digest:alice', 'ip:127.0.0.1'],
-    );
+    assert.deepEqual(who.map((w) => `${w.scheme}:${w.user}`).sort(), ['digest:alice', 'ip:127.0.0.1']);
     const got = await alice.getACL(p);
     assert.deepEqual(got.acl, acl);
     assert.equal(got.stat.aversion, 0);
@@ -522,7 +528,10 @@ export function dataTests(ctx: SuiteContext): void {
     assert.deepEqual(await rec.next(), ev(EventType.NodeCreated, '/z'));
 
     const m = await c.multi([Op.create('/m1'), Op.create('/m2', null, { withStat: true })]);
-    assert.deepEqual(m.map((r) => (r as { path: string }).path), ['/m1', '/m2']);
+    assert.deepEqual(
+      m.map((r) => (r as { path: string }).path),
+      ['/m1', '/m2'],
+    );
     assert.equal(await c.sync('/x'), '/x');
     await c.create('/e', null, { mode: CreateMode.EPHEMERAL });
     assert.deepEqual(await c.getEphemerals(), ['/e']);

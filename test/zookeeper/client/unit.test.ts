@@ -56,7 +56,10 @@ test('chroot maps client paths to server paths and back', () => {
 
 test('client-side path validation follows PathUtils, with sequential prefixes ending in /', () => {
   for (const bad of ['', 'a', '/a/', '//a', '/a/./b', '/a/../b', '/a\u0000b']) {
-    assert.throws(() => validatePath(bad), (e: ZooKeeperError) => e.code === Err.BADARGUMENTS);
+    assert.throws(
+      () => validatePath(bad),
+      (e: ZooKeeperError) => e.code === Err.BADARGUMENTS,
+    );
   }
   validatePath('/');
   validatePath('/a/b.c/..d');
@@ -67,7 +70,10 @@ test('client-side path validation follows PathUtils, with sequential prefixes en
 test('watch tables fire one-shot watches once and persistent ones every time', () => {
   const wm = new WatchManager();
   const fired: string[] = [];
-  const mk = (name: string): Watcher => () => fired.push(name);
+  const mk =
+    (name: string): Watcher =>
+    () =>
+      fired.push(name);
   const data = mk('data');
   const exist = mk('exist');
   const child = mk('child');
@@ -78,7 +84,11 @@ test('watch tables fire one-shot watches once and persistent ones every time', (
   wm.addChild('/a', child);
   wm.addPersistent('/a', pers, false);
   wm.addPersistent('/', rec, true);
-  const fire = (type: number, path: string): string[] => [...wm.trigger(type, path)].map((w) => (w(0 as never), fired.pop()!));
+  const fire = (type: number, path: string): string[] =>
+    [...wm.trigger(type, path)].map((w) => {
+      w(0 as never);
+      return fired.pop()!;
+    });
   assert.deepEqual(fire(EventType.NodeDataChanged, '/a').sort(), ['data', 'pers', 'rec']);
   assert.deepEqual(fire(EventType.NodeDataChanged, '/a').sort(), ['pers', 'rec']);
   assert.deepEqual(fire(EventType.NodeChildrenChanged, '/a').sort(), ['child', 'pers']);
@@ -107,7 +117,10 @@ test('watch removal reports what went and whether other watchers remain', () => 
   assert.ok(!wm.contains('/x', WatcherType.Persistent));
   assert.ok(wm.othersRemain('/x', WatcherType.Data, a));
   const r1 = wm.remove('/x', WatcherType.Data, a);
-  assert.deepEqual(r1.removed.map((r) => r.eventType), [EventType.DataWatchRemoved]);
+  assert.deepEqual(
+    r1.removed.map((r) => r.eventType),
+    [EventType.DataWatchRemoved],
+  );
   assert.equal(r1.remaining, true);
   const r2 = wm.remove('/x', WatcherType.Any);
   assert.deepEqual(r2.removed.map((r) => r.eventType).sort(), [EventType.DataWatchRemoved, EventType.ChildWatchRemoved]);
@@ -161,7 +174,10 @@ test('create planning picks the opcode the Java client would', () => {
   assert.throws(() => planCreate('/a', { mode: CreateMode.PERSISTENT, ttl: 5 }, false), bad);
   assert.throws(() => planCreate('/a', { mode: 9 as never }, false), bad);
   assert.throws(() => planCreate('/a/', {}, false), bad);
-  assert.throws(() => planCreate('/a', { acl: [] }, false), (e: ZooKeeperError) => e.code === Err.INVALIDACL);
+  assert.throws(
+    () => planCreate('/a', { acl: [] }, false),
+    (e: ZooKeeperError) => e.code === Err.INVALIDACL,
+  );
 });
 
 test('multi requests encode headers, bodies and the terminator; responses decode per op', () => {
@@ -192,4 +208,3 @@ test('multi requests encode headers, bodies and the terminator; responses decode
     { type: 'error', err: Err.NONODE, codeName: 'NONODE' },
   ]);
 });
-

@@ -28,7 +28,12 @@ test('digest auth, NOAUTH denials in check order, getACL masking without ADMIN',
     const p = t.prefix;
     await t.call(a, 'auth u1', OpCode.auth, B.auth('digest', 'u1:p1'), -4);
     await t.call(a, 'whoAmI u1', OpCode.whoAmI);
-    await t.call(a, 'create prefix (u1 all, world read)', OpCode.create, B.create(p, 'd', 0, [acl(31, 'digest', U1), acl(1, 'world', 'anyone')]));
+    await t.call(
+      a,
+      'create prefix (u1 all, world read)',
+      OpCode.create,
+      B.create(p, 'd', 0, [acl(31, 'digest', U1), acl(1, 'world', 'anyone')]),
+    );
     await t.call(a, 'create secret (u1 only)', OpCode.create2, B.create(`${p}/secret`, 's', 0, [acl(31, 'digest', U1)]));
     await t.call(a, 'create child of secret', OpCode.create, B.create(`${p}/secret/c`, 's', 0, OPEN));
     // Reads without READ.
@@ -40,7 +45,12 @@ test('digest auth, NOAUTH denials in check order, getACL masking without ADMIN',
     await t.call(n, 'getACL prefix (masked)', OpCode.getACL, B.getACL(p));
     await t.call(a, 'getACL prefix as u1 (full)', OpCode.getACL, B.getACL(p));
     await t.call(n, 'getData child (open)', OpCode.getData, B.getData(`${p}/secret/c`));
-    await t.call(n, 'multiRead mixed', OpCode.multiRead, B.multi([M.getData(`${p}/secret`), M.getData(`${p}/secret/c`), M.getChildren(`${p}/secret`)]));
+    await t.call(
+      n,
+      'multiRead mixed',
+      OpCode.multiRead,
+      B.multi([M.getData(`${p}/secret`), M.getData(`${p}/secret/c`), M.getChildren(`${p}/secret`)]),
+    );
     // Writes without permission; check order against other errors.
     await t.call(n, 'setData secret', OpCode.setData, B.setData(`${p}/secret`, 'x'));
     await t.call(n, 'setData secret bad version', OpCode.setData, B.setData(`${p}/secret`, 'x', 9));
@@ -90,7 +100,12 @@ test('the auth pseudo-scheme, several identities, whoAmI', async () => {
     await t.call(a, 'getACL b', OpCode.getACL, B.getACL(`${p}/b`));
     await t.call(a, 'setACL with auth', OpCode.setACL, B.setACL(`${p}/b`, [acl(31, 'auth', '')]));
     await t.call(a, 'getACL b after', OpCode.getACL, B.getACL(`${p}/b`));
-    await t.call(a, 'create with a non-BMP digest id', OpCode.create, B.create(`${p}/u`, '', 0, [acl(31, 'digest', '\ud83d\ude00:x'), acl(1, 'world', 'anyone')]));
+    await t.call(
+      a,
+      'create with a non-BMP digest id',
+      OpCode.create,
+      B.create(`${p}/u`, '', 0, [acl(31, 'digest', '\ud83d\ude00:x'), acl(1, 'world', 'anyone')]),
+    );
     await t.call(a, 'getACL non-BMP', OpCode.getACL, B.getACL(`${p}/u`));
     await t.close(a, 'close');
   });

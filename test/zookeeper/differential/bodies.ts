@@ -57,7 +57,14 @@ export const B = {
   ephemerals: (prefixPath: string): Buffer => enc(GetEphemeralsRequest, { prefixPath }),
   setWatches: (relativeZxid: number, data: string[], exist: string[], child: string[]): Buffer =>
     enc(SetWatches, { relativeZxid, dataWatches: data, existWatches: exist, childWatches: child }),
-  setWatches2: (relativeZxid: number, data: string[], exist: string[], child: string[], persistent: string[], recursive: string[]): Buffer =>
+  setWatches2: (
+    relativeZxid: number,
+    data: string[],
+    exist: string[],
+    child: string[],
+    persistent: string[],
+    recursive: string[],
+  ): Buffer =>
     enc(SetWatches2, {
       relativeZxid,
       dataWatches: data,
@@ -71,8 +78,14 @@ export const B = {
 
 /** Sub-ops for multi bodies. */
 export const M = {
-  create: (path: string, data: string | null = '', flags = 0, a: AclT[] = OPEN) => ({ type: OpCode.create, body: B.create(path, data, flags, a) }),
-  create2: (path: string, data: string | null = '', flags = 0, a: AclT[] = OPEN) => ({ type: OpCode.create2, body: B.create(path, data, flags, a) }),
+  create: (path: string, data: string | null = '', flags = 0, a: AclT[] = OPEN) => ({
+    type: OpCode.create,
+    body: B.create(path, data, flags, a),
+  }),
+  create2: (path: string, data: string | null = '', flags = 0, a: AclT[] = OPEN) => ({
+    type: OpCode.create2,
+    body: B.create(path, data, flags, a),
+  }),
   delete: (path: string, version = -1) => ({ type: OpCode.delete, body: B.delete(path, version) }),
   setData: (path: string, data: string | null, version = -1) => ({ type: OpCode.setData, body: B.setData(path, data, version) }),
   check: (path: string, version: number) => ({ type: OpCode.check, body: B.check(path, version) }),

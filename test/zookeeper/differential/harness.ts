@@ -121,7 +121,7 @@ export class Ctx {
       timeOut: base.timeOut,
       sessionId: this.sid(base.sessionId),
       passwdLength: base.passwd === null ? -1 : base.passwd.length,
-      passwdZero: base.passwd !== null && base.passwd.every((b) => b === 0),
+      passwdZero: base.passwd?.every((b) => b === 0) === true,
       readOnly,
       trailing: r.remaining > 1 ? r.remaining - 1 : 0,
     };
@@ -138,9 +138,15 @@ export class Ctx {
   }
 
   /** Sends several requests back to back (pipelined), then records their replies in order. */
-  async pipeline(c: RawClient, label: string, reqs: readonly { op: number; body?: Buffer; xid?: number }[]): Promise<(ReplyFrame | undefined)[]> {
+  async pipeline(
+    c: RawClient,
+    label: string,
+    reqs: readonly { op: number; body?: Buffer; xid?: number }[],
+  ): Promise<(ReplyFrame | undefined)[]> {
     const xids = reqs.map((q) => q.xid ?? c.xid());
-    reqs.forEach((q, i) => c.send(xids[i]!, q.op, q.body ?? Buffer.alloc(0)));
+    reqs.forEach((q, i) => {
+      c.send(xids[i]!, q.op, q.body ?? Buffer.alloc(0));
+    });
     const out: (ReplyFrame | undefined)[] = [];
     for (let i = 0; i < reqs.length; i++) {
       const r = await c.nextReply();
@@ -216,9 +222,11 @@ export class Ctx {
       if (s.closed) continue;
       let c = s.client && !s.client.closed ? s.client : undefined;
       if (!c) {
-        c = await RawClient.connect(this.side.server.host, this.side.server.port, { sessionId: s.id, passwd: s.passwd, timeOut: 30_000 }).catch(
-          () => undefined,
-        );
+        c = await RawClient.connect(this.side.server.host, this.side.server.port, {
+          sessionId: s.id,
+          passwd: s.passwd,
+          timeOut: 30_000,
+        }).catch(() => undefined);
         if (c) this.clients.push(c);
       }
       if (c && !c.closed && c.connectResponse && c.connectResponse.sessionId === s.id) {
@@ -306,6 +314,7 @@ type BodyNorm<T> = [Codec<T>, (ctx: Ctx, v: T) => T];
 
 const sortStrings = (a: string[]): string[] => [...a].sort();
 
+// biome-ignore lint/suspicious/noExplicitAny: one table of codecs for records of different types
 const BODY: Record<number, BodyNorm<any>> = {
   [OpCode.create]: [CreateResponse, (_c, v) => v],
   [OpCode.create2]: [Create2Response, (c, v) => ({ ...v, stat: normStat(c, v.stat) })],
@@ -340,7 +349,9 @@ function normalizeMulti(ctx: Ctx, body: Buffer): unknown[] | string {
         break;
       }
       const start = r.pos;
+      // biome-ignore lint/suspicious/noExplicitAny: the codec and normalizer are picked per reply type below
       let codec: Codec<any> | undefined;
+      // biome-ignore lint/suspicious/noExplicitAny: as above, paired with the codec
       let norm: ((ctx: Ctx, v: any) => any) | undefined;
       switch (h.type) {
         case -1:

@@ -100,12 +100,37 @@ test('multi with forbidden or mixed sub-ops is a marshalling error', async () =>
     await t.call(c, 'create2 with TTL flags', OpCode.multi, B.multi([M.create2(`${p}/t3`, '', 6)]));
     await t.call(c, 'TTL flags after a failing op', OpCode.multi, B.multi([M.create(p), M.create(`${p}/t7`, '', 5)]));
     await t.call(c, 'TTL flags before a failing op', OpCode.multi, B.multi([M.create(`${p}/t8`), M.create(`${p}/t9`, '', 5), M.create(p)]));
-    await t.call(c, 'createTTL with flags 0', OpCode.multi, B.multi([{ type: OpCode.createTTL, body: B.createTTL(`${p}/t4`, '', 0, 100) }]));
-    await t.call(c, 'createTTL with flags 4', OpCode.multi, B.multi([{ type: OpCode.createTTL, body: B.createTTL(`${p}/t5`, '', 4, 100) }]));
-    await t.call(c, 'createTTL with flags 1', OpCode.multi, B.multi([{ type: OpCode.createTTL, body: B.createTTL(`${p}/t6`, '', 1, 100) }]));
+    await t.call(
+      c,
+      'createTTL with flags 0',
+      OpCode.multi,
+      B.multi([{ type: OpCode.createTTL, body: B.createTTL(`${p}/t4`, '', 0, 100) }]),
+    );
+    await t.call(
+      c,
+      'createTTL with flags 4',
+      OpCode.multi,
+      B.multi([{ type: OpCode.createTTL, body: B.createTTL(`${p}/t5`, '', 4, 100) }]),
+    );
+    await t.call(
+      c,
+      'createTTL with flags 1',
+      OpCode.multi,
+      B.multi([{ type: OpCode.createTTL, body: B.createTTL(`${p}/t6`, '', 1, 100) }]),
+    );
     await t.call(c, 'create2 with container flags', OpCode.multi, B.multi([M.create2(`${p}/c1`, '', 4)]));
-    await t.call(c, 'createContainer with flags 0', OpCode.multi, B.multi([{ type: OpCode.createContainer, body: B.create(`${p}/c2`, '', 0) }]));
-    await t.call(c, 'createContainer with flags 3', OpCode.multi, B.multi([{ type: OpCode.createContainer, body: B.create(`${p}/c3-`, '', 3) }]));
+    await t.call(
+      c,
+      'createContainer with flags 0',
+      OpCode.multi,
+      B.multi([{ type: OpCode.createContainer, body: B.create(`${p}/c2`, '', 0) }]),
+    );
+    await t.call(
+      c,
+      'createContainer with flags 3',
+      OpCode.multi,
+      B.multi([{ type: OpCode.createContainer, body: B.create(`${p}/c3-`, '', 3) }]),
+    );
     await t.call(c, 'create with flags 12', OpCode.multi, B.multi([M.create(`${p}/f12`, '', 12)]));
     await t.call(c, 'children', OpCode.getChildren2, B.getChildren(p));
     for (const n of ['t4', 't5', 't6', 'c1', 'c2']) await t.call(c, `stat ${n}`, OpCode.exists, B.exists(`${p}/${n}`));

@@ -106,10 +106,10 @@ test('failing creates: NODEEXISTS, NONODE, invalid paths, NOCHILDRENFOREPHEMERAL
     // Sequential names are appended before validation: a trailing slash is a legal prefix.
     await t.call(c, 'sequential with trailing slash', OpCode.create, B.create(`${p}/`, '', 2));
     await t.call(c, 'sequential empty-segment', OpCode.create, B.create(`${p}//`, '', 2));
-    await t.call(c, 'create under /zookeeper', OpCode.create, B.create('/zookeeper/x-' + p.slice(1)));
-    await t.call(c, 'delete under /zookeeper', OpCode.delete, B.delete('/zookeeper/x-' + p.slice(1)));
-    await t.call(c, 'create /zookeeper/quota child', OpCode.create, B.create('/zookeeper/quota/q-' + p.slice(1)));
-    await t.call(c, 'delete /zookeeper/quota child', OpCode.delete, B.delete('/zookeeper/quota/q-' + p.slice(1)));
+    await t.call(c, 'create under /zookeeper', OpCode.create, B.create(`/zookeeper/x-${p.slice(1)}`));
+    await t.call(c, 'delete under /zookeeper', OpCode.delete, B.delete(`/zookeeper/x-${p.slice(1)}`));
+    await t.call(c, 'create /zookeeper/quota child', OpCode.create, B.create(`/zookeeper/quota/q-${p.slice(1)}`));
+    await t.call(c, 'delete /zookeeper/quota child', OpCode.delete, B.delete(`/zookeeper/quota/q-${p.slice(1)}`));
     await t.call(c, 'create under /zookeeper/config', OpCode.create, B.create('/zookeeper/config/x'));
     // Ephemeral parent.
     await t.call(c, 'ephemeral parent', OpCode.create, B.create(`${p}/eph`, '', 1));
@@ -165,7 +165,18 @@ test('deletes: versions, NOTEMPTY, NONODE, system nodes', async () => {
     await t.call(c, 'setData a', OpCode.setData, B.setData(`${p}/a`, 'y'));
     await t.call(c, 'delete a version 0 (now 1)', OpCode.delete, B.delete(`${p}/a`, 0));
     await t.call(c, 'delete a version 1', OpCode.delete, B.delete(`${p}/a`, 1));
-    for (const path of ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config', '', 'a', `${p}/`, `${p}//x`, `${p}/.`, '/zookeeper/nothing']) {
+    for (const path of [
+      '/',
+      '/zookeeper',
+      '/zookeeper/quota',
+      '/zookeeper/config',
+      '',
+      'a',
+      `${p}/`,
+      `${p}//x`,
+      `${p}/.`,
+      '/zookeeper/nothing',
+    ]) {
       await t.call(c, `delete ${JSON.stringify(path)}`, OpCode.delete, B.delete(path));
     }
     await t.call(c, 'exists prefix', OpCode.exists, B.exists(p));
@@ -329,7 +340,12 @@ test('null and empty paths in every request kind', async () => {
       ['removeWatches after addWatch', OpCode.removeWatches, (n) => n(B.watchType('', 3))],
     ];
     for (const [name, op, mk] of cases) {
-      await t.call(c, `${name} ""`, op, mk((b) => b));
+      await t.call(
+        c,
+        `${name} ""`,
+        op,
+        mk((b) => b),
+      );
       await t.call(c, `${name} null`, op, mk(nul));
     }
     await t.call(c, 'exists "" watch', OpCode.exists, B.exists('', true));

@@ -123,7 +123,8 @@ test('requests pipelined behind the ConnectRequest are answered after the handsh
       ]),
     );
     await c.waitUntil(() => c.connectResponse !== undefined, 5_000, 'connect response');
-    if (c.connectResponse) t.sessions.push({ id: c.connectResponse.sessionId, passwd: Buffer.from(c.connectResponse.passwd!), closed: false, client: c });
+    if (c.connectResponse)
+      t.sessions.push({ id: c.connectResponse.sessionId, passwd: Buffer.from(c.connectResponse.passwd!), closed: false, client: c });
     t.note('connect', t.describeConnect(c));
     for (const [label, op] of [
       ['auth', OpCode.auth],
@@ -175,10 +176,16 @@ test('requests pipelined after closeSession are never applied', async () => {
     await t.call(o, 'after was not created', OpCode.exists, B.exists(`${p}/after`));
   });
   for (const tr of [apache, ours]) {
-    assert.deepEqual(tr.find((e) => e.label === 'closed after closeSession'), { label: 'closed after closeSession', closedByServer: true });
+    assert.deepEqual(
+      tr.find((e) => e.label === 'closed after closeSession'),
+      { label: 'closed after closeSession', closedByServer: true },
+    );
     assert.equal(tr.find((e) => e.label === 'after was not created')?.err, 'NONODE(-101)');
   }
   // ZooKeeper occasionally closes without even answering the closeSession here; we always answer.
-  assert.deepEqual(ours.find((e) => e.label === 'closeSession reply'), { label: 'closeSession reply', value: { xid: 2, err: 0 } });
+  assert.deepEqual(
+    ours.find((e) => e.label === 'closeSession reply'),
+    { label: 'closeSession reply', value: { xid: 2, err: 0 } },
+  );
   assert.equal(ours.find((e) => e.label === 'replies after the closeSession reply')?.value, 0);
 });

@@ -33,7 +33,12 @@ test('TTL creates without extendedTypesEnabled: UNIMPLEMENTED, connection stays 
     await t.call(c, 'createTTL flags 0', OpCode.createTTL, B.createTTL(`${p}/t`, '', 0, 1000));
     await t.call(c, 'create flags 5', OpCode.create, B.create(`${p}/t`, '', 5));
     await t.call(c, 'create2 flags 6', OpCode.create2, B.create(`${p}/t`, '', 6));
-    await t.call(c, 'multi with createTTL', OpCode.multi, B.multi([M.create(`${p}/m`), { type: OpCode.createTTL, body: B.createTTL(`${p}/t`, '', 5, 1000) }]));
+    await t.call(
+      c,
+      'multi with createTTL',
+      OpCode.multi,
+      B.multi([M.create(`${p}/m`), { type: OpCode.createTTL, body: B.createTTL(`${p}/t`, '', 5, 1000) }]),
+    );
     await t.call(c, 'container still works', OpCode.createContainer, B.create(`${p}/c`, '', 4));
     await t.state(c, 'open');
     await t.call(c, 'children', OpCode.getChildren2, B.getChildren(p));
@@ -48,7 +53,7 @@ async function waitGone(t: Ctx, c: RawClient, path: string): Promise<void> {
     // A fixed xid: the number of polls differs between servers and must not shift later xids.
     c.send(0x7fff0000, OpCode.exists, B.exists(path));
     const r = await c.nextReply();
-    if (!r || r.err !== 0) break;
+    if (r?.err !== 0) break;
     if (Date.now() > deadline) throw new Error(`[${t.name}] ${path} was not reaped`);
     await new Promise((res) => setTimeout(res, 50));
   }

@@ -79,7 +79,12 @@ test('child and data watches: events per operation, one event per connection on 
     await t.events(w, 'w after setData a');
     await t.call(w, 'exists watch a', OpCode.exists, B.exists(`${p}/a`, true));
     await t.call(w, 'getChildren watch prefix', OpCode.getChildren, B.getChildren(p, true));
-    await t.call(c, 'multi: setData a, delete b, create c', OpCode.multi, B.multi([M.setData(`${p}/a`, 'm'), M.delete(`${p}/b`), M.create(`${p}/c`)]));
+    await t.call(
+      c,
+      'multi: setData a, delete b, create c',
+      OpCode.multi,
+      B.multi([M.setData(`${p}/a`, 'm'), M.delete(`${p}/b`), M.create(`${p}/c`)]),
+    );
     await t.events(w, 'w after multi');
     await t.call(w, 'exists watch a again', OpCode.exists, B.exists(`${p}/a`, true));
     await t.call(c, 'failed multi (no events)', OpCode.multi, B.multi([M.setData(`${p}/a`, 'z'), M.delete(`${p}/nope`)]));

@@ -151,8 +151,7 @@ function isComplaint(line: string): boolean {
     /Digests are not matching|digest mismatch|Digest version not the same|digest does not exist|not covering the snapshot digest|digest value is empty|EOF exception while reading the digest|CRC|problem reading snap file|Unable to load database|Unreasonable length|Last transaction was partial|Invalid magic/i.test(
       line,
     ) ||
-    (/\b(ERROR|WARN)\b/.test(line) &&
-      !/\.\w*ServerCnxn(Factory)? - |fsync-ing the write ahead log|Too busy to snap/.test(line))
+    (/\b(ERROR|WARN)\b/.test(line) && !/\.\w*ServerCnxn(Factory)? - |fsync-ing the write ahead log|Too busy to snap/.test(line))
   );
 }
 
@@ -170,7 +169,6 @@ async function lastZxid(s: Server): Promise<number> {
 }
 
 // ---------------------------------------------------------------- the tree
-
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 
@@ -269,9 +267,7 @@ async function buildTree(admin: ZooKeeperClient, alive: ZooKeeperClient, doomed:
   await admin.create('/rt/reap/plain/child', 'c');
 
   // Thousands of nodes in groups, with varied data and ACLs.
-  await Promise.all(
-    Array.from({ length: GROUPS }, (_, g) => admin.create(`/rt/bulk/g${pad(g, 2)}`, g % 3 === 0 ? null : `group ${g}`)),
-  );
+  await Promise.all(Array.from({ length: GROUPS }, (_, g) => admin.create(`/rt/bulk/g${pad(g, 2)}`, g % 3 === 0 ? null : `group ${g}`)));
   const bulk: { path: string; j: number }[] = [];
   for (let g = 0; g < GROUPS; g++) {
     for (let k = 0; k < PER_GROUP; k++) bulk.push({ path: `/rt/bulk/g${pad(g, 2)}/n${pad(k, 3)}`, j: g * PER_GROUP + k });
@@ -661,14 +657,18 @@ async function checkWithApacheTools(
     // is rewritten in memory without a txn, so its data is only as fresh as the snapshot.)
     if (st.mzxid <= z && !path.endsWith('/zookeeper_stats')) {
       const data = node.data === null ? '' : node.data.toString('base64');
-      if (s.mzxid !== st.mzxid || s.version !== st.version) problems.push(`${path}: mZxid/version ${s.mzxid}/${s.version} != ${st.mzxid}/${st.version}`);
+      if (s.mzxid !== st.mzxid || s.version !== st.version)
+        problems.push(`${path}: mZxid/version ${s.mzxid}/${s.version} != ${st.mzxid}/${st.version}`);
       if (s.data !== data) problems.push(`${path}: data differs (${s.data?.length} vs ${data.length} base64 chars)`);
-      if (plainNodes.get(path)?.dataLength !== st.dataLength) problems.push(`${path}: dataLength ${plainNodes.get(path)?.dataLength} != ${st.dataLength}`);
+      if (plainNodes.get(path)?.dataLength !== st.dataLength)
+        problems.push(`${path}: dataLength ${plainNodes.get(path)?.dataLength} != ${st.dataLength}`);
     }
     // Files keep the count of child creates as cversion; clients see 2 * creates - children
     // (DataNode.copyStat), i.e. creates plus deletes.
     if (st.pzxid <= z && (s.pzxid !== st.pzxid || s.cversion * 2 - st.numChildren !== st.cversion)) {
-      problems.push(`${path}: pZxid/cversion ${s.pzxid}/${s.cversion} (as seen: ${s.cversion * 2 - st.numChildren}) != ${st.pzxid}/${st.cversion}`);
+      problems.push(
+        `${path}: pZxid/cversion ${s.pzxid}/${s.cversion} (as seen: ${s.cversion * 2 - st.numChildren}) != ${st.pzxid}/${st.cversion}`,
+      );
     }
   }
   assert.deepEqual(problems.slice(0, 20), [], `${newest.name} (SnapshotFormatter) vs the final tree`);
@@ -682,7 +682,10 @@ async function checkWithApacheTools(
     ['doomed', owners.doomed, DOOMED_TIMEOUT_MS],
   ] as const) {
     const s = snap.sessions.get(BigInt.asUintN(64, sid));
-    assert.ok(s, `${newest.name} lacks the ${name} session 0x${sid.toString(16)}: [${[...snap.sessions.keys()].map((k) => k.toString(16)).join(', ')}]`);
+    assert.ok(
+      s,
+      `${newest.name} lacks the ${name} session 0x${sid.toString(16)}: [${[...snap.sessions.keys()].map((k) => k.toString(16)).join(', ')}]`,
+    );
     assert.equal(s.timeout, timeout, `${name} session timeout in ${newest.name}`);
     assert.ok(s.ephemerals >= 1, `${name} session's ephemerals in ${newest.name}`);
   }
@@ -698,7 +701,11 @@ async function writeTail(c: ZooKeeperClient, dataDir: string): Promise<number> {
   for (let i = 0; ; i++) {
     if (i >= MIN && (await logTailAfterNewestSnapshot(dataDir))) {
       // A snapshot thread may have started just before the check: let it finish, look again.
-      await waitFor(() => newestSnapshotComplete(dataDir), 10_000, () => 'the newest snapshot to be complete');
+      await waitFor(
+        () => newestSnapshotComplete(dataDir),
+        10_000,
+        () => 'the newest snapshot to be complete',
+      );
       if (await logTailAfterNewestSnapshot(dataDir)) return i;
     }
     if (i >= MAX) assert.fail(`no log after the newest snapshot after ${i} writes: ${await describeFiles(dataDir)}`);
@@ -718,7 +725,11 @@ function checkApacheLoad(log: string, newestSnapshot: DataFile, writerLastZxid: 
   const reading = lines.filter((l) => /Reading snapshot /.test(l));
   assert.ok(reading.length > 0, `Apache did not log which snapshot it read:\n${log.slice(-4000)}`);
   assert.match(reading.at(-1)!, new RegExp(`/${newestSnapshot.name.replace('.', '\\.')}$`), 'Apache loaded the newest snapshot');
-  assert.match(log, new RegExp(`Snapshot loaded in \\d+ ms, highest zxid is 0x${writerLastZxid.toString(16)}\\b`), 'Apache replayed up to the last zxid');
+  assert.match(
+    log,
+    new RegExp(`Snapshot loaded in \\d+ ms, highest zxid is 0x${writerLastZxid.toString(16)}\\b`),
+    'Apache replayed up to the last zxid',
+  );
   const replayed = /(\d+) txns loaded in \d+ ms/.exec(log);
   assert.ok(replayed, `Apache did not say how many txns it replayed:\n${log.slice(-4000)}`);
   assert.equal(Number(replayed[1]), writerLastZxid - newestSnapshot.zxid, 'Apache replayed the log from the newest snapshot on');
@@ -731,10 +742,12 @@ function checkApacheLoad(log: string, newestSnapshot: DataFile, writerLastZxid: 
   const digestZxid = parseInt(snapDigest[1]!, 16);
   assert.ok(digestZxid >= newestSnapshot.zxid && digestZxid <= writerLastZxid, `snapshot digest zxid 0x${digestZxid.toString(16)}`);
   const checked = new Set(
-    lines.filter((l) => l.startsWith('[main] ')).flatMap((l) => {
-      const m = /Digests are matching for Zxid: ([0-9a-f]+),/.exec(l);
-      return m ? [parseInt(m[1]!, 16)] : [];
-    }),
+    lines
+      .filter((l) => l.startsWith('[main] '))
+      .flatMap((l) => {
+        const m = /Digests are matching for Zxid: ([0-9a-f]+),/.exec(l);
+        return m ? [parseInt(m[1]!, 16)] : [];
+      }),
   );
   // Apache writes a TxnDigest after every txn but failed ones (type error); a txn without one
   // is replayed unchecked, silently.
@@ -788,11 +801,17 @@ async function roundTrip(writerKind: Kind, readerKind: Kind, note: (msg: string)
     await crash(writer);
     server = undefined;
     // Their server is gone, so close() ends these clients locally: no closeSession reaches anyone.
-    await waitFor(() => !dumper.isConnected && !alive.isConnected && !doomed.isConnected, 10_000, () => 'clients to notice the crash');
+    await waitFor(
+      () => !dumper.isConnected && !alive.isConnected && !doomed.isConnected,
+      10_000,
+      () => 'clients to notice the crash',
+    );
     await Promise.all([dumper.close(), alive.close(), doomed.close()]);
 
     const newestSnapshot = (await listFiles(dataDir)).snapshots.at(-1);
-    note(`${writerKind} wrote ${before.size} nodes up to zxid 0x${writerLastZxid.toString(16)} (${tailWrites} tail writes): ${await describeFiles(dataDir)}`);
+    note(
+      `${writerKind} wrote ${before.size} nodes up to zxid 0x${writerLastZxid.toString(16)} (${tailWrites} tail writes): ${await describeFiles(dataDir)}`,
+    );
     const opOf = await checkWithApacheTools(dataDir, before, writerLastZxid, built, owners, note);
 
     // ---- the reader serves the same tree

@@ -17,7 +17,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, readdir, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -94,8 +94,10 @@ async function write(dir: string, root: string, count: number, extra: Record<str
     const c = new ZooKeeperClient({ connectString: s.connectString });
     await c.connect();
     czxid.set(root, (await c.createWithStat(root, root)).stat.czxid);
-    for (let i = 0; i < count; i++) czxid.set(`${root}/n${i}`, (await c.createWithStat(`${root}/n${i}`, `${root.slice(1)}-value-${i}`)).stat.czxid);
-    for (let i = 0; i < big; i++) czxid.set(`${root}/big${i}`, (await c.createWithStat(`${root}/big${i}`, Buffer.alloc(1_000_000, 0x61 + i))).stat.czxid);
+    for (let i = 0; i < count; i++)
+      czxid.set(`${root}/n${i}`, (await c.createWithStat(`${root}/n${i}`, `${root.slice(1)}-value-${i}`)).stat.czxid);
+    for (let i = 0; i < big; i++)
+      czxid.set(`${root}/big${i}`, (await c.createWithStat(`${root}/big${i}`, Buffer.alloc(1_000_000, 0x61 + i))).stat.czxid);
     await c.close();
   } finally {
     await s.stop();
@@ -103,7 +105,10 @@ async function write(dir: string, root: string, count: number, extra: Record<str
   return czxid;
 }
 
-async function fixture(name: string, runs: { root: string; count: number; extra?: Record<string, string>; big?: number }[]): Promise<Fixture> {
+async function fixture(
+  name: string,
+  runs: { root: string; count: number; extra?: Record<string, string>; big?: number }[],
+): Promise<Fixture> {
   const dir = join(work, 'fixtures', name);
   const czxid = new Map<string, number>();
   for (const r of runs) for (const [k, v] of await write(dir, r.root, r.count, r.extra, r.big)) czxid.set(k, v);
@@ -147,7 +152,14 @@ async function recoversWith(
   const s = await startOurZooKeeperProcess({ dataDir });
   try {
     let warn: LogLine | undefined;
-    await waitFor(() => (warn = logLines(s.stderrText()).find((l) => l.msg === msg)) !== undefined, 5000, () => `warning "${msg}" in:\n${s.stderrText()}`);
+    await waitFor(
+      () => {
+        warn = logLines(s.stderrText()).find((l) => l.msg === msg);
+        return warn !== undefined;
+      },
+      5000,
+      () => `warning "${msg}" in:\n${s.stderrText()}`,
+    );
     assert.equal(warn!.level, 40, 'logged as a warning');
     await beforeClients?.();
     const m = /^Zxid: 0x([0-9a-f]+)$/m.exec(await fourLetter(s.host, s.port, 'srvr'));
@@ -176,17 +188,29 @@ async function refuses(dataDir: string): Promise<{ code: number | null | 'served
   try {
     const cfg = join(dir, 'zoo.cfg');
     const port = await freePort();
-    await writeFile(cfg, `tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n`);
+    await writeFile(
+      cfg,
+      `tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n`,
+    );
     const child = spawn(process.execPath, [CLI, 'zookeeper', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
     killOnExit(child);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     let code: number | null | undefined;
-    const closed = new Promise<void>((r) => child.once('close', (c) => r(void (code = c))));
+    const closed = new Promise<void>((r) =>
+      child.once('close', (c) => {
+        code = c;
+        r();
+      }),
+    );
     let served = false;
     try {
       await waitFor(
-        async () => code !== undefined || (served = (await fourLetter('127.0.0.1', port, 'ruok').catch(() => '')) === 'imok'),
+        async () => {
+          if (code !== undefined) return true;
+          served = (await fourLetter('127.0.0.1', port, 'ruok').catch(() => '')) === 'imok';
+          return served;
+        },
         10_000,
         () => `the server to exit or serve; stderr:\n${stderr}`,
       );
@@ -231,7 +255,14 @@ describe('recovery from torn and corrupt files', () => {
     ]);
     // The bound recovery uses, for the default jute.maxbuffer (as server.ts configures Storage).
     const scratch = join(work, 'scratch');
-    const storage = await Storage.open({ dataDir: scratch, forceSync: false, snapCount: 2, preAllocBytes: 0, entryBytesMax: ENTRY_BYTES_MAX, log: silentLogger });
+    const storage = await Storage.open({
+      dataDir: scratch,
+      forceSync: false,
+      snapCount: 2,
+      preAllocBytes: 0,
+      entryBytesMax: ENTRY_BYTES_MAX,
+      log: silentLogger,
+    });
     tornTailBytesMax = storage.tornTailBytesMax;
     await storage.close();
   });
@@ -243,7 +274,11 @@ describe('recovery from torn and corrupt files', () => {
       // 8 bytes: the whole checksum, never all zeros (Adler32 is at least 1).
       ['cut short in its header', (log, e) => truncate(log, e.offset + 8), 'entry header cut short'],
       ['with a bad checksum', (log, e) => flipByte(log, e.offset + 12 + Math.floor((e.bytes - 13) / 2)), 'CRC check failed'],
-      ["without its 'B' terminator", (log, e) => setByte(log, e.offset + e.bytes - 1, 0), 'entry not terminated by B (partial transaction)'],
+      [
+        "without its 'B' terminator",
+        (log, e) => setByte(log, e.offset + e.bytes - 1, 0),
+        'entry not terminated by B (partial transaction)',
+      ],
       ['undecodable (an unknown txn type under a valid checksum)', unknownType, 'undecodable transaction: unknown transaction type 99'],
     ];
     for (const [name, damage, reason] of variants) {
@@ -286,7 +321,11 @@ describe('recovery from torn and corrupt files', () => {
     test('damage in an older log that recovery needs', async () => {
       const dir = await copyOf(twoRuns);
       const snaps = await files(dir, 'snapshot.');
-      assert.deepEqual(snaps.map((s) => s.zxid), [0, twoRuns.czxid.get('/r1/n4')! + 1], 'run 2 began with a snapshot of run 1');
+      assert.deepEqual(
+        snaps.map((s) => s.zxid),
+        [0, twoRuns.czxid.get('/r1/n4')! + 1],
+        'run 2 began with a snapshot of run 1',
+      );
       // Without run 2's snapshot, recovery replays log.1 (the older log) from snapshot.0.
       await unlink(snaps[1]!.path);
       const log = join(dir, 'version-2', 'log.1');
@@ -326,29 +365,26 @@ describe('recovery from torn and corrupt files', () => {
   // The damaged entry is covered by the newest snapshot, so it was applied, hence acknowledged,
   // before the crash: it cannot be a torn last batch, and the transactions after it were
   // acknowledged too, although the damage is within tornTailBytesMax of the end.
-  test(
-    '(b) damage in the newest log inside a transaction the newest snapshot covers is not a torn tail',
-    async () => {
-      const dir = await copyOf(oneLog);
-      const log = join(dir, 'version-2', 'log.1');
-      const parsed = await parseLog(log);
-      const n3 = createEntry(parsed, '/c/n3');
-      const n5 = createEntry(parsed, '/c/n5');
-      // A snapshot at /c/n5's zxid, as a fuzzy snapshot begun while log.1 was current: made by
-      // recovering a copy whose log ends there.
-      const other = await copyOf(oneLog);
-      await truncate(join(other, 'version-2', 'log.1'), n5.offset + n5.bytes);
-      await (await startOurZooKeeper({ dataDir: other })).stop();
-      const snap = `snapshot.${hex(n5.zxid)}`;
-      await cp(join(other, 'version-2', snap), join(dir, 'version-2', snap));
-      await flipByte(log, n3.offset + 20);
-      const before = await readFile(log);
-      const r = await refuses(dir);
-      assert.equal(r.code, 1, `/c/n6../c/n9 were acknowledged; stderr:\n${r.stderr}`);
-      assert.ok(r.stderr.includes(`${log} is damaged at byte offset ${n3.offset}: CRC check failed`), r.stderr);
-      assert.deepEqual(await readFile(log), before);
-    },
-  );
+  test('(b) damage in the newest log inside a transaction the newest snapshot covers is not a torn tail', async () => {
+    const dir = await copyOf(oneLog);
+    const log = join(dir, 'version-2', 'log.1');
+    const parsed = await parseLog(log);
+    const n3 = createEntry(parsed, '/c/n3');
+    const n5 = createEntry(parsed, '/c/n5');
+    // A snapshot at /c/n5's zxid, as a fuzzy snapshot begun while log.1 was current: made by
+    // recovering a copy whose log ends there.
+    const other = await copyOf(oneLog);
+    await truncate(join(other, 'version-2', 'log.1'), n5.offset + n5.bytes);
+    await (await startOurZooKeeper({ dataDir: other })).stop();
+    const snap = `snapshot.${hex(n5.zxid)}`;
+    await cp(join(other, 'version-2', snap), join(dir, 'version-2', snap));
+    await flipByte(log, n3.offset + 20);
+    const before = await readFile(log);
+    const r = await refuses(dir);
+    assert.equal(r.code, 1, `/c/n6../c/n9 were acknowledged; stderr:\n${r.stderr}`);
+    assert.ok(r.stderr.includes(`${log} is damaged at byte offset ${n3.offset}: CRC check failed`), r.stderr);
+    assert.deepEqual(await readFile(log), before);
+  });
 
   describe('(c) a damaged newest snapshot: the previous one and the logs are used; none readable: refusal', () => {
     const checkAll = async (c: ZooKeeperClient, zxid: number): Promise<void> => {
@@ -392,7 +428,9 @@ describe('recovery from torn and corrupt files', () => {
       const r = await refuses(dir);
       assert.equal(r.code, 1);
       assert.ok(
-        r.stderr.includes(`cannot start ZooKeeper: ${snapN!.path} is damaged at byte offset 0: no snapshot in ${join(dir, 'version-2')} is readable: ${snapN!.path} (offset `),
+        r.stderr.includes(
+          `cannot start ZooKeeper: ${snapN!.path} is damaged at byte offset 0: no snapshot in ${join(dir, 'version-2')} is readable: ${snapN!.path} (offset `,
+        ),
         r.stderr,
       );
       assert.ok(r.stderr.includes(`; ${snap0!.path} (offset `), r.stderr);

@@ -196,7 +196,12 @@ test('checker: shared directories must be gap-free, complete and hold only known
     data: `${token}|`,
     czxid: 0x40 + i,
   });
-  const dir = (children: ReturnType<typeof child>[], cversion = children.length) => ({ name: 'c1', cversion, numChildren: children.length, children });
+  const dir = (children: ReturnType<typeof child>[], cversion = children.length) => ({
+    name: 'c1',
+    cversion,
+    numChildren: children.length,
+    children,
+  });
   assert.deepEqual(checkShared([dir([child(0), child(1)])], new Set(['c1']), 3), []);
   assert.deepEqual(kinds(checkShared([dir([child(0), child(2)])], new Set(['c1']), 3)), ['shared-gap']);
   assert.deepEqual(kinds(checkShared([dir([child(0)], 2)], new Set(['c1']), 3)), ['shared-gap']);
@@ -220,7 +225,10 @@ test('checker, live: a server whose data directory is wiped after a kill is caug
     }),
     (e: unknown) => {
       assert.ok(e instanceof CrashCheckError, `expected a CrashCheckError, got ${String(e)}`);
-      assert.ok(e.problems.some((p) => p.kind === 'lost-acked'), e.message);
+      assert.ok(
+        e.problems.some((p) => p.kind === 'lost-acked'),
+        e.message,
+      );
       return true;
     },
   );
@@ -228,7 +236,10 @@ test('checker, live: a server whose data directory is wiped after a kill is caug
 
 // ------------------------------------------------------------------------------ the servers
 
-test(`Apache ZooKeeper 3.8 with forceSync=yes survives ${APACHE_CYCLES} SIGKILL cycles (validates the checker)`, { skip: APACHE_CYCLES === 0 ? 'CRASH_APACHE_CYCLES=0' : false, timeout: 120_000 + APACHE_CYCLES * 20_000 }, async (t) => {
+test(`Apache ZooKeeper 3.8 with forceSync=yes survives ${APACHE_CYCLES} SIGKILL cycles (validates the checker)`, {
+  skip: APACHE_CYCLES === 0 ? 'CRASH_APACHE_CYCLES=0' : false,
+  timeout: 120_000 + APACHE_CYCLES * 20_000,
+}, async (t) => {
   const stats = await run({ launcher: apacheLauncher, cycles: APACHE_CYCLES });
   t.diagnostic(summary(stats));
   assert.ok(stats.acked > 0, 'some writes were acknowledged');
@@ -238,5 +249,8 @@ test(`ours keeps every acknowledged write across ${OUR_CYCLES} SIGKILL cycles`, 
   const stats = await run({ launcher: ourLauncher, cycles: OUR_CYCLES });
   t.diagnostic(summary(stats));
   assert.ok(stats.acked > 0, 'some writes were acknowledged');
-  assert.ok(stats.files.some((f) => f.startsWith('snapshot.')), `snapshots were taken (files: ${stats.files.join(' ')})`);
+  assert.ok(
+    stats.files.some((f) => f.startsWith('snapshot.')),
+    `snapshots were taken (files: ${stats.files.join(' ')})`,
+  );
 });

@@ -211,7 +211,8 @@ export function applyWrite(s: SlotState, w: Write): void {
 
 // ---------------------------------------------------------------------------------- compare
 
-const short = (d: string | null): string => (d === null ? 'null' : `${tokenOf(d)}${d.includes('|') ? `|+${d.length - d.indexOf('|') - 1}` : ''}`);
+const short = (d: string | null): string =>
+  d === null ? 'null' : `${tokenOf(d)}${d.includes('|') ? `|+${d.length - d.indexOf('|') - 1}` : ''}`;
 
 /** Differences between the model (`want`) and a recovered slot (`got`); empty = equal. */
 export function diffSlot(want: SlotState, got: SlotState, limit = 12): string[] {
@@ -233,8 +234,18 @@ export function diffSlot(want: SlotState, got: SlotState, limit = 12): string[] 
     }
     if (g.data !== n.data && add(`${name}: data ${short(g.data)}, expected ${short(n.data)}`)) return out;
     if (g.version !== n.version && add(`${name}: version ${g.version}, expected ${n.version}`)) return out;
-    if (n.czxid !== undefined && g.czxid !== n.czxid && add(`${name}: czxid 0x${g.czxid?.toString(16)}, expected 0x${n.czxid.toString(16)}`)) return out;
-    if (n.mzxid !== undefined && g.mzxid !== n.mzxid && add(`${name}: mzxid 0x${g.mzxid?.toString(16)}, expected 0x${n.mzxid.toString(16)}`)) return out;
+    if (
+      n.czxid !== undefined &&
+      g.czxid !== n.czxid &&
+      add(`${name}: czxid 0x${g.czxid?.toString(16)}, expected 0x${n.czxid.toString(16)}`)
+    )
+      return out;
+    if (
+      n.mzxid !== undefined &&
+      g.mzxid !== n.mzxid &&
+      add(`${name}: mzxid 0x${g.mzxid?.toString(16)}, expected 0x${n.mzxid.toString(16)}`)
+    )
+      return out;
   }
   for (const [name, g] of got.nodes) {
     if (!want.nodes.has(name) && add(`unexpected ${name} (${short(g.data)} v${g.version})`)) return out;
@@ -247,7 +258,12 @@ export function diffSlot(want: SlotState, got: SlotState, limit = 12): string[] 
     }
     if (g.dir !== m.dir && add(`shared ${token} in ${g.dir}, expected ${m.dir}`)) return out;
     if (m.name !== undefined && g.name !== m.name && add(`shared ${token} named ${g.name}, expected ${m.name}`)) return out;
-    if (m.czxid !== undefined && g.czxid !== m.czxid && add(`shared ${token}: czxid 0x${g.czxid?.toString(16)}, expected 0x${m.czxid.toString(16)}`)) return out;
+    if (
+      m.czxid !== undefined &&
+      g.czxid !== m.czxid &&
+      add(`shared ${token}: czxid 0x${g.czxid?.toString(16)}, expected 0x${m.czxid.toString(16)}`)
+    )
+      return out;
   }
   for (const [token, g] of got.shared) {
     if (!want.shared.has(token) && add(`unexpected shared create ${token} at ${g.dir}/${g.name}`)) return out;
@@ -355,7 +371,10 @@ export function resolveSlot(slot: number, base: SlotState, writes: readonly Writ
   const witness = (id: WriteId | undefined, z: number | undefined): void => {
     if (id === undefined || z === undefined) return;
     let set = witnesses.get(id);
-    if (!set) witnesses.set(id, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      witnesses.set(id, set);
+    }
     set.add(z);
   };
   for (const w of writes.slice(0, match)) {
@@ -386,9 +405,13 @@ export function resolveSlot(slot: number, base: SlotState, writes: readonly Writ
       continue;
     }
     const z = [...zs][0]!;
-    if (z <= floor) p('zxid-order', `${describeWrite(w)} has zxid 0x${z.toString(16)}, not above 0x${floor.toString(16)} (known before this cycle)`);
+    if (z <= floor)
+      p('zxid-order', `${describeWrite(w)} has zxid 0x${z.toString(16)}, not above 0x${floor.toString(16)} (known before this cycle)`);
     if (prev && z <= prev.z) {
-      p('zxid-order', `${describeWrite(w)} has zxid 0x${z.toString(16)}, not above 0x${prev.z.toString(16)} of the earlier ${describeWrite(prev.w)}`);
+      p(
+        'zxid-order',
+        `${describeWrite(w)} has zxid 0x${z.toString(16)}, not above 0x${prev.z.toString(16)} of the earlier ${describeWrite(prev.w)}`,
+      );
     }
     prev = { w, z };
   }
@@ -411,7 +434,8 @@ export interface SharedDirSeen {
 export function checkShared(dirs: readonly SharedDirSeen[], expectedDirs: ReadonlySet<string>, slots: number): Problem[] {
   const problems: Problem[] = [];
   const seen = new Set(dirs.map((d) => d.name));
-  for (const d of expectedDirs) if (!seen.has(d)) problems.push({ kind: 'lost-acked', detail: `shared directory ${d} (acknowledged) is missing` });
+  for (const d of expectedDirs)
+    if (!seen.has(d)) problems.push({ kind: 'lost-acked', detail: `shared directory ${d} (acknowledged) is missing` });
   for (const d of dirs) {
     if (!expectedDirs.has(d.name)) {
       problems.push({ kind: 'unexpected-node', detail: `unexpected shared directory ${d.name}` });
@@ -435,7 +459,10 @@ export function checkShared(dirs: readonly SharedDirSeen[], expectedDirs: Readon
     for (const c of d.children) {
       const t = parseToken(tokenOf(c.data));
       if (!t || t.cycle !== cycle || t.slot < 0 || t.slot >= slots) {
-        problems.push({ kind: 'unexpected-node', detail: `shared ${d.name}/${c.name} holds ${short(c.data)}, which no session of cycle ${cycle} wrote` });
+        problems.push({
+          kind: 'unexpected-node',
+          detail: `shared ${d.name}/${c.name} holds ${short(c.data)}, which no session of cycle ${cycle} wrote`,
+        });
       }
     }
   }

@@ -60,7 +60,8 @@ export class Rng {
     const entries = Object.entries(w) as [K, number][];
     let r = this.next() * entries.reduce((s, [, x]) => s + x, 0);
     for (const [k, x] of entries) {
-      if ((r -= x) < 0) return k;
+      r -= x;
+      if (r < 0) return k;
     }
     return entries[entries.length - 1]![0];
   }
@@ -88,7 +89,12 @@ function genStep(rng: Rng, st: SlotState, w: Write, token: string, sharedDir: st
   let step: Step;
   switch (kind) {
     case 'create':
-      step = { op: 'create', name: `n${w.cycle}_${w.index}${inMulti ? `_${token.slice(token.lastIndexOf('.') + 1)}` : ''}`, data: payload(rng, token), withStat: rng.bool() };
+      step = {
+        op: 'create',
+        name: `n${w.cycle}_${w.index}${inMulti ? `_${token.slice(token.lastIndexOf('.') + 1)}` : ''}`,
+        data: payload(rng, token),
+        withStat: rng.bool(),
+      };
       break;
     case 'createSeq':
       step = { op: 'createSeq', data: payload(rng, token), withStat: rng.bool(), expect: `q${String(st.cversion).padStart(10, '0')}` };
@@ -453,7 +459,8 @@ export async function runCrashCycles(o: CrashRunOptions): Promise<CrashRunStats>
     if (srv === s) srv = undefined;
     if (!gone) throw new Error(`pid ${s.pid} did not exit after SIGKILL`);
   };
-  const client = (s: RunningServer): ZooKeeperClient => new ZooKeeperClient({ connectString: s.connectString, sessionTimeoutMs: 6_000, closeTimeoutMs: 1_000 });
+  const client = (s: RunningServer): ZooKeeperClient =>
+    new ZooKeeperClient({ connectString: s.connectString, sessionTimeoutMs: 6_000, closeTimeoutMs: 1_000 });
 
   const verify = async (s: RunningServer): Promise<void> => {
     const c = client(s);
@@ -498,7 +505,11 @@ export async function runCrashCycles(o: CrashRunOptions): Promise<CrashRunStats>
       for (let i = 0; i < nSlots; i++) {
         await c.create(slotPath(i), null);
         for (const n of COUNTERS) await c.create(`${slotPath(i)}/${n}`, COUNTER_INIT);
-        model.slots[i] = { cversion: COUNTERS.length, nodes: new Map(COUNTERS.map((n) => [n, { data: COUNTER_INIT, version: 0 }])), shared: new Map() };
+        model.slots[i] = {
+          cversion: COUNTERS.length,
+          nodes: new Map(COUNTERS.map((n) => [n, { data: COUNTER_INIT, version: 0 }])),
+          shared: new Map(),
+        };
       }
     } finally {
       await c.close();
@@ -526,7 +537,10 @@ export async function runCrashCycles(o: CrashRunOptions): Promise<CrashRunStats>
       budget: mode === 'file' ? crng.int(150, 500) : crng.int(20, 400),
       window: crng.pick([1, 2, 8, 32, 128]),
     }));
-    const killAfterAcks = crng.int(1, plans.reduce((n, p) => n + p.budget, 0));
+    const killAfterAcks = crng.int(
+      1,
+      plans.reduce((n, p) => n + p.budget, 0),
+    );
     const killAfterMs = crng.int(0, 150);
     // On a new file: kill at once (the roll itself) or a little later (inside the snapshot write).
     const fileDelayMs = crng.bool() ? 0 : crng.int(1, 30);

@@ -96,7 +96,11 @@ interface W {
 const dataFor = (i: number): string => `w${i}|${'x'.repeat(RECORD_BYTES)}`;
 
 /** Pipelined creates until a refusal (or the server's exit, or `max` writes); every reply recorded. */
-async function fillUntilRefused(c: ZooKeeperClient, srv: RunningServer, max = MAX_WRITES): Promise<{ writes: W[]; refusedAt: number | undefined; exited: boolean }> {
+async function fillUntilRefused(
+  c: ZooKeeperClient,
+  srv: RunningServer,
+  max = MAX_WRITES,
+): Promise<{ writes: W[]; refusedAt: number | undefined; exited: boolean }> {
   const writes: W[] = [];
   let inflight = 0;
   let refusedAt: number | undefined;
@@ -117,7 +121,9 @@ async function fillUntilRefused(c: ZooKeeperClient, srv: RunningServer, max = MA
       };
     });
     if (Date.now() - lastReply > STALL_MS) {
-      throw new Error(`no reply for ${STALL_MS} ms with ${inflight} writes outstanding (${writes.length} issued): the server neither acknowledges nor refuses`);
+      throw new Error(
+        `no reply for ${STALL_MS} ms with ${inflight} writes outstanding (${writes.length} issued): the server neither acknowledges nor refuses`,
+      );
     }
   };
   for (let i = 0; i < max && refusedAt === undefined && srv.alive(); i++) {
@@ -161,14 +167,35 @@ async function checkRecovered(c: ZooKeeperClient, writes: W[]): Promise<void> {
   const unknownNames = [...present].filter((n) => !byName.has(n));
   assert.deepEqual(unknownNames, [], 'nodes nobody wrote');
   const lost = writes.filter((w) => w.outcome === 'acked' && !present.has(w.path.slice(6)));
-  assert.equal(lost.length, 0, `acknowledged writes lost: ${lost.slice(0, 5).map((w) => w.path).join(', ')}${lost.length > 5 ? ', ...' : ''} (${outcomeText(writes)})`);
+  assert.equal(
+    lost.length,
+    0,
+    `acknowledged writes lost: ${lost
+      .slice(0, 5)
+      .map((w) => w.path)
+      .join(', ')}${lost.length > 5 ? ', ...' : ''} (${outcomeText(writes)})`,
+  );
   const refusedThere = writes.filter((w) => w.outcome === 'refused' && present.has(w.path.slice(6)));
-  assert.equal(refusedThere.length, 0, `refused writes applied: ${refusedThere.slice(0, 5).map((w) => w.path).join(', ')}`);
+  assert.equal(
+    refusedThere.length,
+    0,
+    `refused writes applied: ${refusedThere
+      .slice(0, 5)
+      .map((w) => w.path)
+      .join(', ')}`,
+  );
   // One session, one log: what survived is a prefix of the issue order.
   const firstMissing = writes.findIndex((w) => !present.has(w.path.slice(6)));
   if (firstMissing >= 0) {
     const after = writes.slice(firstMissing).filter((w) => present.has(w.path.slice(6)));
-    assert.equal(after.length, 0, `${writes[firstMissing]!.path} (${writes[firstMissing]!.outcome}) is missing but later writes survived: ${after.slice(0, 5).map((w) => `${w.path} (${w.outcome})`).join(', ')}`);
+    assert.equal(
+      after.length,
+      0,
+      `${writes[firstMissing]!.path} (${writes[firstMissing]!.outcome}) is missing but later writes survived: ${after
+        .slice(0, 5)
+        .map((w) => `${w.path} (${w.outcome})`)
+        .join(', ')}`,
+    );
   }
   // Data of everything present.
   const bad: string[] = [];
@@ -212,7 +239,12 @@ async function diskFull(s: Scenario, diag: (m: string) => void): Promise<void> {
     mounted = true;
     const dataDir = s.onTmpfs === 'dataDir' ? join(mnt, 'data') : join(base, 'data');
     const logDir = s.onTmpfs === 'dataLogDir' ? join(mnt, 'log') : undefined;
-    const config: Record<string, string> = { forceSync: 'yes', preAllocSize: '16', snapCount: '100000', ...(logDir ? { dataLogDir: logDir } : {}) };
+    const config: Record<string, string> = {
+      forceSync: 'yes',
+      preAllocSize: '16',
+      snapCount: '100000',
+      ...(logDir ? { dataLogDir: logDir } : {}),
+    };
     srv = await s.launcher.start({ dataDir, config });
     // The writer goes through a proxy so the test can cut its connection.
     proxy = await startTcpProxy(srv.host, srv.port);
@@ -220,24 +252,45 @@ async function diskFull(s: Scenario, diag: (m: string) => void): Promise<void> {
     await writer.create('/full', null);
 
     const { writes, refusedAt, exited } = await fillUntilRefused(writer, srv);
-    diag(`${s.launcher.name}, ${s.onTmpfs} on a ${SMALL} tmpfs: ${outcomeText(writes)}; ${exited ? 'the server exited' : 'the server is up'}`);
+    diag(
+      `${s.launcher.name}, ${s.onTmpfs} on a ${SMALL} tmpfs: ${outcomeText(writes)}; ${exited ? 'the server exited' : 'the server is up'}`,
+    );
     const errors = writes.filter((w) => w.outcome === 'error');
-    assert.deepEqual(errors.map((w) => `${w.path}: ${w.error}`), [], 'writes failed with an unexpected error');
+    assert.deepEqual(
+      errors.map((w) => `${w.path}: ${w.error}`),
+      [],
+      'writes failed with an unexpected error',
+    );
 
     if (s.degraded) {
       assert.ok(!exited, `the server exited when the disk filled up (${outcomeText(writes)}):\n${srv.logTail()}`);
-      assert.notEqual(refusedAt, undefined, `no write was refused after ${writes.length} writes of ~${RECORD_BYTES} bytes into a ${SMALL} filesystem (${outcomeText(writes)})`);
+      assert.notEqual(
+        refusedAt,
+        undefined,
+        `no write was refused after ${writes.length} writes of ~${RECORD_BYTES} bytes into a ${SMALL} filesystem (${outcomeText(writes)})`,
+      );
       assert.ok(count(writes, 'acked') > 0, 'some writes were acknowledged before the disk filled up');
       const lastAcked = [...writes].reverse().find((w) => w.outcome === 'acked')!;
 
       // Still refusing (not a one-off), and reads keep working on the writer's session.
       for (let k = 0; k < 3; k++) {
-        await assert.rejects(writer.create(`/full/again${k}`, 'x'), (e: unknown) => e instanceof ZooKeeperError && e.code === Err.NOTREADONLY, 'later writes are refused with NOTREADONLY');
+        await assert.rejects(
+          writer.create(`/full/again${k}`, 'x'),
+          (e: unknown) => e instanceof ZooKeeperError && e.code === Err.NOTREADONLY,
+          'later writes are refused with NOTREADONLY',
+        );
       }
       await assert.rejects(writer.setData('/full', 'x'), (e: unknown) => e instanceof ZooKeeperError && e.code === Err.NOTREADONLY);
-      assert.equal((await writer.getData(lastAcked.path)).data?.toString('utf8'), lastAcked.data, 'the writer reads its last acknowledged write');
+      assert.equal(
+        (await writer.getData(lastAcked.path)).data?.toString('utf8'),
+        lastAcked.data,
+        'the writer reads its last acknowledged write',
+      );
       const kids = new Set(await writer.getChildren('/full'));
-      assert.ok(writes.every((w) => w.outcome !== 'acked' || kids.has(w.path.slice(6))), 'every acknowledged node is listed');
+      assert.ok(
+        writes.every((w) => w.outcome !== 'acked' || kids.has(w.path.slice(6))),
+        'every acknowledged node is listed',
+      );
       // Its session survives a reconnect (no txn needed) and keeps reading.
       const sessionId = writer.sessionId;
       const reconnected = nextEvent(writer, 'connected', 15_000);
@@ -256,7 +309,11 @@ async function diskFull(s: Scenario, diag: (m: string) => void): Promise<void> {
       raw.destroy();
       if (acceptedNew) {
         const reader = await open(srv.connectString, true);
-        assert.equal((await reader.getData(lastAcked.path)).data?.toString('utf8'), lastAcked.data, 'a new session reads during the failure');
+        assert.equal(
+          (await reader.getData(lastAcked.path)).data?.toString('utf8'),
+          lastAcked.data,
+          'a new session reads during the failure',
+        );
       }
       diag(`a new session during the failure: ${acceptedNew ? 'accepted, and it reads' : 'refused (connection closed)'}`);
 
@@ -304,7 +361,9 @@ async function diskFull(s: Scenario, diag: (m: string) => void): Promise<void> {
   }
 }
 
-test('disk full under dataDir: writes refused, reads served, error shown, nothing acknowledged lost (SIGTERM, then a bigger disk)', { timeout: 180_000 }, async (t) => {
+test('disk full under dataDir: writes refused, reads served, error shown, nothing acknowledged lost (SIGTERM, then a bigger disk)', {
+  timeout: 180_000,
+}, async (t) => {
   await diskFull({ launcher: ourLauncher, onTmpfs: 'dataDir', stopWith: 'SIGTERM', degraded: true }, (m) => t.diagnostic(m));
 });
 
@@ -316,7 +375,9 @@ test('reference: Apache ZooKeeper 3.8 loses no acknowledged write when its log d
   await diskFull({ launcher: apacheLauncher, onTmpfs: 'dataLogDir', stopWith: 'SIGKILL', degraded: false }, (m) => t.diagnostic(m));
 });
 
-test('snapshot disk full (dataDir on a small tmpfs, the log elsewhere): writes go on, a restart on the full disk recovers', { timeout: 180_000 }, async (t) => {
+test('snapshot disk full (dataDir on a small tmpfs, the log elsewhere): writes go on, a restart on the full disk recovers', {
+  timeout: 180_000,
+}, async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'cg-diskfull-'));
   const mnt = join(base, 'mnt');
   await mkdir(mnt);
@@ -344,7 +405,10 @@ test('snapshot disk full (dataDir on a small tmpfs, the log elsewhere): writes g
     assert.equal(refusedAt, undefined, 'writes are not refused for a failed snapshot');
     assert.equal(count(writes, 'acked'), writes.length, `every write is acknowledged (${outcomeText(writes)})`);
     const fs = await statfs(mnt);
-    assert.ok(fs.bavail * fs.bsize < 64 * 1024, `the snapshot filesystem did fill up (${fs.bavail * fs.bsize} bytes free; files: ${(await readdir(join(dataDir, 'version-2')).catch(() => [])).join(' ')})`);
+    assert.ok(
+      fs.bavail * fs.bsize < 64 * 1024,
+      `the snapshot filesystem did fill up (${fs.bavail * fs.bsize} bytes free; files: ${(await readdir(join(dataDir, 'version-2')).catch(() => [])).join(' ')})`,
+    );
     const mntr = await fourLetter(srv.host, srv.port, 'mntr');
     t.diagnostic(`mntr storage error line: ${/^zk_storage_error\t.*$/m.exec(mntr)?.[0] ?? '(none)'}`);
 

@@ -12,7 +12,14 @@ import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../../src/zookeeper/protoco
 import { DataTree } from '../../../src/zookeeper/server/datatree.js';
 import type { Txn, TxnBody } from '../../../src/zookeeper/server/txn.js';
 import { decodeTxn, encodeTxn } from '../../../src/zookeeper/persistence/txnCodec.js';
-import { adler32, encodeFileHeader, ENTRY_OVERHEAD_BYTES, frameEntry, TxnLogParser, TxnLogWriter } from '../../../src/zookeeper/persistence/txnLog.js';
+import {
+  adler32,
+  encodeFileHeader,
+  ENTRY_OVERHEAD_BYTES,
+  frameEntry,
+  TxnLogParser,
+  TxnLogWriter,
+} from '../../../src/zookeeper/persistence/txnLog.js';
 import { loadSnapshot, parseSnapshot, writeSnapshot } from '../../../src/zookeeper/persistence/snapshot.js';
 import { DurableSyncStage } from '../../../src/zookeeper/persistence/durableSync.js';
 import { TXNLOG_MAGIC } from '../../../src/zookeeper/persistence/files.js';
@@ -25,10 +32,46 @@ function txn(zxid: number, type: number, body: TxnBody, clientId = 0x1234n): Txn
 }
 
 const samples: Txn[] = [
-  txn(1, OpCode.create, { kind: 'create', op: OpCode.create, path: '/a', data: Buffer.from('x'), acl: [...OPEN_ACL_UNSAFE], nodeType: 'persistent', parentCVersion: 1, ttl: 0 }),
-  txn(2, OpCode.create2, { kind: 'create', op: OpCode.create2, path: '/a/e', data: null, acl: digestAcl, nodeType: 'ephemeral', parentCVersion: 1, ttl: 0 }),
-  txn(3, OpCode.createContainer, { kind: 'create', op: OpCode.createContainer, path: '/c', data: Buffer.alloc(0), acl: [...OPEN_ACL_UNSAFE], nodeType: 'container', parentCVersion: 2, ttl: 0 }),
-  txn(4, OpCode.createTTL, { kind: 'create', op: OpCode.createTTL, path: '/t', data: Buffer.from('t'), acl: [...OPEN_ACL_UNSAFE], nodeType: 'ttl', parentCVersion: 3, ttl: 5000 }),
+  txn(1, OpCode.create, {
+    kind: 'create',
+    op: OpCode.create,
+    path: '/a',
+    data: Buffer.from('x'),
+    acl: [...OPEN_ACL_UNSAFE],
+    nodeType: 'persistent',
+    parentCVersion: 1,
+    ttl: 0,
+  }),
+  txn(2, OpCode.create2, {
+    kind: 'create',
+    op: OpCode.create2,
+    path: '/a/e',
+    data: null,
+    acl: digestAcl,
+    nodeType: 'ephemeral',
+    parentCVersion: 1,
+    ttl: 0,
+  }),
+  txn(3, OpCode.createContainer, {
+    kind: 'create',
+    op: OpCode.createContainer,
+    path: '/c',
+    data: Buffer.alloc(0),
+    acl: [...OPEN_ACL_UNSAFE],
+    nodeType: 'container',
+    parentCVersion: 2,
+    ttl: 0,
+  }),
+  txn(4, OpCode.createTTL, {
+    kind: 'create',
+    op: OpCode.createTTL,
+    path: '/t',
+    data: Buffer.from('t'),
+    acl: [...OPEN_ACL_UNSAFE],
+    nodeType: 'ttl',
+    parentCVersion: 3,
+    ttl: 5000,
+  }),
   txn(5, OpCode.setData, { kind: 'setData', op: OpCode.setData, path: '/a', data: Buffer.from('yy'), version: 1 }),
   txn(6, OpCode.setACL, { kind: 'setACL', op: OpCode.setACL, path: '/a', acl: [...READ_ACL_UNSAFE], version: 1 }),
   txn(7, OpCode.delete, { kind: 'delete', op: OpCode.delete, path: '/t' }),
@@ -41,7 +84,16 @@ const samples: Txn[] = [
     op: OpCode.multi,
     txns: [
       { kind: 'check', op: OpCode.check, path: '/a', version: 1 },
-      { kind: 'create', op: OpCode.create, path: '/m', data: Buffer.from('m'), acl: [...OPEN_ACL_UNSAFE], nodeType: 'persistent', parentCVersion: 5, ttl: 0 },
+      {
+        kind: 'create',
+        op: OpCode.create,
+        path: '/m',
+        data: Buffer.from('m'),
+        acl: [...OPEN_ACL_UNSAFE],
+        nodeType: 'persistent',
+        parentCVersion: 5,
+        ttl: 0,
+      },
       { kind: 'error', op: OpCode.error, err: 0 },
     ],
   }),
@@ -77,7 +129,10 @@ test('the log parser reads entries up to the preallocated zeros, and names the f
   const p = new TxnLogParser(clean, 1 << 20);
   const zxids: number[] = [];
   for (let e = p.next(); e; e = p.next()) zxids.push(e.zxid);
-  assert.deepEqual(zxids, samples.map((t) => t.header.zxid));
+  assert.deepEqual(
+    zxids,
+    samples.map((t) => t.header.zxid),
+  );
   assert.equal(p.end?.kind, 'eof');
 
   // Flip one byte inside the 5th entry's payload: the parser stops there with a CRC failure.
@@ -116,12 +171,17 @@ test('Adler32 matches zlib on long, worst-case and split buffers', () => {
     return z.readUInt32BE(z.length - 4);
   };
   let x = 0x9e3779b9;
-  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24)));
+  const nextByte = (): number => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return x >>> 24;
+  };
+  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, nextByte));
   // 0xFF runs make the sums grow fastest between the folds.
   for (const b of [Buffer.alloc(2654, 0xff), Buffer.alloc(2655, 0xff), Buffer.alloc(300_000, 0xff), bytes(1), bytes(5553), bytes(70_001)]) {
     const whole = adler32(b);
     assert.equal(whole, zlibAdler(b), `length ${b.length}`);
-    for (const cut of [0, 1, Math.floor(b.length / 3), b.length]) assert.equal(adler32(b.subarray(cut), adler32(b.subarray(0, cut))), whole, `split at ${cut}`);
+    for (const cut of [0, 1, Math.floor(b.length / 3), b.length])
+      assert.equal(adler32(b.subarray(cut), adler32(b.subarray(0, cut))), whole, `split at ${cut}`);
   }
 });
 
@@ -132,7 +192,23 @@ function sampleTree(): DataTree {
     tree.processTxn({ ...t, header: { ...t.header, zxid: ++zxid } });
   }
   for (let i = 0; i < 300; i++) {
-    tree.processTxn(txn(++zxid, OpCode.create, { kind: 'create', op: OpCode.create, path: `/n${i}`, data: Buffer.alloc(i % 50, i), acl: i % 3 ? [...OPEN_ACL_UNSAFE] : digestAcl, nodeType: i % 7 ? 'persistent' : 'ephemeral', parentCVersion: -1, ttl: 0 }, BigInt(i % 4 + 1)));
+    tree.processTxn(
+      txn(
+        ++zxid,
+        OpCode.create,
+        {
+          kind: 'create',
+          op: OpCode.create,
+          path: `/n${i}`,
+          data: Buffer.alloc(i % 50, i),
+          acl: i % 3 ? [...OPEN_ACL_UNSAFE] : digestAcl,
+          nodeType: i % 7 ? 'persistent' : 'ephemeral',
+          parentCVersion: -1,
+          ttl: 0,
+        },
+        BigInt((i % 4) + 1),
+      ),
+    );
   }
   return tree;
 }
@@ -141,7 +217,12 @@ function treeState(tree: DataTree): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const p of [...tree.paths()].sort()) {
     const n = tree.get(p)!;
-    out[p] = { stat: tree.statAt(tree.find(p)), data: n.data?.toString('hex') ?? null, acl: n.acl, children: tree.childrenAt(tree.find(p)).sort() };
+    out[p] = {
+      stat: tree.statAt(tree.find(p)),
+      data: n.data?.toString('hex') ?? null,
+      acl: n.acl,
+      children: tree.childrenAt(tree.find(p)).sort(),
+    };
   }
   return out;
 }
@@ -150,7 +231,10 @@ test('a snapshot written and loaded again gives the same tree, sessions and dige
   const dir = await mkdtemp(join(tmpdir(), 'cg-snap-'));
   try {
     const tree = sampleTree();
-    const sessions = new Map([[1n, 30_000], [2n, 6_000]]);
+    const sessions = new Map([
+      [1n, 30_000],
+      [2n, 6_000],
+    ]);
     const w = await writeSnapshot(dir, tree, sessions, false);
     assert.equal(w.path, join(dir, `snapshot.${tree.lastProcessedZxid.toString(16)}`));
     const back = new DataTree();
@@ -210,16 +294,26 @@ test('group commit: writes queued during an fsync go out together in the next on
   try {
     const writer = new TxnLogWriter({ dir, forceSync: true, preAllocBytes: 65536, io });
     let rolls = 0;
-    const stage = new DurableSyncStage(writer, { snapCount: 1000, batchBytesMax: 1 << 20, random: () => 0, onRoll: () => rolls++, onFailure: () => {} });
+    const stage = new DurableSyncStage(writer, {
+      snapCount: 1000,
+      batchBytesMax: 1 << 20,
+      random: () => 0,
+      onRoll: () => rolls++,
+      onFailure: () => {},
+    });
     const done: number[] = [];
-    const mk = (z: number): Txn => txn(z, OpCode.setData, { kind: 'setData', op: OpCode.setData, path: '/x', data: Buffer.from('d'), version: z });
+    const mk = (z: number): Txn =>
+      txn(z, OpCode.setData, { kind: 'setData', op: OpCode.setData, path: '/x', data: Buffer.from('d'), version: z });
     stage.submit(mk(1), () => done.push(1));
     while (!release) await new Promise((r) => setImmediate(r));
     for (let z = 2; z <= 101; z++) stage.submit(mk(z), () => done.push(z));
     assert.deepEqual(done, [], 'nothing may complete before its fsync');
     release();
     await stage.close();
-    assert.deepEqual(done, Array.from({ length: 101 }, (_, i) => i + 1));
+    assert.deepEqual(
+      done,
+      Array.from({ length: 101 }, (_, i) => i + 1),
+    );
     assert.equal(syncs, 2, 'the 100 txns queued behind the first fsync share one');
     assert.equal(stage.stats.batches, 2);
     const parser = new TxnLogParser(await readFile(join(dir, 'log.1')), 1 << 20);
@@ -250,9 +344,33 @@ test('the digest prep attaches to each txn is the tree digest after it, with man
   txns.push(prep.prepareWrite({ op: 7, req: { path: '/a', acl: [...READ_ACL_UNSAFE], version: 0 } }, ctx(7n)));
   txns.push(prep.prepareWrite({ op: 2, req: { path: '/t', version: -1 } }, ctx(7n)));
   txns.push(prep.prepareWrite({ op: 2, req: { path: '/nope', version: -1 } }, ctx(7n))); // fails: no digest
-  txns.push(prep.prepareMulti([{ op: 1, req: { path: '/m', data: null, acl: open, flags: 0 } }, { op: 5, req: { path: '/m', data: Buffer.from('m'), version: 0 } }], ctx(7n)));
-  txns.push(prep.prepareMulti([{ op: 1, req: { path: '/m2', data: null, acl: open, flags: 0 } }, { op: 13, req: { path: '/m', version: 9 } }], ctx(7n)));
-  txns.push(prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete: prep.ephemeralsForClose(7n) }, 7n, 0, 2000));
+  txns.push(
+    prep.prepareMulti(
+      [
+        { op: 1, req: { path: '/m', data: null, acl: open, flags: 0 } },
+        { op: 5, req: { path: '/m', data: Buffer.from('m'), version: 0 } },
+      ],
+      ctx(7n),
+    ),
+  );
+  txns.push(
+    prep.prepareMulti(
+      [
+        { op: 1, req: { path: '/m2', data: null, acl: open, flags: 0 } },
+        { op: 13, req: { path: '/m', version: 9 } },
+      ],
+      ctx(7n),
+    ),
+  );
+  txns.push(
+    prep.prepareRaw(
+      OpCode.closeSession,
+      { kind: 'closeSession', op: OpCode.closeSession, paths2Delete: prep.ephemeralsForClose(7n) },
+      7n,
+      0,
+      2000,
+    ),
+  );
   txns.push(prep.prepareWrite({ op: 1, req: { path: '/after', data: null, acl: open, flags: 0 } }, ctx(8n)));
   for (const t of txns) {
     tree.processTxn(t);

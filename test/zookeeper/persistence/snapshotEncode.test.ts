@@ -31,7 +31,20 @@ const ACL_LISTS: readonly (readonly AclT[])[] = [
   [acl(1, 'ip', '10.0.0.0/8'), acl(3, 'digest', 'a:b='), acl(31, 'world', 'anyone')],
   [acl(0, 'sasl', 'ünïcode@RÉALM')],
 ];
-const OWNERS = [0n, 0n, 0n, 0n, 1n, 0x1234_5678n, -1n, CONTAINER_OWNER, ttlOwner(5000), 0x7fff_ffff_ffff_ffffn, -0x0123_4567_89ab_cdefn, 0x0100_0000_0000_0001n];
+const OWNERS = [
+  0n,
+  0n,
+  0n,
+  0n,
+  1n,
+  0x1234_5678n,
+  -1n,
+  CONTAINER_OWNER,
+  ttlOwner(5000),
+  0x7fff_ffff_ffff_ffffn,
+  -0x0123_4567_89ab_cdefn,
+  0x0100_0000_0000_0001n,
+];
 /** null, then sizes around the 8-byte cells, the word-copy limit (256), the arena limit (4096), and a large value. */
 const SIZES: readonly (number | null)[] = [null, 0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 100, 255, 256, 257, 1000, 4095, 4096, 4097, 70_000];
 const ZXIDS = [0, 1, 0xffff_ffff, 0x1_0000_0000, 0x1_0000_0001, 0x12_3456_789a, SNAP_ZXID - 1, SNAP_ZXID];
@@ -118,11 +131,17 @@ function create(tree: DataTree, path: string, data: Buffer | null, list: readonl
 }
 
 function setData(tree: DataTree, path: string, data: Buffer | null, zxid: number): void {
-  tree.processTxn({ header: { clientId: 1n, cxid: 1, zxid, time: 1_700_000_000_000 + zxid, type: OpCode.setData }, body: { kind: 'setData', op: OpCode.setData, path, data, version: zxid & 0xff } });
+  tree.processTxn({
+    header: { clientId: 1n, cxid: 1, zxid, time: 1_700_000_000_000 + zxid, type: OpCode.setData },
+    body: { kind: 'setData', op: OpCode.setData, path, data, version: zxid & 0xff },
+  });
 }
 
 function setAcl(tree: DataTree, path: string, list: AclT[], zxid: number): void {
-  tree.processTxn({ header: { clientId: 1n, cxid: 1, zxid, time: 1_700_000_000_000 + zxid, type: OpCode.setACL }, body: { kind: 'setACL', op: OpCode.setACL, path, acl: list, version: 7 } });
+  tree.processTxn({
+    header: { clientId: 1n, cxid: 1, zxid, time: 1_700_000_000_000 + zxid, type: OpCode.setACL },
+    body: { kind: 'setACL', op: OpCode.setACL, path, acl: list, version: 7 },
+  });
 }
 
 /** Adler-32 by zlib: a zlib stream ends with the Adler-32 of its uncompressed bytes. */
@@ -212,7 +231,9 @@ test('the snapshot is byte for byte the reference encoding, in every chunk size'
     for (const c of snapshotChunks(tree, SESSIONS, chunkBytes)) ours.push(Buffer.from(c));
     const ref = [...referenceChunks(tree, SESSIONS, chunkBytes)];
     assert.equal(ours.length, ref.length, `chunk count at chunkBytes ${chunkBytes}`);
-    ours.forEach((c, i) => assertSameBytes(c, ref[i]!, `chunk ${i} of ${chunkBytes}-byte chunks`));
+    ours.forEach((c, i) => {
+      assertSameBytes(c, ref[i]!, `chunk ${i} of ${chunkBytes}-byte chunks`);
+    });
   }
   const whole = serializeSnapshot(tree, SESSIONS);
   assertSameBytes(whole, Buffer.concat([...referenceChunks(tree, SESSIONS, 1 << 20)]), 'serializeSnapshot');

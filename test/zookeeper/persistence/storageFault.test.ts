@@ -56,14 +56,18 @@ test('a failing fsync: nothing unpersisted is acknowledged, writes are refused, 
     }
 
     // The client reconnects (same session, no txn needed); writes now fail fast, reads work.
-    await waitFor(async () => {
-      try {
-        await client.create('/after', Buffer.from('y'));
-        return false;
-      } catch (e) {
-        return e instanceof ZooKeeperError && e.code === Err.NOTREADONLY;
-      }
-    }, 10_000, () => 'writes were not refused with NOTREADONLY after the fsync failure');
+    await waitFor(
+      async () => {
+        try {
+          await client.create('/after', Buffer.from('y'));
+          return false;
+        } catch (e) {
+          return e instanceof ZooKeeperError && e.code === Err.NOTREADONLY;
+        }
+      },
+      10_000,
+      () => 'writes were not refused with NOTREADONLY after the fsync failure',
+    );
     const { data } = await client.getData('/ok7');
     assert.equal(String(data), 'v7');
     assert.equal((await client.getChildren('/')).filter((c) => c.startsWith('ok')).length, 20);

@@ -117,8 +117,14 @@ async function workload(c: ZooKeeperClient, root: string, extra: number): Promis
   await write('create2', root, () => c.createWithStat(root, 'root-data'));
   await write('setData', root, () => c.setData(root, 'root-data-2'));
   await write('create2', `${root}/eph`, () => c.createWithStat(`${root}/eph`, Buffer.from([0, 1, 2, 255]), { mode: CreateMode.EPHEMERAL }));
-  await write('create2', undefined, async () => (seq = (await c.createWithStat(`${root}/seq-`, null, { mode: CreateMode.PERSISTENT_SEQUENTIAL })).path));
-  await write('createTTL', `${root}/ttl`, () => c.createWithStat(`${root}/ttl`, 'x', { mode: CreateMode.PERSISTENT_WITH_TTL, ttl: 600_000 }));
+  await write(
+    'create2',
+    undefined,
+    async () => (seq = (await c.createWithStat(`${root}/seq-`, null, { mode: CreateMode.PERSISTENT_SEQUENTIAL })).path),
+  );
+  await write('createTTL', `${root}/ttl`, () =>
+    c.createWithStat(`${root}/ttl`, 'x', { mode: CreateMode.PERSISTENT_WITH_TTL, ttl: 600_000 }),
+  );
   await write('createContainer', `${root}/cont`, () => c.createWithStat(`${root}/cont`, 'c', { mode: CreateMode.CONTAINER }));
   await write('setACL', `${root}/ttl`, () => c.setACL(`${root}/ttl`, READ_ACL_UNSAFE));
   await write('multi', undefined, () => c.transaction().create(`${root}/m1`, 'm').setData(root, 'multi').delete(seq).commit(), [
@@ -219,14 +225,22 @@ function checks(kind: 'ours' | 'apache', start: Start): void {
         assert.equal(doc.end.offset, doc.txns.at(-1)!.offset + doc.txns.at(-1)!.bytes);
         all.push(...doc.txns);
       }
-      assert.deepEqual(all.map((t) => t.zxid), Array.from({ length: w.lastZxid }, (_, i) => hex(i + 1)), 'zxids 1..last, none missing');
+      assert.deepEqual(
+        all.map((t) => t.zxid),
+        Array.from({ length: w.lastZxid }, (_, i) => hex(i + 1)),
+        'zxids 1..last, none missing',
+      );
       const byZxid = new Map(all.map((t) => [t.zxid, t]));
       for (const e of w.expects) {
         const t = byZxid.get(hex(e.zxid));
         assert.ok(t, `txn ${hex(e.zxid)}`);
         assert.equal(t.type, e.type, `type of ${hex(e.zxid)}`);
         if (e.path) assert.equal(t.path, e.path);
-        if (e.ops) assert.deepEqual(t.ops!.map((o) => (o.type === 'error' ? 'error' : `${o.type} ${o.path}`)), e.ops);
+        if (e.ops)
+          assert.deepEqual(
+            t.ops!.map((o) => (o.type === 'error' ? 'error' : `${o.type} ${o.path}`)),
+            e.ops,
+          );
         assert.equal(t.session, sessionHex(w.sessions[0]!));
       }
       const err = byZxid.get(hex(w.expects.find((e) => e.type === 'error')!.zxid))!;
@@ -242,7 +256,13 @@ function checks(kind: 'ours' | 'apache', start: Start): void {
       const text = await tool('log-dump', logs.at(-1)!.path);
       assert.equal(text.code, 0);
       assert.match(text.stdout, /^header: magic ZKLG \(0x5a4b4c47\), version 2, dbid 0$/m);
-      assert.match(text.stdout, new RegExp(`^${hex(w.late[3]!)} \\S+Z session=${sessionHex(w.sessions[1]!)} cxid=\\d+ create2 /late/n3 data=6B "late-3" acl=world:anyone:cdrwa persistent`, 'm'));
+      assert.match(
+        text.stdout,
+        new RegExp(
+          `^${hex(w.late[3]!)} \\S+Z session=${sessionHex(w.sessions[1]!)} cxid=\\d+ create2 /late/n3 data=6B "late-3" acl=world:anyone:cdrwa persistent`,
+          'm',
+        ),
+      );
       assert.match(text.stdout, /^end: clean, at offset \d+/m);
     });
 
@@ -282,12 +302,26 @@ function checks(kind: 'ours' | 'apache', start: Start): void {
         const st = d.stat;
         assert.deepEqual(
           [n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.version, n.aversion, n.dataLength, n.cversion * 2 - d.children.length],
-          [hex(st.czxid), hex(st.mzxid), hex(st.pzxid), new Date(st.ctime).toISOString(), new Date(st.mtime).toISOString(), st.version, st.aversion, st.dataLength, st.cversion],
+          [
+            hex(st.czxid),
+            hex(st.mzxid),
+            hex(st.pzxid),
+            new Date(st.ctime).toISOString(),
+            new Date(st.mtime).toISOString(),
+            st.version,
+            st.aversion,
+            st.dataLength,
+            st.cversion,
+          ],
           `stat of ${path}`,
         );
         assert.deepEqual(n.data === null || n.data === undefined ? null : Buffer.from(n.data, 'base64'), d.data, `data of ${path}`);
         const acl = n.aclRef === '-1' ? [{ scheme: 'world', id: 'anyone', perms: 'cdrwa' }] : doc.acls.find((a) => a.ref === n.aclRef)?.acl;
-        assert.deepEqual(acl, d.acl.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: permLetters(a.perms) })), `ACL of ${path}`);
+        assert.deepEqual(
+          acl,
+          d.acl.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: permLetters(a.perms) })),
+          `ACL of ${path}`,
+        );
       }
       assert.deepEqual(doc.sessions, [], 'no session was open at that zxid');
 
@@ -339,11 +373,18 @@ function checks(kind: 'ours' | 'apache', start: Start): void {
       assert.ok(half.doc.nodes.length > 0 && half.doc.nodes.length < whole.nodes.length);
       // Without the ACL table (returned only for an intact file) a node shows its ACL list, not its ref.
       const noAcl = ({ aclRef: _r, acl: _a, ...n }: JsonNode & { acl?: unknown }): unknown => n;
-      assert.deepEqual(half.doc.nodes.map(noAcl), whole.nodes.slice(0, half.doc.nodes.length).map(noAcl), 'the nodes read before the damage');
+      assert.deepEqual(
+        half.doc.nodes.map(noAcl),
+        whole.nodes.slice(0, half.doc.nodes.length).map(noAcl),
+        'the nodes read before the damage',
+      );
       assert.deepEqual((half.doc.nodes[0] as JsonNode & { acl?: unknown }).acl, [{ scheme: 'world', id: 'anyone', perms: 'cdrwa' }]);
       const halfText = await tool('snapshot-dump', snap.path);
       assert.equal(halfText.code, 1);
-      assert.match(halfText.stdout, new RegExp(`^seal: DAMAGED at offset ${half.doc.seal.offset}: ${half.doc.seal.reason.replace(/[()]/g, '\\$&')}$`, 'm'));
+      assert.match(
+        halfText.stdout,
+        new RegExp(`^seal: DAMAGED at offset ${half.doc.seal.offset}: ${half.doc.seal.reason.replace(/[()]/g, '\\$&')}$`, 'm'),
+      );
 
       const other = (await files(dir, 'snapshot.')).find((s) => s.zxid > 0 && s.zxid < w.run1Last)!;
       const sbuf = await readFile(other.path);
@@ -364,14 +405,22 @@ function checks(kind: 'ours' | 'apache', start: Start): void {
 
       const missing = await tool('log-truncate', log.path, '--zxid', hex(w.lastZxid + 5));
       assert.equal(missing.code, 1);
-      assert.match(missing.stderr, new RegExp(`transaction ${hex(w.lastZxid + 5)} is not in ${log.path} \\(it holds ${hex(log.zxid)}\\.\\.${hex(w.lastZxid)}\\); nothing changed`));
+      assert.match(
+        missing.stderr,
+        new RegExp(
+          `transaction ${hex(w.lastZxid + 5)} is not in ${log.path} \\(it holds ${hex(log.zxid)}\\.\\.${hex(w.lastZxid)}\\); nothing changed`,
+        ),
+      );
 
       const sizeBefore = (await stat(log.path)).size;
       const r = await tool('log-truncate', log.path, '--zxid', String(keep)); // decimal works too
       assert.equal(r.code, 0, r.stderr);
       const removed = [w.late[4]!, w.late[5]!, w.lastZxid];
       assert.match(r.stdout, new RegExp(`cut at offset \\d+ \\(was ${sizeBefore} bytes\\), right after transaction ${hex(keep)}`));
-      assert.match(r.stdout, new RegExp(`removed 3 transactions: ${hex(removed[0]!)} create2, ${hex(removed[1]!)} create2, ${hex(removed[2]!)} closeSession`));
+      assert.match(
+        r.stdout,
+        new RegExp(`removed 3 transactions: ${hex(removed[0]!)} create2, ${hex(removed[1]!)} create2, ${hex(removed[2]!)} closeSession`),
+      );
       const { code, doc } = await toolJson<JsonLog>('log-dump', log.path);
       assert.equal(code, 0);
       assert.equal(doc.txns.at(-1)!.zxid, hex(keep));
@@ -428,8 +477,14 @@ function checks(kind: 'ours' | 'apache', start: Start): void {
       const removed = [...snaps.slice(0, -3), ...logs.slice(0, firstLog)].map((f) => f.path);
       assert.match(r.stdout, new RegExp(`^removed ${removed.length} files:$`, 'm'));
       for (const p of removed) assert.ok(r.stdout.includes(`  ${p}\n`), `reports ${p}`);
-      assert.deepEqual((await files(dataDir, 'snapshot.')).map((x) => x.name), kept.map((x) => x.name));
-      assert.deepEqual((await files(dataDir, 'log.')).map((x) => x.name), logs.slice(firstLog).map((x) => x.name));
+      assert.deepEqual(
+        (await files(dataDir, 'snapshot.')).map((x) => x.name),
+        kept.map((x) => x.name),
+      );
+      assert.deepEqual(
+        (await files(dataDir, 'log.')).map((x) => x.name),
+        logs.slice(firstLog).map((x) => x.name),
+      );
       assert.ok((await readdir(join(dataDir, 'version-2'))).includes('notes.txt'), 'other files are left alone');
 
       const again = await tool('purge', '--data-dir', dataDir, '--retain', '3');

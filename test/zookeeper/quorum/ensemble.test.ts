@@ -17,9 +17,15 @@ test('3 members elect one leader, serve writes from any member and reads everywh
   const cluster = await ZooKeeperTestingCluster.start({ size: 3 });
   const clients: ZooKeeperClient[] = [];
   try {
-    await waitFor(async () => cluster.serving().length === 3 && cluster.leader() !== undefined, 20_000, () => `not all serving: ${cluster.serving()}`);
+    await waitFor(
+      async () => cluster.serving().length === 3 && cluster.leader() !== undefined,
+      20_000,
+      () => `not all serving: ${cluster.serving()}`,
+    );
     const leader = cluster.leader()!;
-    const modes = await Promise.all(cluster.members.map(async (m) => /Mode: (\w+)/.exec(await fourLetter('127.0.0.1', m.clientPort, 'srvr'))?.[1]));
+    const modes = await Promise.all(
+      cluster.members.map(async (m) => /Mode: (\w+)/.exec(await fourLetter('127.0.0.1', m.clientPort, 'srvr'))?.[1]),
+    );
     assert.deepEqual(modes.sort(), ['follower', 'follower', 'leader']);
     const mntr = await fourLetter('127.0.0.1', cluster.get(leader).clientPort, 'mntr');
     assert.match(mntr, /^zk_server_state\tleader$/m);
@@ -31,7 +37,8 @@ test('3 members elect one leader, serve writes from any member and reads everywh
     assert.match(await fourLetter('127.0.0.1', follower.clientPort, 'mntr'), /^zk_peer_state\tfollowing - broadcast$/m);
     const conf = await fourLetter('127.0.0.1', cluster.members[0]!.clientPort, 'conf');
     assert.match(conf, /^membership: $/m);
-    for (const m of cluster.members) assert.ok(conf.includes(`server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}:participant`), conf);
+    for (const m of cluster.members)
+      assert.ok(conf.includes(`server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}:participant`), conf);
     // A client on each member writes; every member then reads every write (after sync).
     for (const m of cluster.members) clients.push(await client(`127.0.0.1:${m.clientPort}`));
     for (let i = 0; i < clients.length; i++) {
@@ -55,31 +62,47 @@ test('the leader stops: a new one is elected, sessions and data survive, writes 
   const cluster = await ZooKeeperTestingCluster.start({ size: 3 });
   let c: ZooKeeperClient | undefined;
   try {
-    await waitFor(async () => cluster.serving().length === 3 && cluster.leader() !== undefined, 20_000, () => 'no leader');
+    await waitFor(
+      async () => cluster.serving().length === 3 && cluster.leader() !== undefined,
+      20_000,
+      () => 'no leader',
+    );
     const first = cluster.leader()!;
     c = await client(cluster.connectString);
     const sessionId = c.sessionId;
     await c.create('/eph', Buffer.from('e'), { mode: CreateMode.EPHEMERAL });
     for (let k = 0; k < 10; k++) await c.create(`/before${k}`, Buffer.from('x'));
     await cluster.stopMember(first);
-    await waitFor(async () => {
-      const l = cluster.leader();
-      return l !== undefined && l !== first;
-    }, 20_000, () => 'no new leader');
-    await waitFor(async () => {
-      try {
-        await c!.create('/after', Buffer.from('y'));
-        return true;
-      } catch {
-        return false;
-      }
-    }, 20_000, () => 'writes did not resume');
+    await waitFor(
+      async () => {
+        const l = cluster.leader();
+        return l !== undefined && l !== first;
+      },
+      20_000,
+      () => 'no new leader',
+    );
+    await waitFor(
+      async () => {
+        try {
+          await c!.create('/after', Buffer.from('y'));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      () => 'writes did not resume',
+    );
     assert.equal(c.sessionId, sessionId, 'the session moved with the client');
     assert.notEqual(await c.exists('/eph'), null, 'the ephemeral of the live session is still there');
     for (let k = 0; k < 10; k++) assert.notEqual(await c.exists(`/before${k}`), null);
     // The old leader comes back as a follower and catches up.
     await cluster.startMember(first);
-    await waitFor(async () => cluster.serving().includes(first), 20_000, () => 'the old leader did not rejoin');
+    await waitFor(
+      async () => cluster.serving().includes(first),
+      20_000,
+      () => 'the old leader did not rejoin',
+    );
     const back = await client(`127.0.0.1:${cluster.get(first).clientPort}`);
     await back.sync('/');
     assert.notEqual(await back.exists('/after'), null);
@@ -94,7 +117,11 @@ test('the testing cluster expires a session on demand: its ephemerals go everywh
   const cluster = await ZooKeeperTestingCluster.start({ size: 3 });
   const clients: ZooKeeperClient[] = [];
   try {
-    await waitFor(async () => cluster.serving().length === 3 && cluster.leader() !== undefined, 20_000, () => 'no leader');
+    await waitFor(
+      async () => cluster.serving().length === 3 && cluster.leader() !== undefined,
+      20_000,
+      () => 'no leader',
+    );
     const follower = cluster.members.find((m) => m.id !== cluster.leader())!;
     const victim = await client(`127.0.0.1:${follower.clientPort}`);
     clients.push(victim);
@@ -105,12 +132,20 @@ test('the testing cluster expires a session on demand: its ephemerals go everywh
     for (const m of cluster.members) {
       const c = await client(`127.0.0.1:${m.clientPort}`);
       clients.push(c);
-      await waitFor(async () => {
-        await c.sync('/');
-        return (await c.exists('/owned')) === null;
-      }, 10_000, () => `/owned still on member ${m.id}`);
+      await waitFor(
+        async () => {
+          await c.sync('/');
+          return (await c.exists('/owned')) === null;
+        },
+        10_000,
+        () => `/owned still on member ${m.id}`,
+      );
     }
-    await waitFor(async () => expired, 10_000, () => 'the client did not hear that its session expired');
+    await waitFor(
+      async () => expired,
+      10_000,
+      () => 'the client did not hear that its session expired',
+    );
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await cluster.close();

@@ -111,7 +111,17 @@ class WriteLoad {
         closeTimeoutMs: 1000,
       });
       await client.connect({ timeoutMs: 20_000 });
-      const s: LoadSession = { i, client, sessionId: client.sessionId, expired: false, disconnects: 0, writes: [], inflight: 0, wake: undefined, loop: undefined };
+      const s: LoadSession = {
+        i,
+        client,
+        sessionId: client.sessionId,
+        expired: false,
+        disconnects: 0,
+        writes: [],
+        inflight: 0,
+        wake: undefined,
+        loop: undefined,
+      };
       client.on('expired', () => {
         s.expired = true;
       });
@@ -148,7 +158,15 @@ class WriteLoad {
   issue(s: LoadSession, kind: 'create' | 'set', prefix = 'n'): LoadWrite {
     const index = s.writes.length;
     const token = `s${s.i}.w${index}`;
-    const w: LoadWrite = { session: s.i, index, kind, name: kind === 'create' ? `${prefix}${index}` : 'ctr', token, outcome: 'pending', sentAt: Date.now() };
+    const w: LoadWrite = {
+      session: s.i,
+      index,
+      kind,
+      name: kind === 'create' ? `${prefix}${index}` : 'ctr',
+      token,
+      outcome: 'pending',
+      sentAt: Date.now(),
+    };
     s.writes.push(w);
     s.inflight++;
     const data = `${token}|${'x'.repeat(Math.floor(this.rng() * 120))}`;
@@ -199,7 +217,11 @@ class WriteLoad {
 
   /** Waits until `n` writes have been acknowledged after time `t`. */
   async waitAcksAfter(t: number, n: number, timeoutMs: number, what: () => string): Promise<void> {
-    await waitFor(() => this.acksAfter(t) >= n, { timeoutMs, intervalMs: 20, what: () => `${n} acks after the event (${this.acksAfter(t)} so far; ${what()})` });
+    await waitFor(() => this.acksAfter(t) >= n, {
+      timeoutMs,
+      intervalMs: 20,
+      what: () => `${n} acks after the event (${this.acksAfter(t)} so far; ${what()})`,
+    });
   }
 
   /** Stops issuing and waits until every outstanding write has an outcome. */
@@ -224,10 +246,12 @@ class WriteLoad {
     const out: string[] = [];
     for (const s of this.sessions) {
       if (s.expired || s.client.state === 'expired') out.push(`session ${s.i} (0x${s.sessionId.toString(16)}) expired`);
-      if (s.client.sessionId !== s.sessionId) out.push(`session ${s.i}: id 0x${s.client.sessionId.toString(16)}, started as 0x${s.sessionId.toString(16)}`);
+      if (s.client.sessionId !== s.sessionId)
+        out.push(`session ${s.i}: id 0x${s.client.sessionId.toString(16)}, started as 0x${s.sessionId.toString(16)}`);
       const exp = s.writes.filter((w) => w.outcome === 'expired');
       if (exp.length) out.push(`session ${s.i}: ${exp.length} writes failed with SESSIONEXPIRED`);
-      for (const w of s.writes.filter((x) => x.outcome === 'error').slice(0, 3)) out.push(`session ${s.i}: ${w.kind} ${w.name} (${w.token}) failed with ${w.error}`);
+      for (const w of s.writes.filter((x) => x.outcome === 'error').slice(0, 3))
+        out.push(`session ${s.i}: ${w.kind} ${w.name} (${w.token}) failed with ${w.error}`);
     }
     return out;
   }
@@ -279,7 +303,8 @@ class WriteLoad {
           const g = got.get(w.name);
           if (w.outcome === 'acked' && !g) p(`acknowledged create ${w.name} (${w.token}, zxid 0x${w.zxid?.toString(16)}) is missing`);
           if (w.outcome === 'error' && g) p(`create ${w.name} (${w.token}) was refused with ${w.error} but exists`);
-          if (g && w.outcome === 'acked' && g.czxid !== w.zxid) p(`${w.name}: czxid 0x${g.czxid.toString(16)}, the reply said 0x${w.zxid?.toString(16)}`);
+          if (g && w.outcome === 'acked' && g.czxid !== w.zxid)
+            p(`${w.name}: czxid 0x${g.czxid.toString(16)}, the reply said 0x${w.zxid?.toString(16)}`);
         }
         for (const [name, g] of got) {
           const w = creates.get(name);
@@ -300,10 +325,13 @@ class WriteLoad {
         } else if (!by) p(`s${s.i}/ctr holds ${ctr.data.slice(0, 20)}, which no setData of this session wrote`);
         else {
           if (by.outcome === 'error') p(`s${s.i}/ctr holds ${by.token}, whose setData was refused (${by.error})`);
-          if (lastAcked && by.index < lastAcked.index) p(`s${s.i}/ctr holds ${by.token}, older than the acknowledged ${lastAcked.token} (lost ack or FIFO violation)`);
-          if (by.outcome === 'acked' && by.zxid !== ctr.mzxid) p(`s${s.i}/ctr mzxid 0x${ctr.mzxid.toString(16)}, the reply to ${by.token} said 0x${by.zxid?.toString(16)}`);
+          if (lastAcked && by.index < lastAcked.index)
+            p(`s${s.i}/ctr holds ${by.token}, older than the acknowledged ${lastAcked.token} (lost ack or FIFO violation)`);
+          if (by.outcome === 'acked' && by.zxid !== ctr.mzxid)
+            p(`s${s.i}/ctr mzxid 0x${ctr.mzxid.toString(16)}, the reply to ${by.token} said 0x${by.zxid?.toString(16)}`);
         }
-        if (ctr.version < ackedN || ctr.version > possibleN) p(`s${s.i}/ctr version ${ctr.version}, outside [${ackedN}, ${possibleN}] (acknowledged, issued)`);
+        if (ctr.version < ackedN || ctr.version > possibleN)
+          p(`s${s.i}/ctr version ${ctr.version}, outside [${ackedN}, ${possibleN}] (acknowledged, issued)`);
         // FIFO: the zxids of the session's applied writes increase in issue order.
         const applied: { w: LoadWrite; z: number }[] = [];
         for (const w of s.writes) {
@@ -313,7 +341,8 @@ class WriteLoad {
         for (let k = 1; k < applied.length; k++) {
           const a = applied[k - 1]!;
           const b = applied[k]!;
-          if (b.z <= a.z) p(`s${s.i}: ${b.w.token} has zxid 0x${b.z.toString(16)}, not above 0x${a.z.toString(16)} of the earlier ${a.w.token}`);
+          if (b.z <= a.z)
+            p(`s${s.i}: ${b.w.token} has zxid 0x${b.z.toString(16)}, not above 0x${a.z.toString(16)} of the earlier ${a.w.token}`);
         }
       }
     }
@@ -344,7 +373,6 @@ async function withLogs(ens: ProcessEnsemble, body: () => Promise<void>): Promis
     throw err;
   }
 }
-
 
 function report(what: string, problems: string[], load: WriteLoad, ens?: ProcessEnsemble): void {
   if (problems.length === 0) return;
@@ -414,7 +442,9 @@ test(`kill -9 of the leader under a write load: a new leader, sessions kept, no 
         const next = await ens.waitServing(2, 20_000);
         assert.notEqual(next, leader);
         await load.waitAcksAfter(killAt, 200, 20_000, () => ens.lastSeen);
-        log(`round ${round}: killed leader ${leader} after ${killAfter} acks; leader ${next}; first ack ${load.firstAckAfter(killAt)! - killAt} ms after the kill`);
+        log(
+          `round ${round}: killed leader ${leader} after ${killAfter} acks; leader ${next}; first ack ${load.firstAckAfter(killAt)! - killAt} ms after the kill`,
+        );
         // The old leader comes back (with whatever its log had) and catches up under the load.
         ens.start(leader);
         await ens.waitServing(3, 20_000, [leader]);
@@ -438,10 +468,18 @@ test(`a partitioned minority (the leader) stops serving, the majority writes on,
   const load = new WriteLoad(hosts, { sessions: 3, window: 4, seed: SEED + 1 });
   let isoClient: ZooKeeperClient | undefined;
   try {
-    await waitFor(() => cluster.serving().length === 3 && cluster.leader() !== undefined, { timeoutMs: 20_000, what: 'a leader and 3 serving' });
+    await waitFor(() => cluster.serving().length === 3 && cluster.leader() !== undefined, {
+      timeoutMs: 20_000,
+      what: 'a leader and 3 serving',
+    });
     const iso = cluster.leader()!;
     const isoHost = `127.0.0.1:${cluster.get(iso).clientPort}`;
-    isoClient = new ZooKeeperClient({ connectString: isoHost, sessionTimeoutMs: SESSION_TIMEOUT_MS, reconnectDelayMaxMs: 200, closeTimeoutMs: 1000 });
+    isoClient = new ZooKeeperClient({
+      connectString: isoHost,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      reconnectDelayMaxMs: 200,
+      closeTimeoutMs: 1000,
+    });
     await isoClient.connect({ timeoutMs: 10_000 });
     let isoDisconnected = false;
     isoClient.on('disconnected', () => {
@@ -464,10 +502,13 @@ test(`a partitioned minority (the leader) stops serving, the majority writes on,
       return r;
     });
     await waitFor(() => !cluster.serving().includes(iso), { timeoutMs: 10_000, what: `isolated member ${iso} to stop serving` });
-    await waitFor(() => {
-      const l = cluster.leader();
-      return l !== undefined && l !== iso;
-    }, { timeoutMs: 20_000, what: 'a leader in the majority' });
+    await waitFor(
+      () => {
+        const l = cluster.leader();
+        return l !== undefined && l !== iso;
+      },
+      { timeoutMs: 20_000, what: 'a leader in the majority' },
+    );
     await load.waitAcksAfter(Date.now(), 200, 20_000, () => `majority serving ${cluster.serving()}`);
     await waitFor(() => isoDisconnected && isoWrites.every((r) => r.err !== undefined || r.acked !== undefined), {
       timeoutMs: 10_000,
@@ -481,29 +522,41 @@ test(`a partitioned minority (the leader) stops serving, the majority writes on,
     const healAt = Date.now();
     const ackedDuringCut = isoWrites.filter((r) => r.acked !== undefined && r.acked < healAt);
     assert.deepEqual(ackedDuringCut, [], `writes through the isolated member acknowledged during the partition (${healAt - cutAt} ms)`);
-    assert.ok(isoWrites.every((r) => r.err === 'CONNECTIONLOSS'), JSON.stringify(isoWrites));
+    assert.ok(
+      isoWrites.every((r) => r.err === 'CONNECTIONLOSS'),
+      JSON.stringify(isoWrites),
+    );
 
     cluster.healAll();
-    await waitFor(() => cluster.serving().length === 3, { timeoutMs: 20_000, what: () => `the isolated member to rejoin (serving ${cluster.serving()})` });
+    await waitFor(() => cluster.serving().length === 3, {
+      timeoutMs: 20_000,
+      what: () => `the isolated member to rejoin (serving ${cluster.serving()})`,
+    });
     await load.waitAcksAfter(Date.now(), 100, 20_000, () => 'after heal');
     await load.pause();
     report('sessions', load.sessionProblems(), load);
     // The rejoined member has every write of the majority (read through it, and the others).
     report('the tree after heal', await load.verify([isoHost, ...hosts.filter((h) => h !== isoHost)]), load);
     // The isolated member's writes: refused while cut off (asserted above), and afterwards?
-    const seen = await Promise.all(hosts.map(async (h) => {
-      const c = new ZooKeeperClient({ connectString: h, sessionTimeoutMs: SESSION_TIMEOUT_MS, closeTimeoutMs: 500 });
-      try {
-        await c.connect({ timeoutMs: 10_000 });
-        await c.sync('/iso');
-        return (await c.getChildren('/iso')).sort().join(',');
-      } finally {
-        await c.close();
-      }
-    }));
+    const seen = await Promise.all(
+      hosts.map(async (h) => {
+        const c = new ZooKeeperClient({ connectString: h, sessionTimeoutMs: SESSION_TIMEOUT_MS, closeTimeoutMs: 500 });
+        try {
+          await c.connect({ timeoutMs: 10_000 });
+          await c.sync('/iso');
+          return (await c.getChildren('/iso')).sort().join(',');
+        } finally {
+          await c.close();
+        }
+      }),
+    );
     // They reached no one but the isolated old leader, which proposed them in an epoch the
     // majority left behind: on rejoining it must drop them (TRUNC), so they exist nowhere.
-    assert.deepEqual(seen, hosts.map(() => ''), `writes of the cut-off old leader survived: /iso holds ${seen.join(' | ')} (per member)`);
+    assert.deepEqual(
+      seen,
+      hosts.map(() => ''),
+      `writes of the cut-off old leader survived: /iso holds ${seen.join(' | ')} (per member)`,
+    );
   } finally {
     await isoClient?.close().catch(() => undefined);
     await load.close();
@@ -568,9 +621,17 @@ test(`5 members survive two kill -9s, refuse every write after three, and write 
       // Third kill (a follower): 2 of 5 are left. The load is settled first, so every write after
       // the kill was issued when no quorum could exist.
       await load.pause();
-      const survivors = ens.running().filter((id) => id !== leader).slice(1).concat(leader);
+      const survivors = ens
+        .running()
+        .filter((id) => id !== leader)
+        .slice(1)
+        .concat(leader);
       const third = ens.running().find((id) => !survivors.includes(id))!;
-      leaderClient = new ZooKeeperClient({ connectString: ens.connectString([leader]), sessionTimeoutMs: SESSION_TIMEOUT_MS, closeTimeoutMs: 500 });
+      leaderClient = new ZooKeeperClient({
+        connectString: ens.connectString([leader]),
+        sessionTimeoutMs: SESSION_TIMEOUT_MS,
+        closeTimeoutMs: 500,
+      });
       await leaderClient.connect({ timeoutMs: 10_000 });
       await leaderClient.create('/direct', null);
       killed.push(third);
@@ -595,10 +656,20 @@ test(`5 members survive two kill -9s, refuse every write after three, and write 
       // Reads: whether a member without a quorum still answers them is not ZooKeeper's promise
       // (ours refuses every client connection then); writes must not be acknowledged.
       const restartAt = Date.now();
-      assert.deepEqual(direct.filter((r) => r.acked !== undefined), [], 'writes acknowledged by a leader without a quorum');
+      assert.deepEqual(
+        direct.filter((r) => r.acked !== undefined),
+        [],
+        'writes acknowledged by a leader without a quorum',
+      );
       const ackedInOutage = outageWrites.filter((w) => w.ackAt !== undefined && w.ackAt < restartAt);
-      assert.deepEqual(ackedInOutage.map((w) => w.token), [], `writes acknowledged with 2 of 5 members (${restartAt - outageAt} ms outage)`);
-      log(`outage of ${restartAt - outageAt} ms: direct ${JSON.stringify(direct.map((r) => r.err ?? 'queued'))}, sessions: ${outageWrites.map((w) => w.outcome).join(',')}`);
+      assert.deepEqual(
+        ackedInOutage.map((w) => w.token),
+        [],
+        `writes acknowledged with 2 of 5 members (${restartAt - outageAt} ms outage)`,
+      );
+      log(
+        `outage of ${restartAt - outageAt} ms: direct ${JSON.stringify(direct.map((r) => r.err ?? 'queued'))}, sessions: ${outageWrites.map((w) => w.outcome).join(',')}`,
+      );
 
       // One member back (the first one killed, furthest behind): writes resume.
       ens.start(killed[0]!);
@@ -622,20 +693,20 @@ test(`5 members survive two kill -9s, refuse every write after three, and write 
   }
 });
 
-test(
-  'a member without a quorum still answers four-letter words as Apache ZooKeeper does (ruok: imok, srvr: not serving)',
-  async () => {
-    const cluster = await startTestingCluster();
-    try {
-      await waitFor(() => cluster.serving().length === 3 && cluster.leader() !== undefined, { timeoutMs: 20_000, what: 'a leader and 3 serving' });
-      const cut = cluster.members.find((m) => m.id !== cluster.leader())!;
-      cluster.partition([cut.id]);
-      await waitFor(() => !cluster.serving().includes(cut.id), { timeoutMs: 10_000, what: `member ${cut.id} to stop serving` });
-      const ask = (cmd: string): Promise<string> => fourLetter('127.0.0.1', cut.clientPort, cmd, 2000).catch((e: Error) => `(${e.message})`);
-      assert.equal(await ask('ruok'), 'imok');
-      assert.equal(await ask('srvr'), 'This ZooKeeper instance is not currently serving requests\n');
-    } finally {
-      await cluster.close();
-    }
-  },
-);
+test('a member without a quorum still answers four-letter words as Apache ZooKeeper does (ruok: imok, srvr: not serving)', async () => {
+  const cluster = await startTestingCluster();
+  try {
+    await waitFor(() => cluster.serving().length === 3 && cluster.leader() !== undefined, {
+      timeoutMs: 20_000,
+      what: 'a leader and 3 serving',
+    });
+    const cut = cluster.members.find((m) => m.id !== cluster.leader())!;
+    cluster.partition([cut.id]);
+    await waitFor(() => !cluster.serving().includes(cut.id), { timeoutMs: 10_000, what: `member ${cut.id} to stop serving` });
+    const ask = (cmd: string): Promise<string> => fourLetter('127.0.0.1', cut.clientPort, cmd, 2000).catch((e: Error) => `(${e.message})`);
+    assert.equal(await ask('ruok'), 'imok');
+    assert.equal(await ask('srvr'), 'This ZooKeeper instance is not currently serving requests\n');
+  } finally {
+    await cluster.close();
+  }
+});

@@ -18,7 +18,9 @@ const QUORUM_KEYS = [
   'zk_pending_syncs',
 ];
 
-async function capture(flavor: 'apache' | 'clustergenie'): Promise<{ leader: Map<string, string>; follower: Map<string, string>; modes: string[] }> {
+async function capture(
+  flavor: 'apache' | 'clustergenie',
+): Promise<{ leader: Map<string, string>; follower: Map<string, string>; modes: string[] }> {
   const ens = await ProcessEnsemble.start({ size: 3, flavor });
   try {
     const leader = (await ens.leader())!;

@@ -28,10 +28,12 @@ test('a fresh member votes while snapshot.0 is written; its epochs are written o
       return origSnapshot.apply(this, args);
     }
     log(this, 'snapshot.0 started');
-    return gate.then(() => origSnapshot.apply(this, args)).then((r) => {
-      log(this, 'snapshot.0 durable');
-      return r;
-    });
+    return gate
+      .then(() => origSnapshot.apply(this, args))
+      .then((r) => {
+        log(this, 'snapshot.0 durable');
+        return r;
+      });
   };
   Storage.prototype.writeEpoch = async function (this: Storage, ...args: Parameters<Storage['writeEpoch']>) {
     log(this, `${args[0]} writing`);
@@ -50,11 +52,19 @@ test('a fresh member votes while snapshot.0 is written; its epochs are written o
     ]).finally(() => clearTimeout(giveUp));
     const c = cluster;
     // Listening and electing need no disk: the election finishes while every snapshot.0 is held.
-    await waitFor(() => c.members.every((m) => m.member!.state !== 'looking'), 20_000, () => 'election while snapshot.0 is pending');
+    await waitFor(
+      () => c.members.every((m) => m.member!.state !== 'looking'),
+      20_000,
+      () => 'election while snapshot.0 is pending',
+    );
     assert.deepEqual(c.serving(), [], 'nobody serves before its snapshot.0 is durable');
     for (const l of events.values()) assert.deepEqual(l, ['snapshot.0 started'], 'nothing else was written meanwhile');
     release();
-    await waitFor(() => c.serving().length === 3, 20_000, () => `serving after the snapshots: ${c.serving()}`);
+    await waitFor(
+      () => c.serving().length === 3,
+      20_000,
+      () => `serving after the snapshots: ${c.serving()}`,
+    );
     assert.equal(events.size, 3);
     for (const l of events.values()) {
       const durable = l.indexOf('snapshot.0 durable');
@@ -62,7 +72,11 @@ test('a fresh member votes while snapshot.0 is written; its epochs are written o
       const firstEpoch = l.findIndex((e) => e.endsWith('writing'));
       assert.ok(firstEpoch > durable, `epochs written after snapshot.0: ${l}`);
       // Serving at zxid 0, the state snapshot.0 holds: no second copy of it (ensemble.ts onRole).
-      assert.deepEqual(l.filter((e) => e.startsWith('snapshot at')), [], `no snapshot on serving: ${l}`);
+      assert.deepEqual(
+        l.filter((e) => e.startsWith('snapshot at')),
+        [],
+        `no snapshot on serving: ${l}`,
+      );
     }
   } finally {
     release();

@@ -80,7 +80,8 @@ function silence(cluster: ZooKeeperTestingCluster, group: number[]): () => void 
   }
   return () => {
     const across: [number, number][] = [];
-    for (const a of cluster.members) for (const b of cluster.members) if (a.id < b.id && inside.has(a.id) !== inside.has(b.id)) across.push([a.id, b.id]);
+    for (const a of cluster.members)
+      for (const b of cluster.members) if (a.id < b.id && inside.has(a.id) !== inside.has(b.id)) across.push([a.id, b.id]);
     for (const [a, b] of across) cluster.cut(a, b);
     for (const t of patched) delete (t as { send?: unknown }).send; // the prototype's send again
     for (const [a, b] of across) cluster.heal(a, b);
@@ -199,7 +200,16 @@ async function run(o: RunOptions): Promise<void> {
     };
 
     const faultLoop = async (): Promise<void> => {
-      const kinds = ['stop-leader', 'partition-leader', 'silent-leader', 'stop-member', 'restart-member', 'partition-minority', 'silent-minority', 'cut-link'];
+      const kinds = [
+        'stop-leader',
+        'partition-leader',
+        'silent-leader',
+        'stop-member',
+        'restart-member',
+        'partition-minority',
+        'silent-minority',
+        'cut-link',
+      ];
       if (o.size >= 5) kinds.push('stop-two');
       // The first faults always hit the leader, in each way, so every seed changes leaders.
       const first = ['stop-leader', 'partition-leader', 'silent-leader', ...(o.size >= 5 ? ['stop-two'] : [])];
@@ -371,7 +381,7 @@ function historyAround(history: HistoryOp[], stuck: HistoryOp, t0: number): stri
 
 const envSeed = process.env.LIN_SEED ? Number(process.env.LIN_SEED) : undefined;
 const envMs = process.env.LIN_MS ? Number(process.env.LIN_MS) : undefined;
-const seedFor = (base: number): number => envSeed ?? (base ^ (Date.now() & 0xffff));
+const seedFor = (base: number): number => envSeed ?? base ^ (Date.now() & 0xffff);
 
 test('3 members: CAS increments and sync+reads under crashes, leader failovers and partitions are linearizable', async () => {
   await run({ name: '3 members', size: 3, clients: 8, pinned: 3, keys: 3, ms: envMs ?? 14_000, seed: seedFor(0x3a110000) });

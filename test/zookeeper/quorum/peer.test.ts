@@ -60,12 +60,23 @@ test('peer core: a cold start elects at once when links come up after the first 
   while (queue.length > 0) {
     const m = queue.shift()!;
     const p = peers[m.to - 1]!;
-    carry(m.to, 'persisted' in m ? p.handle({ kind: 'persisted', seq: m.persisted, now }) : p.handle({ kind: 'message', from: m.from, msg: m.msg, now }));
+    carry(
+      m.to,
+      'persisted' in m
+        ? p.handle({ kind: 'persisted', seq: m.persisted, now })
+        : p.handle({ kind: 'message', from: m.from, msg: m.msg, now }),
+    );
   }
   // No tick ran, so neither the vote resend nor the finalize wait played a part.
   assert.equal(peers[2]!.state, 'leading');
-  assert.deepEqual(peers.map((p) => p.leader), [3, 3, 3]);
-  assert.ok(peers.every((p) => p.serving), 'discovery and sync completed too');
+  assert.deepEqual(
+    peers.map((p) => p.leader),
+    [3, 3, 3],
+  );
+  assert.ok(
+    peers.every((p) => p.serving),
+    'discovery and sync completed too',
+  );
 });
 
 test('peer core: a learner says hello again when its link to the leader comes up', () => {
@@ -73,9 +84,17 @@ test('peer core: a learner says hello again when its link to the leader comes up
   p.start(0);
   // Peer 3 (the best vote) and peer 2 already agree: peer 1 follows 3.
   p.handle({ kind: 'message', from: 3, msg: { t: 'vote', state: 'looking', vote: { leader: 3, zxid: 0, epoch: 0 }, round: 1 }, now: 1 });
-  const outs = p.handle({ kind: 'message', from: 2, msg: { t: 'vote', state: 'looking', vote: { leader: 3, zxid: 0, epoch: 0 }, round: 1 }, now: 2 });
+  const outs = p.handle({
+    kind: 'message',
+    from: 2,
+    msg: { t: 'vote', state: 'looking', vote: { leader: 3, zxid: 0, epoch: 0 }, round: 1 },
+    now: 2,
+  });
   assert.equal(p.state, 'following');
-  assert.ok(sends(outs).some((s) => s.to === 3 && s.msg.t === 'learnerinfo'), 'first hello (lost if the quorum link was down)');
+  assert.ok(
+    sends(outs).some((s) => s.to === 3 && s.msg.t === 'learnerinfo'),
+    'first hello (lost if the quorum link was down)',
+  );
   const again = sends(p.handle({ kind: 'connected', peer: 3, now: 3 }));
   assert.deepEqual(again, [{ to: 3, msg: { t: 'learnerinfo', acceptedEpoch: 0, observer: false } }]);
   assert.deepEqual(sends(p.handle({ kind: 'connected', peer: 2, now: 4 })), [], 'another peer: nothing to say');

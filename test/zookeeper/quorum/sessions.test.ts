@@ -12,13 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { ZooKeeperTestingCluster } from '../../../src/cluster/zkTestingCluster.js';
-import {
-  CreateMode,
-  EventType,
-  OPEN_ACL_UNSAFE,
-  ZooKeeperClient,
-  type WatchedEvent,
-} from '../../../src/zookeeper/client/index.js';
+import { CreateMode, EventType, OPEN_ACL_UNSAFE, ZooKeeperClient, type WatchedEvent } from '../../../src/zookeeper/client/index.js';
 import { OpCode } from '../../../src/zookeeper/protocol/constants.js';
 import { CreateRequest } from '../../../src/zookeeper/protocol/records.js';
 import { enc, RawClient } from '../../helpers/rawClient.js';
@@ -84,7 +78,10 @@ async function watchExists(c: ZooKeeperClient, path: string): Promise<Inbox<Watc
 async function rawEphemeral(port: number, path: string, timeOut: number): Promise<RawClient> {
   const raw = await RawClient.connect('127.0.0.1', port, { timeOut, timeoutMs: 10_000 });
   assert.notEqual(raw.sessionId, 0n, 'the raw client got a session');
-  const reply = await raw.call(OpCode.create, enc(CreateRequest, { path, data: Buffer.from('raw'), acl: [...OPEN_ACL_UNSAFE], flags: CreateMode.EPHEMERAL }));
+  const reply = await raw.call(
+    OpCode.create,
+    enc(CreateRequest, { path, data: Buffer.from('raw'), acl: [...OPEN_ACL_UNSAFE], flags: CreateMode.EPHEMERAL }),
+  );
   assert.equal(reply.err, 0, 'the raw client created its ephemeral');
   return raw;
 }
@@ -112,7 +109,11 @@ test('(a) an ephemeral created through a follower goes on every member when its 
         readers.set(id, c);
         await c.sync('/');
         assert.equal((await c.exists('/eph-a'))?.ephemeralOwner, sessionId, `member ${id} sees the ephemeral`);
-        assert.equal((await c.getChildren('/')).filter((k) => k.startsWith('eph-a-seq-')).length, 1, `member ${id} sees the sequential one`);
+        assert.equal(
+          (await c.getChildren('/')).filter((k) => k.startsWith('eph-a-seq-')).length,
+          1,
+          `member ${id} sees the sequential one`,
+        );
         if (id !== follower) watchers.set(id, await watchExists(c, '/eph-a'));
       }
       assert.deepEqual([...watchers.keys()].sort(), [leader, other].sort());
@@ -132,7 +133,11 @@ test('(a) an ephemeral created through a follower goes on every member when its 
       assert.ok(expiredAfter < timeoutMs + 10 * TICK_MS, `expired ${expiredAfter.toFixed(0)} ms after the cut`);
       for (const [id, c] of readers) {
         assert.equal(await existsAfterSync(c, '/eph-a'), false, `member ${id} still has /eph-a`);
-        assert.deepEqual((await c.getChildren('/')).filter((k) => k.startsWith('eph-a')), [], `member ${id} still has the sequential ephemeral`);
+        assert.deepEqual(
+          (await c.getChildren('/')).filter((k) => k.startsWith('eph-a')),
+          [],
+          `member ${id} still has the sequential ephemeral`,
+        );
       }
       // Back on the network, the client learns its session expired.
       const expired = nextEvent(victim, 'expired', 10_000);
@@ -179,19 +184,16 @@ test('(a) control: the same silent client on the leader expires on time', () => 
 // The server closes the connection of a session it expired, as Apache ZooKeeper 3.8 does
 // (~1.2 s after the last packet with a 1000 ms session and tickTime 200): otherwise every dead
 // client leaks a socket and a live one learns of the expiry only after its own read timeout.
-test(
-  '(a) the server closes the connection of a session it expired',
-  async () => {
-    await withCluster({ size: 3 }, async (cluster) => {
-      const frozen = await rawEphemeral(cluster.get(cluster.leader()!).clientPort, '/frozen', 1000);
-      try {
-        assert.equal(await frozen.waitClosed(1000 + 20 * TICK_MS), true, 'the expired session\'s connection is still open');
-      } finally {
-        frozen.destroy();
-      }
-    });
-  },
-);
+test('(a) the server closes the connection of a session it expired', async () => {
+  await withCluster({ size: 3 }, async (cluster) => {
+    const frozen = await rawEphemeral(cluster.get(cluster.leader()!).clientPort, '/frozen', 1000);
+    try {
+      assert.equal(await frozen.waitClosed(1000 + 20 * TICK_MS), true, "the expired session's connection is still open");
+    } finally {
+      frozen.destroy();
+    }
+  });
+});
 
 // ------------------------------------------------------------------ (b) failover with watches
 
@@ -242,7 +244,11 @@ test('(b) a client fails over between members with its session, and its watches 
     assert.equal(memberOf(cluster, c), leader);
     await fire(watches, 1);
     await cluster.startMember(f1);
-    await waitFor(() => cluster.serving().length === 3, 20_000, () => 'f1 did not rejoin');
+    await waitFor(
+      () => cluster.serving().length === 3,
+      20_000,
+      () => 'f1 did not rejoin',
+    );
 
     // Round 2: the client's member is now the leader, and it goes; the change is made as soon as
     // the ensemble takes writes again, whether or not the client has re-attached yet (SetWatches
@@ -402,7 +408,11 @@ test('(e) an observer serves reads, forwards writes and does not count toward th
     // count: no leader, and no write through the observer succeeds.
     const second = voters.find((v) => v !== first && v !== cluster.leader()) ?? voters.find((v) => v !== first)!;
     await cluster.stopMember(second);
-    await waitFor(() => cluster.leader() === undefined && !cluster.serving().includes(observer), 10_000, () => `still serving: ${JSON.stringify(cluster.serving())}`);
+    await waitFor(
+      () => cluster.leader() === undefined && !cluster.serving().includes(observer),
+      10_000,
+      () => `still serving: ${JSON.stringify(cluster.serving())}`,
+    );
     const attempt = viaObserver.create('/no-quorum', 'x').then(
       () => 'ok',
       (e: Error) => `failed: ${e.message}`,
@@ -418,7 +428,11 @@ test('(e) an observer serves reads, forwards writes and does not count toward th
     // The voters return: the observer serves again and forwards writes.
     await cluster.startMember(first);
     await cluster.startMember(second);
-    await waitFor(() => cluster.serving().length === 4, 20_000, () => `not all serving: ${JSON.stringify(cluster.serving())}`);
+    await waitFor(
+      () => cluster.serving().length === 4,
+      20_000,
+      () => `not all serving: ${JSON.stringify(cluster.serving())}`,
+    );
     const back = await client(addr(cluster, observer));
     await back.sync('/');
     assert.equal(await back.exists('/no-quorum'), null, 'the write refused without a quorum never happened');

@@ -28,7 +28,11 @@ test('a fault-free 3-node ensemble elects one leader and commits writes everywhe
   assert.ok(sim.acknowledged.size > 50, `only ${sim.acknowledged.size} writes committed`);
   sim.settle();
   sim.checkConverged();
-  for (const n of sim.nodes) assert.deepEqual(n.applied.map((t) => t.zxid), sim.committed.map((t) => t.zxid));
+  for (const n of sim.nodes)
+    assert.deepEqual(
+      n.applied.map((t) => t.zxid),
+      sim.committed.map((t) => t.zxid),
+    );
 });
 
 test(`${ONLY ? `seed ${ONLY}` : `${SEEDS} seeds`} of random crashes, restarts and partitions keep Zab's guarantees`, () => {

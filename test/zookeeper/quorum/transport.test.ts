@@ -74,7 +74,11 @@ test('codec: every Msg variant round-trips with its type byte', () => {
 
 test('codec: malformed input is a QuorumCodecError', () => {
   const bad = (buf: Buffer, what: string, re?: RegExp): void => {
-    assert.throws(() => decodeMsg(buf), (e: unknown) => e instanceof QuorumCodecError && (!re || re.test(e.message)), what);
+    assert.throws(
+      () => decodeMsg(buf),
+      (e: unknown) => e instanceof QuorumCodecError && (!re || re.test(e.message)),
+      what,
+    );
   };
   bad(Buffer.alloc(0), 'empty', /empty/);
   for (const code of [0, 6, 99, 255]) bad(Buffer.from([code, 0, 0, 0, 0]), `type ${code}`, /unknown quorum message type byte/);
@@ -183,7 +187,11 @@ function meshUp(nodes: Node[], ids: number[] = nodes.map((n) => n.id)): boolean 
 }
 
 async function waitMesh(nodes: Node[], ids?: number[]): Promise<void> {
-  await waitFor(() => meshUp(nodes, ids), 5000, () => 'full mesh');
+  await waitFor(
+    () => meshUp(nodes, ids),
+    5000,
+    () => 'full mesh',
+  );
 }
 
 function count(xs: number[], v: number): number {
@@ -219,7 +227,11 @@ class Raw {
   static async peer(port: number, peerId: number, channel: Channel): Promise<Raw> {
     const r = await Raw.connect(port);
     r.socket.write(frame(encodeHello({ version: QUORUM_PROTOCOL_VERSION, peerId, channel })));
-    await waitFor(() => r.frames().length >= 1, 3000, () => `hello reply to raw peer ${peerId}`);
+    await waitFor(
+      () => r.frames().length >= 1,
+      3000,
+      () => `hello reply to raw peer ${peerId}`,
+    );
     return r;
   }
 
@@ -232,7 +244,11 @@ class Raw {
   }
 
   async waitClosed(what: string): Promise<void> {
-    await waitFor(() => this.closed, 3000, () => `${what}: connection closed by the transport`);
+    await waitFor(
+      () => this.closed,
+      3000,
+      () => `${what}: connection closed by the transport`,
+    );
   }
 
   destroy(): void {
@@ -266,7 +282,7 @@ function assertNoErrors(nodes: Node[]): void {
 const knownTo12 = (all: PeerAddress[]): PeerAddress[] => all.filter((a) => a.id !== 9);
 
 test('transport: full mesh on both ports, messages both ways, FIFO with large proposals', async () => {
-  const { addrs, nodes } = await cluster([1, 2, 3]);
+  const { nodes } = await cluster([1, 2, 3]);
   try {
     await waitMesh(nodes);
     // Every node to every other, on both port kinds.
@@ -277,7 +293,11 @@ test('transport: full mesh on both ports, messages both ways, FIFO with large pr
         a.t.send(b.id, { t: 'vote', state: 'looking', vote: { leader: a.id, zxid: 0, epoch: 0 }, round: 1 });
       }
     }
-    await waitFor(() => nodes.every((n) => n.got.length === 4), 3000, () => 'one ping and one vote from each peer');
+    await waitFor(
+      () => nodes.every((n) => n.got.length === 4),
+      3000,
+      () => 'one ping and one vote from each peer',
+    );
     for (const n of nodes) {
       for (const p of nodes) {
         if (p === n) continue;
@@ -293,7 +313,12 @@ test('transport: full mesh on both ports, messages both ways, FIFO with large pr
     const BIG = 300 * 1024;
     const quorumMsg = (i: number): Msg =>
       i % 300 === 0 ? { t: 'proposal', txn: { zxid: i, data: Buffer.alloc(BIG, i & 0xff) } } : { t: 'commit', zxid: i };
-    const voteMsg = (i: number, from: number): Msg => ({ t: 'vote', state: 'looking', vote: { leader: from, zxid: i, epoch: 1 }, round: i });
+    const voteMsg = (i: number, from: number): Msg => ({
+      t: 'vote',
+      state: 'looking',
+      vote: { leader: from, zxid: i, epoch: 1 },
+      round: i,
+    });
     const [n1, n2, n3] = nodes as [Node, Node, Node];
     for (let i = 0; i < N; i++) {
       n3.t.send(1, quorumMsg(i));
@@ -302,7 +327,11 @@ test('transport: full mesh on both ports, messages both ways, FIFO with large pr
       n1.t.send(2, voteMsg(i, 1));
       if (i % 250 === 249) await turn();
     }
-    await waitFor(() => n1.got.length === 2 * N && n3.got.length === N && n2.got.length === N, 10_000, () => `all messages (${n1.got.length}, ${n2.got.length}, ${n3.got.length})`);
+    await waitFor(
+      () => n1.got.length === 2 * N && n3.got.length === N && n2.got.length === N,
+      10_000,
+      () => `all messages (${n1.got.length}, ${n2.got.length}, ${n3.got.length})`,
+    );
     const check = (n: Node, from: number, kind: 'quorum' | 'vote'): void => {
       const seq = n.got.filter((g) => g.from === from).map((g) => g.msg);
       assert.equal(seq.length, N);
@@ -311,7 +340,11 @@ test('transport: full mesh on both ports, messages both ways, FIFO with large pr
           assert.ok(m.t === 'vote' && m.round === i && m.vote.leader === from, `vote ${i} from ${from}`);
         } else if (i % 300 === 0) {
           assert.ok(m.t === 'proposal' && m.txn.zxid === i && m.txn.data.length === BIG, `proposal ${i}`);
-          if (m.t === 'proposal') assert.ok(m.txn.data.every((b) => b === (i & 0xff)), `proposal ${i} bytes`);
+          if (m.t === 'proposal')
+            assert.ok(
+              m.txn.data.every((b) => b === (i & 0xff)),
+              `proposal ${i} bytes`,
+            );
         } else {
           assert.ok(m.t === 'commit' && m.zxid === i, `commit ${i} from ${from} arrived as ${JSON.stringify(m)}`);
         }
@@ -335,7 +368,11 @@ test('transport: a restarted peer is reconnected; the others see one disconnect'
     const [n1, n2, n3] = nodes as [Node, Node, Node];
     await n2.t.close();
     assert.deepEqual(n2.disconnects, [], 'closing a transport does not report its own links');
-    await waitFor(() => count(n1.disconnects, 2) === 1 && count(n3.disconnects, 2) === 1, 3000, () => 'disconnect of 2 seen by 1 and 3');
+    await waitFor(
+      () => count(n1.disconnects, 2) === 1 && count(n3.disconnects, 2) === 1,
+      3000,
+      () => 'disconnect of 2 seen by 1 and 3',
+    );
     // Sends to a peer that is down are dropped, not queued.
     n1.t.send(2, { t: 'commit', zxid: 1 });
     assert.equal(n1.t.stats.dropped, 1);
@@ -348,7 +385,11 @@ test('transport: a restarted peer is reconnected; the others see one disconnect'
     assert.deepEqual(n1.connects.slice(before1).sort(), ['election:2', 'quorum:2']);
     assert.deepEqual([...n2b.connects].sort(), ['election:1', 'election:3', 'quorum:1', 'quorum:3']);
     for (const a of nodes) for (const b of nodes) if (a !== b) a.t.send(b.id, { t: 'ack', zxid: a.id * 10 + b.id });
-    await waitFor(() => nodes.every((n) => n.got.length === 2), 3000, () => 'acks after restart');
+    await waitFor(
+      () => nodes.every((n) => n.got.length === 2),
+      3000,
+      () => 'acks after restart',
+    );
     assert.deepEqual(n1.disconnects, [2]);
     assert.deepEqual(n3.disconnects, [2]);
     assert.deepEqual(n2b.disconnects, []);
@@ -359,7 +400,7 @@ test('transport: a restarted peer is reconnected; the others see one disconnect'
 });
 
 test('transport: cut and heal, one peer and all peers', async () => {
-  const { addrs, nodes } = await cluster([1, 2, 3]);
+  const { nodes } = await cluster([1, 2, 3]);
   try {
     await waitMesh(nodes);
     const [n1, n2, n3] = nodes as [Node, Node, Node];
@@ -368,9 +409,17 @@ test('transport: cut and heal, one peer and all peers', async () => {
     n1.t.cut(3);
     assert.ok(!n1.t.isConnected(3, 'quorum') && !n1.t.isConnected(3, 'election'));
     assert.deepEqual(n1.disconnects, [3], 'cut reports the quorum link once, election link never');
-    await waitFor(() => count(n3.disconnects, 1) === 1, 3000, () => '3 sees the cut');
+    await waitFor(
+      () => count(n3.disconnects, 1) === 1,
+      3000,
+      () => '3 sees the cut',
+    );
     const refusedBefore = n1.t.stats.rejected;
-    await waitFor(() => n1.t.stats.rejected >= refusedBefore + 4, 3000, () => 'redials refused while cut');
+    await waitFor(
+      () => n1.t.stats.rejected >= refusedBefore + 4,
+      3000,
+      () => 'redials refused while cut',
+    );
     assert.ok(!n3.t.isConnected(1));
     n3.t.send(1, { t: 'commit', zxid: 777 });
     assert.deepEqual(n1.disconnects, [3]);
@@ -378,25 +427,41 @@ test('transport: cut and heal, one peer and all peers', async () => {
     n1.t.heal(3);
     await waitMesh(nodes);
     n3.t.send(1, { t: 'commit', zxid: 778 });
-    await waitFor(() => n1.got.some((g) => g.msg.t === 'commit' && g.msg.zxid === 778), 3000, () => 'message after heal');
+    await waitFor(
+      () => n1.got.some((g) => g.msg.t === 'commit' && g.msg.zxid === 778),
+      3000,
+      () => 'message after heal',
+    );
     assert.ok(!n1.got.some((g) => g.msg.t === 'commit' && g.msg.zxid === 777), 'sent while cut: dropped');
 
     // Dialer side cuts: it stops dialing; heal dials at once.
     n3.t.cut(1);
-    await waitFor(() => count(n1.disconnects, 3) === 2 && count(n3.disconnects, 1) === 2, 3000, () => 'dialer-side cut seen by both');
+    await waitFor(
+      () => count(n1.disconnects, 3) === 2 && count(n3.disconnects, 1) === 2,
+      3000,
+      () => 'dialer-side cut seen by both',
+    );
     n3.t.heal(1);
     await waitMesh(nodes);
 
     // cutAll isolates a node from everyone; healAll rejoins it.
     n2.t.cutAll();
     assert.deepEqual([...n2.disconnects].sort(), [1, 3]);
-    await waitFor(() => count(n1.disconnects, 2) === 1 && count(n3.disconnects, 2) === 1, 3000, () => 'isolation seen by 1 and 3');
+    await waitFor(
+      () => count(n1.disconnects, 2) === 1 && count(n3.disconnects, 2) === 1,
+      3000,
+      () => 'isolation seen by 1 and 3',
+    );
     assert.ok(meshUp([n1, n3], [1, 3]), '1 and 3 stay connected');
     n2.t.healAll();
     await waitMesh(nodes);
     n2.t.send(1, { t: 'ping' });
     n2.t.send(3, { t: 'ping' });
-    await waitFor(() => n1.got.some((g) => g.from === 2) && n3.got.some((g) => g.from === 2), 3000, () => 'pings after healAll');
+    await waitFor(
+      () => n1.got.some((g) => g.from === 2) && n3.got.some((g) => g.from === 2),
+      3000,
+      () => 'pings after healAll',
+    );
     assert.deepEqual([...n2.disconnects].sort(), [1, 3]);
     assert.equal(n1.disconnects.length, 3);
     assert.equal(n3.disconnects.length, 3);
@@ -409,7 +474,13 @@ test('transport: cut and heal, one peer and all peers', async () => {
 test('transport: an oversize frame closes only that connection', async () => {
   const max = 64 * 1024;
   const over = { frameBytesMax: max, outputBytesMax: 4 * max };
-  const { addrs, nodes } = await cluster([1, 2, 9], [{ id: 1, over }, { id: 2, over, peers: knownTo12 }]);
+  const { addrs, nodes } = await cluster(
+    [1, 2, 9],
+    [
+      { id: 1, over },
+      { id: 2, over, peers: knownTo12 },
+    ],
+  );
   const [n1, n2] = nodes as [Node, Node];
   const raws: Raw[] = [];
   try {
@@ -435,10 +506,18 @@ test('transport: an oversize frame closes only that connection', async () => {
     n1.t.send(2, { t: 'proposal', txn: { zxid: 1, data: Buffer.alloc(max + 1) } });
     assert.deepEqual(n1.disconnects, [9, 2]);
     assert.ok(n1.t.isConnected(2, 'election'));
-    await waitFor(() => n2.disconnects.length === 1, 3000, () => '2 sees the link close');
+    await waitFor(
+      () => n2.disconnects.length === 1,
+      3000,
+      () => '2 sees the link close',
+    );
     await waitMesh([n1, n2]);
     n1.t.send(2, { t: 'commit', zxid: 2 });
-    await waitFor(() => n2.got.length === 1, 3000, () => 'message after redial');
+    await waitFor(
+      () => n2.got.length === 1,
+      3000,
+      () => 'message after redial',
+    );
   } finally {
     await closeAll([n1, n2], raws);
   }
@@ -446,7 +525,13 @@ test('transport: an oversize frame closes only that connection', async () => {
 
 test('transport: a peer that does not read is closed as too slow', async () => {
   const over = { frameBytesMax: 256 * 1024, outputBytesMax: 512 * 1024 };
-  const { addrs, nodes } = await cluster([1, 2, 9], [{ id: 1, over }, { id: 2, peers: knownTo12 }]);
+  const { addrs, nodes } = await cluster(
+    [1, 2, 9],
+    [
+      { id: 1, over },
+      { id: 2, peers: knownTo12 },
+    ],
+  );
   const [n1, n2] = nodes as [Node, Node];
   const raws: Raw[] = [];
   try {
@@ -469,14 +554,24 @@ test('transport: a peer that does not read is closed as too slow', async () => {
     await q.waitClosed('too slow');
     assert.ok(meshUp([n1, n2]));
     n1.t.send(2, { t: 'ping' });
-    await waitFor(() => n2.got.length === 1, 3000, () => 'ping to a reading peer');
+    await waitFor(
+      () => n2.got.length === 1,
+      3000,
+      () => 'ping to a reading peer',
+    );
   } finally {
     await closeAll([n1, n2], raws);
   }
 });
 
 test('transport: garbage and unknown hellos are refused without harm', async () => {
-  const { addrs, nodes } = await cluster([1, 2, 9], [{ id: 1, over: { handshakeTimeoutMs: 200 } }, { id: 2, peers: knownTo12 }]);
+  const { addrs, nodes } = await cluster(
+    [1, 2, 9],
+    [
+      { id: 1, over: { handshakeTimeoutMs: 200 } },
+      { id: 2, peers: knownTo12 },
+    ],
+  );
   const [n1, n2] = nodes as [Node, Node];
   const raws: Raw[] = [];
   try {
@@ -535,7 +630,11 @@ test('transport: garbage and unknown hellos are refused without harm', async () 
     assert.ok(meshUp([n1, n2]));
     assert.deepEqual(n2.disconnects, []);
     n2.t.send(1, { t: 'ping' });
-    await waitFor(() => n1.got.length === 1, 3000, () => 'ping after the garbage');
+    await waitFor(
+      () => n1.got.length === 1,
+      3000,
+      () => 'ping after the garbage',
+    );
     assertNoErrors([n1, n2]);
   } finally {
     await closeAll([n1, n2], raws);
@@ -550,14 +649,23 @@ test('transport: a peer that starts after a higher one asks it to dial at once, 
   try {
     const n3 = await startNode(3, addrs, slow);
     nodes.push(n3);
-    await waitFor(() => n3.t.stats.dialFailures === 4, 5000, () => 'the first dials of node 3 fail');
+    await waitFor(
+      () => n3.t.stats.dialFailures === 4,
+      5000,
+      () => 'the first dials of node 3 fail',
+    );
     // Nodes 1 and 2 start: their hellos to node 3 ask it to dial them now.
     nodes.push(await startNode(1, addrs, slow), await startNode(2, addrs, slow));
     await waitMesh(nodes);
     assert.equal(n3.t.stats.dialFailures, 4, 'no redial was needed');
     assert.equal(n3.t.stats.dialRequests, 4);
     assertNoErrors(nodes);
-    for (const n of nodes) assert.deepEqual(n.logs.filter((l) => l.level >= 40), [], `node ${n.id} warned`);
+    for (const n of nodes)
+      assert.deepEqual(
+        n.logs.filter((l) => l.level >= 40),
+        [],
+        `node ${n.id} warned`,
+      );
   } finally {
     await closeAll(nodes);
   }
@@ -571,18 +679,30 @@ test('transport: a new connection from a peer replaces its old one', async () =>
     const a = await Raw.peer(addrs[0]!.quorumPort, 9, 'quorum');
     raws.push(a);
     a.socket.write(frame(encodeMsg({ t: 'commit', zxid: 1 })));
-    await waitFor(() => n1.got.length === 1, 3000, () => 'message on the first connection');
+    await waitFor(
+      () => n1.got.length === 1,
+      3000,
+      () => 'message on the first connection',
+    );
     const b = await Raw.peer(addrs[0]!.quorumPort, 9, 'quorum');
     raws.push(b);
     await a.waitClosed('replaced connection');
     assert.deepEqual(n1.disconnects, [9]);
     n1.t.send(9, { t: 'commit', zxid: 2 });
-    await waitFor(() => b.frames().length === 2, 3000, () => 'message on the new connection');
+    await waitFor(
+      () => b.frames().length === 2,
+      3000,
+      () => 'message on the new connection',
+    );
     assert.deepEqual(decodeMsg(b.frames()[1]!), { t: 'commit', zxid: 2 });
     // An unencodable message throws to the caller and leaves the stream intact.
     assert.throws(() => n1.t.send(9, { t: 'bogus' } as unknown as Msg), QuorumCodecError);
     n1.t.send(9, { t: 'commit', zxid: 3 });
-    await waitFor(() => b.frames().length === 3, 3000, () => 'message after the unencodable one');
+    await waitFor(
+      () => b.frames().length === 3,
+      3000,
+      () => 'message after the unencodable one',
+    );
     assert.deepEqual(decodeMsg(b.frames()[2]!), { t: 'commit', zxid: 3 });
   } finally {
     await closeAll([n1], raws);
@@ -620,7 +740,17 @@ test('transport: start fails cleanly when a port is taken', async () => {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   }
   assert.throws(
-    () => new PeerTransport({ myId: 5, peers: addrs, frameBytesMax: 10, outputBytesMax: 10, reconnectMs: 1, log: pino({ level: 'silent' }), onMessage: () => {}, onDisconnected: () => {} }),
+    () =>
+      new PeerTransport({
+        myId: 5,
+        peers: addrs,
+        frameBytesMax: 10,
+        outputBytesMax: 10,
+        reconnectMs: 1,
+        log: pino({ level: 'silent' }),
+        onMessage: () => {},
+        onDisconnected: () => {},
+      }),
     /my id 5/,
   );
 });

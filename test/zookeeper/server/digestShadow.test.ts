@@ -60,9 +60,13 @@ test('prep digests match the tree after each txn, through random pipelined write
       const k = rand(20);
       if (k === 0) {
         const paths2Delete = prep.ephemeralsForClose(sessionId);
-        batch.push(prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, sessionId, i, ctx.time));
+        batch.push(
+          prep.prepareRaw(OpCode.closeSession, { kind: 'closeSession', op: OpCode.closeSession, paths2Delete }, sessionId, i, ctx.time),
+        );
         // The session comes back so that later ephemerals have an owner.
-        batch.push(prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut: 5000 }, sessionId, 0, ctx.time));
+        batch.push(
+          prep.prepareRaw(OpCode.createSession, { kind: 'createSession', op: OpCode.createSession, timeOut: 5000 }, sessionId, 0, ctx.time),
+        );
       } else if (k < 5) {
         const ops = Array.from({ length: 1 + rand(4) }, randomOp).filter((o) => o.op !== OpCode.setACL);
         const t = prep.prepareMulti(ops, ctx);

@@ -103,8 +103,12 @@ test('values of every size survive set, replace and remove; freed value space is
     assert.deepEqual(into.subarray(3), value(n, k));
   });
   // Replace each with a value of another size, then of the same size class, then null.
-  sizes.forEach((n, k) => t.setValue(slots[k]!, value(sizes[(k + 3) % sizes.length]!, 50 + k)));
-  sizes.forEach((_, k) => assert.deepEqual(t.valueAt(slots[k]!), value(sizes[(k + 3) % sizes.length]!, 50 + k)));
+  sizes.forEach((_, k) => {
+    t.setValue(slots[k]!, value(sizes[(k + 3) % sizes.length]!, 50 + k));
+  });
+  sizes.forEach((_, k) => {
+    assert.deepEqual(t.valueAt(slots[k]!), value(sizes[(k + 3) % sizes.length]!, 50 + k));
+  });
   t.setValue(slots[5]!, value(101, 9)); // the same 8-byte size class as 100 bytes: overwritten in place
   assert.deepEqual(t.valueAt(slots[5]!), value(101, 9));
   t.setValue(slots[6]!, null);

@@ -46,9 +46,13 @@ test('PathIndex finds every entry when all paths share one hash bucket run', () 
     const p = `/x${k}`;
     if ((hashPath(p) & 1023) === (hashPath('/x0') & 1023)) sameHome.push(p);
   }
-  sameHome.forEach((p, s) => index.add(p, s));
+  sameHome.forEach((p, s) => {
+    index.add(p, s);
+  });
   for (let s = 0; s < sameHome.length; s += 3) index.remove(s);
-  sameHome.forEach((p, s) => assert.equal(index.find(p), s % 3 === 0 ? NO_SLOT : s, p));
+  sameHome.forEach((p, s) => {
+    assert.equal(index.find(p), s % 3 === 0 ? NO_SLOT : s, p);
+  });
   index.clear();
   assert.equal(index.size, 0);
   assert.equal(index.find(sameHome[1]!), NO_SLOT);

@@ -7,7 +7,7 @@ export const ApiVersionsRequest: MessageDecl = {
   name: 'ApiVersionsRequest',
   apiKey: 18,
   type: 'request',
-  validVersions: '0-3',
+  validVersions: '0-4',
   flexibleVersions: '3+',
   fields: [
     { name: 'clientSoftwareName', type: 'string', versions: '3+' },
@@ -19,7 +19,7 @@ export const ApiVersionsResponse: MessageDecl = {
   name: 'ApiVersionsResponse',
   apiKey: 18,
   type: 'response',
-  validVersions: '0-3',
+  validVersions: '0-4',
   flexibleVersions: '3+',
   fields: [
     { name: 'errorCode', type: 'int16' },

@@ -1,0 +1,74 @@
+// Parked Fetch requests (Kafka's DelayedFetch purgatory): a fetch that found fewer than
+// min_bytes waits until an append to one of its partitions or its max_wait_ms, whichever comes
+// first, and is then answered from a fresh read. Bounded: past fetchWaitersMax a new fetch is
+// answered at once with what it has, never queued without limit.
+
+export const fetchWaitersMax = 10_000;
+
+interface Waiter {
+  readonly keys: readonly string[];
+  readonly wake: () => void;
+}
+
+export class FetchPurgatory {
+  private readonly byKey = new Map<string, Set<Waiter>>();
+  private count = 0;
+
+  static key(topic: string, partition: number): string {
+    return `${topic}\u0000${partition}`;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Parks until an append to one of `keys` or `maxWaitMs`; resolves either way. */
+  park(keys: readonly string[], maxWaitMs: number): Promise<void> {
+    if (this.count >= fetchWaitersMax || keys.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let done = false;
+      const w: Waiter = {
+        keys,
+        wake: () => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          this.remove(w);
+          resolve();
+        },
+      };
+      const timer = setTimeout(w.wake, maxWaitMs);
+      timer.unref();
+      for (const k of keys) {
+        let set = this.byKey.get(k);
+        if (!set) {
+          set = new Set();
+          this.byKey.set(k, set);
+        }
+        set.add(w);
+      }
+      this.count++;
+    });
+  }
+
+  /** Wakes every fetch parked on this partition. */
+  appended(topic: string, partition: number): void {
+    const set = this.byKey.get(FetchPurgatory.key(topic, partition));
+    if (!set) return;
+    for (const w of [...set]) w.wake();
+  }
+
+  wakeAll(): void {
+    for (const set of [...this.byKey.values()]) for (const w of [...set]) w.wake();
+  }
+
+  private remove(w: Waiter): void {
+    this.count--;
+    for (const k of w.keys) {
+      const set = this.byKey.get(k);
+      if (!set) continue;
+      set.delete(w);
+      if (set.size === 0) this.byKey.delete(k);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+// Fetch (key 1): consumers read up to the high watermark (the last stable offset under
+// read_committed, equal to it while there are no transactions), followers up to the log end.
+// A fetch that finds fewer than min_bytes parks until an append or max_wait_ms. Whole batches
+// are returned straight from the segment files; the first one even past max_bytes (KIP-74).
+// Fetch sessions (KIP-227) are not kept: every response says session 0, which clients treat as
+// "send full fetches", as they do against a broker with no session slots.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import type { Msg } from '../../protocol/schema.js';
+import type { Broker } from '../broker.js';
+import { FetchPurgatory } from '../fetchPurgatory.js';
+import type { Handler } from '../requests.js';
+
+/** Caps what one Fetch may return, whatever the client asks (fetch.max.bytes default). */
+export const fetchResponseBytesMax = 55 * 1024 * 1024;
+/** Caps how long a fetch may park, whatever the client asks. */
+export const fetchMaxWaitMsMax = 30_000;
+
+export function fetchHandler(b: Broker): Handler {
+  return async (req: Msg, ctx) => {
+    const isFollower = (req.replicaId as number) >= 0;
+    const maxWaitMs = Math.min(Math.max(0, req.maxWaitMs as number), fetchMaxWaitMsMax);
+    const minBytes = Math.max(0, req.minBytes as number);
+    const maxBytes = ctx.version >= 3 ? Math.min(req.maxBytes as number, fetchResponseBytesMax) : fetchResponseBytesMax;
+    const readCommitted = ctx.version >= 4 && req.isolationLevel === 1;
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      const { responses, bytes, errors, keys } = readAll(b, req, ctx.version, isFollower, maxBytes, readCommitted);
+      const remaining = deadline - Date.now();
+      if (bytes >= minBytes || errors || remaining <= 0 || b.closing) {
+        return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
+      }
+      await b.replicas.purgatory.park(keys, remaining);
+    }
+  };
+}
+
+function readAll(
+  b: Broker,
+  req: Msg,
+  version: number,
+  isFollower: boolean,
+  maxBytes: number,
+  readCommitted: boolean,
+): { responses: Msg[]; bytes: number; errors: boolean; keys: string[] } {
+  let bytes = 0;
+  let errors = false;
+  const keys: string[] = [];
+  const responses: Msg[] = [];
+  for (const t of req.topics as Msg[]) {
+    const topicName: string = version >= 13 ? (b.metadata.topicById(t.topicId)?.name ?? '') : t.topic;
+    const partitions: Msg[] = [];
+    for (const fp of t.partitions as Msg[]) {
+      const out: Msg = {
+        partitionIndex: fp.partition,
+        errorCode: 0,
+        highWatermark: -1,
+        lastStableOffset: -1,
+        logStartOffset: -1,
+        abortedTransactions: readCommitted ? [] : null,
+        preferredReadReplica: -1,
+        records: null,
+      };
+      partitions.push(out);
+      const p = b.replicas.get(topicName, fp.partition);
+      if (!p) {
+        out.errorCode = b.metadata.topics.has(topicName)
+          ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+          : version >= 13
+            ? ErrorCode.UNKNOWN_TOPIC_ID
+            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        errors = true;
+        continue;
+      }
+      if (!p.isLeader) {
+        out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        errors = true;
+        continue;
+      }
+      const cle = version >= 9 ? (fp.currentLeaderEpoch as number) : -1;
+      if (cle >= 0 && cle !== p.state.leaderEpoch) {
+        out.errorCode = cle < p.state.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
+        errors = true;
+        continue;
+      }
+      keys.push(FetchPurgatory.key(topicName, fp.partition));
+      const budget = Math.min(fp.partitionMaxBytes as number, Math.max(0, maxBytes - bytes));
+      const r = b.replicas.read(p, fp.fetchOffset, budget, bytes === 0, isFollower);
+      out.errorCode = r.errorCode;
+      out.highWatermark = p.log.highWatermark;
+      out.lastStableOffset = p.lastStableOffset;
+      out.logStartOffset = p.log.logStartOffset;
+      if (r.errorCode !== 0) errors = true;
+      out.records = r.records.length === 0 ? Buffer.alloc(0) : r.records;
+      bytes += r.bytes;
+    }
+    responses.push({ topic: topicName, topicId: t.topicId, partitions });
+  }
+  return { responses, bytes, errors, keys };
+}

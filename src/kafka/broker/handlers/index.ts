@@ -1,0 +1,99 @@
+// Registers every API this broker serves. Group APIs go straight to the group coordinator
+// (coordinator/groupCoordinator.ts), which owns their behaviour.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import type { Msg } from '../../protocol/schema.js';
+import type { Broker } from '../broker.js';
+import type { Handler, RequestContext } from '../requests.js';
+import { alterConfigsHandler } from './alterConfigs.js';
+import { createPartitionsHandler } from './createPartitions.js';
+import { createTopicsHandler } from './createTopics.js';
+import { deleteRecordsHandler } from './deleteRecords.js';
+import { deleteTopicsHandler } from './deleteTopics.js';
+import { describeClusterHandler } from './describeCluster.js';
+import { describeConfigsHandler } from './describeConfigs.js';
+import { describeLogDirsHandler } from './describeLogDirs.js';
+import { describeProducersHandler } from './describeProducers.js';
+import { electLeadersHandler } from './electLeaders.js';
+import { fetchHandler } from './fetch.js';
+import { findCoordinatorHandler } from './findCoordinator.js';
+import { incrementalAlterConfigsHandler } from './incrementalAlterConfigs.js';
+import { initProducerIdHandler } from './initProducerId.js';
+import { listOffsetsHandler } from './listOffsets.js';
+import { metadataHandler } from './metadata.js';
+import { offsetForLeaderEpochHandler } from './offsetForLeaderEpoch.js';
+import { produceHandler } from './produce.js';
+
+export function registerHandlers(b: Broker): void {
+  const r = b.router;
+  r.register(0, produceHandler(b));
+  r.register(1, fetchHandler(b));
+  r.register(2, listOffsetsHandler(b));
+  r.register(3, metadataHandler(b));
+  r.register(10, findCoordinatorHandler(b));
+  r.register(19, createTopicsHandler(b));
+  r.register(20, deleteTopicsHandler(b));
+  r.register(21, deleteRecordsHandler(b));
+  r.register(22, initProducerIdHandler(b));
+  r.register(23, offsetForLeaderEpochHandler(b));
+  r.register(32, describeConfigsHandler(b));
+  r.register(33, alterConfigsHandler(b));
+  r.register(35, describeLogDirsHandler(b));
+  r.register(37, createPartitionsHandler(b));
+  r.register(43, electLeadersHandler(b));
+  r.register(44, incrementalAlterConfigsHandler(b));
+  r.register(60, describeClusterHandler(b));
+  r.register(61, describeProducersHandler(b));
+
+  const g = () => b.groups;
+  r.register(
+    8,
+    guarded(b, (req, ctx) => g().offsetCommit(req, ctx.version)),
+  );
+  r.register(9, (req, ctx) => g().offsetFetch(req, ctx.version));
+  r.register(
+    11,
+    guarded(b, (req, ctx) => g().joinGroup(req, ctx.version, { clientId: ctx.clientId, clientHost: `/${ctx.clientHost}` })),
+  );
+  r.register(12, (req, ctx) => g().heartbeat(req, ctx.version));
+  r.register(13, (req, ctx) => g().leaveGroup(req, ctx.version));
+  r.register(14, (req, ctx) => g().syncGroup(req, ctx.version));
+  r.register(15, (req, ctx) => g().describeGroups(req, ctx.version));
+  r.register(16, (req, ctx) => g().listGroups(req, ctx.version));
+  r.register(42, (req, ctx) => g().deleteGroups(req, ctx.version));
+  r.register(47, (req, ctx) => g().offsetDelete(req, ctx.version));
+}
+
+/** Group calls need __consumer_offsets; while it does not exist yet, ask the client to retry. */
+function guarded(b: Broker, h: (req: Msg, ctx: RequestContext) => Promise<Msg> | Msg): Handler {
+  return async (req, ctx) => {
+    if (!b.metadata.topics.has('__consumer_offsets')) {
+      await b.autoCreateTopic('__consumer_offsets');
+      return notCoordinator(ctx.apiKey, req);
+    }
+    return h(req, ctx);
+  };
+}
+
+function notCoordinator(apiKey: number, req: Msg): Msg {
+  const errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  if (apiKey === 11)
+    return {
+      throttleTimeMs: 0,
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: '',
+      skipAssignment: false,
+      memberId: req.memberId ?? '',
+      members: [],
+    };
+  return {
+    throttleTimeMs: 0,
+    topics: (req.topics as Msg[]).map((t) => ({
+      name: t.name,
+      partitions: (t.partitions as Msg[]).map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+    })),
+  };
+}

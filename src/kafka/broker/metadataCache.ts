@@ -1,0 +1,105 @@
+// What this broker believes about the cluster: live brokers, topics, partition leaders and ISR.
+// The controller keeps it current (in Kafka through UpdateMetadata/LeaderAndIsr; here, while the
+// cluster has one broker, through the controller's in-process notifications). Metadata,
+// FindCoordinator and the admin APIs answer from it; CreateTopics and DeleteTopics wait on it.
+
+export interface BrokerEndpoint {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+export interface PartitionMeta {
+  readonly partition: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  replicas: number[];
+  zkVersion: number;
+  controllerEpoch: number;
+}
+
+export interface TopicMeta {
+  readonly name: string;
+  topicId: string;
+  readonly partitions: Map<number, PartitionMeta>;
+}
+
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
+
+/** Bounds the waiters (CreateTopics/DeleteTopics in flight) so a flood of admin calls cannot grow memory. */
+export const metadataWaitersMax = 10_000;
+
+export class MetadataCache {
+  readonly brokers = new Map<number, BrokerEndpoint>();
+  readonly topics = new Map<string, TopicMeta>();
+  controllerId = -1;
+  clusterId: string | null = null;
+  private readonly waiters = new Set<{ check: () => boolean; done: (ok: boolean) => void }>();
+
+  setBrokers(list: readonly BrokerEndpoint[]): void {
+    this.brokers.clear();
+    for (const b of list) this.brokers.set(b.id, b);
+    this.notify();
+  }
+
+  upsertPartition(topic: string, topicId: string, p: PartitionMeta): void {
+    let t = this.topics.get(topic);
+    if (!t) {
+      t = { name: topic, topicId, partitions: new Map() };
+      this.topics.set(topic, t);
+    }
+    t.topicId = topicId;
+    t.partitions.set(p.partition, p);
+    this.notify();
+  }
+
+  removeTopic(topic: string): void {
+    if (this.topics.delete(topic)) this.notify();
+  }
+
+  topicById(topicId: string): TopicMeta | undefined {
+    for (const t of this.topics.values()) if (t.topicId === topicId) return t;
+    return undefined;
+  }
+
+  /** True when every partition in 0..count-1 of the topic has a leader. */
+  hasLeaders(topic: string, count: number): boolean {
+    const t = this.topics.get(topic);
+    if (!t) return false;
+    for (let p = 0; p < count; p++) {
+      const m = t.partitions.get(p);
+      if (!m || m.leader < 0) return false;
+    }
+    return true;
+  }
+
+  /** Resolves true once `check` holds, false after timeoutMs. */
+  waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    if (timeoutMs <= 0 || this.waiters.size >= metadataWaitersMax) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const w = {
+        check,
+        done: (ok: boolean) => {
+          clearTimeout(timer);
+          this.waiters.delete(w);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => w.done(false), timeoutMs);
+      timer.unref();
+      this.waiters.add(w);
+    });
+  }
+
+  notify(): void {
+    for (const w of [...this.waiters]) if (w.check()) w.done(true);
+  }
+
+  /** Answers every waiter with false (broker shutting down). */
+  close(): void {
+    for (const w of [...this.waiters]) w.done(false);
+  }
+}

@@ -1,0 +1,96 @@
+// Frame -> handler -> response bytes. Decoding and encoding come from the API declarations
+// (protocol/apis.ts); handlers see plain request objects and return plain response objects.
+//
+// Error behaviour follows Kafka's SocketServer/RequestContext: an ApiVersions request of a
+// version we do not know is answered in v0 with UNSUPPORTED_VERSION and our range for key 18
+// (KIP-511); an unknown API key, an unadvertised version or a body that does not parse closes the
+// connection, which is what clients see from Apache Kafka too.
+
+import { apiDef } from '../protocol/apis.js';
+import { KafkaReader, KafkaWriter, ProtocolError } from '../protocol/buffers.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { readHeaderPrefix, readHeaderRest, writeResponseHeader } from '../protocol/header.js';
+import type { Msg } from '../protocol/schema.js';
+import type { Connection } from './connection.js';
+import { ADVERTISED } from './versions.js';
+
+export interface RequestContext {
+  readonly apiKey: number;
+  readonly version: number;
+  readonly correlationId: number;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly conn: Connection;
+}
+
+/** Returns the response body, or null when the request gets no response (Produce with acks=0). */
+export type Handler = (req: Msg, ctx: RequestContext) => Msg | null | Promise<Msg | null>;
+
+const API_VERSIONS_KEY = 18;
+
+export class RequestRouter {
+  private readonly handlers = new Map<number, Handler>();
+
+  register(apiKey: number, handler: Handler): void {
+    this.handlers.set(apiKey, handler);
+  }
+
+  /** The advertised ranges of the APIs that have a handler (ApiVersions' answer). */
+  advertised(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+    const out: { apiKey: number; minVersion: number; maxVersion: number }[] = [];
+    for (const [apiKey, [minVersion, maxVersion]] of ADVERTISED) {
+      if (this.handlers.has(apiKey) || apiKey === API_VERSIONS_KEY) out.push({ apiKey, minVersion, maxVersion });
+    }
+    return out;
+  }
+
+  handle(frame: Buffer, conn: Connection): Buffer[] | null | Promise<Buffer[] | null> {
+    const r = new KafkaReader(frame);
+    const h = readHeaderPrefix(r);
+    const range = ADVERTISED.get(h.apiKey);
+    if (h.apiKey === API_VERSIONS_KEY && range && h.apiVersion > range[1]) {
+      return this.encode(API_VERSIONS_KEY, 0, h.correlationId, {
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        apiKeys: [{ apiKey: API_VERSIONS_KEY, minVersion: range[0], maxVersion: range[1] }],
+      });
+    }
+    const def = apiDef(h.apiKey);
+    const handler = h.apiKey === API_VERSIONS_KEY ? this.apiVersions : this.handlers.get(h.apiKey);
+    if (!def || !handler || !range) throw new ProtocolError(`unsupported API key ${h.apiKey}`);
+    if (h.apiVersion < range[0] || h.apiVersion > range[1]) {
+      throw new ProtocolError(`unsupported version ${h.apiVersion} of API ${def.name} (${range[0]}-${range[1]})`);
+    }
+    const flexible = def.request.isFlexible(h.apiVersion);
+    readHeaderRest(r, h, flexible);
+    const body = def.request.decode(r, h.apiVersion);
+    const ctx: RequestContext = {
+      apiKey: h.apiKey,
+      version: h.apiVersion,
+      correlationId: h.correlationId,
+      clientId: h.clientId ?? '',
+      clientHost: conn.clientHost,
+      conn,
+    };
+    const out = handler(body, ctx);
+    if (out instanceof Promise) {
+      return out.then((res) => (res === null ? null : this.encode(h.apiKey, h.apiVersion, h.correlationId, res)));
+    }
+    return out === null ? null : this.encode(h.apiKey, h.apiVersion, h.correlationId, out);
+  }
+
+  private readonly apiVersions: Handler = () => ({
+    errorCode: ErrorCode.NONE,
+    apiKeys: this.advertised(),
+    throttleTimeMs: 0,
+  });
+
+  encode(apiKey: number, version: number, correlationId: number, body: Msg): Buffer[] {
+    const def = apiDef(apiKey);
+    if (!def) throw new Error(`no declaration for API ${apiKey}`);
+    const w = new KafkaWriter(512);
+    // ApiVersions responses always carry header v0 (KIP-511).
+    writeResponseHeader(w, correlationId, apiKey !== API_VERSIONS_KEY && def.response.isFlexible(version));
+    def.response.encode(w, version, body);
+    return w.chunks();
+  }
+}

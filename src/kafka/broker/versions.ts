@@ -1,0 +1,40 @@
+// The API versions this broker advertises. Ranges are chosen so that every client we promise
+// finds what it needs (../shared/reference/kafka.md §5): kafkajs 2.2.4 takes min(its max, ours)
+// and never uses flexible versions; @platformatic/kafka 1.x needs flexible versions almost
+// everywhere (Metadata 9+, Fetch 12+, FindCoordinator 4, OffsetFetch 8, CreateTopics 7,
+// DeleteTopics 6); librdkafka before 2.11 turns its group consumer off unless FindCoordinator,
+// JoinGroup, SyncGroup, Heartbeat and LeaveGroup advertise version 0. Produce starts at 3 and
+// Fetch at 4 (record batch v2 only on disk; older clients' message sets are converted).
+// Transactions, SASL and ACLs are later issues and are not advertised.
+
+export const ADVERTISED: ReadonlyMap<number, readonly [number, number]> = new Map([
+  [0, [3, 9]], // Produce
+  [1, [4, 12]], // Fetch (13+ addresses topics by id)
+  [2, [0, 7]], // ListOffsets
+  [3, [0, 12]], // Metadata
+  [8, [0, 8]], // OffsetCommit
+  [9, [0, 8]], // OffsetFetch
+  [10, [0, 4]], // FindCoordinator
+  [11, [0, 9]], // JoinGroup
+  [12, [0, 4]], // Heartbeat
+  [13, [0, 5]], // LeaveGroup
+  [14, [0, 5]], // SyncGroup
+  [15, [0, 5]], // DescribeGroups
+  [16, [0, 4]], // ListGroups
+  [18, [0, 3]], // ApiVersions
+  [19, [0, 7]], // CreateTopics
+  [20, [0, 6]], // DeleteTopics
+  [21, [0, 2]], // DeleteRecords
+  [22, [0, 4]], // InitProducerId
+  [23, [0, 4]], // OffsetForLeaderEpoch
+  [32, [0, 4]], // DescribeConfigs
+  [33, [0, 2]], // AlterConfigs
+  [35, [0, 4]], // DescribeLogDirs
+  [37, [0, 3]], // CreatePartitions
+  [42, [0, 2]], // DeleteGroups
+  [43, [0, 2]], // ElectLeaders
+  [44, [0, 1]], // IncrementalAlterConfigs
+  [47, [0, 0]], // OffsetDelete
+  [60, [0, 1]], // DescribeCluster
+  [61, [0, 0]], // DescribeProducers
+]);
