@@ -67,7 +67,7 @@ describe('C client (cli_mt 3.8.0) against clustergenie', { timeout: 60_000 }, ()
     assert.equal(resp.readInt32BE(16), 16, '16-byte password');
     assert.equal(resp.readUInt8(36), 0, 'readOnly=false from a read-write server');
 
-    const created = (cmd: string, path: string) => c.run(cmd, new RegExp(`\\[${path}\\]: rc = -?\\d+\\n(\\tname = .*\\n)?`));
+    const created = (cmd: string, path: string) => c.run(cmd, new RegExp(`\\[${path}\\]: rc = (?:0\\n\\tname = .*\\n|-?[1-9]\\d*\\n)`));
     assert.match(
       await created('create /cclient', '/cclient'),
       /Creating \[\/cclient\] node \(mode: 0\)\n\[\/cclient\]: rc = 0\n\tname = \/cclient\n/,
