@@ -18,11 +18,15 @@ import { capYoungGeneration, youngGenCapFromEnv } from '../util/youngGen.js';
 import { heapGrowthFromEnv, limitOldGenerationGrowth } from '../util/oldGen.js';
 
 const USAGE = `usage:
-  clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]   one ZooKeeper server, foreground (alias: zk)
-  clustergenie kafka --config <server.properties> [--log-level <level>]  one Kafka broker, foreground
-  clustergenie up [--data-dir <dir>] [--zk-port <port>]            the whole local system (3 ZooKeeper members on
-                                                                   ports zk-port..+2, quorum 2888.., election 3888..)
-  clustergenie zookeeper-tools <tool> ...                          log-dump, snapshot-dump, log-truncate, purge
+  clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]
+      one ZooKeeper server in the foreground (alias: zk), like zkServer.sh start-foreground
+  clustergenie kafka --config <server.properties> [--log-level <level>]
+      one Kafka broker in the foreground, like kafka-server-start.sh (KAFKA_* variables override the file)
+  clustergenie up [--data-dir <dir>] [--zk-port <port>] [--kafka-port <port>]
+      the whole local system: 3 ZooKeeper members (ports zk-port..+2, quorum 2888.., election 3888..)
+      and a Kafka broker on kafka-port (9092)
+  clustergenie zookeeper-tools <tool> ...
+      log-dump, snapshot-dump, log-truncate, purge
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -150,11 +154,12 @@ async function runUp(args: string[]): Promise<void> {
       'zk-quorum-port': { type: 'string' },
       'zk-election-port': { type: 'string' },
       'admin-port': { type: 'string' },
+      'kafka-port': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
   const dataDir = values['data-dir'] ?? join(process.cwd(), 'data');
-  const port = (name: 'zk-port' | 'zk-quorum-port' | 'zk-election-port' | 'admin-port', dflt: number): number => {
+  const port = (name: 'zk-port' | 'zk-quorum-port' | 'zk-election-port' | 'admin-port' | 'kafka-port', dflt: number): number => {
     const v = values[name];
     const n = v === undefined ? dflt : Number(v);
     if (!Number.isInteger(n) || n < 1 || n > 65533) throw new Error(`--${name} must be a port number, got "${v}"`);
@@ -164,6 +169,7 @@ async function runUp(args: string[]): Promise<void> {
   const quorumPort = port('zk-quorum-port', 2888);
   const electionPort = port('zk-election-port', 3888);
   const adminPort = port('admin-port', 8080);
+  const kafkaPort = port('kafka-port', 9092);
   const log = createLogger('clustergenie', values['log-level']);
   tuneHeapFromEnv();
   const { writeEnsembleLayout } = await import('../cluster/ensembleLayout.js');
@@ -186,8 +192,21 @@ async function runUp(args: string[]): Promise<void> {
     for (const w of parsed.warnings) log.warn(w);
     servers.push(await startServer(parsed.options, log));
   }
-  process.stdout.write(
-    `ZooKeeper ensemble of 3 serving on 127.0.0.1:${clientPort},127.0.0.1:${clientPort + 1},127.0.0.1:${clientPort + 2}\n`,
+  const zkConnect = `127.0.0.1:${clientPort},127.0.0.1:${clientPort + 1},127.0.0.1:${clientPort + 2}`;
+  process.stdout.write(`ZooKeeper ensemble of 3 serving on ${zkConnect}\n`);
+  const { startUpBroker } = await import('./upKafka.js');
+  const broker = await startUpBroker(join(dataDir, 'kafka'), { zkConnect, port: kafkaPort, log });
+  process.stdout.write(`Kafka broker ${broker.brokerId} serving on 127.0.0.1:${broker.port} (config ${broker.configPath})\n`);
+  // The broker goes first: it leaves ZooKeeper while the ensemble is still there.
+  await untilSignal(
+    [
+      {
+        stop: async () => {
+          await broker.stop();
+          await Promise.all(servers.map((s) => s.stop()));
+        },
+      },
+    ],
+    log,
   );
-  await untilSignal(servers, log);
 }

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
 import { ZooKeeperClient } from '../../src/zookeeper/client/index.js';
 import { killOnExit } from '../helpers/children.js';
 import { fourLetter, waitFor } from '../helpers/net.js';
@@ -33,9 +34,15 @@ async function freeRange(count: number): Promise<number> {
   throw new Error('no free port range');
 }
 
-test('up starts 3 ZooKeeper members that elect a leader and replicate writes', async () => {
+test('up starts 3 ZooKeeper members that elect a leader and replicate writes, and a Kafka broker on them', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cg-up-'));
-  const [client, quorum, election, admin] = [await freeRange(3), await freeRange(3), await freeRange(3), await freeRange(1)];
+  const [client, quorum, election, admin, kafkaPort] = [
+    await freeRange(3),
+    await freeRange(3),
+    await freeRange(3),
+    await freeRange(1),
+    await freeRange(1),
+  ];
   const child = spawn(
     process.execPath,
     [
@@ -51,6 +58,8 @@ test('up starts 3 ZooKeeper members that elect a leader and replicate writes', a
       String(election),
       '--admin-port',
       String(admin),
+      '--kafka-port',
+      String(kafkaPort),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -78,6 +87,26 @@ test('up starts 3 ZooKeeper members that elect a leader and replicate writes', a
     await d.sync('/');
     assert.equal(String((await d.getData('/up')).data), 'ok');
     await d.close();
+
+    // The broker registers in the ensemble and serves a real client.
+    await waitFor(
+      () => /Kafka broker 1 serving on/.test(out),
+      30_000,
+      () => `the broker: ${out}`,
+    );
+    const kafka = new kafkajs.Kafka({ brokers: [`127.0.0.1:${kafkaPort}`], logLevel: kafkajs.logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const [sent] = await producer.send({ topic: 'up-check', messages: [{ key: 'k', value: 'v' }] });
+    assert.equal(sent?.errorCode, 0);
+    await producer.disconnect();
+    const zk = new ZooKeeperClient({ connectString: `127.0.0.1:${client}`, sessionTimeoutMs: 10_000 });
+    await zk.connect();
+    const ids = await zk.getChildren('/brokers/ids');
+    assert.deepEqual(ids, ['1']);
+    assert.ok((await zk.getChildren('/brokers/topics')).includes('up-check'));
+    await zk.close();
+
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   } finally {
