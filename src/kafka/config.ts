@@ -73,6 +73,10 @@ export interface BrokerConfig {
   logRollMs: number;
   logCleanupPolicy: CleanupPolicy[];
   logRetentionCheckIntervalMs: number;
+  /** log.cleaner.enable: compaction of cleanup.policy=compact topics. */
+  logCleanerEnable: boolean;
+  /** log.cleaner.backoff.ms: how often an idle cleaner looks for a log to compact. */
+  logCleanerBackoffMs: number;
   /** LONG_MAX (Java's Long.MAX_VALUE, rounded to a double) = never. */
   logFlushIntervalMessages: number;
   /** log.flush.interval.ms, else log.flush.scheduler.interval.ms. */
@@ -414,7 +418,6 @@ const NO_EFFECT: Record<string, string> = {
   'socket.send.buffer.bytes': 'the OS default socket buffers are used',
   'socket.receive.buffer.bytes': 'the OS default socket buffers are used',
   'queued.max.requests': 'requests are bounded per connection instead',
-  'log.cleaner.enable': 'not used yet',
   'log.cleaner.threads': 'not used yet',
   'log.preallocate': 'segments are not preallocated',
   'zookeeper.set.acl': 'znodes are created with open ACLs',
@@ -586,6 +589,8 @@ export function parseServerProperties(text: string, env: Record<string, string |
     logRollMs,
     logCleanupPolicy,
     logRetentionCheckIntervalMs: v.long('log.retention.check.interval.ms', 300_000, 1),
+    logCleanerEnable: v.bool('log.cleaner.enable', true),
+    logCleanerBackoffMs: v.long('log.cleaner.backoff.ms', 15_000, 0),
     logFlushIntervalMessages: v.long('log.flush.interval.messages', LONG_MAX, 1),
     logFlushIntervalMs,
     logIndexIntervalBytes: v.int('log.index.interval.bytes', 4096, 0),

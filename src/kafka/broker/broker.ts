@@ -115,6 +115,20 @@ export class Broker {
       configFor: (topic) => this.logConfigFor(topic),
       now: this.now,
       logger: this.logger,
+      retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs,
+      cleanerEnable: cfg.logCleanerEnable,
+      cleanerBackoffMs: cfg.logCleanerBackoffMs,
+      // Compaction keeps each live producer's newest batch so its sequence state survives (Kafka does the same).
+      producerLastOffsets: (log) => {
+        const p = this.replicas?.get(log.topic, log.partition);
+        if (p === undefined) return undefined;
+        const out = new Map<number, number>();
+        for (const e of p.producers.activeProducers()) {
+          const last = e.batches[e.batches.length - 1];
+          if (last !== undefined) out.set(e.producerId, last.lastOffset);
+        }
+        return out;
+      },
     });
     this.replicas = new ReplicaManager(this.brokerId, this.logs, this.now, cfg.producerIdExpirationMs);
     this.groups = new GroupCoordinator({
@@ -134,6 +148,7 @@ export class Broker {
     this.producerIds = new ProducerIdManager({ claimBlock: () => this.zk.claimProducerIdBlock(this.brokerId) });
     this.admin = new TopicAdmin(this);
     registerHandlers(this);
+    this.router.onHandlerError = (err, api) => this.logger.error({ err: String(err), api }, 'request handler failed');
 
     await this.listen();
     const listener = this.config.advertisedListener;

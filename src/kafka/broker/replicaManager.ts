@@ -4,7 +4,18 @@
 // ISR is the leader alone and the high watermark follows the log end as soon as the append is
 // in the page cache (acks=all is then satisfied by the only in-sync replica).
 
-import { maxTimestampOf } from '../protocol/batchHeader.js';
+import {
+  ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
+  BATCH,
+  BATCH_HEADER_BYTES,
+  baseOffsetOf,
+  batchSize,
+  lastOffsetOf,
+  maxTimestampOf,
+  readInt64,
+  recordsCountOf,
+} from '../protocol/batchHeader.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { RecordError, type BatchInfo, convertLegacyToV2, isLegacy, validateRecordSet } from '../protocol/records.js';
 import type { LogConfig } from '../storage/logConfig.js';
@@ -60,6 +71,48 @@ export interface ProduceOptions {
 
 const NO_OFFSET: Omit<ProduceResult, 'errorCode'> = { baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
 
+/** Bytes read per step while replaying the log into the producer state. */
+export const producerReplayReadBytes = 4 * 1024 * 1024;
+
+/**
+ * Producer state as of the log end: the latest snapshot, then every idempotent batch after it
+ * (Kafka's ProducerStateManager load). After a crash the snapshot is older than the log, and
+ * without the replay a retried batch written before the crash would be appended twice.
+ */
+export function rebuildProducerState(log: PartitionLog, producers: ProducerStateManager): void {
+  const end = log.logEndOffset;
+  let offset = Math.max(producers.loadLatestSnapshot(end) ?? 0, log.logStartOffset);
+  while (offset < end) {
+    const r = log.read(offset, producerReplayReadBytes, end, true);
+    if (r.records.length === 0) break;
+    for (const chunk of r.records) {
+      for (let p = 0; p + BATCH_HEADER_BYTES <= chunk.length; p += batchSize(chunk, p)) {
+        const last = lastOffsetOf(chunk, p);
+        if (last >= offset) {
+          const attributes = chunk.readInt16BE(p + BATCH.attributes);
+          const producerId = readInt64(chunk, p + BATCH.producerId);
+          if (producerId >= 0 && (attributes & ATTR_CONTROL) === 0) {
+            producers.recordAppend(
+              {
+                producerId,
+                producerEpoch: chunk.readInt16BE(p + BATCH.producerEpoch),
+                baseSequence: chunk.readInt32BE(p + BATCH.baseSequence),
+                lastOffsetDelta: chunk.readInt32BE(p + BATCH.lastOffsetDelta),
+                recordsCount: recordsCountOf(chunk, p),
+                maxTimestamp: maxTimestampOf(chunk, p),
+                transactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
+              },
+              baseOffsetOf(chunk, p),
+              last,
+            );
+          }
+        }
+        offset = Math.max(offset, last + 1);
+      }
+    }
+  }
+}
+
 export class ReplicaManager {
   readonly partitions = new Map<string, HostedPartition>();
   readonly purgatory = new FetchPurgatory();
@@ -85,7 +138,7 @@ export class ReplicaManager {
         dir: log.dir,
         producerIdExpirationMs: this.producerIdExpirationMs,
       });
-      producers.loadLatestSnapshot(log.logEndOffset);
+      rebuildProducerState(log, producers);
       p = new HostedPartition(topic, partition, topicId, log, producers, state);
       p.brokerId = this.brokerId;
       this.partitions.set(key, p);
@@ -161,11 +214,13 @@ export class ReplicaManager {
         return {
           errorCode: ErrorCode.NONE,
           baseOffset: verdict.firstOffset,
-          logAppendTimeMs: -1,
+          // Kafka answers a duplicate with the batch's timestamp here, even under CreateTime.
+          logAppendTimeMs: b.maxTimestamp,
           logStartOffset: p.log.logStartOffset,
         };
       }
-      if (verdict.kind === 'error') return { errorCode: verdict.code, ...NO_OFFSET };
+      // Sequence and epoch errors come from the log itself in Kafka, so they carry its start offset.
+      if (verdict.kind === 'error') return { errorCode: verdict.code, ...NO_OFFSET, logStartOffset: p.log.logStartOffset };
     }
 
     // The log stamps LogAppendTime batches itself (maxTimestamp and CRC, in place).

@@ -4,14 +4,16 @@
 // Error behaviour follows Kafka's SocketServer/RequestContext: an ApiVersions request of a
 // version we do not know is answered in v0 with UNSUPPORTED_VERSION and our range for key 18
 // (KIP-511); an unknown API key, an unadvertised version or a body that does not parse closes the
-// connection, which is what clients see from Apache Kafka too.
+// connection, which is what clients see from Apache Kafka too. A handler that fails on a request
+// that did parse answers it with UNKNOWN_SERVER_ERROR (errorResponse.ts).
 
-import { apiDef } from '../protocol/apis.js';
+import { type ApiDef, apiDef } from '../protocol/apis.js';
 import { KafkaReader, KafkaWriter, ProtocolError } from '../protocol/buffers.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { readHeaderPrefix, readHeaderRest, writeResponseHeader } from '../protocol/header.js';
 import type { Msg } from '../protocol/schema.js';
 import type { Connection } from './connection.js';
+import { errorResponse } from './errorResponse.js';
 import { ADVERTISED } from './versions.js';
 
 export interface RequestContext {
@@ -71,11 +73,27 @@ export class RequestRouter {
       clientHost: conn.clientHost,
       conn,
     };
-    const out = handler(body, ctx);
-    if (out instanceof Promise) {
-      return out.then((res) => (res === null ? null : this.encode(h.apiKey, h.apiVersion, h.correlationId, res)));
+    // From here the request parsed: a failure is the broker's, and the client is answered with
+    // UNKNOWN_SERVER_ERROR as Kafka's KafkaApis.handleError does, not disconnected.
+    const answer = (res: Msg | null): Buffer[] | null => (res === null ? null : this.encode(h.apiKey, h.apiVersion, h.correlationId, res));
+    const failed = (err: unknown): Buffer[] => this.failed(def, h.apiVersion, h.correlationId, body, err);
+    try {
+      const out = handler(body, ctx);
+      if (out instanceof Promise) return out.then(answer).catch(failed);
+      return answer(out);
+    } catch (err) {
+      return failed(err);
     }
-    return out === null ? null : this.encode(h.apiKey, h.apiVersion, h.correlationId, out);
+  }
+
+  /** Called with a handler's unexpected exception (the broker logs it). */
+  onHandlerError: (err: unknown, api: string) => void = () => undefined;
+
+  private failed(def: ApiDef, version: number, correlationId: number, body: Msg, err: unknown): Buffer[] {
+    this.onHandlerError(err, def.name);
+    // Produce with acks=0 has no response to carry an error: Kafka closes the connection instead.
+    if (def.key === 0 && body.acks === 0) throw err;
+    return this.encode(def.key, version, correlationId, errorResponse(def.response.decl.fields, body, ErrorCode.UNKNOWN_SERVER_ERROR));
   }
 
   private readonly apiVersions: Handler = () => ({

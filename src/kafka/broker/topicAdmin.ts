@@ -11,6 +11,7 @@ import { logConfigFromProps } from '../storage/logConfig.js';
 import type { Broker } from './broker.js';
 import { INTERNAL_TOPICS } from './metadataCache.js';
 import { OFFSETS_TOPIC } from './offsetsTopic.js';
+import { isTopicConfigKey } from './topicConfigs.js';
 import type { LeaderState } from './replicaManager.js';
 
 export interface CreateTopicSpec {
@@ -31,6 +32,13 @@ export interface CreateTopicResult {
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
 export const topicNameLengthMax = 249;
+/**
+ * Partitions one topic may have. Kafka in ZooKeeper mode sets no such bound and fails only when
+ * the assignment znode outgrows jute.maxbuffer (1 MiB: about 80,000 partitions at one replica),
+ * after building the whole assignment in memory; a request for 2^31-1 partitions would stall this
+ * process for minutes, so it is refused up front with INVALID_PARTITIONS.
+ */
+export const topicPartitionsMax = 50_000;
 
 export function validateTopicName(name: string): string | null {
   if (name.length === 0) return "Topic name is illegal, it can't be empty";
@@ -126,6 +134,9 @@ export class TopicAdmin {
     if (bad) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
     if (this.b.metadata.topics.has(spec.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${spec.name}' already exists.`);
     const cfg = this.b.config;
+    // Kafka refuses a key it does not know rather than storing it (found by the differential test).
+    const unknownKey = Object.keys(spec.configs).find((k) => !isTopicConfigKey(k));
+    if (unknownKey !== undefined) return fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${unknownKey}`);
     try {
       logConfigFromProps(spec.configs, cfg.logDefaults);
     } catch (err) {
@@ -138,6 +149,12 @@ export class TopicAdmin {
         return fail(
           ErrorCode.INVALID_REQUEST,
           'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
+        );
+      }
+      if (spec.assignments.length > topicPartitionsMax) {
+        return fail(
+          ErrorCode.INVALID_PARTITIONS,
+          `Number of partitions ${spec.assignments.length} exceeds the limit of ${topicPartitionsMax}.`,
         );
       }
       assignment = new Map();
@@ -157,6 +174,9 @@ export class TopicAdmin {
       const partitions = spec.numPartitions === -1 ? cfg.numPartitions : spec.numPartitions;
       const rf = spec.replicationFactor === -1 ? cfg.defaultReplicationFactor : spec.replicationFactor;
       if (partitions <= 0) return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
+      if (partitions > topicPartitionsMax) {
+        return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${partitions} exceeds the limit of ${topicPartitionsMax}.`);
+      }
       if (rf <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
       if (rf > brokers.length) {
         return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);

@@ -3,13 +3,15 @@
 // and never uses flexible versions; @platformatic/kafka 1.x needs flexible versions almost
 // everywhere (Metadata 9+, Fetch 12+, FindCoordinator 4, OffsetFetch 8, CreateTopics 7,
 // DeleteTopics 6); librdkafka before 2.11 turns its group consumer off unless FindCoordinator,
-// JoinGroup, SyncGroup, Heartbeat and LeaveGroup advertise version 0. Produce starts at 3 and
-// Fetch at 4 (record batch v2 only on disk; older clients' message sets are converted).
+// JoinGroup, SyncGroup, Heartbeat and LeaveGroup advertise version 0. Produce starts at 0 (see
+// below) and Fetch at 4 (record batch v2 only on disk; older clients' message sets are converted).
 // Transactions, SASL and ACLs are later issues and are not advertised.
 
 export const ADVERTISED: ReadonlyMap<number, readonly [number, number]> = new Map([
-  [0, [3, 9]], // Produce
-  [1, [4, 12]], // Fetch (13+ addresses topics by id)
+  // Produce from 0: librdkafka before 2.10 compresses gzip, snappy and lz4 only when the broker's Produce
+  // range reaches down to 0 (its codec gate); v0-2 bring legacy message sets, which are converted.
+  [0, [0, 9]], // Produce
+  [1, [4, 13]], // Fetch (13+ addresses topics by id; platformatic 1.35 always sends ids, even as v12's name)
   [2, [0, 7]], // ListOffsets
   [3, [0, 12]], // Metadata
   [8, [0, 8]], // OffsetCommit

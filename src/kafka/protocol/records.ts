@@ -243,7 +243,7 @@ export function validateRecordSet(records: Buffer, opts: ValidateOptions): Valid
     } else if (logAppendTimeAttr) {
       throw new RecordError(INVALID_TIMESTAMP, 'producers must not set the LogAppendTime attribute');
     }
-    if (opts.compacted) checkKeys(records, p, size, maxDecompressed);
+    checkRecords(records, p, size, info, maxDecompressed, opts.compacted === true);
     batches.push(info);
     recordCount += info.recordsCount;
     if (info.maxTimestamp > maxTimestamp) maxTimestamp = info.maxTimestamp;
@@ -262,11 +262,36 @@ function checkTimestamp(ts: number, opts: ValidateOptions): void {
   }
 }
 
-function checkKeys(records: Buffer, p: number, size: number, maxDecompressed: number): void {
-  const batch = decodeBatchAt(records, p, size, maxDecompressed);
-  for (const r of batch.records) {
-    if (r.key === null) throw new RecordError(INVALID_RECORD, 'compacted topic cannot accept a record without a key');
+/**
+ * Walks every record of a batch, decompressing it first, as Kafka's LogValidator does before an
+ * append: a batch whose CRC is right but whose records do not parse (a hostile producer, a codec
+ * bug) is refused here instead of being stored for consumers to choke on. Nothing is kept, so the
+ * batch is still appended as received. A compacted topic also needs every record to have a key.
+ */
+function checkRecords(records: Buffer, p: number, size: number, info: BatchInfo, maxDecompressed: number, compacted: boolean): void {
+  const body = decompress(info.compression, records.subarray(p + BATCH_HEADER_BYTES, p + size), maxDecompressed);
+  if (info.recordsCount > body.length / RECORD_BYTES_MIN) throw corrupt(`record count ${info.recordsCount} exceeds the batch size`);
+  const c = new RecordCursor(body, body.length);
+  for (let i = 0; i < info.recordsCount; i++) {
+    c.end = body.length;
+    const length = c.varint();
+    if (length < RECORD_BYTES_MIN - 1 || c.pos + length > body.length) throw corrupt(`invalid record length ${length}`);
+    const recordEnd = c.pos + length;
+    c.end = recordEnd;
+    c.pos++; // attributes: unused
+    c.varlong(); // timestamp delta
+    c.varint(); // offset delta
+    if (c.skipBytes() && compacted) throw new RecordError(INVALID_RECORD, 'compacted topic cannot accept a record without a key');
+    c.skipBytes();
+    const headerCount = c.varint();
+    if (headerCount < 0 || headerCount > (recordEnd - c.pos) / 2) throw corrupt(`invalid header count ${headerCount}`);
+    for (let h = 0; h < headerCount; h++) {
+      if (c.skipBytes()) throw corrupt('null header key');
+      c.skipBytes();
+    }
+    if (c.pos !== recordEnd) throw corrupt(`record ${i} declares ${length} bytes but holds ${length - (recordEnd - c.pos)}`);
   }
+  if (c.pos !== body.length) throw corrupt(`${body.length - c.pos} bytes left after ${info.recordsCount} records`);
 }
 
 // --- in-place stamping ---------------------------------------------------------------------
@@ -385,6 +410,15 @@ class RecordCursor {
     const v = this.varlong();
     if (v > 0x7fffffff || v < -0x80000000) throw corrupt('varint out of int32 range in record');
     return v;
+  }
+
+  /** Moves past a length-prefixed field without making a view of it; true when it was null. */
+  skipBytes(): boolean {
+    const n = this.varint();
+    if (n === -1) return true;
+    if (n < -1 || this.pos + n > this.end) throw corrupt(`invalid length ${n} in record`);
+    this.pos += n;
+    return false;
   }
 
   bytes(): Buffer | null {

@@ -3,6 +3,7 @@
 
 import {
   ATTR_CONTROL,
+  ATTR_DELETE_HORIZON,
   ATTR_TIMESTAMP_LOG_APPEND,
   ATTR_TRANSACTIONAL,
   BATCH,
@@ -20,6 +21,8 @@ export interface RecordInput {
   value: Buffer | string | null;
   headers?: { key: string; value: Buffer | string | null }[];
   timestamp?: number;
+  /** Offset relative to the batch's base offset (default: the record's index); the cleaner keeps survivors' offsets. */
+  offsetDelta?: number;
 }
 
 export interface BuildBatchSpec {
@@ -35,6 +38,12 @@ export interface BuildBatchSpec {
   control?: boolean;
   /** Record timestamp when a record has none (default Date.now()). */
   now?: number;
+  /** Keeps a compacted batch's last offset (and so its producer's last sequence); default records.length - 1. */
+  lastOffsetDelta?: number;
+  /** Sets the delete-horizon attribute and stores this time as the base timestamp (Kafka's compaction, KIP-534). */
+  deleteHorizonMs?: number;
+  /** The batch's max timestamp (LogAppendTime batches keep theirs); default the records' largest. */
+  maxTimestamp?: number;
 }
 
 const toBuf = (v: Buffer | string | null): Buffer | null => (v === null || Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8'));
@@ -73,28 +82,29 @@ export function buildBatch(spec: BuildBatchSpec): Buffer {
   const now = spec.now ?? Date.now();
   const n = spec.records.length;
   if (n === 0) throw new RangeError('a batch needs at least one record');
-  const baseTimestamp = spec.records[0]?.timestamp ?? now;
-  let maxTimestamp = baseTimestamp;
+  const baseTimestamp = spec.deleteHorizonMs ?? spec.records[0]?.timestamp ?? now;
+  let maxTimestamp = spec.records[0]?.timestamp ?? now;
   const encoded = spec.records.map((r, i) => {
     const ts = r.timestamp ?? now;
     if (ts > maxTimestamp) maxTimestamp = ts;
+    const delta = r.offsetDelta ?? i;
     const key = toBuf(r.key);
     const value = toBuf(r.value);
     const headers = (r.headers ?? []).map((h) => ({ key: Buffer.from(h.key, 'utf8'), value: toBuf(h.value) }));
-    let bodySize = 1 + zigzagSize(ts - baseTimestamp) + zigzagSize(i) + bytesSize(key) + bytesSize(value);
+    let bodySize = 1 + zigzagSize(ts - baseTimestamp) + zigzagSize(delta) + bytesSize(key) + bytesSize(value);
     bodySize += zigzagSize(headers.length);
     for (const h of headers) bodySize += bytesSize(h.key) + bytesSize(h.value);
-    return { ts, key, value, headers, bodySize };
+    return { ts, delta, key, value, headers, bodySize };
   });
   let total = 0;
   for (const e of encoded) total += zigzagSize(e.bodySize) + e.bodySize;
   const body = Buffer.allocUnsafe(total);
   let q = 0;
-  encoded.forEach((e, i) => {
+  for (const e of encoded) {
     q = writeZigzag(body, q, e.bodySize);
     body[q++] = 0;
     q = writeZigzag(body, q, e.ts - baseTimestamp);
-    q = writeZigzag(body, q, i);
+    q = writeZigzag(body, q, e.delta);
     q = writeBytes(body, q, e.key);
     q = writeBytes(body, q, e.value);
     q = writeZigzag(body, q, e.headers.length);
@@ -102,7 +112,7 @@ export function buildBatch(spec: BuildBatchSpec): Buffer {
       q = writeBytes(body, q, h.key);
       q = writeBytes(body, q, h.value);
     }
-  });
+  }
   const codec = spec.compression ?? 0;
   const payload = compress(codec, body);
   const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + payload.length);
@@ -110,14 +120,15 @@ export function buildBatch(spec: BuildBatchSpec): Buffer {
   if (spec.timestampType === 'LogAppendTime') attrs |= ATTR_TIMESTAMP_LOG_APPEND;
   if (spec.transactional) attrs |= ATTR_TRANSACTIONAL;
   if (spec.control) attrs |= ATTR_CONTROL;
+  if (spec.deleteHorizonMs !== undefined) attrs |= ATTR_DELETE_HORIZON;
   writeInt64(out, BATCH.baseOffset, spec.baseOffset ?? 0);
   out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH.batchLength);
   out.writeInt32BE(spec.partitionLeaderEpoch ?? -1, BATCH.partitionLeaderEpoch);
   out.writeInt8(2, BATCH.magic);
   out.writeInt16BE(attrs, BATCH.attributes);
-  out.writeInt32BE(n - 1, BATCH.lastOffsetDelta);
+  out.writeInt32BE(spec.lastOffsetDelta ?? n - 1, BATCH.lastOffsetDelta);
   writeInt64(out, BATCH.baseTimestamp, baseTimestamp);
-  writeInt64(out, BATCH.maxTimestamp, maxTimestamp);
+  writeInt64(out, BATCH.maxTimestamp, spec.maxTimestamp ?? maxTimestamp);
   writeInt64(out, BATCH.producerId, spec.producerId ?? -1);
   out.writeInt16BE(spec.producerEpoch ?? -1, BATCH.producerEpoch);
   out.writeInt32BE(spec.baseSequence ?? -1, BATCH.baseSequence);

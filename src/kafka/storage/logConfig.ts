@@ -258,6 +258,18 @@ export const TOPIC_CONFIG_KEYS: readonly TopicConfigKey[] = Object.freeze([
     serverDefaultKey: 'log.preallocate',
     doc: 'Whether new segment files are preallocated on disk.',
   },
+  {
+    name: 'remote.log.copy.disable',
+    type: 'boolean',
+    default: 'false',
+    doc: 'Tiered storage: stop copying segments to remote storage (not supported here).',
+  },
+  {
+    name: 'remote.log.delete.on.disable',
+    type: 'boolean',
+    default: 'false',
+    doc: 'Tiered storage: delete remote data when it is disabled (not supported here).',
+  },
   { name: 'remote.storage.enable', type: 'boolean', default: 'false', doc: 'Whether the topic uses tiered storage (not supported here).' },
   {
     name: 'retention.bytes',

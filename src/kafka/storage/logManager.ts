@@ -20,6 +20,7 @@ import {
   fsyncDir,
 } from './checkpoint.js';
 import type { TopicPartitionOffset } from './checkpoint.js';
+import { CLEANER_OFFSET_CHECKPOINT, LogCleaner } from './cleaner.js';
 import type { LogConfig } from './logConfig.js';
 import { PartitionLog } from './partitionLog.js';
 import type { StorageLogger } from './partitionLog.js';
@@ -41,6 +42,14 @@ export interface LogManagerOptions {
   highWatermarkCheckpointIntervalMs?: number;
   /** Written into .kafka_cleanshutdown; ZooKeeper-mode Kafka writes -1. */
   brokerEpoch?: number;
+  /** log.cleaner.enable: compaction of cleanup.policy=compact logs (default true). */
+  cleanerEnable?: boolean;
+  /** log.cleaner.backoff.ms: how often an idle cleaner looks for a log to clean (default 15000). */
+  cleanerBackoffMs?: number;
+  /** Input bytes per background cleaning step (default cleanerSliceBytesDefault). */
+  cleanerSliceBytes?: number;
+  /** Newest batch's last offset per producer of a log (producer state), so compaction keeps those batches. */
+  producerLastOffsets?: (log: PartitionLog) => ReadonlyMap<number, number> | undefined;
 }
 
 const PARTITION_DIR = /^(.+)-(\d+)$/;
@@ -59,10 +68,24 @@ export class LogManager {
   private lastRetentionMs: number;
   private lastRecoveryCheckpointMs: number;
   private lastHwCheckpointMs: number;
+  private lastCleanerCheckMs: number;
   private closed = false;
+  /** Compacts cleanup.policy=compact logs in the background (cleaner.ts); ticks start its passes. */
+  readonly cleaner: LogCleaner;
 
   private constructor(private readonly o: LogManagerOptions) {
     const now = o.now();
+    this.cleaner = new LogCleaner({
+      now: o.now,
+      logger: o.logger,
+      sliceBytes: o.cleanerSliceBytes,
+      producerLastOffsets: o.producerLastOffsets,
+      onCheckpoint: (log) => {
+        const e = this.byKey.get(tpKey(log.topic, log.partition));
+        if (e !== undefined) this.checkpointCleaner(e.logDir);
+      },
+    });
+    this.lastCleanerCheckMs = now;
     this.lastRetentionMs = now;
     this.lastRecoveryCheckpointMs = now;
     this.lastHwCheckpointMs = now;
@@ -94,6 +117,7 @@ export class LogManager {
     const recoveryPoints = this.readCheckpointOrEmpty(path.join(logDir, RECOVERY_POINT_CHECKPOINT));
     const logStarts = this.readCheckpointOrEmpty(path.join(logDir, LOG_START_OFFSET_CHECKPOINT));
     const hws = this.readCheckpointOrEmpty(path.join(logDir, REPLICATION_OFFSET_CHECKPOINT));
+    const cleaned = this.readCheckpointOrEmpty(path.join(logDir, CLEANER_OFFSET_CHECKPOINT));
     for (const name of fs.readdirSync(logDir)) {
       const full = path.join(logDir, name);
       if (!fs.statSync(full).isDirectory()) continue;
@@ -120,6 +144,8 @@ export class LogManager {
       });
       const hw = hws.get(key);
       if (hw !== undefined) log.highWatermark = hw;
+      const cleanedTo = cleaned.get(key);
+      if (cleanedTo !== undefined) this.cleaner.setCheckpoint(topic, partition, cleanedTo);
       this.byKey.set(key, { log, logDir });
     }
     // The marker vouches for one start only: a crash from here on must trigger recovery.
@@ -184,6 +210,9 @@ export class LogManager {
     const e = this.byKey.get(key);
     if (e === undefined) return;
     this.byKey.delete(key);
+    const hadCheckpoint = this.cleaner.checkpointOf(topic, partition) !== undefined;
+    this.cleaner.forget(e.log);
+    if (hadCheckpoint) this.checkpointCleaner(e.logDir);
     e.log.closeWithoutFlush();
     const renamed = path.join(e.logDir, `${key}.${randomUUID().replace(/-/g, '')}-delete`);
     fs.renameSync(e.log.dir, renamed);
@@ -233,6 +262,12 @@ export class LogManager {
     }
   }
 
+  /** cleaner-offset-checkpoint of one log dir: how far each compacted log has been cleaned. */
+  private checkpointCleaner(dir: string): void {
+    const logs = [...this.byKey.values()].filter((e) => e.logDir === dir).map((e) => e.log);
+    writeOffsetCheckpoint(path.join(dir, CLEANER_OFFSET_CHECKPOINT), this.cleaner.checkpointEntries(logs));
+  }
+
   /** Writes the three checkpoint files of every log dir. */
   checkpoint(): void {
     this.checkpointRecoveryPointsAndLogStarts();
@@ -257,6 +292,10 @@ export class LogManager {
         }
       }
     }
+    if ((o.cleanerEnable ?? true) && !this.cleaner.busy && now - this.lastCleanerCheckMs >= (o.cleanerBackoffMs ?? 15000)) {
+      this.lastCleanerCheckMs = now;
+      this.cleaner.maybeStart(this.logs(), now);
+    }
     while (this.pendingDirDeletes.length > 0 && this.pendingDirDeletes[0].dueMs <= now) {
       fs.rmSync(this.pendingDirDeletes.shift()!.dir, { recursive: true, force: true });
     }
@@ -273,6 +312,7 @@ export class LogManager {
   /** Flushes and closes every log, writes the checkpoints, then the clean-shutdown marker per dir. */
   close(): void {
     if (this.closed) return;
+    this.cleaner.close();
     for (const e of this.byKey.values()) e.log.close();
     this.checkpoint();
     for (const p of this.pendingDirDeletes.splice(0)) fs.rmSync(p.dir, { recursive: true, force: true });

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { ATTR_TIMESTAMP_LOG_APPEND, BATCH, BATCH_HEADER_BYTES, LOG_OVERHEAD, readInt64, writeInt64 } from '../protocol/batchHeader.js';
-import { LEADER_EPOCH_CHECKPOINT, readPartitionMetadata, writePartitionMetadata } from './checkpoint.js';
+import { fsyncDir, LEADER_EPOCH_CHECKPOINT, readPartitionMetadata, writePartitionMetadata } from './checkpoint.js';
+import { CLEANED_SUFFIX, completeInterruptedSwaps, SWAP_SUFFIX } from './cleanerSwap.js';
 import { LeaderEpochCache } from './leaderEpochCache.js';
 import type { LogConfig } from './logConfig.js';
 import { LONG_MAX } from './logConfig.js';
@@ -112,10 +113,14 @@ export class PartitionLog {
   private load(o: PartitionLogOptions): void {
     const bases: number[] = [];
     const others = new Map<number, string[]>();
+    // A committed compaction swap is finished, an uncommitted one dropped, before the segments are listed.
+    for (const base of completeInterruptedSwaps(this.dir)) {
+      this.logger?.warn({ topic: this.topic, partition: this.partition, segment: base }, 'completed an interrupted segment swap');
+    }
     for (const name of fs.readdirSync(this.dir)) {
       const full = path.join(this.dir, name);
-      // Leftovers of interrupted deletes, compactions or checkpoint writes: Kafka removes them at load too.
-      if (name.endsWith(DELETED_SUFFIX) || name.endsWith('.cleaned') || name.endsWith('.swap') || name.endsWith('.tmp')) {
+      // Leftovers of interrupted deletes or checkpoint writes: Kafka removes them at load too.
+      if (name.endsWith(DELETED_SUFFIX) || name.endsWith('.tmp')) {
         fs.rmSync(full, { force: true });
         continue;
       }
@@ -208,6 +213,31 @@ export class PartitionLog {
   /** Base offsets of the segments, oldest first (for tools and tests). */
   segmentBaseOffsets(): number[] {
     return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** The segments, oldest first, the last one active (the cleaner reads the inactive ones). */
+  get segmentList(): readonly LogSegment[] {
+    return this.segments;
+  }
+
+  /**
+   * Swaps a cleaned segment (files suffixed .cleaned, flushed) in for `old`, consecutive inactive
+   * segments still in the log. Renaming the cleaned .log to .swap commits the swap; the old segments
+   * are then retired and the swap renamed live. A crash in between is finished at load (cleanerSwap.ts).
+   */
+  replaceSegments(old: readonly LogSegment[], cleaned: LogSegment): void {
+    this.ensureOpen();
+    const i = this.segments.indexOf(old[0]!);
+    if (i < 0 || i + old.length >= this.segments.length || old.some((s, k) => this.segments[i + k] !== s)) {
+      throw new Error(`segments of ${this.topic}-${this.partition} changed while they were being cleaned`);
+    }
+    cleaned.changeFileSuffix(CLEANED_SUFFIX, SWAP_SUFFIX);
+    fsyncDir(this.dir);
+    const now = this.now();
+    this.segments.splice(i, old.length, cleaned);
+    for (const s of old) this.scheduleDelete(s, now);
+    cleaned.changeFileSuffix(SWAP_SUFFIX, '');
+    fsyncDir(this.dir);
   }
 
   updateConfig(c: LogConfig): void {
@@ -527,7 +557,7 @@ export class PartitionLog {
         });
       }
     }
-    // compaction: not yet (a cleaner for cleanup.policy=compact would run here, never on the active segment)
+    // Compaction (cleanup.policy=compact) is not done here: LogManager's LogCleaner runs it in bounded slices.
     return n;
   }
 

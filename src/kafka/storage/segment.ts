@@ -80,9 +80,10 @@ export class LogSegment {
     readonly baseOffset: number,
     o: SegmentOptions,
     create: boolean,
+    fileSuffix = '',
   ) {
     const prefix = path.join(dir, filenamePrefixFromOffset(baseOffset));
-    this.logFile = prefix + LOG_SUFFIX;
+    this.logFile = prefix + LOG_SUFFIX + fileSuffix;
     this.indexIntervalBytes = o.indexIntervalBytes;
     this.created = o.now;
     this.offsetOfMaxTimestampSoFar = baseOffset;
@@ -95,15 +96,15 @@ export class LogSegment {
         // absent, as expected
       }
       if (existing > 0) throw new Error(`${this.logFile} already exists with ${existing} bytes`);
-      for (const s of [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) fs.rmSync(prefix + s, { force: true });
+      for (const s of [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) fs.rmSync(prefix + s + fileSuffix, { force: true });
       this.fd = fs.openSync(this.logFile, 'w+');
     } else {
       this.fd = fs.openSync(this.logFile, 'r+');
     }
     this.size = fs.fstatSync(this.fd).size;
     this.nextOffset = baseOffset;
-    this.offsetIndex = new OffsetIndex(prefix + INDEX_SUFFIX, baseOffset, o.segmentIndexBytes);
-    this.timeIndex = new TimeIndex(prefix + TIME_INDEX_SUFFIX, baseOffset, o.segmentIndexBytes);
+    this.offsetIndex = new OffsetIndex(prefix + INDEX_SUFFIX + fileSuffix, baseOffset, o.segmentIndexBytes);
+    this.timeIndex = new TimeIndex(prefix + TIME_INDEX_SUFFIX + fileSuffix, baseOffset, o.segmentIndexBytes);
     let broken = !create && (this.offsetIndex.newlyCreated || this.timeIndex.newlyCreated);
     if (!create && !broken) {
       try {
@@ -123,6 +124,27 @@ export class LogSegment {
 
   static open(dir: string, baseOffset: number, o: SegmentOptions): LogSegment {
     return new LogSegment(dir, baseOffset, o, false);
+  }
+
+  /** A new segment whose files carry `suffix` (the cleaner writes `<base>.log.cleaned` and friends). */
+  static createWithSuffix(dir: string, baseOffset: number, o: SegmentOptions, suffix: string): LogSegment {
+    return new LogSegment(dir, baseOffset, o, true, suffix);
+  }
+
+  /**
+   * Renames the files from `from` to `to` suffixes (the cleaner's .cleaned -> .swap -> live steps); the
+   * .log goes last, so a .log with the new suffix means its indexes were renamed before it.
+   */
+  changeFileSuffix(from: string, to: string): void {
+    const strip = (f: string): string => {
+      if (!f.endsWith(from)) throw new Error(`${f} does not end in ${JSON.stringify(from)}`);
+      return f.slice(0, f.length - from.length) + to;
+    };
+    this.offsetIndex.renameTo(strip(this.offsetIndex.file));
+    this.timeIndex.renameTo(strip(this.timeIndex.file));
+    const log = strip(this.logFile);
+    fs.renameSync(this.logFile, log);
+    this.logFile = log;
   }
 
   get file(): string {

@@ -208,6 +208,13 @@ export class KafkaZk extends EventEmitter<KafkaZkEvents> {
 
   async ensurePersistentPaths(): Promise<void> {
     for (const p of PERSISTENT_PATHS) await mkdirp(this.client, p);
+    // ZooKeeper-mode Kafka (2.7+) enables feature versioning with nothing finalized; Apache Kafka
+    // 3.9 writes exactly this (seen by the differential znode test), so tools reading it agree.
+    try {
+      await this.client.create(Paths.feature, Buffer.from('{"features":{},"version":2,"status":1}'));
+    } catch (e) {
+      if (!isZooKeeperError(e, Err.NODEEXISTS)) throw e;
+    }
   }
 
   /** The cluster id, creating /cluster/id with `proposedId` if there is none. */

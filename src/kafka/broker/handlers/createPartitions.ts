@@ -6,6 +6,7 @@ import { assignReplicas } from '../../controller/assignment.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Msg } from '../../protocol/schema.js';
 import type { Broker } from '../broker.js';
+import { topicPartitionsMax } from '../topicAdmin.js';
 import type { Handler } from '../requests.js';
 
 export function createPartitionsHandler(b: Broker): Handler {
@@ -35,6 +36,12 @@ async function grow(
         count === current
           ? `Topic already has ${current} partitions.`
           : `Topic currently has ${current} partitions, which is higher than the requested ${count}.`,
+    };
+  }
+  if (count > topicPartitionsMax) {
+    return {
+      errorCode: ErrorCode.INVALID_PARTITIONS,
+      errorMessage: `Number of partitions ${count} exceeds the limit of ${topicPartitionsMax}.`,
     };
   }
   const existing = new Map<number, number[]>();

@@ -20,7 +20,7 @@ export function createTopicsHandler(b: Broker): Handler {
             errorMessage: `Create topics request from client \`${ctx.clientId}\` contains multiple entries for the following topics: ${t.name}`,
             numPartitions: -1,
             replicationFactor: -1,
-            configs: null,
+            configs: [],
           };
         }
         const configs: Record<string, string> = {};
@@ -43,7 +43,8 @@ export function createTopicsHandler(b: Broker): Handler {
           errorMessage: r.errorMessage,
           numPartitions: r.numPartitions,
           replicationFactor: r.replicationFactor,
-          configs: r.errorCode === 0 ? describeTopicConfigs(b, t.name, configs) : null,
+          // A failed topic gets an empty list, as Kafka sends it (not null).
+          configs: r.errorCode === 0 ? describeTopicConfigs(b, t.name, configs) : [],
         };
       }),
     );

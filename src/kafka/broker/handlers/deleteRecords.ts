@@ -16,7 +16,9 @@ export function deleteRecordsHandler(b: Broker): Handler {
         partitions.push(out);
         const p = b.replicas.get(t.name, rp.partitionIndex);
         if (!p?.isLeader) {
-          out.errorCode = b.metadata.topics.has(t.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          // A partition the topic does not have is unknown, as in Kafka; one hosted elsewhere is not led here.
+          const known = b.metadata.topics.get(t.name)?.partitions.has(rp.partitionIndex);
+          out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
         const hw = p.log.highWatermark;

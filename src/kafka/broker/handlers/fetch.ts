@@ -64,11 +64,15 @@ function readAll(
       partitions.push(out);
       const p = b.replicas.get(topicName, fp.partition);
       if (!p) {
-        out.errorCode = b.metadata.topics.has(topicName)
+        // A partition the topic does not have is unknown (as Kafka says); one hosted elsewhere is not led here.
+        out.errorCode = b.metadata.topics.get(topicName)?.partitions.has(fp.partition)
           ? ErrorCode.NOT_LEADER_OR_FOLLOWER
           : version >= 13
             ? ErrorCode.UNKNOWN_TOPIC_ID
             : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        // Kafka answers a partition it has no metadata for with an empty record set and abort list.
+        out.abortedTransactions = [];
+        out.records = Buffer.alloc(0);
         errors = true;
         continue;
       }
@@ -87,10 +91,12 @@ function readAll(
       const budget = Math.min(fp.partitionMaxBytes as number, Math.max(0, maxBytes - bytes));
       const r = b.replicas.read(p, fp.fetchOffset, budget, bytes === 0, isFollower);
       out.errorCode = r.errorCode;
-      out.highWatermark = p.log.highWatermark;
-      out.lastStableOffset = p.lastStableOffset;
-      out.logStartOffset = p.log.logStartOffset;
-      if (r.errorCode !== 0) errors = true;
+      // Kafka answers an out-of-range fetch with unknown (-1) offsets, as it does every partition error.
+      if (r.errorCode === 0) {
+        out.highWatermark = p.log.highWatermark;
+        out.lastStableOffset = p.lastStableOffset;
+        out.logStartOffset = p.log.logStartOffset;
+      } else errors = true;
       out.records = r.records.length === 0 ? Buffer.alloc(0) : r.records;
       bytes += r.bytes;
     }

@@ -48,7 +48,7 @@ export function registerHandlers(b: Broker): void {
   const g = () => b.groups;
   r.register(
     8,
-    guarded(b, (req, ctx) => g().offsetCommit(req, ctx.version)),
+    guarded(b, (req, ctx) => offsetCommitKnownTopics(b, req, ctx.version)),
   );
   r.register(9, (req, ctx) => g().offsetFetch(req, ctx.version));
   r.register(
@@ -62,6 +62,31 @@ export function registerHandlers(b: Broker): void {
   r.register(16, (req, ctx) => g().listGroups(req, ctx.version));
   r.register(42, (req, ctx) => g().deleteGroups(req, ctx.version));
   r.register(47, (req, ctx) => g().offsetDelete(req, ctx.version));
+}
+
+/**
+ * OffsetCommit for topics this cluster has; partitions of unknown topics are answered
+ * UNKNOWN_TOPIC_OR_PARTITION without reaching the coordinator, as Apache Kafka's KafkaApis does
+ * (the coordinator itself knows nothing of topics).
+ */
+async function offsetCommitKnownTopics(b: Broker, req: Msg, version: number): Promise<Msg> {
+  const topics = req.topics as Msg[];
+  const known = (t: Msg) => {
+    const meta = b.metadata.topics.get(t.name);
+    return meta !== undefined && (t.partitions as Msg[]).every((p) => meta.partitions.has(p.partitionIndex));
+  };
+  if (topics.every(known)) return b.groups.offsetCommit(req, version);
+  const res = await b.groups.offsetCommit({ ...req, topics: topics.filter(known) }, version);
+  const unknown = topics
+    .filter((t) => !known(t))
+    .map((t) => ({
+      name: t.name,
+      partitions: (t.partitions as Msg[]).map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      })),
+    }));
+  return { ...res, topics: [...(res.topics as Msg[]), ...unknown] };
 }
 
 /** Group calls need __consumer_offsets; while it does not exist yet, ask the client to retry. */

@@ -3,6 +3,7 @@
 // timestamp at or after the one asked. v0 answers with an array of offsets instead.
 
 import { ErrorCode } from '../../protocol/errors.js';
+import { decodeBatches } from '../../protocol/records.js';
 import type { Msg } from '../../protocol/schema.js';
 import type { Broker } from '../broker.js';
 import type { Handler } from '../requests.js';
@@ -10,6 +11,28 @@ import type { Handler } from '../requests.js';
 const LATEST = -1;
 const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
+
+/** The first record at or past `from` with a timestamp >= ts, read from the batch holding `from`. */
+function firstRecordAtOrAfter(
+  log: { read(start: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): { records: Buffer[] } },
+  from: number,
+  ts: number,
+): { offset: number; timestamp: number } | undefined {
+  try {
+    const { records } = log.read(from, 1, Number.MAX_SAFE_INTEGER, true);
+    for (const batch of decodeBatches(Buffer.concat(records), { verifyCrc: false, allowPartialTail: true })) {
+      // Under LogAppendTime every record carries the batch's timestamp, whatever its own field says.
+      if (batch.timestampType === 'LogAppendTime') {
+        if (batch.maxTimestamp >= ts) return { offset: Math.max(batch.baseOffset, from), timestamp: batch.maxTimestamp };
+        continue;
+      }
+      for (const r of batch.records) if (r.offset >= from && r.timestamp >= ts) return { offset: r.offset, timestamp: r.timestamp };
+    }
+  } catch {
+    // A batch that cannot be decoded here (e.g. a legacy message set): fall back to the batch answer.
+  }
+  return undefined;
+}
 
 export function listOffsetsHandler(b: Broker): Handler {
   return (req: Msg, ctx) => {
@@ -28,7 +51,9 @@ export function listOffsetsHandler(b: Broker): Handler {
         partitions.push(out);
         const p = b.replicas.get(t.name, rp.partitionIndex);
         if (!p) {
-          out.errorCode = b.metadata.topics.has(t.name) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          // A partition the topic does not have is unknown, as in Kafka; one hosted elsewhere is not led here.
+          const known = b.metadata.topics.get(t.name)?.partitions.has(rp.partitionIndex);
+          out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
         if (!p.isLeader && (req.replicaId as number) < 0) {
@@ -53,8 +78,12 @@ export function listOffsetsHandler(b: Broker): Handler {
         } else {
           const found = p.log.offsetForTimestamp(ts);
           if (found && found.offset < upTo) {
-            offset = Math.max(found.offset, p.log.logStartOffset);
-            timestamp = found.timestamp;
+            // The index finds the batch; Kafka answers with the first record in it at or after ts
+            // (its own offset and timestamp), not the batch's base offset and max timestamp.
+            const exact = firstRecordAtOrAfter(p.log, found.offset, ts);
+            offset = exact?.offset ?? Math.max(found.offset, p.log.logStartOffset);
+            timestamp = exact?.timestamp ?? found.timestamp;
+            if (offset >= upTo) offset = timestamp = -1;
           }
         }
         out.offset = offset;
