@@ -127,7 +127,10 @@ for (const v of KAFKA_VERSIONS) {
 
     const b = await tool('kafka-configs', v, ['--entity-type', 'brokers', '--entity-name', '1', '--describe', '--all']);
     assert.match(b, /All configs for broker 1 are:/);
-    assert.match(b, /broker\.id=1 sensitive=false synonyms=\{STATIC_BROKER_CONFIG:broker\.id=1\}/);
+    // As Apache Kafka lists it: the file's value, then Kafka's default as a synonym.
+    assert.match(b, /broker\.id=1 sensitive=false synonyms=\{STATIC_BROKER_CONFIG:broker\.id=1, DEFAULT_CONFIG:broker\.id=-1\}/);
+    // Keys the file does not set are listed at Kafka's default too.
+    assert.match(b, /log\.segment\.bytes=1073741824 sensitive=false synonyms=\{DEFAULT_CONFIG:log\.segment\.bytes=1073741824\}/);
     assert.match(b, /num\.partitions=3 /);
   });
 

@@ -9,9 +9,11 @@ import { apiDef } from '../../src/kafka/protocol/apis.js';
 import { KafkaReader, KafkaWriter } from '../../src/kafka/protocol/buffers.js';
 import { ErrorCode } from '../../src/kafka/protocol/errors.js';
 import { skipTagBuffer } from '../../src/kafka/protocol/header.js';
-import { buildBatch } from '../../src/kafka/protocol/records.js';
+import { BATCH } from '../../src/kafka/protocol/batchHeader.js';
+import { buildBatch, crc32c } from '../../src/kafka/protocol/records.js';
 import type { ArrayOf, FieldDecl, Msg, Primitive, StructDecl } from '../../src/kafka/protocol/schema.js';
 import { ZERO_UUID } from '../../src/kafka/protocol/schema.js';
+import type { Random } from './fuzzInputs.js';
 import { fieldPresent } from './protocol/declHelpers.js';
 
 /** Response frames the broker may send are far below this; a larger size means a framing bug. */
@@ -275,4 +277,83 @@ export function checkResponse(f: Buffer, apiKey: number, version: number): numbe
   collectErrorCodes(body, codes);
   for (const c of codes) if (!knownCodes.has(c)) throw new Error(`unknown error code ${c} in the ${def.name} v${v} response`);
   return codes;
+}
+
+// ---- damaged record sets ----------------------------------------------------------------------
+
+function fixCrc(b: Buffer, at = 0): Buffer {
+  b.writeUInt32BE(crc32c(b, at + BATCH.attributes, b.length), at + BATCH.crc);
+  return b;
+}
+
+/** A record set damaged in one of the ways a broken or hostile producer sends. */
+export function damagedRecords(rnd: Random): { records: Buffer | null; what: string; mayPass: boolean; count: number } {
+  const count = rnd.int(1, 5);
+  const b = Buffer.from(validBatch(count));
+  switch (rnd.int(0, 10)) {
+    case 0: {
+      const p = rnd.int(BATCH.attributes, b.length - 1);
+      b[p] ^= 1 << rnd.int(0, 7);
+      return { records: b, what: `bit flip at ${p} (CRC now wrong)`, mayPass: false, count };
+    }
+    case 1: {
+      const magic = rnd.pick([0, 1, 3, 127, -1]);
+      b.writeInt8(magic, BATCH.magic);
+      return { records: b, what: `magic ${magic}`, mayPass: false, count };
+    }
+    case 2: {
+      const n = rnd.pick([0x7fffffff, 1_000_000, 0, -1, count + 1]);
+      b.writeInt32BE(n, BATCH.recordsCount);
+      return { records: fixCrc(b), what: `record count ${n} for ${count} records`, mayPass: false, count };
+    }
+    case 3: {
+      const n = rnd.pick([-1, 0, 10, b.length, 0x7fffffff]);
+      b.writeInt32BE(n, BATCH.batchLength);
+      return { records: b, what: `batch length ${n}`, mayPass: false, count };
+    }
+    case 4: {
+      const p = rnd.int(BATCH.records, b.length - 1);
+      b[p] = rnd.pick([0x00, 0x7f, 0x80, 0xff, rnd.int(0, 255)]);
+      return { records: fixCrc(b), what: `record byte ${p} = ${b[p]} (CRC fixed)`, mayPass: true, count };
+    }
+    case 5: {
+      const codec = rnd.int(1, 7);
+      const garbage = Buffer.alloc(rnd.int(0, 200));
+      for (let i = 0; i < garbage.length; i++) garbage[i] = rnd.int(0, 255);
+      const out = Buffer.concat([b.subarray(0, BATCH.records), garbage]);
+      out.writeInt32BE(out.length - 12, BATCH.batchLength);
+      out.writeInt16BE(codec, BATCH.attributes);
+      return { records: fixCrc(out), what: `codec ${codec} with ${garbage.length} garbage bytes`, mayPass: false, count };
+    }
+    case 6: {
+      const codec = rnd.int(1, 4) as 1 | 2 | 3 | 4;
+      const whole = buildBatch({ records: [{ key: 'k', value: 'x'.repeat(500) }], compression: codec });
+      const cut = rnd.int(BATCH.records, whole.length - 1);
+      const out = Buffer.from(whole.subarray(0, cut));
+      out.writeInt32BE(out.length - 12, BATCH.batchLength);
+      return { records: fixCrc(out), what: `codec ${codec} payload cut at ${cut} (CRC fixed)`, mayPass: false, count: 1 };
+    }
+    case 7: {
+      const second = Buffer.from(validBatch(1));
+      second[second.length - 1] ^= 0xff;
+      return { records: Buffer.concat([b, second]), what: 'a good batch then one with a bad CRC', mayPass: false, count };
+    }
+    case 8: {
+      const junk = Buffer.alloc(rnd.int(1, 80));
+      for (let i = 0; i < junk.length; i++) junk[i] = rnd.int(0, 255);
+      return { records: junk, what: `${junk.length} random bytes`, mayPass: false, count };
+    }
+    case 9: {
+      const delta = rnd.pick([count + 5, -1, 0x7fffffff]);
+      b.writeInt32BE(delta, BATCH.lastOffsetDelta);
+      return { records: fixCrc(b), what: `last offset delta ${delta} for ${count} records`, mayPass: false, count };
+    }
+    default:
+      return {
+        records: rnd.chance(0.5) ? Buffer.alloc(0) : Buffer.from(b.subarray(0, rnd.int(1, b.length - 1))),
+        what: 'empty or cut set',
+        mayPass: false,
+        count,
+      };
+  }
 }

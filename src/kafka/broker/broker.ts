@@ -102,9 +102,11 @@ export class Broker {
     this.metadata.clusterId = clusterId;
     if (this.brokerId < 0) this.brokerId = storedBrokerId(cfg.logDirs) ?? (await this.zk.generateBrokerId(cfg.reservedBrokerMaxId));
     // Topic configs before the logs open: logs found on disk take their topic's settings.
-    for (const topic of await this.zk.getAllTopics()) {
-      this.topicConfigs.set(topic, await this.zk.getEntityConfig('topics', topic));
-    }
+    const topics = await this.zk.getAllTopics();
+    const configs = await Promise.all(topics.map((t) => this.zk.getEntityConfig('topics', t)));
+    topics.forEach((t, i) => {
+      this.topicConfigs.set(t, configs[i] ?? {});
+    });
 
     this.offsets = new OffsetsTopic(this);
     this.logs = LogManager.open({
@@ -154,7 +156,8 @@ export class Broker {
     const listener = this.config.advertisedListener;
     await this.zk.registerBroker({
       id: this.brokerId,
-      endpoints: [{ listener: listener.name, host: listener.host, port: this.boundPort, securityProtocol: 'PLAINTEXT' }],
+      // An advertised port other than 0 is what clients must dial (NAT, proxies); 0 means the bound one.
+      endpoints: [{ listener: listener.name, host: listener.host, port: listener.port || this.boundPort, securityProtocol: 'PLAINTEXT' }],
       rack: cfg.brokerRack ?? undefined,
     });
     this.watchCluster();

@@ -7,75 +7,39 @@
 
 import type { Msg } from '../protocol/schema.js';
 import { ErrorCode as E, type Token } from './errors.js';
-import { Group, type Member, type Protocol } from './group.js';
-import { encodeGroupMetadataKey, encodeGroupMetadataValue } from './offsetsRecords.js';
+import { Group, type Member } from './group.js';
+import {
+  EMPTY,
+  groupRecord,
+  joinError,
+  joinResult,
+  matches,
+  newMemberJoinTimeoutMs,
+  pendingMembersPerGroupMax,
+  sameOrUnset,
+  syncResult,
+  type CoreOutput,
+  type GroupCoordinatorConfig,
+  type JoinInput,
+  type MemberRef,
+  type OffsetsRecord,
+  type SyncInput,
+} from './membershipInputs.js';
 import { partitionFor } from './partitionFor.js';
 
-export interface GroupCoordinatorConfig {
-  groupMinSessionTimeoutMs: number;
-  groupMaxSessionTimeoutMs: number;
-  groupInitialRebalanceDelayMs: number;
-  groupMaxSize: number;
-  offsetsRetentionMs: number;
-  offsetsTopicPartitions: number;
-  offsetMetadataMaxBytes: number;
-  /** How often expired offsets are purged (offsets.retention.check.interval.ms, default 600000). */
-  offsetsRetentionCheckIntervalMs?: number;
-}
-
-/** Kafka's GroupCoordinator.NewMemberJoinTimeoutMs: a new member that never completes a join is dropped. */
-export const newMemberJoinTimeoutMs = 5 * 60 * 1000;
-/** Ids handed out by MEMBER_ID_REQUIRED and not yet used, per group (Kafka has no bound; we do). */
-export const pendingMembersPerGroupMax = 10_000;
-
-export interface OffsetsRecord {
-  key: Buffer;
-  value: Buffer | null;
-}
-
-export interface AppendRequest {
-  id: number;
-  partition: number;
-  records: OffsetsRecord[];
-}
-
-export interface CoreOutput {
-  responses: { token: Token; body: Msg }[];
-  appends: AppendRequest[];
-}
-
-export interface JoinInput {
-  groupId: string;
-  memberId: string;
-  groupInstanceId: string | null;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: Protocol[];
-  clientId: string;
-  clientHost: string;
-  /** JoinGroup v4+: a join without a member id first gets one with MEMBER_ID_REQUIRED. */
-  requireKnownMemberId: boolean;
-  /** JoinGroup v9+: a rejoining static leader of a Stable group is told to skip assignment. */
-  supportSkipAssignment: boolean;
-}
-
-export interface SyncInput {
-  groupId: string;
-  generationId: number;
-  memberId: string;
-  groupInstanceId: string | null;
-  protocolType: string | null;
-  protocolName: string | null;
-  assignments: { memberId: string; assignment: Buffer }[];
-}
-
-export interface MemberRef {
-  memberId: string;
-  groupInstanceId: string | null;
-}
-
-const EMPTY = Buffer.alloc(0);
+export {
+  joinError,
+  newMemberJoinTimeoutMs,
+  pendingMembersPerGroupMax,
+  syncResult,
+  type AppendRequest,
+  type CoreOutput,
+  type GroupCoordinatorConfig,
+  type JoinInput,
+  type MemberRef,
+  type OffsetsRecord,
+  type SyncInput,
+} from './membershipInputs.js';
 
 export class MembershipCore {
   readonly groups = new Map<string, Group>();
@@ -244,7 +208,7 @@ export class MembershipCore {
       case 'CompletingRebalance':
         if (matches(m.protocols, j.protocols)) {
           // A retry of a join whose answer was lost: answer again for the current generation.
-          this.respond(token, this.joinResult(g, m.memberId, g.isLeader(m.memberId), false));
+          this.respond(token, joinResult(g, m.memberId, g.isLeader(m.memberId), false));
           return;
         }
         this.updateMemberAndRebalance(g, m, token, now, j);
@@ -255,7 +219,7 @@ export class MembershipCore {
           this.updateMemberAndRebalance(g, m, token, now, j);
           return;
         }
-        this.respond(token, this.joinResult(g, m.memberId, false, false));
+        this.respond(token, joinResult(g, m.memberId, false, false));
         return;
       default:
         this.respond(token, joinError(j.memberId, E.UNKNOWN_MEMBER_ID));
@@ -328,7 +292,7 @@ export class MembershipCore {
           return;
         }
         // Same protocol: persist the new member id and hand back the current generation, no rebalance.
-        this.append(g.groupId, [this.groupRecord(g, now)], (ok, t) => {
+        this.append(g.groupId, [groupRecord(g, now)], (ok, t) => {
           if (m.joinToken !== token) return;
           m.joinToken = null;
           if (!ok) {
@@ -344,11 +308,11 @@ export class MembershipCore {
           m.heartbeatDeadline = t + m.sessionTimeoutMs;
           if (j.supportSkipAssignment) {
             const isLeader = g.isLeader(newId);
-            return this.respond(token, this.joinResult(g, newId, isLeader, isLeader));
+            return this.respond(token, joinResult(g, newId, isLeader, isLeader));
           }
           // Before v9 the old leader id is returned so that a rejoining leader does not run a
           // pointless assignment that a Stable group would ignore anyway.
-          const r = this.joinResult(g, newId, false, false);
+          const r = joinResult(g, newId, false, false);
           r.leader = currentLeader ?? '';
           this.respond(token, r);
         });
@@ -361,25 +325,6 @@ export class MembershipCore {
       default:
         return; // PreparingRebalance: the member is simply awaiting the join like everyone else
     }
-  }
-
-  joinResult(g: Group, memberId: string, withMembers: boolean, skipAssignment: boolean): Msg {
-    return {
-      errorCode: E.NONE,
-      generationId: g.generationId,
-      protocolType: g.protocolType,
-      protocolName: g.protocolName,
-      leader: g.leaderId ?? '',
-      skipAssignment,
-      memberId,
-      members: withMembers
-        ? [...g.members.values()].map((x) => ({
-            memberId: x.memberId,
-            groupInstanceId: x.groupInstanceId,
-            metadata: g.metadataFor(x, g.protocolName),
-          }))
-        : [],
-    };
   }
 
   // ---- rebalance phases -----------------------------------------------------------------
@@ -445,7 +390,7 @@ export class MembershipCore {
       g.protocolName = null;
       g.subscribedTopics = null;
       g.transitionTo('Empty', now);
-      this.append(g.groupId, [this.groupRecord(g, now)], () => {});
+      this.append(g.groupId, [groupRecord(g, now)], () => {});
       return;
     }
     g.protocolName = g.selectProtocol();
@@ -455,7 +400,7 @@ export class MembershipCore {
       const token = m.joinToken;
       if (token !== null) {
         const isLeader = g.isLeader(m.memberId);
-        this.respond(token, this.joinResult(g, m.memberId, isLeader, false));
+        this.respond(token, joinResult(g, m.memberId, isLeader, false));
         m.joinToken = null;
       }
       m.heartbeatDeadline = now + m.sessionTimeoutMs;
@@ -531,7 +476,7 @@ export class MembershipCore {
         const assignments = new Map<string, Buffer>();
         for (const a of s.assignments) if (g.has(a.memberId)) assignments.set(a.memberId, a.assignment);
         const generation = g.generationId;
-        this.append(g.groupId, [this.groupRecord(g, now, assignments)], (ok, t) => {
+        this.append(g.groupId, [groupRecord(g, now, assignments)], (ok, t) => {
           if (!g.is('CompletingRebalance') || g.generationId !== generation) return;
           if (!ok) {
             this.resetAndPropagateAssignmentError(g, E.COORDINATOR_NOT_AVAILABLE, t);
@@ -674,60 +619,4 @@ export class MembershipCore {
     }
     return Number.isFinite(t) ? t : null;
   }
-
-  // ---- records --------------------------------------------------------------------------
-
-  groupRecord(g: Group, now: number, assignments?: Map<string, Buffer>): { key: Buffer; value: Buffer } {
-    return {
-      key: encodeGroupMetadataKey(g.groupId),
-      value: encodeGroupMetadataValue({
-        protocolType: g.protocolType ?? '',
-        generation: g.generationId,
-        protocol: g.protocolName,
-        leader: g.members.size > 0 ? g.leaderId : null,
-        currentStateTimestamp: g.currentStateTimestamp ?? now,
-        members: [...g.members.values()].map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          rebalanceTimeout: m.rebalanceTimeoutMs,
-          sessionTimeout: m.sessionTimeoutMs,
-          subscription: g.metadataFor(m, g.protocolName),
-          assignment: assignments?.get(m.memberId) ?? m.assignment,
-        })),
-      }),
-    };
-  }
-}
-
-export function joinError(memberId: string, errorCode: number): Msg {
-  return {
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: null,
-    leader: '',
-    skipAssignment: false,
-    memberId,
-    members: [],
-  };
-}
-
-export function syncResult(g: Group, errorCode: number, assignment: Buffer): Msg {
-  return { errorCode, protocolType: g.protocolType, protocolName: g.protocolName, assignment };
-}
-
-function sameOrUnset(given: string | null, actual: string | null): boolean {
-  return given === null || given === actual;
-}
-
-function matches(a: Protocol[], b: Protocol[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as Protocol;
-    const y = b[i] as Protocol;
-    if (x.name !== y.name || !x.metadata.equals(y.metadata)) return false;
-  }
-  return true;
 }

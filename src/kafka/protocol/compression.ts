@@ -8,14 +8,32 @@
 
 import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
-import { compressSync as snappyCompressRaw, uncompressSync as snappyUncompressRaw } from 'snappy';
-import { compress as zstdCompress } from 'zstd-napi';
 import { corrupt, RecordError, UNSUPPORTED_COMPRESSION_TYPE } from './recordErrors.js';
 
 // The low-level binding gives a streaming decoder whose output we can cap chunk by chunk.
 const require = createRequire(import.meta.url);
-const zstdBinding = require('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
+// The native codecs load on first use: most brokers see few compressed batches, and loading the
+// three addons costs start-up time every process pays (docs/PERFORMANCE.md, Kafka cold start).
+let lz4Module: typeof import('lz4-napi') | undefined;
+const lz4 = (): typeof import('lz4-napi') => {
+  lz4Module ??= require('lz4-napi') as typeof import('lz4-napi');
+  return lz4Module;
+};
+let snappyModule: typeof import('snappy') | undefined;
+const snappy = (): typeof import('snappy') => {
+  snappyModule ??= require('snappy') as typeof import('snappy');
+  return snappyModule;
+};
+let zstdModule: typeof import('zstd-napi') | undefined;
+const zstd = (): typeof import('zstd-napi') => {
+  zstdModule ??= require('zstd-napi') as typeof import('zstd-napi');
+  return zstdModule;
+};
+let zstdBindingModule: typeof import('zstd-napi/binding.js') | undefined;
+const zstdBinding = (): typeof import('zstd-napi/binding.js') => {
+  zstdBindingModule ??= require('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
+  return zstdBindingModule;
+};
 
 export const COMPRESSION_NONE = 0;
 export const COMPRESSION_GZIP = 1;
@@ -54,9 +72,9 @@ export function compress(codec: CompressionCodec, data: Buffer): Buffer {
     case COMPRESSION_LZ4:
       // lz4-napi writes FLG 0x60 (v01, independent blocks, no checksums) and BD 0x40 (64 KB
       // blocks), the same frame descriptor as Kafka's own KafkaLZ4BlockOutputStream.
-      return compressFrameSync(data);
+      return lz4().compressFrameSync(data);
     case COMPRESSION_ZSTD:
-      return zstdCompress(data);
+      return zstd().compress(data);
   }
 }
 
@@ -87,7 +105,7 @@ export function decompress(codec: number, data: Buffer, maxBytes = DECOMPRESSED_
 export function snappyXerialCompress(data: Buffer): Buffer {
   const parts: Buffer[] = [XERIAL_HEADER];
   for (let p = 0; p < data.length || p === 0; p += XERIAL_BLOCK_BYTES) {
-    const block = snappyCompressRaw(data.subarray(p, p + XERIAL_BLOCK_BYTES));
+    const block = snappy().compressSync(data.subarray(p, p + XERIAL_BLOCK_BYTES));
     const len = Buffer.allocUnsafe(4);
     len.writeInt32BE(block.length, 0);
     parts.push(len, block);
@@ -129,7 +147,7 @@ function snappyRawBounded(data: Buffer, maxBytes: number): Buffer {
     if ((b & 0x80) === 0) break;
   }
   if (len > maxBytes) throw corrupt(`snappy payload inflates past ${maxBytes} bytes`);
-  return snappyUncompressRaw(data, { asBuffer: true }) as Buffer;
+  return snappy().uncompressSync(data, { asBuffer: true }) as Buffer;
 }
 
 // --- lz4 -----------------------------------------------------------------------------------
@@ -177,18 +195,18 @@ function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
     p += contentChecksum ? 4 : 0;
   }
   if (p > data.length) throw corrupt('truncated lz4 frame');
-  return decompressFrameSync(data);
+  return lz4().decompressFrameSync(data);
 }
 
 // --- zstd ----------------------------------------------------------------------------------
 
-let zstdCtx: InstanceType<typeof zstdBinding.DCtx> | undefined;
+let zstdCtx: InstanceType<ReturnType<typeof zstdBinding>['DCtx']> | undefined;
 
 function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
-  zstdCtx ??= new zstdBinding.DCtx();
+  zstdCtx ??= new (zstdBinding().DCtx)();
   const ctx = zstdCtx;
   // Reset so an earlier failure cannot leave a half-read frame behind.
-  ctx.reset(zstdBinding.ResetDirective.sessionOnly);
+  ctx.reset(zstdBinding().ResetDirective.sessionOnly);
   const out: Buffer[] = [];
   let total = 0;
   let src = data;

@@ -2,25 +2,22 @@
 // over our ZooKeeper client: broker registration with the checked-ephemeral multi, controller
 // election with the /controller_epoch fencing token, topic and partition-state znodes, entity
 // configs with change notifications, producer-id blocks, and self re-arming watches. A session
-// expiry is handled here: a new session is started, the broker re-registered and every watch
-// re-armed, so the callers only see 'expired' and then 'reestablished'.
+// expiry is handled by SessionRecovery (watches.ts): a new session is started, the broker
+// re-registered and every watch re-armed, so the callers only see 'expired' and then 'reestablished'.
 
 import { EventEmitter } from 'node:events';
 import {
   CreateMode,
   Err,
-  EventType,
   isZooKeeperError,
   mkdirp,
   MultiError,
   Op,
   parseConnectString,
-  waitConnected,
   ZooKeeperClient,
   ZooKeeperError,
   type OpResult,
   type Stat,
-  type WatchedEvent,
 } from '../../zookeeper/client/index.js';
 import {
   CONFIG_CHANGE_PREFIX,
@@ -57,63 +54,32 @@ import {
   topicPath,
   type BrokerInfo,
   type PartitionState,
-  type TopicAssignment,
 } from './layout.js';
+import {
+  byNumber,
+  ControllerMovedError,
+  KafkaErrorCode,
+  KafkaZkError,
+  validateAssignment,
+  type ConfigChangeNotice,
+  type ControllerLease,
+  type PartitionStateCreateResult,
+  type RegisteredBroker,
+  type TopicAssignmentWithVersion,
+} from './model.js';
+import { SessionRecovery, ZkWatches, type WatchHandle } from './watches.js';
 
-/** Kafka error codes these operations answer with. */
-export const KafkaErrorCode = {
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  TOPIC_ALREADY_EXISTS: 36,
-  INVALID_PARTITIONS: 37,
-  INVALID_REPLICA_ASSIGNMENT: 39,
-} as const;
-
-/** A Kafka-level refusal (topic exists, unknown topic, bad assignment), with the code to answer. */
-export class KafkaZkError extends Error {
-  override name = 'KafkaZkError';
-  constructor(
-    readonly errorCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** /controller_epoch moved: another controller was elected; the caller must resign. */
-export class ControllerMovedError extends Error {
-  override name = 'ControllerMovedError';
-}
-
-export interface RegisteredBroker {
-  info: BrokerInfo & { timestampMs: number };
-  /** czxid of the registration znode (KIP-380 broker epoch). */
-  epoch: number;
-}
-
-export interface TopicAssignmentWithVersion extends TopicAssignment {
-  zkVersion: number;
-}
-
-export interface ControllerLease {
-  epoch: number;
-  /** zkVersion of /controller_epoch: the fencing token of every controller write. */
-  epochZkVersion: number;
-}
-
-export interface ConfigChangeNotice {
-  sequence: number;
-  entityType: string;
-  entityName: string;
-}
-
-export interface WatchHandle {
-  close(): void;
-}
-
-export type PartitionStateCreateResult = { topic: string; partition: number } & (
-  | { ok: true; zkVersion: number }
-  | { ok: false; code: number }
-);
+export {
+  ControllerMovedError,
+  KafkaErrorCode,
+  KafkaZkError,
+  type ConfigChangeNotice,
+  type ControllerLease,
+  type PartitionStateCreateResult,
+  type RegisteredBroker,
+  type TopicAssignmentWithVersion,
+} from './model.js';
+export type { WatchHandle } from './watches.js';
 
 export interface KafkaZkEvents {
   /** The session expired: ephemerals and watches are gone until 'reestablished'. */
@@ -136,22 +102,26 @@ const CONDITIONAL_RETRIES_MAX = 100;
 /** Ops per fenced multi when deleting a tree (keeps frames well under jute.maxbuffer). */
 const DELETE_OPS_PER_MULTI = 500;
 
-const byNumber = (a: number, b: number): number => a - b;
-
 export class KafkaZk extends EventEmitter<KafkaZkEvents> {
   readonly client: ZooKeeperClient;
   private readonly now: () => number;
   private readonly ownsClient: boolean;
-  private readonly watches = new Set<{ arm(): void }>();
+  private readonly watches: ZkWatches;
+  private readonly session: SessionRecovery;
   private registration: BrokerInfo | undefined;
-  private closed = false;
 
   constructor(client: ZooKeeperClient, opts: KafkaZkOptions = {}) {
     super();
     this.client = client;
     this.now = opts.now ?? Date.now;
     this.ownsClient = opts.ownsClient ?? false;
-    client.on('expired', this.onExpired);
+    this.watches = new ZkWatches(client);
+    this.session = new SessionRecovery(client, this.watches, {
+      expired: () => this.emit('expired'),
+      reregister: async () => (this.registration ? await this.registerBroker(this.registration) : undefined),
+      reestablished: (epoch) => this.emit('reestablished', epoch),
+      failed: (e) => this.emit('sessionError', e),
+    });
   }
 
   /**
@@ -176,38 +146,16 @@ export class KafkaZk extends EventEmitter<KafkaZkEvents> {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.watches.clear();
-    this.client.off('expired', this.onExpired);
+    this.session.close();
+    this.watches.close();
     if (this.ownsClient) await this.client.close();
-  }
-
-  // ---- session expiry
-
-  private readonly onExpired = (): void => {
-    if (this.closed) return;
-    this.emit('expired');
-    void this.reestablish();
-  };
-
-  private async reestablish(): Promise<void> {
-    try {
-      await this.client.connect();
-      if (this.closed) return;
-      // Watches first: they must come back even if re-registration fails.
-      for (const w of this.watches) w.arm();
-      let epoch: number | undefined;
-      if (this.registration) epoch = await this.registerBroker(this.registration);
-      this.emit('reestablished', epoch);
-    } catch (e) {
-      if (!this.closed) this.emit('sessionError', e);
-    }
   }
 
   // ---- start-up paths and cluster id
 
   async ensurePersistentPaths(): Promise<void> {
-    for (const p of PERSISTENT_PATHS) await mkdirp(this.client, p);
+    // Pipelined: one round trip's wait for all of them (shared parents end in NODEEXISTS, ignored).
+    await Promise.all(PERSISTENT_PATHS.map((p) => mkdirp(this.client, p)));
     // ZooKeeper-mode Kafka (2.7+) enables feature versioning with nothing finalized; Apache Kafka
     // 3.9 writes exactly this (seen by the differential znode test), so tools reading it agree.
     try {
@@ -623,62 +571,16 @@ export class KafkaZk extends EventEmitter<KafkaZkEvents> {
     }
   }
 
-  // ---- watches that re-arm themselves
+  // ---- watches that re-arm themselves (watches.ts)
 
-  /**
-   * Call `cb` with the children of `path` now and after every change (null while the node does
-   * not exist). Re-armed after reconnects and session re-establishment; no polling.
-   */
+  /** Call `cb` with the children of `path` now and after every change (null while absent). */
   watchChildren(path: string, cb: (children: string[] | null) => void): WatchHandle {
-    return this.addWatch(async (watcher) => {
-      try {
-        cb((await this.client.getChildren(path, watcher)).sort());
-      } catch (e) {
-        if (!isZooKeeperError(e, Err.NONODE)) throw e;
-        // Created in between: the exists watch reports NodeCreated and we read again.
-        if ((await this.client.exists(path, watcher)) === null) cb(null);
-      }
-    });
+    return this.watches.children(path, cb);
   }
 
   /** Call `cb` with the data and stat of `path` now and after every change (nulls while absent). */
   watchData(path: string, cb: (data: Buffer | null, stat: Stat | null) => void): WatchHandle {
-    return this.addWatch(async (watcher) => {
-      try {
-        const { data, stat } = await this.client.getData(path, watcher);
-        cb(data, stat);
-      } catch (e) {
-        if (!isZooKeeperError(e, Err.NONODE)) throw e;
-        if ((await this.client.exists(path, watcher)) === null) cb(null, null);
-      }
-    });
-  }
-
-  private addWatch(read: (watcher: (e: WatchedEvent) => void) => Promise<void>): WatchHandle {
-    let active = true;
-    const arm = (): void => {
-      if (!active || this.closed) return;
-      read(watcher).catch(async (e: unknown) => {
-        // Connection lost before the watch was set: try again once connected. An expired
-        // session is re-armed by reestablish().
-        if (isZooKeeperError(e, Err.CONNECTIONLOSS) && active && !this.closed) {
-          await waitConnected(this.client).then(arm, () => undefined);
-        }
-      });
-    };
-    const watcher = (e: WatchedEvent): void => {
-      // Session notices (type None) carry no node change.
-      if (e.type !== EventType.None) arm();
-    };
-    const handle = { arm };
-    this.watches.add(handle);
-    arm();
-    return {
-      close: () => {
-        active = false;
-        this.watches.delete(handle);
-      },
-    };
+    return this.watches.data(path, cb);
   }
 
   // ---- helpers
@@ -705,28 +607,5 @@ export class KafkaZk extends EventEmitter<KafkaZkEvents> {
     for (const c of children) out.push(...(await this.listTreeBottomUp(`${path}/${c}`)));
     out.push(path);
     return out;
-  }
-}
-
-/** Partition ids must continue from `firstId` without gaps; replica lists non-empty, same size, distinct. */
-function validateAssignment(topic: string, a: ReadonlyMap<number, readonly number[]>, firstId: number): void {
-  const ids = [...a.keys()].sort(byNumber);
-  if (ids.length === 0) throw new KafkaZkError(KafkaErrorCode.INVALID_PARTITIONS, `Topic '${topic}': no partitions given.`);
-  ids.forEach((p, i) => {
-    if (p !== firstId + i) {
-      throw new KafkaZkError(
-        KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT,
-        `Topic '${topic}': partitions must be consecutive from ${firstId}.`,
-      );
-    }
-  });
-  const rf = a.get(ids[0]!)!.length;
-  for (const [p, r] of a) {
-    if (r.length === 0 || r.length !== rf || new Set(r).size !== r.length) {
-      throw new KafkaZkError(
-        KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT,
-        `Topic '${topic}' partition ${p}: bad replica list [${r.join(',')}].`,
-      );
-    }
   }
 }

@@ -1,6 +1,7 @@
 // DescribeConfigs (key 32): topic configs with sources, synonyms (v1+), types and
-// documentation (v3+); broker configs as set in server.properties.
+// documentation (v3+); broker configs likewise, every key the broker knows (brokerConfigDefs.ts).
 
+import { brokerConfigEntries, BROKER_CONFIG_DEFS } from '../../brokerConfigDefs.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Msg } from '../../protocol/schema.js';
 import type { Broker } from '../broker.js';
@@ -36,15 +37,21 @@ export function describeConfigsHandler(b: Broker): Handler {
           });
           continue;
         }
-        entries = Object.entries(Object.fromEntries(b.config.originals)).map(([name, value]) => ({
-          name,
-          value,
-          readOnly: true,
-          configSource: ConfigSource.STATIC_BROKER_CONFIG,
-          synonyms: [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }],
-          configType: 2,
-          documentation: null,
-        }));
+        entries = brokerConfigEntries(b.config);
+        // Other keys set in the file are listed as Kafka lists any original: as written, type
+        // UNKNOWN (0) since we do not model them.
+        for (const [name, value] of b.config.originals) {
+          if (BROKER_CONFIG_DEFS.some((d) => d.name === name)) continue;
+          entries.push({
+            name,
+            value,
+            readOnly: true,
+            configSource: ConfigSource.STATIC_BROKER_CONFIG,
+            synonyms: [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }],
+            configType: 0,
+            documentation: null,
+          });
+        }
       } else {
         results.push({
           ...base,

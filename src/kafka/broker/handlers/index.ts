@@ -65,28 +65,37 @@ export function registerHandlers(b: Broker): void {
 }
 
 /**
- * OffsetCommit for topics this cluster has; partitions of unknown topics are answered
- * UNKNOWN_TOPIC_OR_PARTITION without reaching the coordinator, as Apache Kafka's KafkaApis does
- * (the coordinator itself knows nothing of topics).
+ * OffsetCommit for topics this cluster has; partitions of unknown topics (or unknown partitions)
+ * are answered UNKNOWN_TOPIC_OR_PARTITION without reaching the coordinator, as Apache Kafka's
+ * KafkaApis does (the coordinator itself knows nothing of topics). As there, the refused topics
+ * come first in request order, and the coordinator's partitions join a refused topic of the same
+ * name; nothing reaches the coordinator when nothing is known.
  */
 async function offsetCommitKnownTopics(b: Broker, req: Msg, version: number): Promise<Msg> {
   const topics = req.topics as Msg[];
-  const known = (t: Msg) => {
+  const refused: Msg[] = [];
+  const accepted: Msg[] = [];
+  for (const t of topics) {
     const meta = b.metadata.topics.get(t.name);
-    return meta !== undefined && (t.partitions as Msg[]).every((p) => meta.partitions.has(p.partitionIndex));
-  };
-  if (topics.every(known)) return b.groups.offsetCommit(req, version);
-  const res = await b.groups.offsetCommit({ ...req, topics: topics.filter(known) }, version);
-  const unknown = topics
-    .filter((t) => !known(t))
-    .map((t) => ({
-      name: t.name,
-      partitions: (t.partitions as Msg[]).map((p) => ({
-        partitionIndex: p.partitionIndex,
-        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-      })),
-    }));
-  return { ...res, topics: [...(res.topics as Msg[]), ...unknown] };
+    const parts = t.partitions as Msg[];
+    const ok = meta === undefined ? [] : parts.filter((p) => meta.partitions.has(p.partitionIndex));
+    const bad = meta === undefined ? parts : parts.filter((p) => !meta.partitions.has(p.partitionIndex));
+    if (bad.length > 0) {
+      const partitions = bad.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }));
+      refused.push({ name: t.name, partitions });
+    }
+    if (ok.length > 0) accepted.push({ ...t, partitions: ok });
+  }
+  if (refused.length === 0) return b.groups.offsetCommit(req, version);
+  if (accepted.length === 0) return { throttleTimeMs: 0, topics: refused };
+  const res = await b.groups.offsetCommit({ ...req, topics: accepted }, version);
+  const out: { name: string; partitions: Msg[] }[] = refused.map((t) => ({ name: t.name, partitions: [...(t.partitions as Msg[])] }));
+  for (const t of res.topics as Msg[]) {
+    const same = out.find((x) => x.name === t.name);
+    if (same) same.partitions.push(...(t.partitions as Msg[]));
+    else out.push(t as { name: string; partitions: Msg[] });
+  }
+  return { ...res, topics: out };
 }
 
 /** Group calls need __consumer_offsets; while it does not exist yet, ask the client to retry. */
