@@ -8,6 +8,7 @@
 
 import type { Socket } from 'node:net';
 import { KafkaReader, ProtocolError } from '../protocol/buffers.js';
+import { releaseReadBuffer } from '../storage/readBuffers.js';
 
 export interface ConnectionLimits {
   /** socket.request.max.bytes: a frame announcing more is refused before it is buffered. */
@@ -19,9 +20,28 @@ export interface ConnectionLimits {
 /** Handles one frame; resolves to the response chunks, or null for no response (acks=0). */
 export type FrameHandler = (frame: Buffer, conn: Connection) => Promise<Buffer[] | null> | Buffer[] | null;
 
+const PRODUCE_KEY = 0;
+/** Larger joined frames are left to the GC: a rare huge request should not stay held per connection. */
+const SPARE_BYTES_MAX = 8 * 1024 * 1024;
+
 export class Connection {
+  /** Pieces of the frame being gathered, and its size (-1 between frames). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private frameSize = -1;
+  /** A frame's size prefix split between reads. */
+  private readonly sizeBuf = Buffer.alloc(4);
+  private sizeBytes = 0;
+  /**
+   * Produce frames of several reads are joined into a buffer this connection keeps and reuses
+   * (recycle), so a producer's stream of ~1 MB requests is not a stream of 1 MB allocations for
+   * the garbage collector. Produce is the one API whose request leaves nothing behind that points
+   * into its frame (the records are written to the log, which keeps no reference).
+   */
+  private spare: Buffer | null = null;
+  /** The frame being gathered straight into the spare buffer (then `pending` stays empty). */
+  private into: Buffer | null = null;
+  private readonly joined = new WeakSet<ArrayBufferLike>();
   private readonly queue: Buffer[] = [];
   private busy = false;
   private closed = false;
@@ -50,37 +70,85 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    this.pending = [];
+    this.into = null;
+    this.spare = null;
     this.socket.destroy();
   }
 
+  // Framing without re-copying: a frame that arrives inside one read is a view of that read's
+  // buffer (Node gives each read a fresh one, so the view is ours to validate and stamp in place);
+  // a frame spread over reads is gathered as views and joined once, when its last byte arrives.
+  // Only what has arrived is held, so a client announcing a large frame costs nothing up front.
   private onData(d: Buffer): void {
     if (this.closed) return;
-    this.pending.push(d);
-    this.pendingBytes += d.length;
-    for (;;) {
-      if (this.pendingBytes < 4) break;
-      const head = this.peekSize();
-      if (head < 0 || head > this.limits.requestBytesMax) {
-        this.onError(new ProtocolError(`request of ${head} bytes exceeds socket.request.max.bytes ${this.limits.requestBytesMax}`), this);
+    const n = d.length;
+    let off = 0;
+    while (off < n) {
+      if (this.frameSize >= 0) {
+        const take = Math.min(this.frameSize - this.pendingBytes, n - off);
+        if (this.into !== null) d.copy(this.into, this.pendingBytes, off, off + take);
+        else this.pending.push(off === 0 && take === n ? d : d.subarray(off, off + take));
+        this.pendingBytes += take;
+        off += take;
+        if (this.pendingBytes < this.frameSize) break;
+        this.queue.push(this.into ?? this.join());
+        this.into = null;
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.frameSize = -1;
+        continue;
+      }
+      let size: number;
+      if (this.sizeBytes === 0 && n - off >= 4) {
+        size = d.readInt32BE(off);
+        off += 4;
+      } else {
+        // The 4-byte size itself was split between reads.
+        while (this.sizeBytes < 4 && off < n) this.sizeBuf[this.sizeBytes++] = d[off++] as number;
+        if (this.sizeBytes < 4) break;
+        size = this.sizeBuf.readInt32BE(0);
+        this.sizeBytes = 0;
+      }
+      if (size < 0 || size > this.limits.requestBytesMax) {
+        this.onError(new ProtocolError(`request of ${size} bytes exceeds socket.request.max.bytes ${this.limits.requestBytesMax}`), this);
         this.close();
         return;
       }
-      if (this.pendingBytes < 4 + head) break;
-      const all = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
-      const frame = all.subarray(4, 4 + head);
-      const rest = all.subarray(4 + head);
-      this.pending = rest.length > 0 ? [rest] : [];
-      this.pendingBytes = rest.length;
-      this.queue.push(frame);
+      if (n - off >= size) {
+        this.queue.push(d.subarray(off, off + size));
+        off += size;
+      } else {
+        this.frameSize = size;
+        // A Produce frame (its api key is at hand) is gathered into the spare buffer when that
+        // fits, each read copied while still in cache; other frames keep views of their bytes.
+        if (this.spare !== null && this.spare.length >= size && n - off >= 2 && d.readInt16BE(off) === PRODUCE_KEY) {
+          this.into = this.spare.subarray(0, size);
+          this.spare = null;
+        }
+      }
     }
     if (this.queue.length >= this.limits.queuedFramesMax) this.socket.pause();
     this.pump();
   }
 
-  private peekSize(): number {
-    const first = this.pending[0] as Buffer;
-    if (first.length >= 4) return first.readInt32BE(0);
-    return Buffer.concat(this.pending).readInt32BE(0);
+  /** One buffer holding the gathered pieces; one we own, so it may be recycled after handling. */
+  private join(): Buffer {
+    const out = Buffer.allocUnsafeSlow(this.frameSize);
+    this.joined.add(out.buffer);
+    let o = 0;
+    for (const p of this.pending) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  /** Keeps a handled Produce frame's joined buffer for the next large frame (see `spare`). */
+  private recycle(frame: Buffer): void {
+    if (this.closed || frame.length < 2 || frame.readInt16BE(0) !== PRODUCE_KEY || !this.joined.has(frame.buffer)) return;
+    if (frame.buffer.byteLength > SPARE_BYTES_MAX) return;
+    if (this.spare === null || this.spare.length < frame.buffer.byteLength) this.spare = Buffer.from(frame.buffer);
   }
 
   private pump(): void {
@@ -98,6 +166,7 @@ export class Connection {
       }
       if (out === null || Array.isArray(out)) {
         this.send(out);
+        this.recycle(frame);
         continue;
       }
       this.busy = true;
@@ -105,6 +174,7 @@ export class Connection {
         (chunks) => {
           this.busy = false;
           this.send(chunks);
+          this.recycle(frame);
           this.pump();
         },
         (err: unknown) => {
@@ -124,9 +194,20 @@ export class Connection {
     prefix.writeInt32BE(size, 0);
     this.socket.cork();
     this.socket.write(prefix);
-    for (const c of chunks) this.socket.write(c);
-    process.nextTick(() => this.socket.uncork());
+    for (let i = 0; i < chunks.length - 1; i++) this.socket.write(chunks[i] as Buffer);
+    // Segment reads come from a pool: once the last chunk is written (or the socket failed), the
+    // kernel has them all and they can be reused (storage/readBuffers.ts).
+    if (chunks.length > 0) this.socket.write(chunks[chunks.length - 1] as Buffer, () => releaseAll(chunks));
+    process.nextTick(uncork, this.socket);
   }
+}
+
+function releaseAll(chunks: Buffer[]): void {
+  for (const c of chunks) releaseReadBuffer(c);
+}
+
+function uncork(socket: Socket): void {
+  socket.uncork();
 }
 
 /** Reads the int16 api key and version of a frame, for error paths that must not decode further. */

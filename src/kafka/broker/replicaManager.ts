@@ -191,8 +191,11 @@ export class ReplicaManager {
     let batches: BatchInfo[];
     const now = this.now();
     try {
+      // A v2 set is validated, stamped and written where it lies, as Kafka assigns offsets in
+      // place: it is a view of this request's frame, which is ours, and no copy is made. The
+      // connection may reuse a Produce frame's buffer once the request is answered, so nothing
+      // here may keep a reference to `records` past the (synchronous) log write.
       if (isLegacy(records)) records = convertLegacyToV2(records);
-      else records = Buffer.from(records); // the request buffer is reused; the log keeps its own copy
       batches = validateRecordSet(records, {
         maxMessageBytes: cfg.maxMessageBytes,
         allowZstd: opts.allowZstd,

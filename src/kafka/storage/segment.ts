@@ -9,6 +9,7 @@ import { crc32c } from '@node-rs/crc32';
 import { BATCH, BATCH_HEADER_BYTES, LOG_OVERHEAD, readInt64 } from '../protocol/batchHeader.js';
 import type { LeaderEpochCache } from './leaderEpochCache.js';
 import { OffsetIndex } from './offsetIndex.js';
+import { acquireReadBuffer, releaseReadBuffer } from './readBuffers.js';
 import { NO_TIMESTAMP, TimeIndex } from './timeIndex.js';
 
 export const LOG_SUFFIX = '.log';
@@ -21,6 +22,7 @@ export const DELETED_SUFFIX = '.deleted';
 export const recoveryChunkBytes = 1024 * 1024;
 /** Read size while walking batch headers from an index position. */
 const headerScanChunkBytes = 16 * 1024;
+let scanScratch: Buffer | undefined;
 
 export function filenamePrefixFromOffset(offset: number): string {
   return String(offset).padStart(20, '0');
@@ -166,7 +168,18 @@ export class LogSegment {
    * Stops quietly at a header that does not fit (only recovery looks further than that).
    */
   scanBatches(from: number, end: number, visit: (b: BatchInfo) => boolean): void {
-    let chunk = Buffer.allocUnsafe(headerScanChunkBytes);
+    // Every Fetch scans from an index entry; reuse one scratch rather than allocate 16 KB each time
+    // (taken while in use, so a visitor that scans again gets its own).
+    const chunk = scanScratch ?? Buffer.allocUnsafe(headerScanChunkBytes);
+    scanScratch = undefined;
+    try {
+      this.scanFrom(chunk, from, end, visit);
+    } finally {
+      scanScratch = chunk;
+    }
+  }
+
+  private scanFrom(chunk: Buffer, from: number, end: number, visit: (b: BatchInfo) => boolean): void {
     let chunkStart = 0;
     let chunkLen = 0;
     let pos = from;
@@ -244,7 +257,8 @@ export class LogSegment {
       if (!minOneBatch) return { data: undefined, toEnd: false };
       want = first.size;
     }
-    const buf = Buffer.allocUnsafe(want);
+    // Pooled: the connection returns it once written (readBuffers.ts); dropped here if unused.
+    const buf = acquireReadBuffer(want);
     const got = readFully(this.fd, buf, want, first.position);
     let p = 0;
     while (p + BATCH_HEADER_BYTES <= got) {
@@ -252,6 +266,7 @@ export class LogSegment {
       if (size < BATCH_HEADER_BYTES || p + size > got) break;
       p += size;
     }
+    if (p === 0) releaseReadBuffer(buf);
     return { data: p > 0 ? buf.subarray(0, p) : undefined, toEnd: limit === this.size && first.position + p === limit };
   }
 

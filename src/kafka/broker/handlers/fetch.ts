@@ -8,6 +8,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Msg } from '../../protocol/schema.js';
 import type { Broker } from '../broker.js';
+import { releaseReadBuffer } from '../../storage/readBuffers.js';
 import { FetchPurgatory } from '../fetchPurgatory.js';
 import type { Handler } from '../requests.js';
 
@@ -30,9 +31,19 @@ export function fetchHandler(b: Broker): Handler {
       if (bytes >= minBytes || errors || remaining <= 0 || b.closing) {
         return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
       }
+      // Too little to answer yet: what was read is dropped, so its pooled buffers can go back now.
+      releaseRecords(responses);
       await b.replicas.purgatory.park(keys, remaining);
     }
   };
+}
+
+function releaseRecords(responses: Msg[]): void {
+  for (const t of responses) {
+    for (const p of t.partitions as Msg[]) {
+      if (Array.isArray(p.records)) for (const c of p.records as Buffer[]) releaseReadBuffer(c);
+    }
+  }
 }
 
 function readAll(
