@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killOnExit } from './children.js';
+import { delay, killOnExit, waitExit } from './children.js';
 import { freePort } from './net.js';
 
 export type KafkaVersion = '3.9' | '4.x';
@@ -201,25 +201,6 @@ function formatProps(p: Record<string, string>): string {
   return Object.entries(p)
     .map(([k, v]) => `${k}=${v}`)
     .join('\n');
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off('exit', onExit);
-      resolve(false);
-    }, ms);
-    const onExit = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    child.once('exit', onExit);
-  });
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { killOnExit } from './children.js';
+import { delay, killOnExit, waitExit } from './children.js';
 import { fourLetter, freePort } from './net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,25 +103,6 @@ function formatConfig(cfg: Record<string, string>): string {
   return Object.entries(cfg)
     .map(([k, v]) => `${k}=${v}`)
     .join('\n');
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off('exit', onExit);
-      resolve(false);
-    }, ms);
-    const onExit = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    child.once('exit', onExit);
-  });
 }
 
 async function killChild(child: ChildProcess): Promise<void> {

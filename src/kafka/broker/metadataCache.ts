@@ -34,6 +34,8 @@ export const metadataWaitersMax = 10_000;
 export class MetadataCache {
   readonly brokers = new Map<number, BrokerEndpoint>();
   readonly topics = new Map<string, TopicMeta>();
+  /** Topics by id: Fetch v13+ names every topic by id, so this lookup is on the fetch path. */
+  private readonly topicsById = new Map<string, TopicMeta>();
   controllerId = -1;
   clusterId: string | null = null;
   private readonly waiters = new Set<{ check: () => boolean; done: (ok: boolean) => void }>();
@@ -50,18 +52,23 @@ export class MetadataCache {
       t = { name: topic, topicId, partitions: new Map() };
       this.topics.set(topic, t);
     }
+    if (t.topicId !== topicId) this.topicsById.delete(t.topicId);
     t.topicId = topicId;
+    this.topicsById.set(topicId, t);
     t.partitions.set(p.partition, p);
     this.notify();
   }
 
   removeTopic(topic: string): void {
-    if (this.topics.delete(topic)) this.notify();
+    const t = this.topics.get(topic);
+    if (!t) return;
+    this.topics.delete(topic);
+    if (this.topicsById.get(t.topicId) === t) this.topicsById.delete(t.topicId);
+    this.notify();
   }
 
   topicById(topicId: string): TopicMeta | undefined {
-    for (const t of this.topics.values()) if (t.topicId === topicId) return t;
-    return undefined;
+    return this.topicsById.get(topicId);
   }
 
   /** True when every partition in 0..count-1 of the topic has a leader. */

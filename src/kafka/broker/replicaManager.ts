@@ -41,13 +41,13 @@ export class HostedPartition {
     readonly log: PartitionLog,
     readonly producers: ProducerStateManager,
     public state: LeaderState,
+    /** This broker's id: the partition is led here when the state names it. */
+    readonly brokerId: number,
   ) {}
 
   get isLeader(): boolean {
     return this.state.leader === this.brokerId;
   }
-
-  brokerId = -1;
 
   /** Last stable offset: with no transactions, the high watermark. */
   get lastStableOffset(): number {
@@ -139,8 +139,7 @@ export class ReplicaManager {
         producerIdExpirationMs: this.producerIdExpirationMs,
       });
       rebuildProducerState(log, producers);
-      p = new HostedPartition(topic, partition, topicId, log, producers, state);
-      p.brokerId = this.brokerId;
+      p = new HostedPartition(topic, partition, topicId, log, producers, state, this.brokerId);
       this.partitions.set(key, p);
     } else {
       p.state = state;

@@ -5,7 +5,6 @@
 // loses nothing is written back byte for byte; one that loses records is re-encoded with the same base
 // offset, last offset delta, producer fields, epoch and compression codec.
 
-import { crc32c } from '@node-rs/crc32';
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_DELETE_HORIZON,
@@ -14,7 +13,7 @@ import {
   LOG_OVERHEAD,
   writeInt64,
 } from '../protocol/batchHeader.js';
-import { buildBatch, type DecodedBatch, type DecodedRecord, decodeBatches } from '../protocol/records.js';
+import { buildBatch, crc32c, type DecodedBatch, type DecodedRecord, decodeBatches } from '../protocol/records.js';
 
 /** Keys of the dirty section and the offset of their newest record. Bounded: the cleaner stops mapping when full. */
 export class OffsetMap {
@@ -89,7 +88,7 @@ export function emptyBatchOf(batch: Buffer): Buffer {
   h.writeInt16BE(h.readInt16BE(BATCH.attributes) & ~ATTR_COMPRESSION_MASK & ~ATTR_DELETE_HORIZON, BATCH.attributes);
   writeInt64(h, BATCH.baseTimestamp, -1);
   h.writeInt32BE(0, BATCH.recordsCount);
-  h.writeUInt32BE(crc32c(h.subarray(BATCH.attributes)), BATCH.crc);
+  h.writeUInt32BE(crc32c(h, BATCH.attributes), BATCH.crc);
   return h;
 }
 

@@ -5,7 +5,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+// One CRC-32C for the project: records.ts picks JS or native by input size (measured there).
+import { crc32c } from '../protocol/records.js';
 import { ATTR_TIMESTAMP_LOG_APPEND, BATCH, BATCH_HEADER_BYTES, LOG_OVERHEAD, readInt64, writeInt64 } from '../protocol/batchHeader.js';
 import { fsyncDir, LEADER_EPOCH_CHECKPOINT, readPartitionMetadata, writePartitionMetadata } from './checkpoint.js';
 import { CLEANED_SUFFIX, completeInterruptedSwaps, SWAP_SUFFIX } from './cleanerSwap.js';
@@ -300,7 +301,7 @@ export class PartitionLog {
         const b = records.subarray(p, p + size);
         b.writeInt16BE(b.readInt16BE(BATCH.attributes) | ATTR_TIMESTAMP_LOG_APPEND, BATCH.attributes);
         writeInt64(b, BATCH.maxTimestamp, now);
-        b.writeUInt32BE(crc32c(b.subarray(BATCH.attributes)), BATCH.crc);
+        b.writeUInt32BE(crc32c(b, BATCH.attributes), BATCH.crc);
       }
       offset += records.readInt32BE(p + BATCH.lastOffsetDelta) + 1;
       p += size;

@@ -6,7 +6,8 @@
 
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+// One CRC-32C for the project: records.ts picks JS or native by input size (measured there).
+import { crc32c } from '../protocol/records.js';
 
 export const NO_PRODUCER_ID = -1;
 export const NO_PRODUCER_EPOCH = -1;
@@ -443,7 +444,7 @@ export function encodeProducerSnapshot(entries: readonly ProducerStateEntry[]): 
     buf.writeBigInt64BE(BigInt(e.currentTxnFirstOffset < 0 ? -1 : e.currentTxnFirstOffset), p + 38);
     p += ENTRY_BYTES;
   }
-  buf.writeUInt32BE(crc32c(buf.subarray(CRC_START)), 2);
+  buf.writeUInt32BE(crc32c(buf, CRC_START), 2);
   return buf;
 }
 
@@ -452,7 +453,7 @@ export function decodeProducerSnapshot(buf: Buffer): ProducerStateEntry[] {
   const version = buf.readInt16BE(0);
   if (version !== SNAPSHOT_VERSION) throw new CorruptSnapshotError(`Snapshot contained an unknown file version ${version}`);
   const stored = buf.readUInt32BE(2);
-  const computed = crc32c(buf.subarray(CRC_START));
+  const computed = crc32c(buf, CRC_START);
   if (stored !== computed) {
     throw new CorruptSnapshotError(`Snapshot is corrupt (CRC is no longer valid). Stored crc: ${stored}. Computed crc: ${computed}`);
   }

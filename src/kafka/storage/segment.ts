@@ -5,7 +5,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+// One CRC-32C for the project: records.ts picks JS or native by input size (measured there).
+import { crc32c } from '../protocol/records.js';
 import { BATCH, BATCH_HEADER_BYTES, LOG_OVERHEAD, readInt64 } from '../protocol/batchHeader.js';
 import type { LeaderEpochCache } from './leaderEpochCache.js';
 import { OffsetIndex } from './offsetIndex.js';
@@ -379,7 +380,7 @@ export class LogSegment {
       }
       const b = chunk.subarray(o, o + size);
       if (b.readInt8(BATCH.magic) !== 2) break;
-      if (crc32c(b.subarray(BATCH.attributes)) !== b.readUInt32BE(BATCH.crc)) break;
+      if (crc32c(b, BATCH.attributes) !== b.readUInt32BE(BATCH.crc)) break;
       const baseOffset = readInt64(b, BATCH.baseOffset);
       const delta = b.readInt32BE(BATCH.lastOffsetDelta);
       const lastOffset = baseOffset + delta;

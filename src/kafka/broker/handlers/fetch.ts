@@ -16,6 +16,8 @@ import type { Handler } from '../requests.js';
 export const fetchResponseBytesMax = 55 * 1024 * 1024;
 /** Caps how long a fetch may park, whatever the client asks. */
 export const fetchMaxWaitMsMax = 30_000;
+/** An empty record set, shared: it is only ever written, never changed. */
+const NO_RECORDS = Buffer.alloc(0);
 
 export function fetchHandler(b: Broker): Handler {
   return async (req: Msg, ctx) => {
@@ -83,7 +85,7 @@ function readAll(
             : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         // Kafka answers a partition it has no metadata for with an empty record set and abort list.
         out.abortedTransactions = [];
-        out.records = Buffer.alloc(0);
+        out.records = NO_RECORDS;
         errors = true;
         continue;
       }
@@ -108,7 +110,7 @@ function readAll(
         out.lastStableOffset = p.lastStableOffset;
         out.logStartOffset = p.log.logStartOffset;
       } else errors = true;
-      out.records = r.records.length === 0 ? Buffer.alloc(0) : r.records;
+      out.records = r.records.length === 0 ? NO_RECORDS : r.records;
       bytes += r.bytes;
     }
     responses.push({ topic: topicName, topicId: t.topicId, partitions });
