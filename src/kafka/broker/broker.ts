@@ -3,7 +3,6 @@
 // This file is the wiring; each API's behaviour lives in handlers/<api>.ts, the rules in
 // replicaManager.ts, coordinator/, controller/ and storage/.
 
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Server, type Socket, createServer } from 'node:net';
 import { type Logger, createLogger } from '../../util/log.js';
@@ -18,6 +17,7 @@ import { type LogConfig, logConfigFromProps } from '../storage/logConfig.js';
 import { readProperties } from '../storage/checkpoint.js';
 import { LogManager } from '../storage/logManager.js';
 import { KafkaZk } from '../zk/kafkaZk.js';
+import { randomKafkaUuid } from '../zk/layout.js';
 import { Connection } from './connection.js';
 import { registerHandlers } from './handlers/index.js';
 import { MetadataCache } from './metadataCache.js';
@@ -98,7 +98,7 @@ export class Broker {
     this.zkClient = this.zk.client;
     this.zk.on('sessionError', (err) => this.logger.error({ err: String(err) }, 'ZooKeeper session re-establishment failed'));
     await this.zk.ensurePersistentPaths();
-    const clusterId = await this.zk.getOrCreateClusterId(randomBytes(16).toString('base64url'));
+    const clusterId = await this.zk.getOrCreateClusterId(randomKafkaUuid());
     this.metadata.clusterId = clusterId;
     if (this.brokerId < 0) this.brokerId = storedBrokerId(cfg.logDirs) ?? (await this.zk.generateBrokerId(cfg.reservedBrokerMaxId));
     // Topic configs before the logs open: logs found on disk take their topic's settings.

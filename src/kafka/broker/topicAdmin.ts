@@ -7,6 +7,7 @@
 import { assignReplicas } from '../controller/assignment.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/schema.js';
+import { randomKafkaUuid } from '../zk/layout.js';
 import { logConfigFromProps } from '../storage/logConfig.js';
 import type { Broker } from './broker.js';
 import { INTERNAL_TOPICS } from './metadataCache.js';
@@ -191,7 +192,7 @@ export class TopicAdmin {
     const numPartitions = assignment.size;
     const replicationFactor = assignment.get(0)?.length ?? 0;
     if (validateOnly) return { errorCode: 0, errorMessage: null, topicId: ZERO_UUID, numPartitions, replicationFactor };
-    const topicId = newTopicId();
+    const topicId = randomKafkaUuid();
     try {
       await this.b.zk.createTopic(spec.name, assignment, spec.configs, topicId);
     } catch (err) {
@@ -225,16 +226,5 @@ export class TopicAdmin {
       if (!ok) return { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'Timed out waiting for the deletion' };
     }
     return { errorCode: 0, errorMessage: null };
-  }
-}
-
-/** A random topic id as Kafka makes them (a UUID that is not the zero or the metadata one). */
-export function newTopicId(): string {
-  for (;;) {
-    const b = Buffer.from(crypto.getRandomValues(new Uint8Array(16)));
-    b[6] = ((b[6] as number) & 0x0f) | 0x40;
-    b[8] = ((b[8] as number) & 0x3f) | 0x80;
-    const id = b.toString('base64url');
-    if (id !== ZERO_UUID && id !== 'AAAAAAAAAAAAAAAAAAAAAQ') return id;
   }
 }

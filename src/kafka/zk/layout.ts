@@ -146,6 +146,20 @@ export function isKafkaUuid(s: string): boolean {
   return /^[A-Za-z0-9_-]{21}[AQgw]$/.test(s);
 }
 
+/**
+ * A random id as Kafka's Uuid.randomUuid makes them (version-4 bits, never the zero id nor the
+ * reserved metadata-topic id), in Kafka's url-safe base64: topic ids and the cluster id.
+ */
+export function randomKafkaUuid(): string {
+  for (;;) {
+    const b = Buffer.from(crypto.getRandomValues(new Uint8Array(16)));
+    b[6] = ((b[6] as number) & 0x0f) | 0x40;
+    b[8] = ((b[8] as number) & 0x3f) | 0x80;
+    const id = b.toString('base64url');
+    if (id !== 'AAAAAAAAAAAAAAAAAAAAAA' && id !== 'AAAAAAAAAAAAAAAAAAAAAQ') return id;
+  }
+}
+
 export function uuidToString(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new ZkDataError('uuid', 'needs 16 bytes');
   return Buffer.from(bytes).toString('base64url');

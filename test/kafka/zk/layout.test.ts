@@ -23,6 +23,7 @@ import {
   encodeTopicAssignment,
   isKafkaUuid,
   partitionStatePath,
+  randomKafkaUuid,
   sequenceOf,
   uuidToString,
 } from '../../../src/kafka/zk/layout.js';
@@ -168,4 +169,17 @@ test('persistent paths are the ones Kafka creates at start', () => {
     '/latest_producer_id_block',
     '/log_dir_event_notification',
   ]);
+});
+
+test('randomKafkaUuid makes version-4 ids in Kafka form, never the reserved ones', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 200; i++) {
+    const id = randomKafkaUuid();
+    assert.ok(isKafkaUuid(id), id);
+    const b = Buffer.from(id, 'base64url');
+    assert.equal((b[6] as number) >> 4, 4);
+    assert.equal((b[8] as number) >> 6, 2);
+    seen.add(id);
+  }
+  assert.equal(seen.size, 200);
 });
