@@ -403,6 +403,37 @@ test('frames announcing more than socket.request.max.bytes are refused before th
   }
 });
 
+// Found by SEED=1311898184: a Fetch naming no partition it could read parked on no partition,
+// the park returned at once, and the handler looped on microtasks until max_wait_ms, starving
+// every timer and socket of the process. Kafka waits such a fetch out; so must we, idly.
+test('a Fetch naming no partition waits out max_wait_ms without starving the event loop', async () => {
+  const def = apiDef(1);
+  if (!def) throw new Error('no Fetch declaration');
+  const conn = await RawConn.open(port);
+  try {
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const id = nextCorrelationId++;
+    const body = encodeValid(def.request, 4, {
+      replicaId: -1,
+      maxWaitMs: 1500,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [],
+    });
+    conn.send(frame(requestBytes(1, 4, id, body)));
+    const outcome = await conn.wait(() => conn.frames.length > 0, 20_000);
+    clearInterval(ticker);
+    assert.equal(outcome, 'answered');
+    assert.equal((conn.frames[0] as Buffer).readInt32BE(0), id);
+    // An idle wait lets a 10 ms interval fire ~150 times; a spinning one lets it fire none.
+    assert.ok(ticks >= 5, `the event loop was starved while the fetch waited (${ticks} ticks)`);
+  } finally {
+    conn.destroy();
+  }
+});
+
 test('thousands of hostile requests: answered or refused, a steady client unharmed, memory bounded', async (tt) => {
   const rnd = new Random(seed);
   const t = newTally();

@@ -22,9 +22,13 @@ export class FetchPurgatory {
     return this.count;
   }
 
-  /** Parks until an append to one of `keys` or `maxWaitMs`; resolves either way. */
-  park(keys: readonly string[], maxWaitMs: number): Promise<void> {
-    if (this.count >= fetchWaitersMax || keys.length === 0) return Promise.resolve();
+  /**
+   * Parks until an append to one of `keys` or `maxWaitMs` and resolves true; resolves false at once
+   * when the purgatory is full, so the caller answers now instead of looping. With no keys (a fetch
+   * naming no partition it can read) only the timer ends the wait, as in Kafka.
+   */
+  park(keys: readonly string[], maxWaitMs: number): Promise<boolean> {
+    if (this.count >= fetchWaitersMax) return Promise.resolve(false);
     return new Promise((resolve) => {
       let done = false;
       const w: Waiter = {
@@ -34,7 +38,7 @@ export class FetchPurgatory {
           done = true;
           clearTimeout(timer);
           this.remove(w);
-          resolve();
+          resolve(true);
         },
       };
       const timer = setTimeout(w.wake, maxWaitMs);

@@ -35,7 +35,15 @@ export function fetchHandler(b: Broker): Handler {
       }
       // Too little to answer yet: what was read is dropped, so its pooled buffers can go back now.
       releaseRecords(responses);
-      await b.replicas.purgatory.park(keys, remaining);
+      // A full purgatory answers now: looping on a refused park would spin without yielding.
+      if (!(await b.replicas.purgatory.park(keys, remaining))) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          sessionId: 0,
+          responses: readAll(b, req, ctx.version, isFollower, maxBytes, readCommitted).responses,
+        };
+      }
     }
   };
 }
