@@ -1,11 +1,11 @@
 // The `clustergenie` command. Its subcommands and flags are a contract: keep them stable.
 //
-// What only one subcommand needs is imported when it runs (the tools, the `up` layout writer,
+// What only one subcommand needs is imported when it runs (the tools, the `up` supervisor,
 // the quorum code for an ensemble member): module loading is most of a server's start-up CPU,
 // and a 3-member cold start runs three of them at once on a small machine.
 
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadZooCfg } from '../zookeeper/config.js';
 import type { ParsedConfig } from '../zookeeper/config.js';
@@ -22,9 +22,11 @@ const USAGE = `usage:
       one ZooKeeper server in the foreground (alias: zk), like zkServer.sh start-foreground
   clustergenie kafka --config <server.properties> [--log-level <level>]
       one Kafka broker in the foreground, like kafka-server-start.sh (KAFKA_* variables override the file)
-  clustergenie up [--data-dir <dir>] [--zk-port <port>] [--kafka-port <port>]
-      the whole local system: 3 ZooKeeper members (ports zk-port..+2, quorum 2888.., election 3888..)
-      and a Kafka broker on kafka-port (9092)
+  clustergenie up [--data-dir <dir>] [--zk-port <port>] [--kafka-port <port>] [--brokers <n>] [--zk-members <n>]
+                  [--tick-time <ms>] [--init-limit <ticks>] [--sync-limit <ticks>] [--restart] [--log-level <level>]
+      the whole local system, one process per node: 3 ZooKeeper members (ports zk-port.. (2181), quorum 2888..,
+      election 3888..; tickTime 2000, initLimit 5, syncLimit 2) and 3 Kafka brokers (kafka-port.. (9092)), topics
+      cluster-events and logs.dev; configs under --data-dir (./data) are written only when missing
   clustergenie zookeeper-tools <tool> ...
       log-dump, snapshot-dump, log-truncate, purge
 `;
@@ -39,8 +41,10 @@ export async function main(argv: string[]): Promise<void> {
       const { runKafka } = await import('./kafka.js');
       return runKafka(rest);
     }
-    case 'up':
+    case 'up': {
+      const { runUp } = await import('./up.js');
       return runUp(rest);
+    }
     case 'zookeeper-tools': {
       const { runZkTools } = await import('./zkTools.js');
       process.exitCode = await runZkTools(rest);
@@ -145,68 +149,21 @@ async function serveUntilSignal(options: ServerOptions, log: Logger): Promise<vo
   await untilSignal([server], log);
 }
 
-async function runUp(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      'data-dir': { type: 'string' },
-      'zk-port': { type: 'string' },
-      'zk-quorum-port': { type: 'string' },
-      'zk-election-port': { type: 'string' },
-      'admin-port': { type: 'string' },
-      'kafka-port': { type: 'string' },
-      'log-level': { type: 'string' },
-    },
-  });
-  const dataDir = values['data-dir'] ?? join(process.cwd(), 'data');
-  const port = (name: 'zk-port' | 'zk-quorum-port' | 'zk-election-port' | 'admin-port' | 'kafka-port', dflt: number): number => {
-    const v = values[name];
-    const n = v === undefined ? dflt : Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 65533) throw new Error(`--${name} must be a port number, got "${v}"`);
-    return n;
-  };
-  const clientPort = port('zk-port', 2181);
-  const quorumPort = port('zk-quorum-port', 2888);
-  const electionPort = port('zk-election-port', 3888);
-  const adminPort = port('admin-port', 8080);
-  const kafkaPort = port('kafka-port', 9092);
-  const log = createLogger('clustergenie', values['log-level']);
-  tuneHeapFromEnv();
-  const { writeEnsembleLayout } = await import('../cluster/ensembleLayout.js');
-  const layout = await writeEnsembleLayout(join(dataDir, 'zookeeper'), {
-    size: 3,
-    tickTimeMs: 2000,
-    portBases: { client: clientPort, quorum: quorumPort, election: electionPort },
-    header: 'Written by `clustergenie up`; run one member by hand with `clustergenie zookeeper --config <this file>`.',
-    extraConfig: (id) => ({
-      maxClientCnxns: '60',
-      // One admin server (the first member's) is enough on one machine.
-      'admin.enableServer': String(id === 1),
-      'admin.serverAddress': '127.0.0.1',
-      'admin.serverPort': String(adminPort),
-    }),
-  });
-  const servers: Running[] = [];
-  for (const m of layout) {
-    const parsed = loadZooCfg(m.configPath);
-    for (const w of parsed.warnings) log.warn(w);
-    servers.push(await startServer(parsed.options, log));
+/** True when this file is the program (`node dist/src/cli/main.js ...`), not imported by bin/clustergenie.js. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
   }
-  const zkConnect = `127.0.0.1:${clientPort},127.0.0.1:${clientPort + 1},127.0.0.1:${clientPort + 2}`;
-  process.stdout.write(`ZooKeeper ensemble of 3 serving on ${zkConnect}\n`);
-  const { startUpBroker } = await import('./upKafka.js');
-  const broker = await startUpBroker(join(dataDir, 'kafka'), { zkConnect, port: kafkaPort, log });
-  process.stdout.write(`Kafka broker ${broker.brokerId} serving on 127.0.0.1:${broker.port} (config ${broker.configPath})\n`);
-  // The broker goes first: it leaves ZooKeeper while the ensemble is still there.
-  await untilSignal(
-    [
-      {
-        stop: async () => {
-          await broker.stop();
-          await Promise.all(servers.map((s) => s.stop()));
-        },
-      },
-    ],
-    log,
-  );
+}
+
+// Run directly (how `up` starts its children, and `npm start`), the same as bin/clustergenie.js.
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(`clustergenie: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
 }

@@ -1,0 +1,253 @@
+// `clustergenie up` (the README's first command): one process per ZooKeeper member and per
+// broker, the two topics created with 3 partitions and 3 replicas, a second `up` on the same data
+// dir refused without touching a file, SIGTERM stopping all six, edited configs kept across a
+// restart, --restart bringing back a killed member, and SIGTERM to `npm start` reaching up.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { ZooKeeperClient } from '../../src/zookeeper/client/index.js';
+import { killOnExit, waitExit } from '../helpers/children.js';
+import { waitFor } from '../helpers/wait.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** main.js of the build this test runs from (dist/ or .build-*), so the test runs that build's `up`. */
+const mainJs = join(here, '..', '..', 'src', 'cli', 'main.js');
+const repoRoot = join(here, '..', '..', '..');
+const startDeadlineMs = 90_000;
+const stopDeadlineMs = 45_000;
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A base port whose next `count` ports are free, below the ephemeral range (up takes consecutive ports). */
+async function freeRange(count: number, taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 10_000 + Math.floor(Math.random() * 20_000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = !taken.has(base + i) && (await portFree(base + i));
+    if (ok) {
+      for (let i = 0; i < count; i++) taken.add(base + i);
+      return base;
+    }
+  }
+  throw new Error('no free port range');
+}
+
+interface Up {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+function startUp(args: string[], cmd: string[] = [process.execPath, mainJs, 'up'], cwd?: string): Up {
+  const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+  killOnExit(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, out: () => out, exited };
+}
+
+/** Node name -> PID, from up's summary. */
+async function readyPids(up: Up): Promise<Map<string, number>> {
+  await waitFor(() => /Kafka bootstrap:/.test(up.out()) || up.child.exitCode !== null, {
+    timeoutMs: startDeadlineMs,
+    what: () => `up's summary: ${up.out()}`,
+  });
+  assert.match(up.out(), /Kafka bootstrap:/, up.out());
+  const pids = new Map<string, number>();
+  for (const m of up.out().matchAll(/^ {2}((?:ZooKeeper member|Kafka broker) \d+)\s+\S+\s+pid (\d+)/gm)) pids.set(m[1]!, Number(m[2]));
+  return pids;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Every file under `dir` with its contents and mtime (the lock file aside: it is up's own). */
+function snapshot(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/^(zoo\.cfg|myid|server\.properties)$/.test(e.name)) files.set(p, `${statSync(p).mtimeMs} ${readFileSync(p, 'utf8')}`);
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+let dataDir: string;
+let flags: string[];
+let zkPort: number;
+let first: Up;
+let firstPids: Map<string, number>;
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'cg-up-'));
+  const taken = new Set<number>();
+  zkPort = await freeRange(3, taken);
+  flags = [
+    '--data-dir',
+    dataDir,
+    '--zk-port',
+    String(zkPort),
+    '--zk-quorum-port',
+    String(await freeRange(3, taken)),
+    '--zk-election-port',
+    String(await freeRange(3, taken)),
+    '--admin-port',
+    String(await freeRange(1, taken)),
+    '--kafka-port',
+    String(await freeRange(3, taken)),
+    // Faster elections for the test; the seed's 2000 ms is the default.
+    '--tick-time',
+    '500',
+  ];
+  first = startUp(flags);
+  firstPids = await readyPids(first);
+});
+
+after(async () => {
+  if (first?.child.exitCode === null) first.child.kill('SIGKILL');
+  for (const pid of firstPids?.values() ?? []) {
+    if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function zk<T>(fn: (c: ZooKeeperClient) => Promise<T>): Promise<T> {
+  const c = new ZooKeeperClient({ connectString: `127.0.0.1:${zkPort}`, sessionTimeoutMs: 10_000 });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+test('up runs 3 ZooKeeper members and 3 brokers as 6 processes, all registered, creates both topics with 3 partitions x 3 replicas, and kafkajs writes to them', async () => {
+  assert.equal(firstPids.size, 6, first.out());
+  assert.equal(new Set(firstPids.values()).size, 6);
+  for (const [name, pid] of firstPids) assert.ok(pidAlive(pid), `${name} (pid ${pid}) is alive`);
+  assert.ok(!firstPids.has(String(first.child.pid)));
+  await zk(async (c) => {
+    assert.deepEqual((await c.getChildren('/brokers/ids')).sort(), ['1', '2', '3']);
+    const topics = await c.getChildren('/brokers/topics');
+    for (const t of ['cluster-events', 'logs.dev']) {
+      assert.ok(topics.includes(t), `${t} exists`);
+      const { data } = await c.getData(`/brokers/topics/${t}`);
+      const partitions = (JSON.parse(String(data)) as { partitions: Record<string, number[]> }).partitions;
+      assert.equal(Object.keys(partitions).length, 3, `${t} has 3 partitions`);
+      for (const replicas of Object.values(partitions)) assert.deepEqual([...replicas].sort(), [1, 2, 3]);
+      const cfg = JSON.parse(String((await c.getData(`/config/topics/${t}`)).data)) as { config: Record<string, string> };
+      assert.equal(cfg.config['min.insync.replicas'], '2');
+    }
+  });
+  // A real client finds the cluster from the printed bootstrap string and writes to it.
+  const bootstrap = /Kafka bootstrap: +(\S+)/.exec(first.out())![1]!.split(',');
+  assert.equal(bootstrap.length, 3);
+  const kafka = new kafkajs.Kafka({ brokers: bootstrap, logLevel: kafkajs.logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    const [sent] = await producer.send({ topic: 'cluster-events', acks: 1, messages: [{ key: 'k', value: 'v' }] });
+    assert.equal(sent?.errorCode, 0);
+  } finally {
+    await producer.disconnect();
+  }
+});
+
+test('a second up on the same data dir fails with a message naming the running up, and changes no file', async () => {
+  const before = snapshot(dataDir);
+  assert.ok(before.size >= 9, 'configs of 3 members (zoo.cfg, myid) and 3 brokers');
+  const second = startUp(flags);
+  assert.equal(await second.exited, 1);
+  assert.match(second.out(), new RegExp(`another \`clustergenie up\` \\(pid ${first.child.pid}\\) is running from`));
+  assert.deepEqual(snapshot(dataDir), before);
+  for (const pid of firstPids.values()) assert.ok(pidAlive(pid), 'the running cluster is untouched');
+});
+
+test('SIGTERM to up stops all six processes and up exits 0', async () => {
+  first.child.kill('SIGTERM');
+  assert.ok(await waitExit(first.child, stopDeadlineMs), `up exits: ${first.out()}`);
+  assert.equal(await first.exited, 0);
+  for (const [name, pid] of firstPids) assert.equal(pidAlive(pid), false, `${name} (pid ${pid}) is gone`);
+});
+
+test('started again through `npm start` with --restart: edited configs kept, a killed member reported and restarted, SIGTERM to npm stops up and every child', async () => {
+  // The project's start script must exec node (sh -c would otherwise keep npm's SIGTERM from up).
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const script = pkg.scripts['start']!;
+  assert.match(script, /^exec node dist\/src\/cli\/main\.js up$/);
+  // Edits a user makes; up must start on them, not rewrite them.
+  const zooCfg = join(dataDir, 'zookeeper', 'zk1', 'zoo.cfg');
+  const props = join(dataDir, 'kafka', 'kafka2', 'server.properties');
+  writeFileSync(zooCfg, `${readFileSync(zooCfg, 'utf8')}# edited by the user\nmaxClientCnxns=61\n`);
+  writeFileSync(props, `${readFileSync(props, 'utf8')}# edited by the user\nlog.retention.hours=100\n`);
+  const edited = snapshot(dataDir);
+  // The same script, pointed at this build's main.js, run by npm from a scratch package.
+  const scratch = await mkdtemp(join(tmpdir(), 'cg-up-npm-'));
+  try {
+    writeFileSync(
+      join(scratch, 'package.json'),
+      JSON.stringify({
+        name: 'up-npm-check',
+        version: '1.0.0',
+        private: true,
+        scripts: { start: script.replace('dist/src/cli/main.js', mainJs) },
+      }),
+    );
+    const viaNpm = startUp(flags.slice(0, -2).concat(['--tick-time', '600', '--restart']), ['npm', 'start', '--silent', '--'], scratch);
+    const pids = await readyPids(viaNpm);
+    try {
+      assert.equal(pids.size, 6, viaNpm.out());
+      assert.match(viaNpm.out(), /--tick-time not applied to existing/);
+      assert.deepEqual(snapshot(dataDir), edited);
+      // --restart: a member killed by hand is reported, then started again (a new process).
+      const killed = pids.get('ZooKeeper member 3')!;
+      process.kill(killed, 'SIGKILL');
+      await waitFor(() => /ZooKeeper member 3 restarted \(pid \d+\)/.test(viaNpm.out()), {
+        timeoutMs: startDeadlineMs,
+        what: () => `member 3 restarted: ${viaNpm.out()}`,
+      });
+      assert.match(viaNpm.out(), /ZooKeeper member 3 was ended by SIGKILL; the others keep running/);
+      const again = Number(/ZooKeeper member 3 restarted \(pid (\d+)\)/.exec(viaNpm.out())![1]);
+      assert.notEqual(again, killed);
+      assert.ok(pidAlive(again));
+      pids.set('ZooKeeper member 3', again);
+      viaNpm.child.kill('SIGTERM');
+      assert.ok(await waitExit(viaNpm.child, stopDeadlineMs), `npm exits: ${viaNpm.out()}`);
+      await waitFor(() => [...pids.values()].every((p) => !pidAlive(p)), {
+        timeoutMs: stopDeadlineMs,
+        what: () => `every child to stop: ${viaNpm.out()}`,
+      });
+      assert.match(viaNpm.out(), /SIGTERM received/);
+      assert.match(viaNpm.out(), /clustergenie up: stopped/);
+    } finally {
+      for (const p of pids.values()) if (pidAlive(p)) process.kill(p, 'SIGKILL');
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+});
