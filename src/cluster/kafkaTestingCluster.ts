@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../kafka/broker/broker.js';
 import { parseServerProperties } from '../kafka/config.js';
+import { partitionFor } from '../kafka/coordinator/partitionFor.js';
 import type { Logger } from '../util/log.js';
 import { freePort } from '../util/net.js';
 import { parseZooCfg } from '../zookeeper/config.js';
@@ -148,6 +149,21 @@ export class KafkaTestingCluster {
   async restartBroker(id: number): Promise<Broker> {
     await this.stopBroker(id);
     return this.startBroker(id);
+  }
+
+  /** A partition's state znode (leader, epoch, ISR) as the controller last wrote it. */
+  async partitionState(topic: string, partition: number): Promise<{ leader: number; leader_epoch: number; isr: number[] }> {
+    const live = this.brokers.find((b) => b.broker)?.broker;
+    if (!live) throw new Error('no broker is running');
+    const { data } = await live.zkClient.getData(`/brokers/topics/${topic}/partitions/${partition}/state`);
+    return JSON.parse(data?.toString() ?? 'null') as { leader: number; leader_epoch: number; isr: number[] };
+  }
+
+  /** The broker coordinating `groupId`: the leader of its __consumer_offsets partition (per ZooKeeper). */
+  async coordinatorOf(groupId: string): Promise<number> {
+    const live = this.brokers.find((b) => b.broker)?.broker;
+    if (!live) throw new Error('no broker is running');
+    return (await this.partitionState('__consumer_offsets', partitionFor(groupId, live.config.offsetsTopicNumPartitions))).leader;
   }
 
   /** Expires a broker's ZooKeeper session as if its timeout had passed (our ensemble only). */

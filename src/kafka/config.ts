@@ -102,6 +102,8 @@ export interface BrokerConfig {
   offsetsRetentionMinutes: number;
   /** offsetsRetentionMinutes in ms. */
   offsetsRetentionMs: number;
+  /** offsets.commit.timeout.ms: how long a commit waits for every in-sync replica of its offsets partition. */
+  offsetCommitTimeoutMs: number;
   offsetMetadataMaxBytes: number;
   groupInitialRebalanceDelayMs: number;
   groupMinSessionTimeoutMs: number;
@@ -124,8 +126,21 @@ export interface BrokerConfig {
   logMessageTimestampType: TimestampType;
   logMessageTimestampDifferenceMaxMs: number;
   replicaLagTimeMaxMs: number;
+  /** replica.fetch.* / replica.socket.timeout.ms: the follower's fetch loop (replication/replicaFetcher.ts). */
+  replicaFetchWaitMaxMs: number;
+  replicaFetchMinBytes: number;
+  replicaFetchMaxBytes: number;
+  replicaFetchResponseMaxBytes: number;
+  replicaFetchBackoffMs: number;
+  replicaSocketTimeoutMs: number;
+  replicaHighWatermarkCheckpointIntervalMs: number;
   autoLeaderRebalanceEnable: boolean;
   controlledShutdownEnable: boolean;
+  controlledShutdownMaxRetries: number;
+  controlledShutdownRetryBackoffMs: number;
+  leaderImbalancePerBrokerPercentage: number;
+  leaderImbalanceCheckIntervalSeconds: number;
+  controllerSocketTimeoutMs: number;
   /** The broker-wide log settings (log.* and friends) as the storage layer's LogConfig. */
   logDefaults: LogConfig;
   /** Every key as finally set (file, then environment), for DescribeConfigs and logging. */
@@ -333,6 +348,7 @@ export function parseServerProperties(text: string, env: Record<string, string |
     offsetsTopicSegmentBytes: v.int('offsets.topic.segment.bytes', 100 * 1024 * 1024, 1),
     offsetsRetentionMinutes: v.int('offsets.retention.minutes', 7 * 24 * 60, 1),
     offsetsRetentionMs: 0,
+    offsetCommitTimeoutMs: v.int('offsets.commit.timeout.ms', 5000, 1),
     offsetMetadataMaxBytes: v.int('offset.metadata.max.bytes', 4096),
     groupInitialRebalanceDelayMs: v.int('group.initial.rebalance.delay.ms', 3000),
     groupMinSessionTimeoutMs,
@@ -353,8 +369,20 @@ export function parseServerProperties(text: string, env: Record<string, string |
     logMessageTimestampType: v.oneOf('log.message.timestamp.type', 'CreateTime', ['CreateTime', 'LogAppendTime']),
     logMessageTimestampDifferenceMaxMs: v.long('log.message.timestamp.difference.max.ms', LONG_MAX, 0),
     replicaLagTimeMaxMs: v.long('replica.lag.time.max.ms', 30_000),
+    replicaFetchWaitMaxMs: v.int('replica.fetch.wait.max.ms', 500, 0),
+    replicaFetchMinBytes: v.int('replica.fetch.min.bytes', 1, 0),
+    replicaFetchMaxBytes: v.int('replica.fetch.max.bytes', 1_048_576, 0),
+    replicaFetchResponseMaxBytes: v.int('replica.fetch.response.max.bytes', 10_485_760, 0),
+    replicaFetchBackoffMs: v.int('replica.fetch.backoff.ms', 1000, 0),
+    replicaSocketTimeoutMs: v.int('replica.socket.timeout.ms', 30_000, 1),
+    replicaHighWatermarkCheckpointIntervalMs: v.long('replica.high.watermark.checkpoint.interval.ms', 5000, 1),
     autoLeaderRebalanceEnable: v.bool('auto.leader.rebalance.enable', true),
     controlledShutdownEnable: v.bool('controlled.shutdown.enable', true),
+    controlledShutdownMaxRetries: v.int('controlled.shutdown.max.retries', 3, 0),
+    controlledShutdownRetryBackoffMs: v.long('controlled.shutdown.retry.backoff.ms', 5000, 0),
+    leaderImbalancePerBrokerPercentage: v.int('leader.imbalance.per.broker.percentage', 10, 0),
+    leaderImbalanceCheckIntervalSeconds: v.long('leader.imbalance.check.interval.seconds', 300, 1),
+    controllerSocketTimeoutMs: v.int('controller.socket.timeout.ms', 30_000, 1),
     logDefaults: DEFAULT_LOG_CONFIG,
     originals: new Map([...entries.values()].map((e) => [e.key, e.value])),
     unknownKeys: [],

@@ -9,10 +9,10 @@ import { type Logger, createLogger } from '../../util/log.js';
 import type { ZooKeeperClient } from '../../zookeeper/client/index.js';
 import type { BrokerConfig } from '../config.js';
 import { Controller } from '../controller/controller.js';
+import { controlledShutdown } from '../controller/shutdownClient.js';
 import { GroupCoordinator } from '../coordinator/groupCoordinator.js';
 import { ProducerIdManager } from '../coordinator/producerIds.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ZERO_UUID } from '../protocol/schema.js';
 import { type LogConfig, logConfigFromProps } from '../storage/logConfig.js';
 import { readProperties } from '../storage/checkpoint.js';
 import { LogManager } from '../storage/logManager.js';
@@ -23,6 +23,8 @@ import { registerHandlers } from './handlers/index.js';
 import { MetadataCache } from './metadataCache.js';
 import { OffsetsTopic, OFFSETS_TOPIC } from './offsetsTopic.js';
 import { ReplicaManager } from './replicaManager.js';
+import { BrokerClient } from '../net/brokerClient.js';
+import { type AlterPartitionSender, createAlterPartitionSender } from '../replication/alterPartitionSender.js';
 import { RequestRouter } from './requests.js';
 import { TopicAdmin } from './topicAdmin.js';
 import { type ConfigEntry, topicConfigEntries } from './topicConfigs.js';
@@ -66,8 +68,19 @@ export class Broker {
   /** Topic-level config overrides as stored in /config/topics/<t>. */
   readonly topicConfigs = new Map<string, Record<string, string>>();
   closing = false;
+  /** Broker epoch: czxid of this broker's registration (KIP-380); -1 before registering. */
+  brokerEpoch = -1;
+  /** Resolves once registered (brokerEpoch set) or stopping: control requests wait for it. */
+  readonly registered: Promise<void>;
+  private markRegistered!: () => void;
+  /** The highest controller epoch a controller request carried (older ones are refused). */
+  controllerEpochSeen = 0;
+  private stopping = false;
   private server: Server | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
+  /** The ISR-expiry check, every replica.lag.time.max.ms / 2 (Kafka's isr-expiration task). */
+  private isrExpiryTimer: NodeJS.Timeout | undefined;
+  private alterPartitionSender: AlterPartitionSender | undefined;
   private boundPort = -1;
 
   constructor(
@@ -77,6 +90,9 @@ export class Broker {
     this.logger = (opts.logger ?? createLogger('kafka')).child({ component: 'kafka', broker: config.brokerId });
     this.now = opts.now ?? Date.now;
     this.brokerId = config.brokerId;
+    this.registered = new Promise((resolve) => {
+      this.markRegistered = resolve;
+    });
   }
 
   /** The port the listener is bound to (useful when the config asked for port 0). */
@@ -118,6 +134,7 @@ export class Broker {
       now: this.now,
       logger: this.logger,
       retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs,
+      highWatermarkCheckpointIntervalMs: cfg.replicaHighWatermarkCheckpointIntervalMs,
       cleanerEnable: cfg.logCleanerEnable,
       cleanerBackoffMs: cfg.logCleanerBackoffMs,
       // Compaction keeps each live producer's newest batch so its sequence state survives (Kafka does the same).
@@ -132,7 +149,41 @@ export class Broker {
         return out;
       },
     });
-    this.replicas = new ReplicaManager(this.brokerId, this.logs, this.now, cfg.producerIdExpirationMs);
+    this.alterPartitionSender = createAlterPartitionSender({
+      controller: () => ({ controllerId: this.metadata.controllerId, brokers: this.metadata.brokers }),
+      clientId: `broker-${this.brokerId}-alter-partition`,
+      requestTimeoutMs: cfg.controllerSocketTimeoutMs,
+      logger: this.logger,
+    });
+    this.replicas = new ReplicaManager(this.brokerId, this.logs, this.now, cfg.producerIdExpirationMs, {
+      replicaLagTimeMaxMs: cfg.replicaLagTimeMaxMs,
+      sendAlterPartition: this.alterPartitionSender,
+      brokerEpoch: () => this.brokerEpoch,
+      isBrokerAlive: (id) => this.metadata.brokers.has(id),
+      fetcher: {
+        config: {
+          brokerId: this.brokerId,
+          fetchWaitMaxMs: cfg.replicaFetchWaitMaxMs,
+          fetchMinBytes: cfg.replicaFetchMinBytes,
+          fetchMaxBytes: cfg.replicaFetchMaxBytes,
+          fetchResponseMaxBytes: cfg.replicaFetchResponseMaxBytes,
+          fetchBackoffMs: cfg.replicaFetchBackoffMs,
+          socketTimeoutMs: cfg.replicaSocketTimeoutMs,
+        },
+        // The leader's endpoint comes from the metadata cache; unknown yet = the fetcher retries later.
+        connect: async (id) => {
+          const ep = this.metadata.brokers.get(id);
+          if (!ep || this.closing) return undefined;
+          return BrokerClient.connect({
+            host: ep.host,
+            port: ep.port,
+            clientId: `broker-${this.brokerId}-fetcher-${id}`,
+            requestTimeoutMs: cfg.replicaSocketTimeoutMs,
+          });
+        },
+      },
+      logger: this.logger,
+    });
     this.groups = new GroupCoordinator({
       config: {
         groupMinSessionTimeoutMs: cfg.groupMinSessionTimeoutMs,
@@ -154,13 +205,16 @@ export class Broker {
 
     await this.listen();
     const listener = this.config.advertisedListener;
-    await this.zk.registerBroker({
+    this.zk.on('reestablished', (epoch) => {
+      if (epoch !== undefined) this.brokerEpoch = epoch;
+    });
+    this.brokerEpoch = await this.zk.registerBroker({
       id: this.brokerId,
       // An advertised port other than 0 is what clients must dial (NAT, proxies); 0 means the bound one.
       endpoints: [{ listener: listener.name, host: listener.host, port: listener.port || this.boundPort, securityProtocol: 'PLAINTEXT' }],
       rack: cfg.brokerRack ?? undefined,
     });
-    this.watchCluster();
+    this.markRegistered();
     await this.admin.start();
 
     this.controller = new Controller(this.zk, {
@@ -168,14 +222,22 @@ export class Broker {
       deleteTopicEnable: cfg.deleteTopicEnable,
       uncleanLeaderElection: (topic) => this.logConfigFor(topic).uncleanLeaderElectionEnable,
       logger: this.logger,
+      // Decisions reach every broker (this one included) as LeaderAndIsr/UpdateMetadata/StopReplica.
+      interBrokerListener: cfg.interBrokerListenerName,
+      requestTimeoutMs: cfg.controllerSocketTimeoutMs,
+      localBroker: (apiKey, version, body) => this.router.local(apiKey, version, body, `controller-${this.brokerId}`),
+      ...(cfg.autoLeaderRebalanceEnable
+        ? {
+            autoLeaderRebalance: {
+              checkIntervalMs: cfg.leaderImbalanceCheckIntervalSeconds * 1000,
+              imbalancePercentage: cfg.leaderImbalancePerBrokerPercentage,
+            },
+          }
+        : {}),
     });
-    this.controller.onLeaderAndIsr((topic, topicId, partition, state) =>
-      this.admin.onLeaderAndIsr(topic, topicId ?? ZERO_UUID, partition, state),
-    );
-    this.controller.onStopReplica((topic, partition, deletePartition) => this.admin.onStopReplica(topic, partition, deletePartition));
     this.controller.start();
-    // Serve once the cluster view is whole: clients ask for the controller and this broker
-    // right away (kafkajs' admin fails fast on an unknown controller).
+    // Serve once the cluster view is whole (the controller's UpdateMetadata names the controller
+    // and this broker): clients ask for both right away (kafkajs' admin fails fast without them).
     const ready = await this.metadata.waitUntil(
       () => this.metadata.controllerId >= 0 && this.metadata.brokers.has(this.brokerId),
       this.config.zookeeperSessionTimeoutMs,
@@ -184,39 +246,9 @@ export class Broker {
 
     this.tickTimer = setInterval(() => this.tick(), 1000);
     this.tickTimer.unref();
+    this.isrExpiryTimer = setInterval(() => this.replicas.maybeShrinkIsr(), Math.max(1, Math.floor(cfg.replicaLagTimeMaxMs / 2)));
+    this.isrExpiryTimer.unref();
     this.logger.info({ port: this.boundPort, clusterId }, 'kafka broker started');
-  }
-
-  /**
-   * Live brokers and the controller id, from ZooKeeper watches. Kafka brokers learn these from
-   * the controller's UpdateMetadata; until brokers talk to each other (the cluster issue) each
-   * broker follows /brokers/ids and /controller itself.
-   */
-  private watchCluster(): void {
-    const refreshBrokers = async (): Promise<void> => {
-      try {
-        const list = await this.zk.getBrokers();
-        this.metadata.setBrokers(
-          list.map((r) => {
-            const e = r.info.endpoints.find((x) => x.listener === this.config.advertisedListener.name) ?? r.info.endpoints[0];
-            return { id: r.info.id, host: e?.host ?? '', port: e?.port ?? -1, rack: r.info.rack ?? null };
-          }),
-        );
-      } catch (err) {
-        if (!this.closing) this.logger.warn({ err: String(err) }, 'could not read the live brokers');
-      }
-    };
-    this.zk.watchChildren('/brokers/ids', () => void refreshBrokers());
-    this.zk.watchData('/controller', (data) => {
-      let id = -1;
-      try {
-        if (data) id = (JSON.parse(data.toString('utf8')) as { brokerid?: number }).brokerid ?? -1;
-      } catch {
-        id = -1;
-      }
-      this.metadata.controllerId = id;
-      this.metadata.notify();
-    });
   }
 
   private tick(): void {
@@ -269,15 +301,47 @@ export class Broker {
     return topicConfigEntries(overrides, Object.fromEntries(this.config.originals));
   }
 
+  /**
+   * Controlled shutdown before the listener closes (the controller may be this broker, answering
+   * over its own listener): only when enabled, registered, and other brokers are live to lead.
+   */
+  private async moveLeadershipAway(): Promise<void> {
+    const cfg = this.config;
+    const others = [...this.metadata.brokers.keys()].some((id) => id !== this.brokerId);
+    if (!cfg.controlledShutdownEnable || this.brokerEpoch < 0 || !others || !this.server) return;
+    await controlledShutdown({
+      brokerId: this.brokerId,
+      brokerEpoch: () => this.brokerEpoch,
+      controller: () => {
+        const id = this.metadata.controllerId;
+        const e = id >= 0 ? this.metadata.endpointOf(id) : undefined;
+        return e ? { id, host: e.host, port: e.port } : undefined;
+      },
+      maxRetries: cfg.controlledShutdownMaxRetries,
+      backoffMs: cfg.controlledShutdownRetryBackoffMs,
+      requestTimeoutMs: cfg.controllerSocketTimeoutMs,
+      logger: this.logger,
+      localRequest: (body) => this.router.local(7, 3, body, `broker-${this.brokerId}`),
+    }).catch((err) => this.logger.warn({ err: String(err) }, 'controlled shutdown failed'));
+  }
+
   autoCreateTopic(name: string): Promise<number> {
     return this.admin.autoCreate(name);
   }
 
   /** Stops serving: no new requests, parked fetches answered, logs flushed, session closed. */
   async stop(): Promise<void> {
-    if (this.closing) return;
+    if (this.closing || this.stopping) return;
+    this.stopping = true;
+    await this.moveLeadershipAway();
     this.closing = true;
+    // Control requests held for a registration that will not come are let go (answered while closing).
+    this.markRegistered();
     if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.isrExpiryTimer) clearInterval(this.isrExpiryTimer);
+    // Followers stop fetching first (Kafka's shutdown order: fetchers, then the replica manager).
+    this.replicas?.fetchers?.close();
+    this.alterPartitionSender?.close();
     this.server?.close();
     for (const c of this.connections) c.close();
     this.metadata.close();

@@ -57,7 +57,12 @@ export class FetchPurgatory {
 
   /** Wakes every fetch parked on this partition. */
   appended(topic: string, partition: number): void {
-    const set = this.byKey.get(FetchPurgatory.key(topic, partition));
+    this.wakeKey(FetchPurgatory.key(topic, partition));
+  }
+
+  /** Wakes every fetch parked on the partition with this key (FetchPurgatory.key). */
+  wakeKey(key: string): void {
+    const set = this.byKey.get(key);
     if (!set) return;
     for (const w of [...set]) w.wake();
   }

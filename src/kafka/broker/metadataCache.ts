@@ -1,7 +1,8 @@
-// What this broker believes about the cluster: live brokers, topics, partition leaders and ISR.
-// The controller keeps it current (in Kafka through UpdateMetadata/LeaderAndIsr; here, while the
-// cluster has one broker, through the controller's in-process notifications). Metadata,
-// FindCoordinator and the admin APIs answer from it; CreateTopics and DeleteTopics wait on it.
+// What this broker believes about the cluster: live brokers, the controller, topics, partition
+// leaders and ISR. The controller keeps it current with UpdateMetadata (applyUpdateMetadata, as
+// Kafka's ZkMetadataCache.updateMetadata); LeaderAndIsr refreshes the entries of the partitions
+// it names. Metadata, FindCoordinator and the admin APIs answer from it; CreateTopics and
+// DeleteTopics wait on it.
 
 export interface BrokerEndpoint {
   readonly id: number;
@@ -26,6 +27,22 @@ export interface TopicMeta {
   readonly partitions: Map<number, PartitionMeta>;
 }
 
+/** One partition as UpdateMetadata carries it. */
+export interface UpdateMetadataPartition {
+  topic: string;
+  topicId: string;
+  partition: number;
+  controllerEpoch: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  zkVersion: number;
+  replicas: number[];
+}
+
+/** Kafka's LeaderDuringDelete: the partition's topic is being deleted. */
+export const LEADER_DURING_DELETE = -2;
+
 export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
 
 /** Bounds the waiters (CreateTopics/DeleteTopics in flight) so a flood of admin calls cannot grow memory. */
@@ -38,13 +55,9 @@ export class MetadataCache {
   private readonly topicsById = new Map<string, TopicMeta>();
   controllerId = -1;
   clusterId: string | null = null;
+  /** Leaders' inter-broker endpoints from LeaderAndIsr LiveLeaders (known before UpdateMetadata names them). */
+  readonly liveLeaders = new Map<number, { host: string; port: number }>();
   private readonly waiters = new Set<{ check: () => boolean; done: (ok: boolean) => void }>();
-
-  setBrokers(list: readonly BrokerEndpoint[]): void {
-    this.brokers.clear();
-    for (const b of list) this.brokers.set(b.id, b);
-    this.notify();
-  }
 
   upsertPartition(topic: string, topicId: string, p: PartitionMeta): void {
     let t = this.topics.get(topic);
@@ -57,6 +70,54 @@ export class MetadataCache {
     this.topicsById.set(topicId, t);
     t.partitions.set(p.partition, p);
     this.notify();
+  }
+
+  /**
+   * UpdateMetadata: the live brokers and the controller are replaced; each partition state is
+   * upserted, or removed when its leader is -2 (the topic is being deleted), and a topic left
+   * without partitions goes. Returns the topics removed.
+   */
+  applyUpdateMetadata(controllerId: number, brokers: readonly BrokerEndpoint[], partitions: readonly UpdateMetadataPartition[]): string[] {
+    this.controllerId = controllerId;
+    this.brokers.clear();
+    for (const b of brokers) this.brokers.set(b.id, b);
+    const removed: string[] = [];
+    for (const p of partitions) {
+      if (p.leader === LEADER_DURING_DELETE) {
+        const t = this.topics.get(p.topic);
+        t?.partitions.delete(p.partition);
+        if (t && t.partitions.size === 0) {
+          this.topics.delete(p.topic);
+          if (this.topicsById.get(t.topicId) === t) this.topicsById.delete(t.topicId);
+          removed.push(p.topic);
+        }
+        continue;
+      }
+      let t = this.topics.get(p.topic);
+      if (!t) {
+        t = { name: p.topic, topicId: p.topicId, partitions: new Map() };
+        this.topics.set(p.topic, t);
+      }
+      if (t.topicId !== p.topicId) this.topicsById.delete(t.topicId);
+      t.topicId = p.topicId;
+      this.topicsById.set(p.topicId, t);
+      t.partitions.set(p.partition, {
+        partition: p.partition,
+        leader: p.leader,
+        leaderEpoch: p.leaderEpoch,
+        isr: p.isr,
+        replicas: p.replicas,
+        zkVersion: p.zkVersion,
+        controllerEpoch: p.controllerEpoch,
+      });
+    }
+    this.notify();
+    return removed;
+  }
+
+  /** A broker's endpoint: from UpdateMetadata's live brokers, else from LeaderAndIsr's live leaders. */
+  endpointOf(id: number): { host: string; port: number } | undefined {
+    return this.brokers.get(id) ?? this.liveLeaders.get(id);
   }
 
   removeTopic(topic: string): void {

@@ -33,12 +33,28 @@ export class OffsetsTopic implements OffsetsStore {
     };
   }
 
+  /**
+   * Appends and resolves once every in-sync replica has the records (the high watermark passed
+   * them), as Kafka's group coordinator commits with acks=all: a commit answered before its
+   * replication could vanish in a failover.
+   */
   async append(partition: number, records: { key: Buffer; value: Buffer | null }[]): Promise<void> {
     const batch = buildBatch({ records: records.map((r) => ({ key: r.key, value: r.value })) });
     const r = this.b.replicas.appendToLeader(OFFSETS_TOPIC, partition, batch, { acks: -1, allowZstd: false });
     if (r.errorCode !== ErrorCode.NONE) {
       throw new KafkaError(r.errorCode, `could not write to ${OFFSETS_TOPIC}-${partition}`);
     }
+    if (r.hosted === undefined || r.lastOffset === undefined) return;
+    const requiredOffset = r.lastOffset + 1;
+    let code = this.b.replicas.produceVerdictNow(r.hosted, requiredOffset);
+    if (code === undefined) {
+      const [done] = await this.b.replicas.producePurgatory.park(
+        [{ key: r.hosted.key, requiredOffset, errorCode: undefined }],
+        this.b.config.offsetCommitTimeoutMs,
+      );
+      code = done?.errorCode ?? ErrorCode.REQUEST_TIMED_OUT;
+    }
+    if (code !== ErrorCode.NONE) throw new KafkaError(code, `${OFFSETS_TOPIC}-${partition} did not replicate the write`);
   }
 
   /** Replays the partition's log into the coordinator. */

@@ -14,7 +14,7 @@ import { readHeaderPrefix, readHeaderRest, writeResponseHeader } from '../protoc
 import type { Msg } from '../protocol/schema.js';
 import type { Connection } from './connection.js';
 import { errorResponse } from './errorResponse.js';
-import { ADVERTISED } from './versions.js';
+import { ADVERTISED, INTER_BROKER, acceptedRange } from './versions.js';
 
 export interface RequestContext {
   readonly apiKey: number;
@@ -49,7 +49,8 @@ export class RequestRouter {
   handle(frame: Buffer, conn: Connection): Buffer[] | null | Promise<Buffer[] | null> {
     const r = new KafkaReader(frame);
     const h = readHeaderPrefix(r);
-    const range = ADVERTISED.get(h.apiKey);
+    // Inter-broker APIs (and the replica versions of Fetch/ListOffsets) are accepted without being advertised.
+    const range = acceptedRange(h.apiKey);
     if (h.apiKey === API_VERSIONS_KEY && range && h.apiVersion > range[1]) {
       return this.encode(API_VERSIONS_KEY, 0, h.correlationId, {
         errorCode: ErrorCode.UNSUPPORTED_VERSION,
@@ -84,6 +85,28 @@ export class RequestRouter {
     } catch (err) {
       return failed(err);
     }
+  }
+
+  /**
+   * An inter-broker request from this process (the controller to its own broker): the body is
+   * encoded and decoded with the declarations both ways, exactly as it would cross the wire.
+   */
+  async local(apiKey: number, version: number, body: Msg, clientId: string): Promise<Msg> {
+    const def = apiDef(apiKey);
+    const handler = this.handlers.get(apiKey);
+    const range = INTER_BROKER.get(apiKey);
+    if (!def || !handler || !range || version < range[0] || version > range[1])
+      throw new Error(`API ${apiKey} v${version} is not an inter-broker API`);
+    const w = new KafkaWriter(256);
+    def.request.encode(w, version, body);
+    const req = def.request.decode(new KafkaReader(w.toBuffer()), version);
+    // Inter-broker handlers never touch the connection (it exists only for client-facing APIs).
+    const ctx = { apiKey, version, correlationId: 0, clientId, clientHost: 'local', conn: undefined } as unknown as RequestContext;
+    const res = await handler(req, ctx);
+    if (res === null) throw new Error(`API ${apiKey} gave no response`);
+    const out = new KafkaWriter(256);
+    def.response.encode(out, version, res);
+    return def.response.decode(new KafkaReader(out.toBuffer()), version);
   }
 
   /** Called with a handler's unexpected exception (the broker logs it). */

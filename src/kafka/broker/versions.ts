@@ -36,7 +36,38 @@ export const ADVERTISED: ReadonlyMap<number, readonly [number, number]> = new Ma
   [42, [0, 2]], // DeleteGroups
   [43, [0, 2]], // ElectLeaders
   [44, [0, 1]], // IncrementalAlterConfigs
+  [45, [0, 0]], // AlterPartitionReassignments (as Kafka 3.9; v1 came with 4.0)
+  [46, [0, 0]], // ListPartitionReassignments
   [47, [0, 0]], // OffsetDelete
   [60, [0, 1]], // DescribeCluster
   [61, [0, 0]], // DescribeProducers
 ]);
+
+/**
+ * Inter-broker APIs at the versions Apache Kafka 3.9 (IBP 3.9, ZooKeeper mode) sends them. They
+ * are served on the listener but never advertised in ApiVersions: clients have no business with
+ * them, and the fuzz test walks ADVERTISED (a hostile LeaderAndIsr would be obeyed, as in Kafka
+ * without an authorizer).
+ */
+export const INTER_BROKER: ReadonlyMap<number, readonly [number, number]> = new Map([
+  // A 3.9 follower fetches at v17 (replica id in the tagged ReplicaState, KIP-903) and asks offsets
+  // at v9, the versions its IBP fixes (it does not negotiate); clients keep the advertised ranges.
+  [1, [4, 17]], // Fetch
+  [2, [0, 9]], // ListOffsets
+  [4, [7, 7]], // LeaderAndIsr
+  [5, [4, 4]], // StopReplica
+  [6, [8, 8]], // UpdateMetadata
+  [7, [3, 3]], // ControlledShutdown
+  [56, [2, 3]], // AlterPartition (v2: NewIsr without epochs, as brokers before IBP 3.5 send)
+]);
+
+/**
+ * The versions of an API key the listener accepts: the advertised range widened by the
+ * inter-broker one (a key in both, like Fetch, takes the union).
+ */
+export function acceptedRange(apiKey: number): readonly [number, number] | undefined {
+  const a = ADVERTISED.get(apiKey);
+  const i = INTER_BROKER.get(apiKey);
+  if (!a || !i) return a ?? i;
+  return [Math.min(a[0], i[0]), Math.max(a[1], i[1])];
+}

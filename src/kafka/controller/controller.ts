@@ -1,17 +1,25 @@
 // The ZooKeeper-mode controller's shell: elected through /controller, it watches brokers, topics
 // and deletion markers, feeds what it reads to ControllerCore (decisions.ts), makes the epoch-fenced
-// writes the core asks for and passes the resulting notifications to subscribers (the local
-// broker today; LeaderAndIsr/StopReplica requests in the cluster issue). Like KafkaController, all
-// ZooKeeper events go through one serialized queue. A controller whose session expires or whose
-// fenced write fails resigns and stops writing.
+// writes the core asks for and sends the resulting LeaderAndIsr / UpdateMetadata / StopReplica
+// requests to the brokers over the inter-broker listener (requestBatch.ts, channel.ts). It also
+// answers the brokers' AlterPartition and ControlledShutdown and runs ElectLeaders and the auto
+// leader rebalance. Like KafkaController, all events go through one serialized queue. A
+// controller whose session expires or whose fenced write fails resigns and stops writing.
 
 import { EventEmitter } from 'node:events';
 import { Err, isZooKeeperError, waitConnected } from '../../zookeeper/client/index.js';
 import type { Logger } from '../../util/log.js';
 import { silentLogger } from '../../util/log.js';
 import { ControllerMovedError, type ControllerLease, type KafkaZk, type WatchHandle } from '../zk/kafkaZk.js';
-import { Paths, decodeController, type PartitionState } from '../zk/layout.js';
+import { LEADER_RECOVERY_RECOVERING, Paths, decodeController, type PartitionState } from '../zk/layout.js';
+import type { Msg } from '../protocol/schema.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { BrokerRequestSender } from './sender.js';
+import { type OngoingReassignment, Reassigner, type ReassignmentRequest, type ReassignmentResult } from './reassigner.js';
 import {
+  type AlterPartitionItem,
+  type ElectionOutcome,
+  type TopicPartition,
   ControllerCore,
   type ControllerNotification,
   type ControllerWrite,
@@ -42,6 +50,27 @@ export interface ControllerOptions {
   eventQueueMax?: number;
   /** Bound on re-decisions after conflicting state writes within one event. */
   conflictRetriesMax?: number;
+  /**
+   * Send LeaderAndIsr/UpdateMetadata/StopReplica to the brokers over this listener (Kafka's
+   * inter.broker.listener.name). Without it decisions only reach the listeners (tests of the core).
+   */
+  interBrokerListener?: string;
+  /** controller.socket.timeout.ms */
+  requestTimeoutMs?: number;
+  /** The controller's own broker, reached in process rather than through its advertised endpoint. */
+  localBroker?: (apiKey: number, version: number, body: Msg) => Promise<Msg>;
+  /** auto.leader.rebalance.enable with leader.imbalance.check.interval.seconds / .per.broker.percentage. */
+  autoLeaderRebalance?: { checkIntervalMs: number; imbalancePercentage: number };
+}
+
+export interface ControlledShutdownResult {
+  errorCode: number;
+  remaining: TopicPartition[];
+}
+
+export interface AlterPartitionResult {
+  errorCode: number;
+  partitions: { topic: string; partition: number; errorCode: number; state?: LeaderAndIsrState }[];
 }
 
 export interface ControllerEvents {
@@ -51,7 +80,7 @@ export interface ControllerEvents {
   error: [error: unknown];
 }
 
-type QueuedEvent = { key: string; run: () => Promise<void> };
+type QueuedEvent = { key: string; run: () => Promise<void>; cancel?: () => void };
 
 /** Runs of one event when its connection drops midway. */
 const EVENT_ATTEMPTS_MAX = 3;
@@ -77,6 +106,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private lease: ControllerLease | undefined;
   private core: ControllerCore | undefined;
   private stopped = false;
+  /** This term's requests to the brokers (absent without an inter-broker listener). */
+  private sender: BrokerRequestSender | undefined;
+  private rebalanceTimer: NodeJS.Timeout | undefined;
+  private nextRequestKey = 0;
 
   constructor(zk: KafkaZk, opts: ControllerOptions) {
     super();
@@ -87,8 +120,20 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.log = opts.logger ?? silentLogger;
     this.eventQueueMax = opts.eventQueueMax ?? 100_000;
     this.conflictRetriesMax = opts.conflictRetriesMax ?? 20;
+    this.opts = opts;
+    this.reassigner = new Reassigner({
+      zk,
+      log: this.log,
+      epochZkVersion: () => this.lease?.epochZkVersion,
+      execute: (d) => this.execute(d),
+      deliver: (n) => this.deliver(n),
+    });
     zk.on('expired', this.onSessionExpired);
   }
+
+  private readonly reassigner: Reassigner;
+
+  private readonly opts: ControllerOptions;
 
   get isActive(): boolean {
     return this.lease !== undefined;
@@ -101,6 +146,15 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** The controller's cached leader/ISR of a partition (undefined when not active or unknown). */
   partitionState(topic: string, partition: number): LeaderAndIsrState | undefined {
     return this.core?.partitionState(topic, partition);
+  }
+
+  /** The topic with this id, as the active controller knows it. */
+  topicByTopicId(topicId: string): string | undefined {
+    return this.core?.topicByTopicId(topicId);
+  }
+
+  topicIdOf(topic: string): string | undefined {
+    return this.core?.topicId(topic);
   }
 
   onLeaderAndIsr(cb: LeaderAndIsrListener): void {
@@ -127,7 +181,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.controllerWatch?.close();
     this.controllerWatch = undefined;
     this.zk.off('expired', this.onSessionExpired);
-    this.queue.length = 0;
+    for (const ev of this.queue.splice(0)) ev.cancel?.();
     this.queuedKeys.clear();
     await this.draining;
     const lease = this.lease;
@@ -137,17 +191,19 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   // ---- event queue
 
-  private enqueue(key: string, run: () => Promise<void>): void {
-    if (this.stopped) return;
+  /** False when the event was not queued (stopped, or the queue is full). */
+  private enqueue(key: string, run: () => Promise<void>, cancel?: () => void): boolean {
+    if (this.stopped) return false;
     // Events re-read ZooKeeper when they run, so a queued one already covers a newer trigger.
-    if (this.queuedKeys.has(key)) return;
+    if (this.queuedKeys.has(key)) return true;
     if (this.queue.length >= this.eventQueueMax) {
       this.emit('error', new Error(`controller event queue full (${this.eventQueueMax})`));
-      return;
+      return false;
     }
     this.queuedKeys.add(key);
-    this.queue.push({ key, run });
+    this.queue.push(cancel ? { key, run, cancel } : { key, run });
     if (!this.draining) this.draining = this.drain();
+    return true;
   }
 
   private async drain(): Promise<void> {
@@ -225,12 +281,19 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!this.lease) return;
     this.lease = undefined;
     this.core = undefined;
+    this.sender?.close();
+    this.sender = undefined;
+    if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
+    this.rebalanceTimer = undefined;
     for (const w of this.activeWatches) w.close();
     this.activeWatches = [];
     for (const w of this.topicWatches.values()) w.close();
     this.topicWatches.clear();
-    // Events queued for the old term are meaningless now.
-    for (const ev of this.queue.splice(0)) if (ev.key === 'controller') this.queue.push(ev);
+    // Events queued for the old term are meaningless now (requests from brokers are answered NOT_CONTROLLER).
+    for (const ev of this.queue.splice(0)) {
+      if (ev.key === 'controller') this.queue.push(ev);
+      else ev.cancel?.();
+    }
     this.queuedKeys.clear();
     for (const ev of this.queue) this.queuedKeys.add(ev.key);
     this.emit('resigned');
@@ -248,6 +311,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       this.zk.watchChildren(Paths.brokerIds, () => this.enqueue('brokers', () => this.onBrokerChange())),
       this.zk.watchChildren(Paths.topics, () => this.enqueue('topics', () => this.onTopicChange())),
       this.zk.watchChildren(Paths.deleteTopics, () => this.enqueue('deletions', () => this.onDeletionRequest())),
+      this.reassigner.watchZnode((run) => this.enqueue('reassignZnode', async () => void (this.core && (await run(this.core))))),
     );
     const brokers = await this.zk.getBrokers();
     const topicNames = await this.zk.getAllTopics();
@@ -259,9 +323,29 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
     if (this.lease !== lease) return;
     this.core = core;
+    if (this.opts.interBrokerListener !== undefined) {
+      this.sender = new BrokerRequestSender({
+        controllerId: this.brokerId,
+        controllerEpoch: lease.epoch,
+        interBrokerListener: this.opts.interBrokerListener,
+        requestTimeoutMs: this.opts.requestTimeoutMs ?? 30_000,
+        localBroker: this.opts.localBroker,
+        logger: this.log,
+      });
+      this.sender.setBrokers(brokers);
+    }
     const decision = core.initialize(new Map(brokers.map((b) => [b.info.id, b.epoch])), snapshots);
     this.emit('elected', lease);
+    const auto = this.opts.autoLeaderRebalance;
+    if (auto) {
+      this.rebalanceTimer = setInterval(
+        () => this.enqueue('rebalance', () => this.autoRebalance(auto.imbalancePercentage)),
+        auto.checkIntervalMs,
+      );
+      this.rebalanceTimer.unref();
+    }
     await this.execute(decision);
+    if (this.core === core) await this.reassigner.resumeAll(core);
   }
 
   // ---- event handlers (run only while active)
@@ -270,7 +354,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!this.core) return;
     const brokers = await this.zk.getBrokers();
     if (!this.core) return;
-    await this.execute(this.core.brokersChanged(new Map(brokers.map((b) => [b.info.id, b.epoch]))));
+    this.sender?.setBrokers(brokers);
+    const core = this.core;
+    const started = new Set(brokers.filter((b) => core.liveBrokers.get(b.info.id) !== b.epoch).map((b) => b.info.id));
+    await this.execute(core.brokersChanged(new Map(brokers.map((b) => [b.info.id, b.epoch]))));
+    if (started.size > 0 && this.core === core) await this.reassigner.brokersStarted(core, started);
   }
 
   private async onTopicChange(): Promise<void> {
@@ -324,34 +412,176 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const s = await this.zk.getPartitionState(name, p);
       if (s) states.set(p, s);
     }
-    return { topicId: a.topicId, partitions: a.partitions, states };
+    return { topicId: a.topicId, partitions: a.partitions, states, adding: a.addingReplicas, removing: a.removingReplicas };
+  }
+
+  // ---- requests from brokers and admin clients (run in the event queue, answered when done)
+
+  /** Runs `fn` in the event queue; NOT_CONTROLLER (as `notController()`) when not active then. */
+  private submit<T>(fn: (core: ControllerCore) => Promise<T>, notController: () => T): Promise<T> {
+    if (!this.core || this.stopped) return Promise.resolve(notController());
+    return new Promise<T>((resolve, reject) => {
+      const queued = this.enqueue(
+        `request:${this.nextRequestKey++}`,
+        async () => {
+          if (!this.core) return resolve(notController());
+          try {
+            resolve(await fn(this.core));
+          } catch (e) {
+            // Fenced mid-way: the asker should find the new controller, not see a server error.
+            if (e instanceof ControllerMovedError) resolve(notController());
+            else reject(e);
+            throw e;
+          }
+        },
+        () => resolve(notController()),
+      );
+      if (!queued) resolve(notController());
+    });
+  }
+
+  /** AlterPartition from a partition leader (KIP-497): validated by the core, written fenced and conditionally. */
+  alterPartition(brokerId: number, brokerEpoch: number, items: readonly AlterPartitionItem[]): Promise<AlterPartitionResult> {
+    const notController = (): AlterPartitionResult => ({ errorCode: ErrorCode.NOT_CONTROLLER, partitions: [] });
+    return this.submit(async (core) => {
+      const { errorCode, outcomes } = core.alterPartition(brokerId, brokerEpoch, items);
+      const partitions: AlterPartitionResult['partitions'] = [];
+      const announce: ControllerNotification[] = [];
+      for (const o of outcomes) {
+        if (!o.write || o.errorCode !== ErrorCode.NONE) {
+          partitions.push({ topic: o.topic, partition: o.partition, errorCode: o.errorCode, ...(o.state ? { state: o.state } : {}) });
+          continue;
+        }
+        const zkVersion = await this.tryUpdate(o.write, announce);
+        if (zkVersion === undefined)
+          partitions.push({ topic: o.topic, partition: o.partition, errorCode: ErrorCode.INVALID_UPDATE_VERSION });
+        else partitions.push({ topic: o.topic, partition: o.partition, errorCode: ErrorCode.NONE, state: { ...o.state!, zkVersion } });
+      }
+      await this.deliver(announce);
+      // An ISR that now holds every target replica completes a reassignment.
+      const changed = partitions.filter((p) => p.errorCode === ErrorCode.NONE);
+      if (this.core === core) await this.reassigner.isrChanged(core, changed);
+      return { errorCode, partitions };
+    }, notController);
+  }
+
+  /** AlterPartitionReassignments; null when this broker is not the active controller. */
+  alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<ReassignmentResult[] | null> {
+    return this.submit(
+      (core) => this.reassigner.alter(core, requests),
+      () => null,
+    );
+  }
+
+  /** ListPartitionReassignments (`partitions` null = all); null when not the active controller. */
+  listPartitionReassignments(partitions: readonly TopicPartition[] | null): Promise<OngoingReassignment[] | null> {
+    return this.submit(
+      async (core) => this.reassigner.list(core, partitions),
+      () => null,
+    );
+  }
+
+  /** ControlledShutdown: moves the broker's leaderships away; answers what it still leads. */
+  controlledShutdown(brokerId: number, brokerEpoch: number): Promise<ControlledShutdownResult> {
+    const notController = (): ControlledShutdownResult => ({ errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] });
+    return this.submit(async (core) => {
+      const { errorCode, decision } = core.controlledShutdown(brokerId, brokerEpoch);
+      if (errorCode !== ErrorCode.NONE) return { errorCode, remaining: [] };
+      this.log.info({ broker: brokerId }, 'controlled shutdown requested');
+      await this.execute(decision);
+      return { errorCode, remaining: this.core?.leadershipsOf(brokerId) ?? [] };
+    }, notController);
+  }
+
+  /** ElectLeaders: preferred (0) or unclean (1); `partitions` null = all. */
+  electLeaders(electionType: number, partitions: readonly TopicPartition[] | null): Promise<ElectionOutcome[] | null> {
+    return this.submit(
+      async (core) => {
+        const outcomes = electionType === 1 ? core.electUnclean(partitions ?? undefined) : core.electPreferred(partitions ?? undefined);
+        await this.runElections(outcomes);
+        return outcomes;
+      },
+      () => null,
+    );
+  }
+
+  private async autoRebalance(imbalancePercentage: number): Promise<void> {
+    const core = this.core;
+    if (!core) return;
+    const candidates = core.imbalancedPartitions(imbalancePercentage);
+    if (candidates.length === 0) return;
+    this.log.info({ partitions: candidates.length }, 'auto leader rebalance: electing preferred leaders');
+    await this.runElections(core.electPreferred(candidates));
+  }
+
+  /** Writes each election; a lost conditional write turns its outcome into an error. */
+  private async runElections(outcomes: ElectionOutcome[]): Promise<void> {
+    const announce: ControllerNotification[] = [];
+    for (const o of outcomes) {
+      if (!o.write) continue;
+      if ((await this.tryUpdate(o.write, announce)) === undefined) o.errorCode = ErrorCode.INVALID_UPDATE_VERSION;
+    }
+    await this.deliver(announce);
+  }
+
+  /**
+   * One conditional state write outside the core's own decisions: the new zkVersion, or undefined
+   * when it lost to a concurrent change (the state is then re-read and re-decided).
+   */
+  private async tryUpdate(w: ControllerWrite & { kind: 'updateState' }, announce: ControllerNotification[]): Promise<number | undefined> {
+    const lease = this.lease;
+    const core = this.core;
+    if (!lease || !core) return undefined;
+    try {
+      const v = await this.zk.updatePartitionState(lease.epochZkVersion, w.topic, w.partition, w.state, w.expectedZkVersion);
+      announce.push(...core.stateWritten(w.topic, w.partition, w.state, v, this.how(w)));
+      return v;
+    } catch (e) {
+      if (!isZooKeeperError(e, Err.BADVERSION) && !isZooKeeperError(e, Err.NONODE)) throw e;
+      await this.execute(core.stateRefreshed(w.topic, w.partition, await this.zk.getPartitionState(w.topic, w.partition)));
+      return undefined;
+    }
   }
 
   // ---- carrying out decisions
 
-  private async execute(decision: Decision, depth = 0): Promise<void> {
+  private async execute(decision: Decision, depth = 0, pending?: ControllerNotification[]): Promise<void> {
     const lease = this.lease;
     const core = this.core;
     if (!lease || !core) return;
     if (decision.controllerMoved) throw new ControllerMovedError('a partition state carries a newer controller epoch');
     await this.deliver(decision.notifications);
+    // What the writes announce goes out as one batch at the end (ControllerBrokerRequestBatch).
+    const out = pending ?? [];
     for (const w of decision.writes) {
       if (this.lease !== lease) return;
-      const follow = await this.write(lease, core, w);
+      const follow = await this.write(lease, core, w, out);
       if (follow) {
         if (depth >= this.conflictRetriesMax) throw new Error(`partition state kept changing under the controller (${w.kind})`);
-        await this.execute(follow, depth + 1);
+        await this.execute(follow, depth + 1, out);
       }
     }
+    if (!pending) await this.deliver(out);
+  }
+
+  private how(w: ControllerWrite): { isNew?: boolean; metadataOnly?: boolean; skipBrokers?: number[] } {
+    if (w.kind === 'createState') return { isNew: true };
+    if (w.kind !== 'updateState') return {};
+    return { ...(w.metadataOnly ? { metadataOnly: true } : {}), ...(w.skipBrokers ? { skipBrokers: w.skipBrokers } : {}) };
   }
 
   /** One write; returns a follow-up decision after a conflict. */
-  private async write(lease: ControllerLease, core: ControllerCore, w: ControllerWrite): Promise<Decision | undefined> {
+  private async write(
+    lease: ControllerLease,
+    core: ControllerCore,
+    w: ControllerWrite,
+    out: ControllerNotification[],
+  ): Promise<Decision | undefined> {
     switch (w.kind) {
       case 'createState': {
         const [r] = await this.zk.createPartitionStates(lease.epochZkVersion, [w]);
         if (r!.ok) {
-          await this.deliver(core.stateWritten(w.topic, w.partition, w.state, r!.zkVersion));
+          out.push(...core.stateWritten(w.topic, w.partition, w.state, r!.zkVersion, this.how(w)));
           return undefined;
         }
         if (r!.code !== Err.NODEEXISTS) throw new Error(`creating state of ${w.topic}-${w.partition} failed (${r!.code})`);
@@ -360,7 +590,15 @@ export class Controller extends EventEmitter<ControllerEvents> {
       case 'updateState': {
         try {
           const v = await this.zk.updatePartitionState(lease.epochZkVersion, w.topic, w.partition, w.state, w.expectedZkVersion);
-          await this.deliver(core.stateWritten(w.topic, w.partition, w.state, v));
+          out.push(...core.stateWritten(w.topic, w.partition, w.state, v, this.how(w)));
+          if (w.state.leaderRecoveryState === LEADER_RECOVERY_RECOVERING) {
+            // Only an unclean election writes this state: say so, it may have dropped acknowledged writes.
+            const { leader, leaderEpoch } = w.state;
+            this.log.warn(
+              { topic: w.topic, partition: w.partition, leader, leaderEpoch },
+              'unclean leader election: leader chosen outside the ISR',
+            );
+          }
           return undefined;
         } catch (e) {
           if (!isZooKeeperError(e, Err.BADVERSION) && !isZooKeeperError(e, Err.NONODE)) throw e;
@@ -371,7 +609,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
         this.topicWatches.get(w.topic)?.close();
         this.topicWatches.delete(w.topic);
         await this.zk.deleteTopicZnodes(lease.epochZkVersion, w.topic);
-        await this.deliver(core.topicDeleted(w.topic));
+        out.push(...core.topicDeleted(w.topic));
         return undefined;
       }
       case 'removeDeletionMarker':
@@ -381,24 +619,23 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   private async deliver(notifications: readonly ControllerNotification[]): Promise<void> {
-    let metadata = false;
+    if (notifications.length === 0) return;
     for (const n of notifications) {
-      switch (n.kind) {
-        case 'leaderAndIsr':
-          for (const cb of this.leaderAndIsrListeners) await this.call(() => cb(n.topic, n.topicId, n.partition, n.state));
-          break;
-        case 'stopReplica':
-          await Promise.all(
-            this.stopReplicaListeners.map((cb) => this.call(() => cb(n.topic, n.partition, n.deletePartition, n.replicas))),
-          );
-          break;
-        case 'metadataChange':
-          metadata = true;
-          break;
+      if (n.kind === 'leaderAndIsr') {
+        for (const cb of this.leaderAndIsrListeners) await this.call(() => cb(n.topic, n.topicId, n.partition, n.state));
       }
     }
-    // Coalesced: one metadata notice per batch is enough for a cache refresh.
-    if (metadata) for (const cb of this.metadataListeners) await this.call(cb);
+    // Topic deletion waits for the replicas to be stopped before the znodes go.
+    const stops = notifications.filter((n) => n.kind === 'stopReplica');
+    const waits: Promise<unknown>[] = stops.map((n) =>
+      Promise.all(this.stopReplicaListeners.map((cb) => this.call(() => cb(n.topic, n.partition, n.deletePartition, n.replicas)))),
+    );
+    if (notifications.some((n) => n.kind === 'metadataChange' || n.kind === 'leaderAndIsr')) {
+      for (const cb of this.metadataListeners) await this.call(cb);
+    }
+    const core = this.core;
+    if (this.sender && core) waits.push(this.sender.send(notifications, core));
+    await Promise.all(waits);
   }
 
   private async call(f: () => void | Promise<void>): Promise<void> {

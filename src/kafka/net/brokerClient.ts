@@ -145,16 +145,18 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.chunks.push(d);
     this.buffered += d.length;
     while (this.buffered >= 4) {
-      const head = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-      this.chunks = [head];
-      const size = head.readInt32BE(0);
+      // Only the size is read until the whole frame is here: joining the chunks of a large
+      // response at every arrival would copy it over and over (quadratic in its size).
+      if ((this.chunks[0] as Buffer).length < 4) this.chunks = [Buffer.concat(this.chunks)];
+      const size = (this.chunks[0] as Buffer).readInt32BE(0);
       if (size < 4 || size > this.responseBytesMax) {
         this.close();
         return;
       }
-      if (head.length < 4 + size) return;
-      const frame = head.subarray(4, 4 + size);
-      const rest = head.subarray(4 + size);
+      if (this.buffered < 4 + size) return;
+      const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
+      const frame = all.subarray(4, 4 + size);
+      const rest = all.subarray(4 + size);
       this.chunks = rest.length > 0 ? [rest] : [];
       this.buffered = rest.length;
       this.onFrame(frame);

@@ -5,6 +5,7 @@
 import { Message, type MessageDecl } from './schema.js';
 import { AlterConfigsRequest, AlterConfigsResponse } from './messages/alterConfigs.js';
 import { AlterPartitionRequest, AlterPartitionResponse } from './messages/alterPartition.js';
+import { AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse } from './messages/alterPartitionReassignments.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './messages/apiVersions.js';
 import { ControlledShutdownRequest, ControlledShutdownResponse } from './messages/controlledShutdown.js';
 import { CreatePartitionsRequest, CreatePartitionsResponse } from './messages/createPartitions.js';
@@ -28,6 +29,7 @@ import { LeaderAndIsrRequest, LeaderAndIsrResponse } from './messages/leaderAndI
 import { LeaveGroupRequest, LeaveGroupResponse } from './messages/leaveGroup.js';
 import { ListGroupsRequest, ListGroupsResponse } from './messages/listGroups.js';
 import { ListOffsetsRequest, ListOffsetsResponse } from './messages/listOffsets.js';
+import { ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse } from './messages/listPartitionReassignments.js';
 import { MetadataRequest, MetadataResponse } from './messages/metadata.js';
 import { OffsetCommitRequest, OffsetCommitResponse } from './messages/offsetCommit.js';
 import { OffsetDeleteRequest, OffsetDeleteResponse } from './messages/offsetDelete.js';
@@ -73,6 +75,8 @@ export const ApiKey = {
   DeleteGroups: 42,
   ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   AlterPartition: 56,
   DescribeCluster: 60,
@@ -121,6 +125,8 @@ const pairs: readonly (readonly [MessageDecl, MessageDecl])[] = [
   [DeleteGroupsRequest, DeleteGroupsResponse],
   [ElectLeadersRequest, ElectLeadersResponse],
   [IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse],
+  [AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse],
+  [ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse],
   [OffsetDeleteRequest, OffsetDeleteResponse],
   [AlterPartitionRequest, AlterPartitionResponse],
   [DescribeClusterRequest, DescribeClusterResponse],

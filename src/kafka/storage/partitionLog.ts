@@ -498,7 +498,12 @@ export class PartitionLog {
   truncateTo(offset: number): void {
     this.ensureOpen();
     if (offset < 0) throw new Error(`cannot truncate to negative offset ${offset}`);
-    if (offset >= this.logEndOffset) return;
+    if (offset >= this.logEndOffset) {
+      // No data goes, but an epoch this broker started as leader without appending anything
+      // (its start offset = our log end) must: it conflicts with the new leader's (as Kafka trims).
+      this.epochs.truncateFromEnd(this.logEndOffset);
+      return;
+    }
     if (offset < this.segments[0].baseOffset) {
       this.truncateFullyAndStartAt(offset);
       return;

@@ -347,6 +347,37 @@ export function decodeTopicAssignment(topic: string, data: Buffer | null): Topic
   };
 }
 
+// ---- /admin/reassign_partitions (ZkData.ReassignPartitionsZNode)
+
+/** One entry of the legacy reassignment znode: move `topic`-`partition` to `replicas`. */
+export interface ReassignmentEntry {
+  topic: string;
+  partition: number;
+  replicas: number[];
+}
+
+/** `{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}`, as Kafka writes it. */
+export function encodeReassignPartitions(entries: readonly ReassignmentEntry[]): Buffer {
+  return json({
+    version: 1,
+    partitions: entries.map((e) => ({ topic: e.topic, partition: e.partition, replicas: [...e.replicas] })),
+  });
+}
+
+/** Unknown keys (the old tool's "log_dirs") are ignored, as Kafka's reader does. */
+export function decodeReassignPartitions(data: Buffer | null): ReassignmentEntry[] {
+  const w = Paths.reassignPartitions;
+  const o = parseObject(w, data);
+  if (int(w, o, 'version') !== 1) throw new ZkDataError(w, `unknown version ${String(o['version'])}`);
+  const list = o['partitions'];
+  if (!Array.isArray(list)) throw new ZkDataError(w, '"partitions" must be an array');
+  return list.map((e) => {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new ZkDataError(w, 'a partition entry must be an object');
+    const entry = e as Json;
+    return { topic: str(w, entry, 'topic'), partition: int(w, entry, 'partition'), replicas: intList(w, entry['replicas'], 'replicas') };
+  });
+}
+
 // ---- /brokers/topics/<t>/partitions/<p>/state
 
 export const LEADER_RECOVERY_RECOVERED = 0;

@@ -76,3 +76,56 @@ test('connecting to a port nobody listens on fails with a named error', async ()
     (e: unknown) => e instanceof BrokerClientError && e.message.includes(`127.0.0.1:${port}`),
   );
 });
+
+test('responses split into single bytes, and two responses in one chunk, are framed correctly', async () => {
+  const sockets: import('node:net').Socket[] = [];
+  const server = createServer((s) => {
+    sockets.push(s);
+    let got = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      // Answer once both requests are in: ApiVersions v0 bodies (error 0, one key) for each id.
+      const ids: number[] = [];
+      for (let at = 0; at + 4 <= got.length; ) {
+        const size = got.readInt32BE(at);
+        if (at + 4 + size > got.length) break;
+        ids.push(got.readInt32BE(at + 8));
+        at += 4 + size;
+      }
+      if (ids.length < 2) return;
+      const frames = ids.map((id) => {
+        const f = Buffer.alloc(4 + 16);
+        f.writeInt32BE(16, 0);
+        f.writeInt32BE(id, 4);
+        f.writeInt16BE(0, 8);
+        f.writeInt32BE(1, 10);
+        f.writeInt16BE(18, 14);
+        f.writeInt16BE(0, 16);
+        f.writeInt16BE(3, 18);
+        return f;
+      });
+      // The first response one byte at a time, then the second whole.
+      const first = frames[0] as Buffer;
+      let i = 0;
+      const drip = (): void => {
+        if (i < first.length) {
+          s.write(first.subarray(i, i + 1));
+          i++;
+          setImmediate(drip);
+        } else s.write(frames[1] as Buffer);
+      };
+      drip();
+    });
+  });
+  try {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const c = await BrokerClient.connect({ host: '127.0.0.1', port, clientId: 'net-test' });
+    const [a, b] = await Promise.all([c.request(18, 0, {}), c.request(18, 0, {})]);
+    for (const r of [a, b]) assert.deepEqual(r.apiKeys, [{ apiKey: 18, minVersion: 0, maxVersion: 3 }]);
+    c.close();
+  } finally {
+    for (const s of sockets) s.destroy();
+    server.close();
+  }
+});

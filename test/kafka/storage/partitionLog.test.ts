@@ -244,3 +244,31 @@ test('a rolled segment is fsynced in the background and then the recovery point 
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+// Found by the cluster simulator: a broker that became leader (epoch 4 assigned at its log end)
+// and appended nothing kept epoch 4 in its cache after following the next leader, saw a
+// divergence with it at every fetch and never rejoined the ISR. Kafka trims in that case too.
+test('truncating to the log end or past it drops an epoch that starts there, and keeps the data', () => {
+  const root = tmpDir();
+  try {
+    const log = openLog(root, new FakeClock());
+    log.append(buildBatch({ count: 3 }), 3);
+    log.epochs.assign(4, log.logEndOffset);
+    assert.deepEqual(
+      log.epochs.all.map((e) => [e.epoch, e.startOffset]),
+      [
+        [3, 0],
+        [4, 3],
+      ],
+    );
+    log.truncateTo(log.logEndOffset + 10);
+    assert.equal(log.logEndOffset, 3);
+    assert.deepEqual(
+      log.epochs.all.map((e) => [e.epoch, e.startOffset]),
+      [[3, 0]],
+    );
+    log.close();
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,7 @@
 // CreatePartitions (key 37): grows a topic to `count` partitions. New replicas are assigned with
 // Kafka's algorithm continued from the existing partitions (or taken from the request), written
 // to /brokers/topics/<t>; the controller creates their state. Shrinking is INVALID_PARTITIONS.
+// Only the active controller does this (Kafka 3.9 ZooKeeper mode): others answer NOT_CONTROLLER.
 
 import { assignReplicas } from '../../controller/assignment.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -12,6 +13,10 @@ import type { Handler } from '../requests.js';
 export function createPartitionsHandler(b: Broker): Handler {
   return async (req: Msg) => {
     const results: Msg[] = [];
+    if (!b.controller?.isActive) {
+      for (const t of req.topics as Msg[]) results.push({ name: t.name, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null });
+      return { throttleTimeMs: 0, results };
+    }
     for (const t of req.topics as Msg[]) {
       results.push({ name: t.name, ...(await grow(b, t, req.validateOnly === true, req.timeoutMs as number)) });
     }

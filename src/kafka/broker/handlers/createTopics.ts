@@ -1,6 +1,8 @@
 // CreateTopics (key 19). In ZooKeeper mode the controller creates partition state; this broker
 // writes the topic znodes (AdminZkClient's order) and, with timeoutMs > 0, waits until the
-// leaders are known before answering (Kafka's DelayedCreatePartitions).
+// leaders are known before answering (Kafka's DelayedCreatePartitions). As in Kafka 3.9's
+// ZooKeeper mode (KafkaApis.handleCreateTopicsRequest), only the active controller creates topics:
+// another broker answers NOT_CONTROLLER for each, and admin clients retry at the controller.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Msg } from '../../protocol/schema.js';
@@ -9,6 +11,17 @@ import type { Handler } from '../requests.js';
 
 export function createTopicsHandler(b: Broker): Handler {
   return async (req: Msg, ctx) => {
+    if (!b.controller?.isActive) {
+      const topics = (req.topics as Msg[]).map((t) => ({
+        name: t.name,
+        errorCode: ErrorCode.NOT_CONTROLLER,
+        errorMessage: null,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: [],
+      }));
+      return { throttleTimeMs: 0, topics };
+    }
     const seen = new Map<string, number>();
     for (const t of req.topics as Msg[]) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const topics = await Promise.all(

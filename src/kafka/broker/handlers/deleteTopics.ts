@@ -1,5 +1,6 @@
 // DeleteTopics (key 20): writes /admin/delete_topics/<t>; the controller removes the topic and
 // every replica drops its log. With timeoutMs > 0 the answer waits until the topic is gone.
+// Only the active controller does this (Kafka 3.9 ZooKeeper mode): others answer NOT_CONTROLLER.
 
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Msg } from '../../protocol/schema.js';
@@ -13,6 +14,10 @@ export function deleteTopicsHandler(b: Broker): Handler {
       ctx.version >= 6
         ? (req.topics as Msg[]).map((t) => ({ name: t.name, topicId: t.topicId }))
         : (req.topicNames as string[]).map((name) => ({ name, topicId: ZERO_UUID }));
+    if (!b.controller?.isActive) {
+      const responses = wanted.map((w) => ({ name: w.name, topicId: w.topicId, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null }));
+      return { throttleTimeMs: 0, responses };
+    }
     const responses = await Promise.all(
       wanted.map(async (w) => {
         const name = w.name ?? (w.topicId !== ZERO_UUID ? (b.metadata.topicById(w.topicId)?.name ?? null) : null);

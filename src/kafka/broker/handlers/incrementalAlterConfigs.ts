@@ -14,11 +14,26 @@ const OP_DELETE = 1;
 const OP_APPEND = 2;
 const OP_SUBTRACT = 3;
 
+/**
+ * The per-broker dynamic configs accepted on a BROKER resource: the replication throttles that
+ * kafka-reassign-partitions sets with --throttle and clears on --verify. They are stored in
+ * /config/brokers/<id> as Kafka stores them, but not enforced (no replication quotas here).
+ */
+const BROKER_DYNAMIC_KEYS: ReadonlySet<string> = new Set([
+  'leader.replication.throttled.rate',
+  'follower.replication.throttled.rate',
+  'replica.alter.log.dirs.io.max.bytes.per.second',
+]);
+
 export function incrementalAlterConfigsHandler(b: Broker): Handler {
   return async (req: Msg) => {
     const responses: Msg[] = [];
     for (const r of req.resources as Msg[]) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      if (r.resourceType === ResourceType.BROKER) {
+        responses.push({ ...base, ...(await alterBrokerConfig(b, r, req.validateOnly === true)) });
+        continue;
+      }
       if (r.resourceType !== ResourceType.TOPIC) {
         responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Only topic configs can be altered on this broker' });
         continue;
@@ -50,6 +65,32 @@ export function incrementalAlterConfigsHandler(b: Broker): Handler {
     }
     return { throttleTimeMs: 0, responses };
   };
+}
+
+/**
+ * A BROKER resource, as ZkAdminManager.alterBrokerConfigs: its name is this broker's id (or empty
+ * for the cluster default), and only BROKER_DYNAMIC_KEYS may be named.
+ */
+async function alterBrokerConfig(b: Broker, r: Msg, validateOnly: boolean): Promise<{ errorCode: number; errorMessage: string | null }> {
+  const name = r.resourceName as string;
+  if (name !== '' && name !== String(b.brokerId)) {
+    return {
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: `Unexpected broker id, expected ${b.brokerId} or empty string, but received ${name}`,
+    };
+  }
+  const entity = name === '' ? '<default>' : name;
+  const props = await b.zk.getEntityConfig('brokers', entity);
+  for (const c of r.configs as Msg[]) {
+    if (!BROKER_DYNAMIC_KEYS.has(c.name)) {
+      return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Cannot update these configs dynamically: ${c.name}` };
+    }
+    if (c.configOperation === OP_SET && c.value !== null) props[c.name] = c.value;
+    else if (c.configOperation === OP_DELETE) delete props[c.name];
+    else return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Unsupported operation ${c.configOperation} for ${c.name}` };
+  }
+  if (!validateOnly) await b.zk.setEntityConfig('brokers', entity, props);
+  return { errorCode: ErrorCode.NONE, errorMessage: null };
 }
 
 /** Validates and stores a topic's full override set; shared by both alter APIs. */

@@ -6,6 +6,14 @@ import type { Msg } from '../../protocol/schema.js';
 import type { Broker } from '../broker.js';
 import type { Handler, RequestContext } from '../requests.js';
 import { alterConfigsHandler } from './alterConfigs.js';
+import { alterPartitionHandler } from './alterPartition.js';
+import { alterPartitionReassignmentsHandler } from './alterPartitionReassignments.js';
+import { listPartitionReassignmentsHandler } from './listPartitionReassignments.js';
+import { controlledShutdownHandler } from './controlledShutdown.js';
+import { afterRegistration } from './controlEpochs.js';
+import { leaderAndIsrHandler } from './leaderAndIsr.js';
+import { stopReplicaHandler } from './stopReplica.js';
+import { updateMetadataHandler } from './updateMetadata.js';
 import { createPartitionsHandler } from './createPartitions.js';
 import { createTopicsHandler } from './createTopics.js';
 import { deleteRecordsHandler } from './deleteRecords.js';
@@ -42,7 +50,15 @@ export function registerHandlers(b: Broker): void {
   r.register(37, createPartitionsHandler(b));
   r.register(43, electLeadersHandler(b));
   r.register(44, incrementalAlterConfigsHandler(b));
+  r.register(45, alterPartitionReassignmentsHandler(b));
+  r.register(46, listPartitionReassignmentsHandler(b));
   r.register(60, describeClusterHandler(b));
+  // Inter-broker APIs (served, not advertised: versions.ts INTER_BROKER).
+  r.register(4, afterRegistration(b, leaderAndIsrHandler(b)));
+  r.register(5, afterRegistration(b, stopReplicaHandler(b)));
+  r.register(6, afterRegistration(b, updateMetadataHandler(b)));
+  r.register(7, controlledShutdownHandler(b));
+  r.register(56, alterPartitionHandler(b));
   r.register(61, describeProducersHandler(b));
 
   const g = () => b.groups;
@@ -103,13 +119,13 @@ function guarded(b: Broker, h: (req: Msg, ctx: RequestContext) => Promise<Msg> |
   return async (req, ctx) => {
     if (!b.metadata.topics.has('__consumer_offsets')) {
       await b.autoCreateTopic('__consumer_offsets');
-      return notCoordinator(ctx.apiKey, req);
+      return notCoordinator(ctx.apiKey, ctx.version, req);
     }
     return h(req, ctx);
   };
 }
 
-function notCoordinator(apiKey: number, req: Msg): Msg {
+function notCoordinator(apiKey: number, version: number, req: Msg): Msg {
   const errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
   if (apiKey === 11)
     return {
@@ -117,7 +133,8 @@ function notCoordinator(apiKey: number, req: Msg): Msg {
       errorCode,
       generationId: -1,
       protocolType: null,
-      protocolName: null,
+      // Before v7 the protocol name is not nullable: Kafka sends an empty string.
+      protocolName: version < 7 ? '' : null,
       leader: '',
       skipAssignment: false,
       memberId: req.memberId ?? '',

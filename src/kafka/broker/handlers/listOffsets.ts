@@ -1,6 +1,8 @@
 // ListOffsets (key 2): earliest (-2), latest (-1: the high watermark, or the last stable
 // offset under read_committed), max timestamp (-3, v7) or the first offset whose batch has a
 // timestamp at or after the one asked. v0 answers with an array of offsets instead.
+// A follower (replicaId >= 0) asks the leader and gets its log end as "latest"; only the debugging
+// replica id (-2) may ask a replica that is not the leader (Kafka's fetchOnlyFromLeader).
 
 import { ErrorCode } from '../../protocol/errors.js';
 import { decodeBatches } from '../../protocol/records.js';
@@ -11,6 +13,12 @@ import type { Handler } from '../requests.js';
 const LATEST = -1;
 const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
+/** v8 (KIP-405): the first offset in local storage; without tiered storage, the log start. */
+const EARLIEST_LOCAL = -4;
+/** v9 (KIP-1005): the last offset in tiered storage; without it Kafka answers offset -1. */
+const LATEST_TIERED = -5;
+const CONSUMER_REPLICA_ID = -1;
+const DEBUGGING_REPLICA_ID = -2;
 
 /** The first record at or past `from` with a timestamp >= ts, read from the batch holding `from`. */
 function firstRecordAtOrAfter(
@@ -56,7 +64,8 @@ export function listOffsetsHandler(b: Broker): Handler {
           out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
-        if (!p.isLeader && (req.replicaId as number) < 0) {
+        const replicaId = req.replicaId as number;
+        if (!p.isLeader && replicaId !== DEBUGGING_REPLICA_ID) {
           out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
           continue;
         }
@@ -66,11 +75,14 @@ export function listOffsetsHandler(b: Broker): Handler {
           continue;
         }
         const ts = rp.timestamp as number;
-        const upTo = req.isolationLevel === 1 ? p.lastStableOffset : p.log.highWatermark;
+        // Replicas read to the log end; consumers to the HW (or the last stable offset).
+        const upTo =
+          replicaId !== CONSUMER_REPLICA_ID ? p.log.logEndOffset : req.isolationLevel === 1 ? p.lastStableOffset : p.log.highWatermark;
         let offset = -1;
         let timestamp = -1;
         if (ts === LATEST) offset = upTo;
-        else if (ts === EARLIEST) offset = p.log.logStartOffset;
+        else if (ts === EARLIEST || (ts === EARLIEST_LOCAL && ctx.version >= 8)) offset = p.log.logStartOffset;
+        else if (ts === LATEST_TIERED && ctx.version >= 9) offset = -1;
         else if (ts === MAX_TIMESTAMP) {
           const m = p.log.maxTimestampAndOffset();
           offset = m.offset;
