@@ -20,6 +20,7 @@ import type { Broker } from '../../src/kafka/broker/broker.js';
 import type { KafkaToolName, KafkaVersion } from '../helpers/apacheKafka.js';
 import { waitFor } from '../helpers/wait.js';
 import {
+  describeRows,
   KAFKA_VERSIONS,
   maxVersionSeen,
   nonEmptyLines as lines,
@@ -72,16 +73,6 @@ function highWatermarks(topic: string): number[] {
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
-
-/** The `GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG` rows of a group description. */
-function describeRows(out: string, group: string, topic: string): Map<number, { current: number; end: number; lag: number }> {
-  const rows = new Map<number, { current: number; end: number; lag: number }>();
-  const re = new RegExp(`^${group}\\s+${topic}\\s+(\\d+)\\s+(\\d+|-)\\s+(\\d+)\\s+(\\d+|-)`, 'gm');
-  for (const m of out.matchAll(re)) {
-    rows.set(Number(m[1]), { current: Number(m[2]), end: Number(m[3]), lag: Number(m[4]) });
-  }
-  return rows;
-}
 
 /** JSON event lines of the Verifiable tools (their stdout also carries log lines). */
 function events(out: string): Record<string, unknown>[] {

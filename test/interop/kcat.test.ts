@@ -3,10 +3,9 @@
 // turns its group consumer off unless the group APIs advertise version 0: -G proves they do.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { KafkaTestingCluster } from '../../src/cluster/kafkaTestingCluster.js';
-import { killOnExit } from '../helpers/children.js';
+import { type KcatRun, runKcat } from './helpers/kcat.js';
 
 let cluster: KafkaTestingCluster;
 
@@ -18,35 +17,8 @@ after(async () => {
   await cluster?.close();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function kcat(args: string[], input?: string, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-b', cluster.bootstrap, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    killOnExit(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`kcat ${args.join(' ')} timed out; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
+function kcat(args: string[], input?: string, timeoutMs = 30_000): Promise<KcatRun> {
+  return runKcat(cluster.bootstrap, args, input, timeoutMs);
 }
 
 test('kcat -L lists the broker and auto-created topics', async () => {

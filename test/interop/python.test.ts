@@ -8,33 +8,23 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KafkaTestingCluster } from '../../src/cluster/kafkaTestingCluster.js';
 import { killOnExit } from '../helpers/children.js';
+import { debianPython, pythonScripts, repoRoot, requireDebianPythonClients } from './helpers/pythonClients.js';
 
-// Compiled into dist/test/interop, the scripts stay in the source tree.
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const scripts = join(repo, 'test', 'interop', 'python');
-const debianPython = '/usr/bin/python3';
-const DEBIAN_PACKAGES = 'python3-confluent-kafka python3-kafka python3-lz4 python3-snappy python3-zstandard';
+const scripts = pythonScripts;
 
 let cluster: KafkaTestingCluster;
 let venvPython = '';
 
 before(async () => {
-  if (!existsSync(debianPython)) throw new Error(`${debianPython} is missing: apt-get install ${DEBIAN_PACKAGES}`);
-  try {
-    execFileSync(debianPython, ['-c', 'import confluent_kafka, kafka, lz4, snappy, zstandard'], { stdio: 'pipe' });
-  } catch (e) {
-    throw new Error(`Debian's Python clients are missing (apt-get install ${DEBIAN_PACKAGES}): ${(e as { stderr?: Buffer }).stderr}`);
-  }
+  requireDebianPythonClients();
   // Idempotent: a cached venv is reused without touching the network.
   let out: string;
   try {
-    out = execFileSync(join(repo, 'scripts', 'fetch-python-clients.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync(join(repoRoot, 'scripts', 'fetch-python-clients.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     throw new Error(`scripts/fetch-python-clients.sh failed (it needs python3-venv and PyPI once): ${(e as { stderr?: string }).stderr}`);
   }

@@ -1,5 +1,5 @@
-// Shared by the tests that run Apache Kafka's own tools and Java clients against our broker
-// (kafkaTools.test.ts, kafkaJavaClients.test.ts): one call runs a tool and demands success, and a
+// Shared by the tests that run Apache Kafka's own tools and Java clients against our brokers
+// (kafkaTools.test.ts, kafkaJavaClients.test.ts, clusterJava.test.ts): one call runs a tool and demands success, and a
 // recorder notes which API versions the clients really sent.
 
 import assert from 'node:assert/strict';
@@ -38,6 +38,16 @@ export async function runTool(
   assert.equal(r.timedOut, false, `${what} timed out:\n${r.stdout}\n${r.stderr}`);
   assert.equal(r.code, 0, `${what} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/** The `GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG` rows of a group description. */
+export function describeRows(out: string, group: string, topic: string): Map<number, { current: number; end: number; lag: number }> {
+  const rows = new Map<number, { current: number; end: number; lag: number }>();
+  const re = new RegExp(`^${group}\\s+${topic}\\s+(\\d+)\\s+(\\d+|-)\\s+(\\d+)\\s+(\\d+|-)`, 'gm');
+  for (const m of out.matchAll(re)) {
+    rows.set(Number(m[1]), { current: Number(m[2]), end: Number(m[3]), lag: Number(m[4]) });
+  }
+  return rows;
 }
 
 /**

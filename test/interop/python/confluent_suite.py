@@ -8,6 +8,7 @@ Every wait has a deadline so a broker that never answers fails the run instead o
 """
 
 import json
+import select
 import sys
 import time
 
@@ -306,7 +307,86 @@ def scenario_admin(bootstrap, prefix, _codec):
     )
 
 
-SCENARIOS = {'produce': scenario_produce, 'group': scenario_group, 'admin': scenario_admin}
+def produce_to_partitions(bootstrap, topic, prefix, per_partition, partitions=3):
+    """Idempotent acks=all writes naming each record's partition; every record must be delivered."""
+    producer = Producer(dict(common(bootstrap), **{'acks': 'all', 'enable.idempotence': True}))
+    delivered, errors = [], []
+
+    def on_delivery(err, msg):
+        if err is not None:
+            errors.append(err.name())
+        else:
+            delivered.append({'id': msg.value().decode(), 'partition': msg.partition(), 'offset': msg.offset()})
+
+    for i in range(per_partition):
+        for p in range(partitions):
+            producer.produce(topic, partition=p, value=('%s-%d-%d' % (prefix, p, i)).encode(), on_delivery=on_delivery)
+            producer.poll(0)
+    if producer.flush(DEADLINE_S) or errors:
+        raise RuntimeError('delivery failed: %s' % errors)
+    return delivered
+
+
+def scenario_failover(bootstrap, topic, _codec):
+    """A committing member reads round a, prints a 'ready' line and keeps polling until a line arrives
+    on stdin (the test stops the group's coordinator meanwhile); then round b is written and read,
+    and the final commit goes to the new coordinator."""
+    first = produce_to_partitions(bootstrap, topic, 'a', 20)
+    consumer = Consumer(
+        dict(
+            common(bootstrap),
+            **{
+                'group.id': topic + '-group',
+                'auto.offset.reset': 'earliest',
+                'enable.auto.commit': True,
+                'auto.commit.interval.ms': 100,
+                'session.timeout.ms': 6000,
+                'heartbeat.interval.ms': 300,
+            },
+        )
+    )
+    consumer.subscribe([topic])
+    read = []
+
+    def poll():
+        m = consumer.poll(0.05)
+        if m is not None and m.error() is not None and m.error().code() != KafkaError._PARTITION_EOF:
+            raise RuntimeError('consume: %s' % m.error().name())
+        if m is not None and m.error() is None:
+            read.append({'id': m.value().decode(), 'partition': m.partition(), 'offset': m.offset()})
+        return False
+
+    def has_read(batch):
+        ids = {r['id'] for r in read}
+        return all(d['id'] in ids for d in batch)
+
+    until(lambda: poll() or has_read(first), 'round a to be read')
+    consumer.commit(asynchronous=False)
+    print(json.dumps({'phase': 'ready', 'delivered': first}), flush=True)
+    while not select.select([sys.stdin], [], [], 0)[0]:
+        poll()
+    sys.stdin.readline()
+    second = produce_to_partitions(bootstrap, topic, 'b', 20)
+    until(lambda: poll() or has_read(second), 'round b to be read after the coordinator moved')
+    commit_errors = []
+
+    def commit():
+        try:
+            consumer.commit(asynchronous=False)
+            return True
+        except confluent_kafka.KafkaException as e:
+            # A commit racing the coordinator move may fail retriably; the client then finds the new one.
+            if not e.args[0].retriable():
+                raise
+            commit_errors.append(e.args[0].name())
+            return False
+
+    until(commit, 'a commit through the new coordinator')
+    consumer.close()
+    print(json.dumps({'phase': 'done', 'delivered': second, 'read': read, 'commitErrors': commit_errors}))
+
+
+SCENARIOS = {'produce': scenario_produce, 'group': scenario_group, 'admin': scenario_admin, 'failover': scenario_failover}
 
 if __name__ == '__main__':
     scenario, bootstrap, name = sys.argv[1], sys.argv[2], sys.argv[3]

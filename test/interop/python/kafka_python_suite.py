@@ -9,6 +9,7 @@ producer before 2.1 (Debian ships 2.0.2), so acks=all without idempotence is wha
 
 import json
 import queue
+import select
 import sys
 import threading
 import time
@@ -308,7 +309,64 @@ def scenario_admin(bootstrap, prefix, _codec):
     )
 
 
-SCENARIOS = {'produce': scenario_produce, 'group': scenario_group, 'admin': scenario_admin}
+def produce_to_partitions(bootstrap, topic, prefix, per_partition, partitions=3):
+    """acks=all writes naming each record's partition, one in flight (no idempotence before 2.1)."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks='all', retries=5, max_in_flight_requests_per_connection=1)
+    futures = []
+    for i in range(per_partition):
+        for p in range(partitions):
+            v = '%s-%d-%d' % (prefix, p, i)
+            futures.append((v, producer.send(topic, value=v.encode(), partition=p)))
+    producer.flush(DEADLINE_S)
+    delivered = []
+    for v, f in futures:
+        md = f.get(timeout=DEADLINE_S)
+        delivered.append({'id': v, 'partition': md.partition, 'offset': md.offset})
+    producer.close()
+    return delivered
+
+
+def scenario_failover(bootstrap, topic, _codec):
+    """A committing member reads round a, prints a 'ready' line and keeps polling until a line arrives
+    on stdin (the test stops the group's coordinator meanwhile); then round b is written and read,
+    and the final commit goes to the new coordinator."""
+    first = produce_to_partitions(bootstrap, topic, 'a', 20)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=topic + '-group',
+        auto_offset_reset='earliest',
+        enable_auto_commit=True,
+        auto_commit_interval_ms=100,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=300,
+    )
+    consumer.subscribe([topic])
+    read = []
+
+    def poll():
+        for batch in consumer.poll(timeout_ms=50).values():
+            read.extend({'id': m.value.decode(), 'partition': m.partition, 'offset': m.offset} for m in batch)
+        return False
+
+    def has_read(batch):
+        ids = {r['id'] for r in read}
+        return all(d['id'] in ids for d in batch)
+
+    until(lambda: poll() or has_read(first), 'round a to be read')
+    consumer.commit()
+    print(json.dumps({'phase': 'ready', 'delivered': first}), flush=True)
+    while not select.select([sys.stdin], [], [], 0)[0]:
+        poll()
+    sys.stdin.readline()
+    second = produce_to_partitions(bootstrap, topic, 'b', 20)
+    until(lambda: poll() or has_read(second), 'round b to be read after the coordinator moved')
+    # commit() retries retriable errors itself (finding the new coordinator on NOT_COORDINATOR).
+    consumer.commit()
+    consumer.close()
+    print(json.dumps({'phase': 'done', 'delivered': second, 'read': read, 'commitErrors': []}))
+
+
+SCENARIOS = {'produce': scenario_produce, 'group': scenario_group, 'admin': scenario_admin, 'failover': scenario_failover}
 
 if __name__ == '__main__':
     scenario, bootstrap, name = sys.argv[1], sys.argv[2], sys.argv[3]
