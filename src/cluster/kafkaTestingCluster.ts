@@ -40,6 +40,9 @@ async function startOwnZooKeeper(dir: string, members: number, logger: Logger | 
   };
 }
 
+/** How long start() waits for every broker to know every other one. */
+const clusterViewWaitMs = 30_000;
+
 export interface KafkaTestingClusterOptions {
   /** Brokers to start (ids 1..n). Default 1. */
   brokers?: number;
@@ -79,6 +82,15 @@ export class KafkaTestingCluster {
       for (let id = 1; id <= (opts.brokers ?? 1); id++) brokers.push({ id, logDir: join(dir, `broker-${id}`), port: 0, broker: undefined });
       const cluster = new KafkaTestingCluster(dir, zk, zkConnect, brokers, opts.brokerProps ?? {}, opts.logger);
       for (const b of brokers) await cluster.startBroker(b.id);
+      // Each broker serves once it knows itself and the controller; the controller's UpdateMetadata
+      // naming the brokers that started after it may still be in flight. Callers get a whole view.
+      const ids = brokers.map((b) => b.id);
+      for (const b of brokers) {
+        const m = b.broker!.metadata;
+        if (!(await m.waitUntil(() => ids.every((id) => m.brokers.has(id)), clusterViewWaitMs))) {
+          throw new Error(`broker ${b.id} did not learn brokers ${ids.join(', ')} within ${clusterViewWaitMs} ms`);
+        }
+      }
       return cluster;
     } catch (e) {
       await zk?.close();
