@@ -24,7 +24,12 @@ import { MetadataCache } from './metadataCache.js';
 import { OffsetsTopic, OFFSETS_TOPIC } from './offsetsTopic.js';
 import { ReplicaManager } from './replicaManager.js';
 import { BrokerClient } from '../net/brokerClient.js';
-import { type AlterPartitionSender, createAlterPartitionSender } from '../replication/alterPartitionSender.js';
+import {
+  ALTER_PARTITION_API_KEY,
+  ALTER_PARTITION_VERSION,
+  type AlterPartitionSender,
+  createAlterPartitionSender,
+} from '../replication/alterPartitionSender.js';
 import { RequestRouter } from './requests.js';
 import { TopicAdmin } from './topicAdmin.js';
 import { type ConfigEntry, topicConfigEntries } from './topicConfigs.js';
@@ -152,6 +157,10 @@ export class Broker {
     this.alterPartitionSender = createAlterPartitionSender({
       controller: () => ({ controllerId: this.metadata.controllerId, brokers: this.metadata.brokers }),
       clientId: `broker-${this.brokerId}-alter-partition`,
+      self: {
+        brokerId: this.brokerId,
+        request: (body) => this.router.local(ALTER_PARTITION_API_KEY, ALTER_PARTITION_VERSION, body, `broker-${this.brokerId}`),
+      },
       requestTimeoutMs: cfg.controllerSocketTimeoutMs,
       logger: this.logger,
     });

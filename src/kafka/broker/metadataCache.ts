@@ -4,6 +4,8 @@
 // it names. Metadata, FindCoordinator and the admin APIs answer from it; CreateTopics and
 // DeleteTopics wait on it.
 
+import { ErrorCode } from '../protocol/errors.js';
+
 export interface BrokerEndpoint {
   readonly id: number;
   readonly host: string;
@@ -126,6 +128,15 @@ export class MetadataCache {
     this.topics.delete(topic);
     if (this.topicsById.get(t.topicId) === t) this.topicsById.delete(t.topicId);
     this.notify();
+  }
+
+  /**
+   * The error for a partition this broker does not host (Kafka's getPartitionOrError): one the
+   * cluster has is led elsewhere, or nowhere (NOT_LEADER_OR_FOLLOWER: the client refreshes its
+   * metadata); one it does not have is unknown (`unknown`, by default UNKNOWN_TOPIC_OR_PARTITION).
+   */
+  notHostedError(topic: string, partition: number, unknown: number = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION): number {
+    return this.topics.get(topic)?.partitions.has(partition) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : unknown;
   }
 
   topicById(topicId: string): TopicMeta | undefined {

@@ -68,6 +68,10 @@ export interface AlterPartitionSenderOptions {
   clientId: string;
   requestTimeoutMs?: number;
   logger?: Logger;
+  /** This broker's id and its in-process route: a controller on this broker is asked without a
+   * socket (its advertised endpoint may not loop back), as the controller's channel and controlled
+   * shutdown do. */
+  self?: { brokerId: number; request: (body: Msg) => Promise<Msg> };
 }
 
 export interface AlterPartitionSender {
@@ -115,6 +119,7 @@ export function createAlterPartitionSender(opts: AlterPartitionSenderOptions): A
     if (closed) throw new Error('AlterPartition sender is closed');
     const { controllerId, brokers } = opts.controller();
     const ep = brokers.get(controllerId);
+    if (opts.self && controllerId === opts.self.brokerId) return opts.self.request(body);
     if (controllerId < 0 || !ep) throw new Error(`no controller endpoint known (controller ${controllerId})`);
     const c = await connectTo(controllerId, ep);
     return c.request(ALTER_PARTITION_API_KEY, ALTER_PARTITION_VERSION, body);

@@ -27,7 +27,10 @@ export function runKcat(bootstrap: string, args: readonly string[], input?: stri
       child.kill('SIGKILL');
       reject(new Error(`kcat ${args.join(' ')} timed out; stderr: ${stderr}`));
     }, timeoutMs);
-    child.on('error', reject);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`kcat could not be started (install the Debian package kcat): ${e.message}`));
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

@@ -7,7 +7,6 @@
 // Everything runs on one Apache ZooKeeper 3.8, one chroot per scenario.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,7 @@ import { Broker } from '../../../src/kafka/broker/broker.js';
 import { parseServerProperties } from '../../../src/kafka/config.js';
 import { startApacheKafka, runKafkaTool } from '../../helpers/apacheKafka.js';
 import { type ServerHandle, startApacheZooKeeper } from '../../helpers/apacheZk.js';
-import { killOnExit } from '../../helpers/children.js';
+import { runKcat, type KcatRun } from '../../interop/helpers/kcat.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
@@ -61,39 +60,9 @@ async function startOurs(o: { chroot: string; brokerId: number; logDir: string; 
   return broker;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function kcat(bootstrap: string, args: string[], input?: string, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-b', bootstrap, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    killOnExit(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`kcat ${args.join(' ')} timed out; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`kcat could not be started (install the Debian package kcat): ${e.message}`));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
+/** kcat with this file's default deadline (a cold librdkafka against a cold JVM broker is slow). */
+const kcat = (bootstrap: string, args: string[], input?: string, timeoutMs = 60_000): Promise<KcatRun> =>
+  runKcat(bootstrap, args, input, timeoutMs);
 
 function client(bootstrap: string): InstanceType<typeof Kafka> {
   return new Kafka({

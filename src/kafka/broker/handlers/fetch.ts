@@ -107,12 +107,11 @@ function readAll(
       partitions.push(out);
       const p = b.replicas.get(topicName, fp.partition);
       if (!p) {
-        // A partition the topic does not have is unknown (as Kafka says); one hosted elsewhere is not led here.
-        out.errorCode = b.metadata.topics.get(topicName)?.partitions.has(fp.partition)
-          ? ErrorCode.NOT_LEADER_OR_FOLLOWER
-          : version >= 13
-            ? ErrorCode.UNKNOWN_TOPIC_ID
-            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        out.errorCode = b.metadata.notHostedError(
+          topicName,
+          fp.partition,
+          version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        );
         // Kafka answers a partition it has no metadata for with an empty record set and abort list.
         out.abortedTransactions = [];
         out.records = NO_RECORDS;

@@ -59,9 +59,7 @@ export function listOffsetsHandler(b: Broker): Handler {
         partitions.push(out);
         const p = b.replicas.get(t.name, rp.partitionIndex);
         if (!p) {
-          // A partition the topic does not have is unknown, as in Kafka; one hosted elsewhere is not led here.
-          const known = b.metadata.topics.get(t.name)?.partitions.has(rp.partitionIndex);
-          out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          out.errorCode = b.metadata.notHostedError(t.name, rp.partitionIndex);
           continue;
         }
         const replicaId = req.replicaId as number;

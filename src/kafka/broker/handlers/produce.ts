@@ -27,11 +27,8 @@ export function produceHandler(b: Broker): Handler {
           : req.transactionalId != null
             ? { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }
             : b.replicas.appendToLeader(t.name, pd.index, pd.records, { acks, allowZstd: ctx.version >= 7 });
-        // A partition this broker does not host but the cluster has is led elsewhere (or nowhere):
-        // NOT_LEADER_OR_FOLLOWER sends the client to refresh its metadata, as Kafka answers.
-        if (r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && b.metadata.topics.get(t.name)?.partitions.has(pd.index)) {
-          r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-        }
+        // The replica manager knows only what it hosts; the cluster's view decides between the two.
+        if (r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) r.errorCode = b.metadata.notHostedError(t.name, pd.index);
         if (r.errorCode !== ErrorCode.NONE) anyError = true;
         const out: Msg = {
           index: pd.index,
