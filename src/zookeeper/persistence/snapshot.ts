@@ -220,7 +220,13 @@ export function snapshotBytes(name: string, raw: Buffer): Buffer {
  */
 export function parseSnapshot(
   buf: Buffer,
-  onNode: (path: string, node: ZNode) => void,
+  /**
+   * `unresolvedAclRef` is set when the node names an ACL the table lacks: a fuzzy snapshot wrote the
+   * table before a later create or setACL added that ACL (Apache's ReferenceCountedACLCache then
+   * ignores the reference, and replaying that txn restores the ACL). Such a node comes with an
+   * empty ACL (no one but a super user may touch it) until the replay gives it its own.
+   */
+  onNode: (path: string, node: ZNode, unresolvedAclRef?: bigint) => void,
   /** Called with the sessions and ACL table before the first node (so a dump of a damaged file has them). */
   onTables?: (sessions: Map<bigint, number>, acls: Map<bigint, AclT[]>) => void,
 ): SnapshotContents {
@@ -258,11 +264,10 @@ export function parseSnapshot(
       const ref = r.long();
       const s = StatPersisted.decode(r);
       const acl = acls.get(ref);
-      if (!acl) fail(`node ${path || '/'} refers to ACL ${ref}, which the ACL table lacks`);
       const node: ZNode = {
         // A view into `buf`: loadNode copies the bytes into the tree.
         data,
-        acl: acl!,
+        acl: acl ?? [],
         czxid: s.czxid,
         mzxid: s.mzxid,
         ctime: s.ctime,
@@ -274,7 +279,7 @@ export function parseSnapshot(
         pzxid: s.pzxid,
         numChildren: 0,
       };
-      onNode(path === '' ? '/' : path, node);
+      onNode(path === '' ? '/' : path, node, acl ? undefined : ref);
       nodeCount++;
     }
     let sum = adler32(buf.subarray(0, r.pos));
@@ -305,7 +310,7 @@ export function parseSnapshot(
 /** Loads a snapshot into `tree` (emptied first); returns its sessions and digest. */
 export function loadSnapshot(buf: Buffer, tree: DataTree): SnapshotContents {
   tree.beginLoad();
-  const out = parseSnapshot(buf, (path, node) => tree.loadNode(path, node));
+  const out = parseSnapshot(buf, (path, node, unresolvedAclRef) => tree.loadNode(path, node, unresolvedAclRef !== undefined));
   tree.finishLoad();
   return out;
 }

@@ -68,6 +68,11 @@ export class DataTree {
   /** Interned ACL lists: nodes hold an id into `acls` (ZooKeeper's ReferenceCountedACLCache). */
   private readonly aclIds = new Map<string, number>();
   private readonly acls: AclT[][] = [];
+  /**
+   * Nodes a fuzzy snapshot loaded with an ACL its table lacked (snapshot.ts parseSnapshot); the
+   * replayed create (NODEEXISTS) or setACL that made that ACL gives it back.
+   */
+  private readonly aclPending = new Set<string>();
   lastProcessedZxid = 0;
   /** ZooKeeper's tree digest, kept up to date by every change. */
   readonly digest = new TreeDigest();
@@ -143,12 +148,13 @@ export class DataTree {
     this.ttls.clear();
     this.aclIds.clear();
     this.acls.length = 0;
+    this.aclPending.clear();
     this.quotas.clear();
     this.digest.reset();
   }
 
   /** Adds a node read from a snapshot; parents come before children (pre-order). */
-  loadNode(path: string, n: StatLike & { data: Buffer | null; acl: readonly AclT[] }): void {
+  loadNode(path: string, n: StatLike & { data: Buffer | null; acl: readonly AclT[] }, aclPending = false): void {
     let parent = NO_SLOT;
     if (path !== '/') {
       parent = this.nodes.find(parentOf(path));
@@ -158,6 +164,12 @@ export class DataTree {
     const slot = this.nodes.add(path, parent, { ...n, aclId: this.aclId(n.acl) });
     this.hashIn(slot);
     this.trackOwner(path, n.ephemeralOwner);
+    if (aclPending) this.aclPending.add(path);
+  }
+
+  /** Nodes whose ACL a loaded snapshot lacked and no replayed txn has restored yet. */
+  aclPendingPaths(): string[] {
+    return [...this.aclPending];
   }
 
   /** Indexes a new node by its owner: containers, TTL nodes, a session's ephemerals. */
@@ -350,7 +362,10 @@ export class DataTree {
         }
         // Only while replaying over a fuzzy snapshot (prep rules it out otherwise): the node was
         // deleted and re-created after the snapshot saw its parent, so bring the parent forward.
-        else if (slot === Err.NODEEXISTS) this.setCversionPzxid(parentOf(body.path), body.parentCVersion, zxid);
+        else if (slot === Err.NODEEXISTS) {
+          this.setCversionPzxid(parentOf(body.path), body.parentCVersion, zxid);
+          if (this.aclPending.delete(body.path)) t.setAclId(t.find(body.path), this.aclId(body.acl));
+        }
         break;
       }
       case 'delete':
@@ -388,6 +403,7 @@ export class DataTree {
         }
         this.hashOut(slot);
         t.setAclId(slot, this.aclId(body.acl));
+        this.aclPending.delete(body.path);
         t.setAversion(slot, body.version);
         this.hashIn(slot);
         res.stat = this.statAt(slot);
@@ -478,6 +494,7 @@ export class DataTree {
     // The parent's pzxid moves even when the child is already gone: replaying a delete over a
     // fuzzy snapshot must leave the parent as the original delete did (DataTree.deleteNode).
     const slot = t.find(path);
+    this.aclPending.delete(path);
     this.hashOut(parent);
     let dataLength = 0;
     let owner = 0n;
