@@ -1,0 +1,72 @@
+// `clustergenie scheduler`: one scheduler candidate in the foreground. Start several for
+// fail-over; the elected one works, the others wait. Runs until SIGINT/SIGTERM.
+
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ZooKeeperClient } from '../../zookeeper/client/client.js';
+import { createLogger } from '../../util/log.js';
+import { Scheduler } from './scheduler.js';
+
+const USAGE = `usage: clustergenie scheduler [--bootstrap-server <host:port,...>] [--zookeeper <host:port,...[/chroot]>]
+                              [--id <name>] [--log-level <level>]
+  defaults: --bootstrap-server 127.0.0.1:9092, --zookeeper 127.0.0.1:2181, --id <hostname>-<pid>
+`;
+
+export async function runScheduler(args: string[]): Promise<void> {
+  let values: { 'bootstrap-server'?: string; zookeeper?: string; id?: string; 'log-level'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        'bootstrap-server': { type: 'string' },
+        zookeeper: { type: 'string' },
+        id: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (e) {
+    process.stderr.write(`clustergenie scheduler: ${(e as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const id = values.id ?? `${hostname()}-${process.pid}`;
+  const bootstrapBrokers = (values['bootstrap-server'] ?? '127.0.0.1:9092')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const log = createLogger('scheduler', values['log-level']);
+  const zk = new ZooKeeperClient({ connectString: values.zookeeper ?? '127.0.0.1:2181', sessionTimeoutMs: 10_000 });
+  // A fresh session after expiry: the election and its term follow it.
+  zk.on('expired', () => {
+    log.warn('ZooKeeper session expired; starting a new one');
+    zk.connect().catch(() => undefined);
+  });
+  try {
+    await zk.connect({ timeoutMs: 30_000 });
+  } catch (e) {
+    process.stderr.write(`clustergenie scheduler: cannot reach ZooKeeper: ${(e as Error).message}\n`);
+    await zk.close().catch(() => undefined);
+    process.exitCode = 1;
+    return;
+  }
+  const scheduler = new Scheduler({ kafka: { bootstrapBrokers, clientId: `clustergenie-scheduler-${id}` }, zk, id, logger: log });
+  await scheduler.start();
+  process.stdout.write(`scheduler ${id} ready\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await scheduler.close().catch((e: unknown) => log.warn({ err: e }, 'closing the scheduler failed'));
+  await zk.close().catch(() => undefined);
+}
