@@ -24,9 +24,19 @@ const USAGE = `usage:
       one Kafka broker in the foreground, like kafka-server-start.sh (KAFKA_* variables override the file)
   clustergenie up [--data-dir <dir>] [--zk-port <port>] [--kafka-port <port>] [--brokers <n>] [--zk-members <n>]
                   [--tick-time <ms>] [--init-limit <ticks>] [--sync-limit <ticks>] [--restart] [--log-level <level>]
+                  [--jobs-port <port>] [--workers <n>] [--no-services]
       the whole local system, one process per node: 3 ZooKeeper members (ports zk-port.. (2181), quorum 2888..,
       election 3888..; tickTime 2000, initLimit 5, syncLimit 2) and 3 Kafka brokers (kafka-port.. (9092)), topics
-      cluster-events and logs.dev; configs under --data-dir (./data) are written only when missing
+      cluster-events, cluster-events.delay, cluster-events.dlq, clustergenie.jobs and logs.dev, then the Job Service
+      (http://127.0.0.1:8081), the scheduler and 2 workers; configs under --data-dir (./data) are written only when missing
+  clustergenie jobs-service [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--host <addr>] [--port <port>]
+                            [--data-dir <dir>] [--instance <name>] [--log-level <level>]
+      the Job Service: HTTP API (docs/API.md) and job view over cluster-events
+  clustergenie worker [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--group <id>] [--id <name>]
+                      [--concurrency <n>] [--concurrency-min <n>] [--concurrency-max <n>] [--log-level <level>]
+      an Event Handler group member running jobs in an auto-scaling pool
+  clustergenie scheduler [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--id <name>] [--log-level <level>]
+      retries, delayed and cron jobs (one active scheduler, elected through ZooKeeper)
   clustergenie zookeeper-tools <tool> ...
       log-dump, snapshot-dump, log-truncate, purge
 `;
@@ -44,6 +54,18 @@ export async function main(argv: string[]): Promise<void> {
     case 'up': {
       const { runUp } = await import('./up.js');
       return runUp(rest);
+    }
+    case 'jobs-service': {
+      const { runJobsService } = await import('../genie/jobs/serviceMain.js');
+      return runJobsService(rest);
+    }
+    case 'worker': {
+      const { runWorker } = await import('../genie/workers/workerMain.js');
+      return runWorker(rest);
+    }
+    case 'scheduler': {
+      const { runScheduler } = await import('../genie/scheduler/schedulerMain.js');
+      return runScheduler(rest);
     }
     case 'zookeeper-tools': {
       const { runZkTools } = await import('./zkTools.js');

@@ -17,13 +17,18 @@ import { type ClusterNode, type ExitInfo, ProcessCluster } from '../cluster/proc
 import { plannedPaths } from '../cluster/processClusterLayout.js';
 import { DataDirLockedError, lockDataDir } from '../zookeeper/persistence/files.js';
 import { ensureTopics, type TopicSpec } from './upTopics.js';
+import { startServices, type UpServices } from './upServices.js';
 
-const TOPICS: readonly TopicSpec[] = ['cluster-events', 'logs.dev'].map((name) => ({
-  name,
-  partitions: 3,
-  replicationFactor: 3,
-  configs: { 'min.insync.replicas': '2' },
-}));
+const rf3 = { partitions: 3, replicationFactor: 3 };
+const TOPICS: readonly TopicSpec[] = [
+  ...['cluster-events', 'logs.dev', 'cluster-events.delay', 'cluster-events.dlq'].map((name) => ({
+    name,
+    ...rf3,
+    configs: { 'min.insync.replicas': '2' },
+  })),
+  // The Job Service's compacted view snapshots (docs/JOBS.md).
+  { name: 'clustergenie.jobs', ...rf3, configs: { 'min.insync.replicas': '2', 'cleanup.policy': 'compact' } },
+];
 
 /** Restarts of one node (with --restart) within restartWindowMs before up gives up on it. */
 const restartsPerWindowMax = 5;
@@ -32,6 +37,8 @@ const restartDelayMs = 1000;
 /** How long stopping waits for brokers (controlled shutdown) and then members before SIGKILL. */
 const brokerStopTimeoutMs = 30_000;
 const zkStopTimeoutMs = 10_000;
+/** Workers get this long to finish running jobs before they are killed (unfinished ones are re-delivered). */
+const serviceStopTimeoutMs = 15_000;
 const startTimeoutMs = 120_000;
 /**
  * A repeat of the stop signal within this window is the same request: Ctrl-C under `npm start`
@@ -55,6 +62,9 @@ interface UpFlags {
   syncLimit: number;
   restart: boolean;
   logLevel: string | undefined;
+  jobsPort: number;
+  workers: number;
+  services: boolean;
   /** Timing flags given on the command line (they do not change existing zoo.cfg files). */
   timingGiven: string[];
 }
@@ -76,6 +86,9 @@ function parseFlags(args: string[]): UpFlags {
       'sync-limit': { type: 'string' },
       restart: { type: 'boolean' },
       'log-level': { type: 'string' },
+      'jobs-port': { type: 'string' },
+      workers: { type: 'string' },
+      'no-services': { type: 'boolean' },
     },
   });
   const int = (name: keyof typeof values, dflt: number, min: number, max: number): number => {
@@ -102,6 +115,9 @@ function parseFlags(args: string[]): UpFlags {
     syncLimit: int('sync-limit', 2, 1, 1000),
     restart: values.restart === true,
     logLevel: values['log-level'],
+    jobsPort: port('jobs-port', 8081, 1),
+    workers: int('workers', 2, 0, 64),
+    services: values['no-services'] !== true,
     timingGiven: (['tick-time', 'init-limit', 'sync-limit'] as const).filter((k) => values[k] !== undefined).map((k) => `--${k}`),
   };
 }
@@ -165,7 +181,7 @@ function describeExit(e: ExitInfo | undefined): string {
   return e.signal ? `was ended by ${e.signal}` : `exited with code ${e.code}`;
 }
 
-function summary(c: ProcessCluster, f: UpFlags, topics: string): string {
+function summary(c: ProcessCluster, f: UpFlags, topics: string, services: UpServices | undefined, servicesNote: string): string {
   const row = (n: ClusterNode): string =>
     `  ${n.name.padEnd(19)} ${`${n.host}:${n.port}`.padEnd(16)} pid ${String(n.pid).padEnd(8)} dir ${n.dir}\n` +
     `  ${''.padEnd(19)} config ${n.configPath}\n  ${''.padEnd(19)} log ${n.logPath}`;
@@ -176,6 +192,7 @@ function summary(c: ProcessCluster, f: UpFlags, topics: string): string {
     `ZooKeeper connect: ${c.zkConnect}`,
     `Kafka bootstrap:   ${c.bootstrap}`,
     topics,
+    ...(services ? ['Services:', ...services.summaryLines(), `Jobs API: ${services.jobsUrl}/api/jobs (docs/API.md)`] : [servicesNote]),
     `Stop: Ctrl-C, or kill ${process.pid} (brokers stop first, then ZooKeeper). Killing one member or broker by its pid`,
     `is reported here and leaves the rest running${f.restart ? '; --restart starts it again' : ''}.`,
     '',
@@ -193,6 +210,7 @@ export async function runUp(args: string[]): Promise<void> {
   }
   const f = flags;
   let cluster: ProcessCluster | undefined;
+  let services: UpServices | undefined;
   let unlock: (() => void) | undefined;
   let stopping: Promise<void> | undefined;
   let firstSignalAt = 0;
@@ -200,7 +218,8 @@ export async function runUp(args: string[]): Promise<void> {
 
   const stopEverything = (why: string, code: number): Promise<void> => {
     stopping ??= (async () => {
-      say(`clustergenie up: ${why}; stopping brokers, then ZooKeeper members`);
+      say(`clustergenie up: ${why}; stopping services, then brokers, then ZooKeeper members`);
+      await services?.stop(serviceStopTimeoutMs);
       await cluster?.stopAll({ brokerTimeoutMs: brokerStopTimeoutMs, zkTimeoutMs: zkStopTimeoutMs });
       unlock?.();
       say('clustergenie up: stopped');
@@ -212,7 +231,7 @@ export async function runUp(args: string[]): Promise<void> {
     if (stopping && firstSignalAt > 0 && Date.now() - firstSignalAt < signalRepeatGraceMs) return;
     if (stopping) {
       say(`clustergenie up: ${sig} again; killing every child now`);
-      void cluster?.killAll().then(() => {
+      void Promise.all([services?.killAll(), cluster?.killAll()]).then(() => {
         unlock?.();
         process.exit(1);
       });
@@ -291,14 +310,32 @@ export async function runUp(args: string[]): Promise<void> {
     await c.startAll(startTimeoutMs);
     if (stopping) return;
     let topics: string;
+    let servicesNote = 'Services: not started (--no-services)';
     if (c.brokers.length >= 3) {
       const outcome = await ensureTopics(c, TOPICS);
       topics = `Topics: ${outcome.map((t) => `${t.name} (${t.created ? 'created' : 'exists'})`).join(', ')}: 3 partitions, RF 3, min.insync.replicas 2`;
+      if (f.services && !stopping) {
+        if (!(await portFree('127.0.0.1', f.jobsPort))) {
+          throw new UpError(
+            `the Job Service's port 127.0.0.1:${f.jobsPort} is already in use; stop whatever listens there or give --jobs-port`,
+          );
+        }
+        say(`clustergenie up: starting the Job Service, the scheduler and ${f.workers} workers`);
+        services = await startServices(c, f);
+        for (const s of services.all) {
+          s.on('exit', (info) => {
+            if (stopping || info.expected) return;
+            say(`clustergenie up: ${s.name} ${describeExit(info)}; the others keep running (log ${s.options.logPath})`);
+            if (f.restart) setTimeout(() => !stopping && !s.alive && s.start(), restartDelayMs);
+          });
+        }
+      }
     } else {
       topics = `Topics: none created (${TOPICS.map((t) => t.name).join(', ')} need 3 brokers for RF 3)`;
+      servicesNote = 'Services: not started (they need the RF 3 topics, so 3 brokers)';
     }
     if (stopping) return;
-    process.stdout.write(summary(c, f, topics));
+    process.stdout.write(summary(c, f, topics, services, servicesNote));
   } catch (e) {
     if (stopping) return; // a signal ended the start-up: its stop reports
     const msg = e instanceof UpError ? e.message : `cannot start: ${(e as Error).message}`;

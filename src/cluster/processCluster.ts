@@ -81,7 +81,14 @@ function hookProcessExit(): void {
   }
 }
 
-function defaultMainJs(): string {
+/** Makes `child` one of the children SIGKILLed when this process exits (see hookProcessExit). */
+export function trackChild(child: ChildProcess): void {
+  hookProcessExit();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
+export function defaultMainJs(): string {
   // src/cluster/processCluster.js -> src/cli/main.js in the same build (dist/ or .build-*/).
   return fileURLToPath(new URL('../cli/main.js', import.meta.url));
 }

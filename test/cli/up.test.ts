@@ -74,6 +74,13 @@ async function readyPids(up: Up): Promise<Map<string, number>> {
   return pids;
 }
 
+/** Service name -> PID, from up's summary (jobs-service, scheduler, worker N). */
+function servicePids(up: Up): Map<string, number> {
+  const pids = new Map<string, number>();
+  for (const m of up.out().matchAll(/^ {2}(jobs-service|scheduler|worker \d+)\s+(?:\S+\s+)?pid (\d+)/gm)) pids.set(m[1]!, Number(m[2]));
+  return pids;
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -102,6 +109,7 @@ let flags: string[];
 let zkPort: number;
 let first: Up;
 let firstPids: Map<string, number>;
+let firstServicePids: Map<string, number>;
 
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cg-up-'));
@@ -120,17 +128,22 @@ before(async () => {
     String(await freeRange(1, taken)),
     '--kafka-port',
     String(await freeRange(3, taken)),
+    '--jobs-port',
+    String(await freeRange(1, taken)),
+    '--workers',
+    '1',
     // Faster elections for the test; the seed's 2000 ms is the default.
     '--tick-time',
     '500',
   ];
   first = startUp(flags);
   firstPids = await readyPids(first);
+  firstServicePids = servicePids(first);
 });
 
 after(async () => {
   if (first?.child.exitCode === null) first.child.kill('SIGKILL');
-  for (const pid of firstPids?.values() ?? []) {
+  for (const pid of [...(firstPids?.values() ?? []), ...(firstServicePids?.values() ?? [])]) {
     if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   await rm(dataDir, { recursive: true, force: true });
@@ -178,6 +191,28 @@ test('up runs 3 ZooKeeper members and 3 brokers as 6 processes, all registered, 
   }
 });
 
+test('up also runs the Job Service, the scheduler and a worker as their own processes, and a job submitted over HTTP completes', async () => {
+  assert.deepEqual([...firstServicePids.keys()].sort(), ['jobs-service', 'scheduler', 'worker 1'], first.out());
+  for (const [name, pid] of firstServicePids) assert.ok(pidAlive(pid), `${name} (pid ${pid}) is alive`);
+  const api = /Jobs API: +(http:\/\/[^/\s]+)/.exec(first.out())?.[1];
+  assert.ok(api, first.out());
+  const posted = await fetch(`${api}/api/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'echo', payload: { hello: 'up' } }),
+  });
+  assert.equal(posted.status, 202);
+  const { id } = (await posted.json()) as { id: string };
+  const done = await waitFor(
+    async () => {
+      const job = (await (await fetch(`${api}/api/jobs/${id}`)).json()) as { state: string; result?: unknown };
+      return job.state === 'completed' ? job : undefined;
+    },
+    { timeoutMs: 30_000, what: `job ${id} completed` },
+  );
+  assert.deepEqual(done.result, { hello: 'up' });
+});
+
 test('a second up on the same data dir fails with a message naming the running up, and changes no file', async () => {
   const before = snapshot(dataDir);
   assert.ok(before.size >= 9, 'configs of 3 members (zoo.cfg, myid) and 3 brokers');
@@ -188,11 +223,11 @@ test('a second up on the same data dir fails with a message naming the running u
   for (const pid of firstPids.values()) assert.ok(pidAlive(pid), 'the running cluster is untouched');
 });
 
-test('SIGTERM to up stops all six processes and up exits 0', async () => {
+test('SIGTERM to up stops all six processes and the services, and up exits 0', async () => {
   first.child.kill('SIGTERM');
   assert.ok(await waitExit(first.child, stopDeadlineMs), `up exits: ${first.out()}`);
   assert.equal(await first.exited, 0);
-  for (const [name, pid] of firstPids) assert.equal(pidAlive(pid), false, `${name} (pid ${pid}) is gone`);
+  for (const [name, pid] of [...firstPids, ...firstServicePids]) assert.equal(pidAlive(pid), false, `${name} (pid ${pid}) is gone`);
 });
 
 test('started again through `npm start` with --restart: edited configs kept, a killed member reported and restarted, SIGTERM to npm stops up and every child', async () => {

@@ -1,0 +1,136 @@
+// A ClusterGenie service (jobs-service, worker, scheduler) as a child process of this build's
+// `main.js <service> ...`, as `clustergenie up` and the jobs fault tests run them. Like the
+// ZooKeeper members and brokers (processCluster.ts) it runs in its own process group, writes
+// stdout and stderr to a log file, and is reached by PID; it is ready once its log shows the
+// line the service prints when it serves.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { defaultMainJs, type ExitInfo, trackChild } from './processCluster.js';
+
+/** Bound of the log read when looking for the ready line or quoting the tail in an error. */
+const logReadBytesMax = 64 * 1024;
+const pollIntervalMs = 100;
+
+export interface ServiceProcessOptions {
+  /** "jobs-service", "worker 1", ... */
+  name: string;
+  /** Arguments after main.js: the subcommand and its flags. */
+  args: string[];
+  logPath: string;
+  /** The service's stdout line that means it serves. */
+  readyLine: RegExp;
+  env?: NodeJS.ProcessEnv;
+  mainJs?: string;
+}
+
+export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo] }> {
+  private child: ChildProcess | undefined;
+  private exited: Promise<ExitInfo> | undefined;
+  private expectExit = false;
+  /** Log size when the current process started: the ready line must come after it. */
+  private logStart = 0;
+  lastExit: ExitInfo | undefined;
+
+  constructor(readonly options: ServiceProcessOptions) {
+    super();
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+  get pid(): number | undefined {
+    return this.alive ? this.child?.pid : undefined;
+  }
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  start(): void {
+    if (this.alive) throw new Error(`${this.name} is already running (pid ${this.child!.pid})`);
+    const o = this.options;
+    const args = [o.mainJs ?? defaultMainJs(), ...o.args];
+    const fd = openSync(o.logPath, 'a');
+    let child: ChildProcess;
+    try {
+      writeSync(fd, `--- ${new Date().toISOString()} starting: ${process.execPath} ${args.join(' ')}\n`);
+      this.logStart = statSync(o.logPath).size;
+      child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], detached: true, env: o.env ?? process.env });
+    } finally {
+      closeSync(fd);
+    }
+    trackChild(child);
+    this.child = child;
+    this.expectExit = false;
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      child.once('error', () => undefined);
+      child.once('exit', (code, signal) => {
+        const info: ExitInfo = { code, signal, expected: this.expectExit };
+        if (this.child === child) this.lastExit = info;
+        resolve(info);
+        this.emit('exit', info);
+      });
+    });
+  }
+
+  private logSinceStart(): string {
+    try {
+      const buf = readFileSync(this.options.logPath);
+      const from = Math.max(this.logStart, buf.length - logReadBytesMax);
+      return buf.subarray(from).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  logTail(): string {
+    return this.logSinceStart().slice(-4096);
+  }
+
+  /** Resolves once the ready line is in the log; throws if the process exits first or the deadline passes. */
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.options.readyLine.test(this.logSinceStart())) return;
+      if (!this.alive) {
+        const e = this.lastExit;
+        throw new Error(
+          `${this.name} exited before it was ready (${e?.signal ? `signal ${e.signal}` : `exit code ${e?.code}`}); log ${this.options.logPath}:\n${this.logTail()}`,
+        );
+      }
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} (pid ${this.pid}) not ready after ${timeoutMs} ms; log ${this.options.logPath}:\n${this.logTail()}`);
+      await new Promise((r) => setTimeout(r, pollIntervalMs));
+    }
+  }
+
+  private signal(sig: NodeJS.Signals): void {
+    try {
+      if (this.child?.pid !== undefined) process.kill(this.child.pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** SIGKILL (a crash, for fault tests); resolves when the process is gone. */
+  async kill(): Promise<ExitInfo | undefined> {
+    if (!this.alive) return this.lastExit;
+    this.expectExit = true;
+    this.signal('SIGKILL');
+    return this.exited;
+  }
+
+  /** SIGTERM (the service closes cleanly), SIGKILL after `timeoutMs`. */
+  async stop(timeoutMs = 30_000): Promise<ExitInfo | undefined> {
+    if (!this.alive) return this.lastExit;
+    this.expectExit = true;
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

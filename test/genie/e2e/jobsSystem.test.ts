@@ -1,0 +1,150 @@
+// Issue 15 end to end, on real processes: 3 Kafka brokers (RF 3, acks=all) on ZooKeeper, the Job
+// Service, the scheduler and 3 workers as their own processes of this build's CLI. Jobs go in over
+// HTTP; the checker (test/helpers/jobHistory.ts) reads every event back from cluster-events and
+// finds nothing lost, ended twice, re-run after finishing, out of order or split.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { checkJobHistory, describeProblems } from '../../helpers/jobHistory.js';
+import { JobsSystem } from '../../helpers/jobsSystem.js';
+import { waitFor } from '../../helpers/wait.js';
+
+let sys: JobsSystem;
+
+before(async () => {
+  sys = await JobsSystem.start({ brokers: 3, workers: 3, workerArgs: ['--concurrency', '32', '--concurrency-max', '64'] });
+});
+
+after(async () => {
+  await sys?.close();
+});
+
+interface Accepted {
+  id: string;
+  state: string;
+}
+
+/**
+ * Submits `bodies` in batches of 1000; returns the accepted ids. With `retryUnavailable` (bodies
+ * carrying their own ids, so a repeat is the same job) a batch the service could not publish
+ * (5xx: Kafka unavailable) is sent again, as a client would.
+ */
+async function submitAll(bodies: unknown[], retryUnavailable = false): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < bodies.length; i += 1000) {
+    const batch = { jobs: bodies.slice(i, i + 1000) };
+    let r = await sys.post<{ jobs: (Accepted | { error: unknown })[] }>('/api/jobs/batch', batch);
+    for (let tries = 0; retryUnavailable && r.status >= 500 && tries < 30; tries++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      r = await sys.post<{ jobs: (Accepted | { error: unknown })[] }>('/api/jobs/batch', batch);
+    }
+    assert.ok(r.status === 202 || r.status === 200, `batch accepted: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
+    for (const j of r.body.jobs) {
+      assert.ok('id' in j, `every job in the batch is accepted: ${JSON.stringify(j)}`);
+      ids.push(j.id);
+    }
+  }
+  return ids;
+}
+
+async function jobState(id: string): Promise<{ state: string; attempt?: number; worker?: string; lastError?: { reason?: string } }> {
+  return (await sys.get<{ state: string }>(`/api/jobs/${id}`)).body;
+}
+
+/** Waits until the view has every id in a terminal state. */
+async function waitAllTerminal(ids: string[], timeoutMs: number): Promise<void> {
+  const pending = new Set(ids);
+  await waitFor(
+    async () => {
+      for (const id of [...pending].slice(0, 200)) {
+        const s = (await jobState(id)).state;
+        if (s === 'completed' || s === 'dead' || s === 'cancelled') pending.delete(id);
+      }
+      return pending.size === 0;
+    },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      what: () => `${pending.size} of ${ids.length} jobs terminal (e.g. ${[...pending][0]}); logs:\n${sys.logs()}`,
+    },
+  );
+}
+
+test('10,000 mixed jobs over HTTP: each reaches exactly one terminal state, in order, nothing lost (checker on every event)', {
+  timeout: 600_000,
+}, async () => {
+  const bodies: unknown[] = [];
+  const expected = new Map<number, 'completed' | 'dead'>();
+  for (let i = 0; i < 10_000; i++) {
+    const r = i % 20;
+    if (r < 12) bodies.push({ type: 'echo', payload: { i } });
+    else if (r < 18) bodies.push({ type: 'sleep', payload: { ms: i % 7 } });
+    // Fails twice (the retry goes through the delay topic and the scheduler), then dead.
+    else if (r === 18)
+      bodies.push({ type: 'fail', payload: { message: `boom ${i}` }, attempts: 2, backoff: { type: 'fixed', delayMs: 20 } });
+    else bodies.push({ type: 'no-such-type', payload: { i } });
+    expected.set(i, r < 18 ? 'completed' : 'dead');
+  }
+  const ids = await submitAll(bodies);
+  assert.equal(new Set(ids).size, 10_000, 'distinct ids');
+  await waitAllTerminal(ids, 400_000);
+  const events = await sys.readAllEvents();
+  const report = checkJobHistory(ids, events);
+  assert.equal(describeProblems(report), '', 'the checker finds nothing wrong');
+  ids.forEach((id, i) => {
+    assert.equal(report.terminal.get(id), expected.get(i), `job ${i} (${id}) ends ${expected.get(i)}`);
+  });
+  // The fail jobs used both attempts; unknown types are dead at once.
+  assert.equal(report.attempts.get(ids[18]!), 2);
+  assert.ok((report.attempts.get(ids[19]!) ?? 0) <= 1);
+  const view = await jobState(ids[18]!);
+  assert.equal(view.state, 'dead');
+});
+
+test('kill -9 of a worker mid-job: its unfinished jobs are re-delivered and complete; no finished job runs again', {
+  timeout: 300_000,
+}, async () => {
+  const ids = await submitAll(Array.from({ length: 90 }, (_, i) => ({ type: 'sleep', payload: { ms: 1500 + (i % 5) * 100 } })));
+  const victim = sys.workers[0]!;
+  const victimId = 'worker-1';
+  await waitFor(
+    async () => {
+      for (const id of ids.slice(0, 90)) if ((await jobState(id)).worker === victimId) return true;
+      return false;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `a job processing on ${victimId}` },
+  );
+  await victim.kill();
+  await waitAllTerminal(ids, 200_000);
+  const report = checkJobHistory(ids, await sys.readAllEvents());
+  assert.equal(describeProblems(report), '');
+  for (const id of ids) assert.equal(report.terminal.get(id), 'completed');
+  // Bring the worker back for the tests after this one.
+  sys.workers[0] = victim;
+  victim.start();
+  await victim.waitReady(60_000);
+});
+
+test('kill -9 of a broker while jobs flow: every job still completes, nothing lost', { timeout: 300_000 }, async (t) => {
+  const first = submitAll(
+    Array.from({ length: 2000 }, (_, i) => ({ id: `broker-kill-a${i}`, type: 'echo', payload: { i } })),
+    true,
+  );
+  await sys.cluster.broker(2).kill();
+  const second = await submitAll(
+    Array.from({ length: 1000 }, (_, i) => ({ id: `broker-kill-b${i}`, type: 'sleep', payload: { ms: i % 3 } })),
+    true,
+  );
+  const ids = [...(await first), ...second];
+  assert.equal(new Set(ids).size, 3000);
+  await waitAllTerminal(ids, 200_000);
+  const events = await sys.readAllEvents();
+  const report = checkJobHistory(ids, events);
+  t.diagnostic(`terminal events published twice after a lost acknowledgement: ${report.republished}`);
+  const dup = report.duplicated[0];
+  const detail = dup ? JSON.stringify(events.filter((e) => e.event.jobId === dup)) : '';
+  assert.equal(describeProblems(report), '', detail);
+  for (const id of ids) assert.equal(report.terminal.get(id), 'completed');
+  await sys.cluster.broker(2).start();
+  await sys.cluster.broker(2).waitServing(60_000);
+});

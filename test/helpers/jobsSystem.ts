@@ -1,0 +1,157 @@
+// The jobs system as the end-to-end and fault tests run it: ZooKeeper members and Kafka brokers as
+// processes (ProcessCluster), the job topics, and the services as processes of this build's CLI
+// (jobs-service, scheduler, workers), so kill -9 acts on real processes. Also reads every event
+// back from cluster-events for the checker (jobHistory.ts).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Consumer, stringDeserializers } from '@platformatic/kafka';
+import { ProcessCluster, type ProcessClusterOptions } from '../../src/cluster/processCluster.js';
+import { ServiceProcess } from '../../src/cluster/serviceProcess.js';
+import { decodeJobEvent, JOB_TOPICS } from '../../src/genie/jobs/events.js';
+import { clientBase, ensureTopics, jobTopics } from '../../src/genie/kafka.js';
+import { freePort } from '../../src/util/net.js';
+import type { ReadEvent } from './jobHistory.js';
+import { waitFor } from './wait.js';
+
+export interface JobsSystemOptions {
+  zookeepers?: number;
+  brokers?: number;
+  workers?: number;
+  partitions?: number;
+  /** Extra flags for every worker (e.g. --concurrency). */
+  workerArgs?: string[];
+  brokerConfig?: ProcessClusterOptions['brokerConfig'];
+}
+
+export class JobsSystem {
+  readonly workers: ServiceProcess[] = [];
+
+  private constructor(
+    readonly dir: string,
+    readonly cluster: ProcessCluster,
+    readonly jobsService: ServiceProcess,
+    readonly scheduler: ServiceProcess,
+    readonly api: string,
+    private readonly workerArgs: string[],
+  ) {}
+
+  static async start(o: JobsSystemOptions = {}): Promise<JobsSystem> {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-jobs-'));
+    const brokers = o.brokers ?? 3;
+    const cluster = await ProcessCluster.start({
+      dir,
+      zookeepers: o.zookeepers ?? 1,
+      brokers,
+      tickTimeMs: 500,
+      initLimit: 10,
+      syncLimit: 5,
+      brokerConfig: (id) => ({
+        'zookeeper.session.timeout.ms': '6000',
+        'offsets.topic.replication.factor': String(Math.min(3, brokers)),
+        'group.initial.rebalance.delay.ms': '0',
+        ...(o.brokerConfig?.(id) ?? {}),
+      }),
+    });
+    try {
+      const kafka = { bootstrapBrokers: cluster.bootstrap.split(','), clientId: 'jobs-test-setup' };
+      await ensureTopics(kafka, jobTopics({ partitions: o.partitions ?? 3, replicationFactor: Math.min(3, brokers) }));
+      const common = ['--bootstrap-server', cluster.bootstrap, '--zookeeper', cluster.zkConnect];
+      const port = await freePort();
+      const jobsService = new ServiceProcess({
+        name: 'jobs-service',
+        args: ['jobs-service', ...common, '--port', String(port), '--data-dir', join(dir, 'jobs-service')],
+        logPath: join(dir, 'jobs-service.log'),
+        readyLine: /jobs-service listening on http/,
+      });
+      const scheduler = new ServiceProcess({
+        name: 'scheduler',
+        args: ['scheduler', ...common, '--id', 'scheduler-1'],
+        logPath: join(dir, 'scheduler.log'),
+        readyLine: /scheduler \S+ ready/,
+      });
+      const system = new JobsSystem(dir, cluster, jobsService, scheduler, `http://127.0.0.1:${port}`, [...common, ...(o.workerArgs ?? [])]);
+      jobsService.start();
+      scheduler.start();
+      for (let i = 0; i < (o.workers ?? 2); i++) system.addWorker();
+      await Promise.all([jobsService, scheduler, ...system.workers].map((s) => s.waitReady(60_000)));
+      return system;
+    } catch (e) {
+      await cluster.close(5000);
+      throw e;
+    }
+  }
+
+  /** Starts one more worker process (worker-<n>); call waitReady on it. */
+  addWorker(): ServiceProcess {
+    const n = this.workers.length + 1;
+    const w = new ServiceProcess({
+      name: `worker ${n}`,
+      args: ['worker', ...this.workerArgs, '--id', `worker-${n}`],
+      logPath: join(this.dir, `worker-${n}.log`),
+      readyLine: /worker \S+ ready/,
+    });
+    this.workers.push(w);
+    w.start();
+    return w;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.workers, this.scheduler, this.jobsService].map((s) => s.kill()));
+    await this.cluster.close(10_000);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Logs of every service, for a failure message. */
+  logs(): string {
+    return [this.jobsService, this.scheduler, ...this.workers].map((s) => `--- ${s.name}\n${s.logTail()}`).join('\n');
+  }
+
+  async post<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
+    const r = await fetch(`${this.api}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as T };
+  }
+
+  async get<T>(path: string): Promise<{ status: number; body: T }> {
+    const r = await fetch(`${this.api}${path}`);
+    return { status: r.status, body: (await r.json()) as T };
+  }
+
+  /** Every event on cluster-events up to the partitions' current ends (a fresh group reading from the start). */
+  async readAllEvents(timeoutMs = 60_000): Promise<ReadEvent[]> {
+    const consumer = new Consumer({
+      ...clientBase({ bootstrapBrokers: this.cluster.bootstrap.split(','), clientId: 'jobs-test-reader' }),
+      groupId: `jobs-test-reader-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+      deserializers: stringDeserializers,
+      maxWaitTime: 200,
+    });
+    try {
+      const ends = await consumer.listOffsets({ topics: [JOB_TOPICS.events] });
+      const endOf = ends.get(JOB_TOPICS.events) ?? [];
+      const out: ReadEvent[] = [];
+      const seen = endOf.map(() => -1n);
+      const stream = await consumer.consume({ topics: [JOB_TOPICS.events], mode: 'earliest', autocommit: false });
+      stream.on('data', (m) => {
+        seen[m.partition] = m.offset;
+        const event = decodeJobEvent(m.value);
+        if (event) out.push({ partition: m.partition, offset: Number(m.offset), event });
+      });
+      try {
+        await waitFor(() => endOf.every((end, p) => end === 0n || seen[p]! >= end - 1n), {
+          timeoutMs,
+          what: () => `cluster-events read to its ends ${endOf.join(',')}, at ${seen.join(',')}`,
+        });
+      } finally {
+        await stream.close();
+      }
+      return out;
+    } finally {
+      await consumer.close(true);
+    }
+  }
+}
