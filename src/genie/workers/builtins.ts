@@ -93,9 +93,13 @@ const sleep: JobHandler = async (job, ctx) => {
 /** Returns its payload. */
 const echo: JobHandler = async (job) => job.payload;
 
-/** `{message?, unrecoverable?}`: throws. */
+/**
+ * `{message?, unrecoverable?, untilAttempt?}`: throws; with `untilAttempt`, only on attempts before
+ * it (a flaky job that a retry or a redrive gets through), returning `{attempt}` from then on.
+ */
 const fail: JobHandler = async (job) => {
   const p = record(job.payload);
+  if (typeof p.untilAttempt === 'number' && job.attempt >= p.untilAttempt) return { attempt: job.attempt };
   const message = typeof p.message === 'string' ? p.message : 'fail job failed as asked';
   if (p.unrecoverable === true) throw new UnrecoverableError(message);
   throw new Error(message);

@@ -5,7 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checkJobHistory, describeProblems } from '../../helpers/jobHistory.js';
+import { ZkTypeLimits } from '../../../src/genie/coord/typeLimits.js';
+import type { JobEvent } from '../../../src/genie/jobs/events.js';
+import { ZooKeeperClient } from '../../../src/zookeeper/client/index.js';
+import { checkJobHistory, describeProblems, type ReadEvent } from '../../helpers/jobHistory.js';
 import { JobsSystem } from '../../helpers/jobsSystem.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -123,6 +126,100 @@ test('kill -9 of a worker mid-job: its unfinished jobs are re-delivered and comp
   sys.workers[0] = victim;
   victim.start();
   await victim.waitReady(60_000);
+});
+
+/** Each job's [first processing, completion] times, from its events. */
+function runIntervals(events: readonly ReadEvent[], ids: readonly string[]): Map<string, { start: number; end: number }> {
+  const out = new Map<string, { start: number; end: number }>();
+  const wanted = new Set(ids);
+  for (const { event } of events) {
+    if (!wanted.has(event.jobId)) continue;
+    const cur = out.get(event.jobId) ?? { start: Number.NaN, end: Number.NaN };
+    if (event.type === 'job.processing' && Number.isNaN(cur.start)) cur.start = Date.parse(event.at);
+    if (event.type === 'job.completed') cur.end = Date.parse(event.at);
+    out.set(event.jobId, cur);
+  }
+  return out;
+}
+
+/** Most intervals open at once. */
+function maxOverlap(intervals: Iterable<{ start: number; end: number }>): number {
+  const edges: [number, number][] = [];
+  for (const i of intervals) edges.push([i.start, 1], [i.end, -1]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let most = 0;
+  for (const [, d] of edges) {
+    open += d;
+    most = Math.max(most, open);
+  }
+  return most;
+}
+
+test('retries then dead, redrive completes; a delayed job waits; ordering-key jobs never overlap; a global cap holds across 3 workers', {
+  timeout: 300_000,
+}, async () => {
+  const zk = new ZooKeeperClient({ connectString: sys.cluster.zkConnect, sessionTimeoutMs: 10_000 });
+  await zk.connect();
+  try {
+    // A global cap of 2 on sleep jobs, across the 3 worker processes (each may run 32 at once).
+    await ZkTypeLimits.setTypeLimit(zk, 'sleep', { concurrency: 2 });
+    const capped = await submitAll(Array.from({ length: 12 }, () => ({ type: 'sleep', payload: { ms: 250 } })));
+    // Flaky jobs: attempts 1 and 2 fail (backoff 50 ms, through the delay topic), so they die; a redrive runs attempt 3, which succeeds.
+    const flaky = await submitAll(
+      Array.from({ length: 5 }, (_, i) => ({
+        type: 'fail',
+        payload: { message: `flaky ${i}`, untilAttempt: 3 },
+        attempts: 2,
+        backoff: { type: 'fixed', delayMs: 50 },
+      })),
+    );
+    const delayedAt = Date.now();
+    const [delayed] = await submitAll([{ type: 'echo', payload: { late: true }, delayMs: 1500 }]);
+    const ordered = await submitAll(Array.from({ length: 6 }, (_, i) => ({ type: 'echo', payload: { i }, orderingKey: 'account-42' })));
+    await waitAllTerminal([...capped, ...flaky, delayed!, ...ordered], 120_000);
+    for (const id of flaky) assert.equal((await jobState(id)).state, 'dead', `flaky job ${id} is dead after 2 attempts`);
+    const redriven = await sys.post<{ redriven: { id: string; attempt: number }[] }>('/api/dlq/redrive', { ids: flaky });
+    assert.equal(redriven.status, 202, JSON.stringify(redriven.body));
+    assert.deepEqual(
+      redriven.body.redriven.map((r) => r.attempt),
+      [3, 3, 3, 3, 3],
+    );
+    await waitFor(
+      async () => {
+        for (const id of flaky) if ((await jobState(id)).state !== 'completed') return false;
+        return true;
+      },
+      { timeoutMs: 60_000, what: 'redriven jobs completed' },
+    );
+    const events = await sys.readAllEvents();
+    const intervals = runIntervals(events, capped);
+    assert.equal(intervals.size, 12);
+    assert.ok(maxOverlap(intervals.values()) <= 2, `at most 2 sleep jobs ran at once: ${maxOverlap(intervals.values())}`);
+    // Same key: one at a time, in submission order.
+    const orderedRuns = ordered.map((id) => runIntervals(events, [id]).get(id)!);
+    for (let i = 1; i < orderedRuns.length; i++) {
+      assert.ok(orderedRuns[i]!.start >= orderedRuns[i - 1]!.end, `ordering-key job ${i} started after job ${i - 1} ended`);
+    }
+    // The delayed job did not start before its runAt.
+    const requested = events.find((e) => e.event.jobId === delayed && e.event.type === 'job.requested')?.event as Extract<
+      JobEvent,
+      { type: 'job.requested' }
+    >;
+    const runAt = Date.parse(requested.spec.runAt ?? '');
+    assert.ok(runAt >= delayedAt + 1500 - 50, 'runAt is the submission time plus delayMs');
+    assert.ok(runIntervals(events, [delayed!]).get(delayed!)!.start >= runAt, 'started no earlier than runAt');
+    // The flaky jobs' history: two failed attempts, dead, then attempt 3 completed.
+    for (const id of flaky) {
+      const kinds = events
+        .filter((e) => e.event.jobId === id && ['job.failed', 'job.dead', 'job.completed'].includes(e.event.type))
+        .map((e) => e.event.type);
+      assert.deepEqual(kinds, ['job.failed', 'job.failed', 'job.dead', 'job.completed'], id);
+    }
+  } finally {
+    await ZkTypeLimits.clearTypeLimit(zk, 'sleep').catch(() => undefined);
+    await zk.close();
+  }
 });
 
 test('kill -9 of a broker while jobs flow: every job still completes, nothing lost', { timeout: 300_000 }, async (t) => {

@@ -33,11 +33,11 @@ after(async () => {
   await new Promise((r) => server.close(r));
 });
 
-function run(type: string, payload: unknown, signal = new AbortController().signal, progress: number[] = []) {
+function run(type: string, payload: unknown, signal = new AbortController().signal, progress: number[] = [], attempt = 1) {
   const handler = builtinHandlers[type];
   assert.ok(handler, type);
   const spec = { id: 'j', type, payload } as JobSpec;
-  const job: JobInfo = { id: 'j', type, payload, attempt: 1, attemptLimit: 1, redelivered: false, spec };
+  const job: JobInfo = { id: 'j', type, payload, attempt, attemptLimit: 3, redelivered: false, spec };
   return handler(job, { signal, progress: (p) => progress.push(p), log: silentLogger });
 }
 
@@ -45,6 +45,9 @@ test('echo returns its payload; fail throws, unrecoverable when asked', async ()
   assert.deepEqual(await run('echo', { a: [1, 2] }), { a: [1, 2] });
   await assert.rejects(run('fail', { message: 'nope' }), (e: Error) => e.message === 'nope' && !(e instanceof UnrecoverableError));
   await assert.rejects(run('fail', { message: 'never', unrecoverable: true }), UnrecoverableError);
+  // Flaky: fails before attempt 3, succeeds from it.
+  await assert.rejects(run('fail', { message: 'not yet', untilAttempt: 3 }, undefined, [], 2), /not yet/);
+  assert.deepEqual(await run('fail', { untilAttempt: 3 }, undefined, [], 3), { attempt: 3 });
 });
 
 test('sleep waits, reports progress on long sleeps, and stops at once on abort', async () => {
