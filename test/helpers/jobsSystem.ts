@@ -23,6 +23,8 @@ export interface JobsSystemOptions {
   /** Extra flags for every worker (e.g. --concurrency). */
   workerArgs?: string[];
   brokerConfig?: ProcessClusterOptions['brokerConfig'];
+  /** Run the services against this Kafka and ZooKeeper (e.g. Apache's) instead of starting ours. */
+  external?: { bootstrap: string; zkConnect: string; replicationFactor: number };
 }
 
 export class JobsSystem {
@@ -30,34 +32,47 @@ export class JobsSystem {
 
   private constructor(
     readonly dir: string,
-    readonly cluster: ProcessCluster,
+    private readonly ours: ProcessCluster | undefined,
+    readonly bootstrap: string,
+    readonly zkConnect: string,
     readonly jobsService: ServiceProcess,
     readonly scheduler: ServiceProcess,
     readonly api: string,
     private readonly workerArgs: string[],
   ) {}
 
+  /** Our process cluster (not there when the services run against an external Kafka). */
+  get cluster(): ProcessCluster {
+    if (!this.ours) throw new Error('the services run against an external Kafka and ZooKeeper');
+    return this.ours;
+  }
+
   static async start(o: JobsSystemOptions = {}): Promise<JobsSystem> {
     const dir = mkdtempSync(join(tmpdir(), 'cg-jobs-'));
     const brokers = o.brokers ?? 3;
-    const cluster = await ProcessCluster.start({
-      dir,
-      zookeepers: o.zookeepers ?? 1,
-      brokers,
-      tickTimeMs: 500,
-      initLimit: 10,
-      syncLimit: 5,
-      brokerConfig: (id) => ({
-        'zookeeper.session.timeout.ms': '6000',
-        'offsets.topic.replication.factor': String(Math.min(3, brokers)),
-        'group.initial.rebalance.delay.ms': '0',
-        ...(o.brokerConfig?.(id) ?? {}),
-      }),
-    });
+    const cluster = o.external
+      ? undefined
+      : await ProcessCluster.start({
+          dir,
+          zookeepers: o.zookeepers ?? 1,
+          brokers,
+          tickTimeMs: 500,
+          initLimit: 10,
+          syncLimit: 5,
+          brokerConfig: (id) => ({
+            'zookeeper.session.timeout.ms': '6000',
+            'offsets.topic.replication.factor': String(Math.min(3, brokers)),
+            'group.initial.rebalance.delay.ms': '0',
+            ...(o.brokerConfig?.(id) ?? {}),
+          }),
+        });
+    const bootstrap = o.external?.bootstrap ?? cluster!.bootstrap;
+    const zkConnect = o.external?.zkConnect ?? cluster!.zkConnect;
     try {
-      const kafka = { bootstrapBrokers: cluster.bootstrap.split(','), clientId: 'jobs-test-setup' };
-      await ensureTopics(kafka, jobTopics({ partitions: o.partitions ?? 3, replicationFactor: Math.min(3, brokers) }));
-      const common = ['--bootstrap-server', cluster.bootstrap, '--zookeeper', cluster.zkConnect];
+      const kafka = { bootstrapBrokers: bootstrap.split(','), clientId: 'jobs-test-setup' };
+      const replicationFactor = o.external?.replicationFactor ?? Math.min(3, brokers);
+      await ensureTopics(kafka, jobTopics({ partitions: o.partitions ?? 3, replicationFactor }));
+      const common = ['--bootstrap-server', bootstrap, '--zookeeper', zkConnect];
       const port = await freePort();
       const jobsService = new ServiceProcess({
         name: 'jobs-service',
@@ -71,14 +86,14 @@ export class JobsSystem {
         logPath: join(dir, 'scheduler.log'),
         readyLine: /scheduler \S+ ready/,
       });
-      const system = new JobsSystem(dir, cluster, jobsService, scheduler, `http://127.0.0.1:${port}`, [...common, ...(o.workerArgs ?? [])]);
+      const system = new JobsSystem(dir, cluster, bootstrap, zkConnect, jobsService, scheduler, `http://127.0.0.1:${port}`, [...common, ...(o.workerArgs ?? [])]);
       jobsService.start();
       scheduler.start();
       for (let i = 0; i < (o.workers ?? 2); i++) system.addWorker();
       await Promise.all([jobsService, scheduler, ...system.workers].map((s) => s.waitReady(60_000)));
       return system;
     } catch (e) {
-      await cluster.close(5000);
+      await cluster?.close(5000);
       throw e;
     }
   }
@@ -99,7 +114,7 @@ export class JobsSystem {
 
   async close(): Promise<void> {
     await Promise.all([...this.workers, this.scheduler, this.jobsService].map((s) => s.kill()));
-    await this.cluster.close(10_000);
+    await this.ours?.close(10_000);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -125,7 +140,7 @@ export class JobsSystem {
   /** Every event on cluster-events up to the partitions' current ends (a fresh group reading from the start). */
   async readAllEvents(timeoutMs = 60_000): Promise<ReadEvent[]> {
     const consumer = new Consumer({
-      ...clientBase({ bootstrapBrokers: this.cluster.bootstrap.split(','), clientId: 'jobs-test-reader' }),
+      ...clientBase({ bootstrapBrokers: this.bootstrap.split(','), clientId: 'jobs-test-reader' }),
       groupId: `jobs-test-reader-${Date.now()}-${Math.random().toString(36).slice(2)}`,
       deserializers: stringDeserializers,
       maxWaitTime: 200,
