@@ -3,16 +3,16 @@
 // and path schemas used here.
 //
 // Errors are always JSON {error: {code, message, field?}}: a client's mistake is a 4xx (malformed
-// JSON 400, body too large 413, unknown route 404), never a 5xx; 503 means Kafka or ZooKeeper did
-// not answer and nothing was published.
+// JSON 400, body too large 413, unknown route 404, a method the path does not serve 405 with an
+// Allow header), never a 5xx; 503 means Kafka or ZooKeeper did not answer and nothing was published.
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../../util/log.js';
-import { JOB_LIMITS, type JobState } from './events.js';
-import { idParamsSchema, jobsOpenApi, listQuerySchema } from './openapi.js';
+import { JOB_LIMITS, type JobState, JobValidationError, specFromSubmission } from './events.js';
+import { cancelReasonCharsMax, idParamsSchema, jobsOpenApi, listQuerySchema, redriveJobsMax } from './openapi.js';
 import { type JobService, ServiceError } from './service.js';
 import { type FoldedEvent, type HistoryEvent, type ListFilters, StoreQueryError } from './store.js';
-import { isTerminal } from './view.js';
+import { isTerminal, type JobView } from './view.js';
 
 export interface JobsHttpOptions {
   host?: string;
@@ -30,6 +30,12 @@ export const jobBodyBytesMax = JOB_LIMITS.payloadBytesMax + 64 * 1024;
 export const batchBodyBytesMax = 16 * 1024 * 1024;
 /** Events buffered for a stream while its history is being written. */
 const streamPendingEventsMax = 10_000;
+/**
+ * Characters of one path parameter the router passes on. fastify's default (100) answered 414 to
+ * valid ids of 101-200 characters; this is past Node's 16 KiB header limit, so every id that
+ * reaches the server meets the id schema instead (400 when too long).
+ */
+const pathParamCharsMax = 16 * 1024;
 
 interface ListQuery {
   state?: string;
@@ -47,17 +53,125 @@ function errorBody(code: string, message: string, field?: string) {
   return { error: { code, message, ...(field !== undefined ? { field } : {}) } };
 }
 
+function invalid(field: string, message: string): ServiceError {
+  return new ServiceError(400, 'invalid', `${field}: ${message}`, field);
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Milliseconds since the epoch of an RFC 3339 date-time (the OpenAPI `date-time` format), or
+ * undefined. Stricter than Date.parse (no other layouts), and it takes what Date.parse does not:
+ * lower-case t/z, years before 100, a leap second (read as the next second).
+ */
+export function parseDateTime(s: string): number | undefined {
+  const m = RFC3339_RE.exec(s);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = [31, isLeapYear(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  if (daysInMonth === undefined || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) return undefined;
+  let offsetMinutes = 0;
+  if (m[9] !== undefined) {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const millis = m[7] === undefined ? 0 : Math.floor(Number(`0${m[7]}`) * 1000);
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, millis);
+  return d.getTime() - offsetMinutes * 60_000;
+}
+
+function isLeapYear(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+function isoOf(field: string, s: string): string {
+  const t = parseDateTime(s);
+  if (t === undefined) throw invalid(field, 'must be an RFC 3339 date-time such as 2026-12-07T05:00:00Z');
+  return new Date(t).toISOString();
+}
+
+/**
+ * The API's cursor is `<createdAt ms>.<job id>`, the position after which a page starts, so any
+ * value of that shape is meaningful and the schema can say which values are valid. The store's own
+ * cursor is the same pair as base64url JSON; these translate between the two.
+ */
+export function storeCursorOf(apiCursor: string): string {
+  const dot = apiCursor.indexOf('.');
+  const ms = Number(apiCursor.slice(0, dot));
+  if (dot < 1 || !/^[0-9]{1,15}$/.test(apiCursor.slice(0, dot)) || !Number.isSafeInteger(ms)) {
+    throw new StoreQueryError('cursor', 'must be <createdAt in ms>.<job id> as nextCursor gave it');
+  }
+  return Buffer.from(JSON.stringify([ms, apiCursor.slice(dot + 1)])).toString('base64url');
+}
+
+export function apiCursorOf(storeCursor: string | null): string | null {
+  if (storeCursor === null) return null;
+  const [ms, id] = JSON.parse(Buffer.from(storeCursor, 'base64url').toString('utf8')) as [number, string];
+  return `${ms}.${id}`;
+}
+
 function filtersOf(q: ListQuery): ListFilters {
   const f: ListFilters = {};
-  if (q.state !== undefined && q.state !== '') f.state = q.state.split(',').map((s) => s.trim()) as JobState[];
+  if (q.state !== undefined) f.state = q.state.split(',') as JobState[];
   if (q.type !== undefined) f.type = q.type;
-  if (q.since !== undefined) f.since = q.since;
-  if (q.until !== undefined) f.until = q.until;
+  if (q.since !== undefined) f.since = isoOf('since', q.since);
+  if (q.until !== undefined) f.until = isoOf('until', q.until);
   if (q.q !== undefined) f.q = q.q;
   if (q.orderingKey !== undefined) f.orderingKey = q.orderingKey;
   if (q.limit !== undefined) f.limit = q.limit;
-  if (q.cursor !== undefined) f.cursor = q.cursor;
+  if (q.cursor !== undefined) f.cursor = storeCursorOf(q.cursor);
   return f;
+}
+
+function listPage(page: { jobs: JobView[]; nextCursor: string | null }) {
+  return { jobs: page.jobs, nextCursor: apiCursorOf(page.nextCursor) };
+}
+
+/**
+ * A submission with its runAt checked as RFC 3339 and written as Date.parse reads it; the other
+ * fields are left to specFromSubmission. `prefix` names the item in a batch.
+ */
+function normalizedSubmission(body: unknown, prefix = ''): unknown {
+  if (!isPlainObject(body) || typeof body.runAt !== 'string') return body;
+  return { ...body, runAt: isoOf(`${prefix}runAt`, body.runAt) };
+}
+
+/** Every item of a batch checked before any is published: the first invalid one fails the batch. */
+function checkedBatch(jobs: unknown, nowMs: number): unknown[] {
+  if (!Array.isArray(jobs)) throw invalid('jobs', 'must be an array of job submissions');
+  if (jobs.length === 0 || jobs.length > JOB_LIMITS.batchJobsMax)
+    throw invalid('jobs', `must hold 1 to ${JOB_LIMITS.batchJobsMax} submissions`);
+  return jobs.map((item, index) => {
+    const normalized = normalizedSubmission(item, `jobs.${index}.`);
+    try {
+      specFromSubmission(normalized, nowMs, 'batch-item');
+    } catch (e) {
+      if (!(e instanceof JobValidationError)) throw e;
+      throw invalid(`jobs.${index}.${e.field}`, e.message.slice(e.field.length + 2));
+    }
+    return normalized;
+  });
+}
+
+/** Each documented path as a matcher, with the methods it serves (HEAD too where GET is: fastify answers it). */
+const documentedPaths = Object.entries(jobsOpenApi.paths).map(([path, operations]) => {
+  const methods = Object.keys(operations).map((m) => m.toUpperCase());
+  if (methods.includes('GET')) methods.push('HEAD');
+  const pattern = path.replaceAll('.', '\\.').replace(/\{\w+\}/g, '[^/]+');
+  return { matches: new RegExp(`^${pattern}$`), allow: methods.join(', ') };
+});
+
+/** The Allow header of a documented path, or undefined for a path the API does not have. */
+export function allowedMethods(urlPath: string): string | undefined {
+  return documentedPaths.find((p) => p.matches.test(urlPath))?.allow;
 }
 
 /** fastify's own client errors, by code, as ours. */
@@ -83,6 +197,10 @@ function clientError(err: FastifyError): { status: number; body: ReturnType<type
       return { status: 400, body: errorBody('bad_json', 'the body is empty; send a JSON object') };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, body: errorBody('bad_json', 'the body is not valid JSON') };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, body: errorBody('invalid', 'the URL path is not valid (malformed percent-encoding)') };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, body: errorBody('too_long', `a path parameter is longer than ${pathParamCharsMax} characters`) };
   }
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) {
@@ -93,7 +211,19 @@ function clientError(err: FastifyError): { status: number; body: ReturnType<type
 }
 
 export function buildJobsApp(service: JobService, opts: JobsHttpOptions = {}): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: jobBodyBytesMax, forceCloseConnections: true, keepAliveTimeout: 65_000 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: jobBodyBytesMax,
+    forceCloseConnections: true,
+    keepAliveTimeout: 65_000,
+    routerOptions: { maxParamLength: pathParamCharsMax },
+    // Errors the router meets before any route (a bad percent-escape, an overlong parameter), as ours.
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const known = clientError(err);
+      return known ? reply.code(known.status).send(known.body) : reply.code(500).send(errorBody('internal', 'internal error'));
+    },
+  });
   const openStreams = new Set<() => void>();
   // JSON only: a text body would otherwise reach the handlers as a string. An empty JSON body is
   // no body (POST .../cancel with a content-type and nothing else), judged by each route.
@@ -103,6 +233,18 @@ export function buildJobsApp(service: JobService, opts: JobsHttpOptions = {}): F
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '') done(null, undefined);
     else json(req, body as string, done);
+  });
+
+  // A method the path does not serve is 405 with the methods it does, before any body is read
+  // (fastify would answer 404, or 400 for a QUERY without a content type).
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.is404) return;
+    const allow = allowedMethods(req.url.split('?')[0]!);
+    if (allow === undefined) return;
+    return reply
+      .code(405)
+      .header('allow', allow)
+      .send(errorBody('method_not_allowed', `${req.method} is not served here; the methods are ${allow}`));
   });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
@@ -118,7 +260,7 @@ export function buildJobsApp(service: JobService, opts: JobsHttpOptions = {}): F
   app.post('/api/jobs', async (req, reply) => {
     const key = req.headers['idempotency-key'];
     const traceparent = req.headers.traceparent;
-    const r = await service.submit(req.body, {
+    const r = await service.submit(normalizedSubmission(req.body), {
       ...(typeof key === 'string' ? { idempotencyKey: key } : {}),
       ...(typeof traceparent === 'string' ? { traceparent } : {}),
     });
@@ -126,18 +268,17 @@ export function buildJobsApp(service: JobService, opts: JobsHttpOptions = {}): F
   });
 
   app.post('/api/jobs/batch', { bodyLimit: batchBodyBytesMax }, async (req, reply) => {
-    const body = req.body as { jobs?: unknown } | null;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ServiceError(400, 'invalid', 'body: must be {"jobs": [...]}', 'body');
-    }
-    for (const k of Object.keys(body)) if (k !== 'jobs') throw new ServiceError(400, 'invalid', `${k}: is not a batch option`, k);
+    const body = req.body;
+    if (!isPlainObject(body)) throw invalid('body', 'must be {"jobs": [...]}');
+    for (const k of Object.keys(body)) if (k !== 'jobs') throw invalid(k, 'is not a batch option');
+    const jobs = checkedBatch(body.jobs, Date.now());
     const traceparent = req.headers.traceparent;
-    const items = await service.submitBatch(body.jobs, typeof traceparent === 'string' ? { traceparent } : {});
+    const items = await service.submitBatch(jobs, typeof traceparent === 'string' ? { traceparent } : {});
     return reply.code(202).send({ jobs: items.map((i) => ('error' in i ? i : { id: i.id, state: i.state, duplicate: i.duplicate })) });
   });
 
   app.get<{ Querystring: ListQuery }>('/api/jobs', { schema: { querystring: listQuerySchema } }, async (req) =>
-    service.list(filtersOf(req.query)),
+    listPage(service.list(filtersOf(req.query))),
   );
 
   app.get<{ Params: IdParams }>('/api/jobs/:id', { schema: { params: idParamsSchema } }, async (req) => service.get(req.params.id));
@@ -152,8 +293,18 @@ export function buildJobsApp(service: JobService, opts: JobsHttpOptions = {}): F
   });
 
   app.post<{ Params: IdParams }>('/api/jobs/:id/cancel', { schema: { params: idParamsSchema } }, async (req, reply) => {
-    const body = req.body as { reason?: unknown } | undefined | null;
-    const reason = typeof body?.reason === 'string' && body.reason !== '' ? body.reason.slice(0, 1000) : undefined;
+    const body = req.body;
+    let reason: string | undefined;
+    if (body !== undefined) {
+      if (!isPlainObject(body)) throw invalid('body', 'must be a JSON object such as {"reason": "..."}, or empty');
+      for (const k of Object.keys(body)) if (k !== 'reason') throw invalid(k, 'is not a cancel option');
+      if (body.reason !== undefined) {
+        if (typeof body.reason !== 'string' || body.reason.length > cancelReasonCharsMax) {
+          throw invalid('reason', `must be a string of at most ${cancelReasonCharsMax} characters`);
+        }
+        if (body.reason !== '') reason = body.reason;
+      }
+    }
     return reply.code(202).send(await service.cancel(req.params.id, reason));
   });
 
@@ -162,20 +313,19 @@ export function buildJobsApp(service: JobService, opts: JobsHttpOptions = {}): F
   );
 
   app.get<{ Querystring: ListQuery }>('/api/dlq', { schema: { querystring: listQuerySchema } }, async (req) =>
-    service.list({ ...filtersOf(req.query), state: ['dead'] }),
+    listPage(service.list({ ...filtersOf(req.query), state: ['dead'] })),
   );
 
   app.post('/api/dlq/redrive', async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof body !== 'object' || Array.isArray(body)) throw new ServiceError(400, 'invalid', 'body: must be a JSON object', 'body');
-    for (const k of Object.keys(body))
-      if (!['ids', 'type', 'limit'].includes(k)) throw new ServiceError(400, 'invalid', `${k}: is not a redrive option`, k);
+    // No body is {}: the newest dead jobs of any type.
+    const body = req.body === undefined ? {} : req.body;
+    if (!isPlainObject(body)) throw invalid('body', 'must be a JSON object, or empty');
+    for (const k of Object.keys(body)) if (!['ids', 'type', 'limit'].includes(k)) throw invalid(k, 'is not a redrive option');
     if (body.ids !== undefined && (!Array.isArray(body.ids) || body.ids.some((i) => typeof i !== 'string'))) {
-      throw new ServiceError(400, 'invalid', 'ids: must be an array of job ids', 'ids');
+      throw invalid('ids', 'must be an array of job ids');
     }
-    if (body.type !== undefined && typeof body.type !== 'string') throw new ServiceError(400, 'invalid', 'type: must be a string', 'type');
-    if (body.limit !== undefined && typeof body.limit !== 'number')
-      throw new ServiceError(400, 'invalid', 'limit: must be an integer', 'limit');
+    if (body.type !== undefined && typeof body.type !== 'string') throw invalid('type', 'must be a string');
+    if (body.limit !== undefined && !Number.isInteger(body.limit)) throw invalid('limit', `must be an integer from 1 to ${redriveJobsMax}`);
     const r = await service.redrive({
       ...(body.ids !== undefined ? { ids: body.ids as string[] } : {}),
       ...(body.type !== undefined ? { type: body.type as string } : {}),

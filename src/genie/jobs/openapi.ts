@@ -1,8 +1,9 @@
 // The Job Service HTTP API as one OpenAPI 3.1 document: served at /openapi.json, copied into
 // docs/API.md (a test keeps the two equal), and the source of the route schemas http.ts gives
 // fastify for query strings and path parameters, so the documented limits are the enforced ones.
-// Request bodies are checked by specFromSubmission (events.ts) instead, for its field-by-field
-// messages; their schemas here describe the same rules.
+// Request bodies are checked in http.ts and by specFromSubmission (events.ts) instead, for their
+// field-by-field messages; their schemas here describe the same rules. A fuzzer
+// (test/interop/jobsApiSchemathesis.test.ts) holds the two to each other.
 
 import { JOB_EVENT_TYPES, JOB_LIMITS, JOB_PRIORITIES, JOB_STATES } from './events.js';
 import { STORE_LIMITS } from './store.js';
@@ -10,6 +11,12 @@ import { STORE_LIMITS } from './store.js';
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const nullable = (type: string) => ({ type: [type, 'null'] });
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:@-]*$';
+const STATE_ALTERNATIVES = `(${JOB_STATES.join('|')})`;
+
+/** A cancel reason's length limit, in characters. */
+export const cancelReasonCharsMax = 1000;
+/** Job ids one redrive request may name, and jobs one redrive may re-queue. */
+export const redriveJobsMax = 1000;
 
 /** Path parameter `id` (fastify `params` schema). */
 export const idParamsSchema = {
@@ -18,22 +25,37 @@ export const idParamsSchema = {
   required: ['id'],
 } as const;
 
-/** Filters of GET /api/jobs and GET /api/dlq (fastify `querystring` schema). */
+/**
+ * Filters of GET /api/jobs and GET /api/dlq (fastify `querystring` schema). An empty value is
+ * refused like any other invalid one (leave the parameter out instead), so the schema says
+ * exactly what the service takes.
+ */
 export const listQuerySchema = {
   type: 'object',
   properties: {
-    state: { type: 'string', description: `Comma-separated states among ${JOB_STATES.join(', ')}.` },
-    type: { type: 'string', maxLength: JOB_LIMITS.typeLengthMax },
-    since: { type: 'string', description: 'ISO 8601 time; jobs created at or after it.' },
-    until: { type: 'string', description: 'ISO 8601 time; jobs created before it.' },
+    state: {
+      type: 'string',
+      pattern: `^${STATE_ALTERNATIVES}(,${STATE_ALTERNATIVES})*$`,
+      description: `Comma-separated states among ${JOB_STATES.join(', ')}.`,
+    },
+    type: { type: 'string', minLength: 1, maxLength: JOB_LIMITS.typeLengthMax },
+    since: { type: 'string', format: 'date-time', description: 'RFC 3339 time; jobs created at or after it.' },
+    until: { type: 'string', format: 'date-time', description: 'RFC 3339 time; jobs created before it.' },
     q: {
       type: 'string',
+      minLength: 1,
       maxLength: 1000,
       description: 'Full-text search over id, type, payload, last error and result (each word a prefix; all must match).',
     },
-    orderingKey: { type: 'string', maxLength: JOB_LIMITS.orderingKeyLengthMax },
+    orderingKey: { type: 'string', minLength: 1, maxLength: JOB_LIMITS.orderingKeyLengthMax },
     limit: { type: 'integer', minimum: 1, maximum: STORE_LIMITS.listLimitMax, default: STORE_LIMITS.listLimitDefault },
-    cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page.' },
+    cursor: {
+      type: 'string',
+      pattern: '^[0-9]{1,15}\\.',
+      maxLength: 1000,
+      description:
+        'The nextCursor of the previous page: `<createdAt in ms>.<job id>` of its last job; the page holds the jobs listed after it.',
+    },
   },
 } as const;
 
@@ -48,6 +70,22 @@ const idParameter = { name: 'id', in: 'path', required: true, schema: idParamsSc
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
 const jsonResponse = (description: string, schema: object) => ({ description, content: { 'application/json': { schema } } });
+const jsonBody = (schema: object, required: boolean) => ({ required, content: { 'application/json': { schema } } });
+
+/** The answers every operation that reads a JSON body may give before its handler runs. */
+const bodyErrors = (invalid: string) => ({
+  '400': errorResponse(`${invalid}, or a body that is not JSON`),
+  '413': errorResponse('Body larger than the operation accepts'),
+  '415': errorResponse('Body is not application/json'),
+});
+const invalidId = { '400': errorResponse(`id longer than ${JOB_LIMITS.idLengthMax} characters`) };
+const traceparentParameter = {
+  name: 'traceparent',
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description: 'W3C trace context, copied to the event headers (ignored unless it is a valid version-00 traceparent).',
+};
 
 const backoffSchema = {
   type: 'object',
@@ -59,6 +97,17 @@ const backoffSchema = {
   additionalProperties: false,
 };
 
+/** One SSE message of GET /api/jobs/{id}/stream (schemathesis and OpenAPI 3.1 read a text/event-stream schema per event). */
+const streamEventSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', pattern: '^[0-9]+-[0-9]+$', description: '`<partition>-<offset>`; send it as Last-Event-ID to resume.' },
+    event: { enum: [...JOB_EVENT_TYPES] },
+    data: { type: 'string', contentMediaType: 'application/json', contentSchema: ref('HistoryEvent') },
+  },
+  required: ['id', 'event', 'data'],
+};
+
 export const jobsOpenApi = {
   openapi: '3.1.0',
   info: {
@@ -66,7 +115,7 @@ export const jobsOpenApi = {
     version: '1.0.0',
     description:
       'Submit, inspect, cancel, retry and redrive jobs that ClusterGenie workers run from the cluster-events Kafka topic. ' +
-      'Errors are {"error": {"code", "message", "field"?}}.',
+      'Errors are {"error": {"code", "message", "field"?}}. A method a path does not list answers 405 with an Allow header.',
   },
   servers: [{ url: 'http://127.0.0.1:8081' }],
   paths: {
@@ -75,29 +124,24 @@ export const jobsOpenApi = {
         operationId: 'submitJob',
         summary: 'Submit a job',
         description:
-          'Answers once Kafka acknowledged the job.requested event. A client-supplied id (body `id` or the Idempotency-Key header) makes the ' +
-          'submission idempotent: a repeat, to any instance, answers 200 with the existing job and publishes nothing.',
+          'Answers once Kafka acknowledged the job.requested event. A client-supplied id (body `id` or the Idempotency-Key header; ' +
+          'both given, they must be equal) makes the submission idempotent: a repeat, to any instance, answers 200 with the ' +
+          'existing job and publishes nothing.',
         parameters: [
           {
             name: 'Idempotency-Key',
             in: 'header',
             required: false,
             schema: { type: 'string', pattern: NAME_PATTERN, maxLength: JOB_LIMITS.idLengthMax },
+            description: 'The job id, as the body `id` would give it.',
           },
-          {
-            name: 'traceparent',
-            in: 'header',
-            required: false,
-            schema: { type: 'string' },
-            description: 'W3C trace context, copied to the event headers.',
-          },
+          traceparentParameter,
         ],
-        requestBody: { required: true, content: { 'application/json': { schema: ref('JobSubmission') } } },
+        requestBody: jsonBody(ref('JobSubmission'), true),
         responses: {
           '202': jsonResponse('Accepted and published', ref('SubmitResult')),
           '200': jsonResponse('A job with this id was submitted before', ref('SubmitResult')),
-          '400': errorResponse('Invalid submission or malformed JSON'),
-          '413': errorResponse('Body larger than the payload limit allows'),
+          ...bodyErrors('Invalid submission (`field` names the first bad field)'),
           '503': errorResponse('Kafka or ZooKeeper unavailable; nothing was published'),
         },
       },
@@ -112,28 +156,29 @@ export const jobsOpenApi = {
       post: {
         operationId: 'submitJobs',
         summary: 'Submit many jobs in one request',
-        description: 'Valid items are published together; each item is answered on its own (an invalid one does not stop the others).',
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: { jobs: { type: 'array', items: ref('JobSubmission'), minItems: 1, maxItems: JOB_LIMITS.batchJobsMax } },
-                required: ['jobs'],
-                additionalProperties: false,
-              },
-            },
+        description:
+          'All or nothing: every item is checked first, and one invalid item answers 400 naming it (`field` is ' +
+          '`jobs.<index>.<field>`) with nothing published. Valid batches are published together; a repeated id, within ' +
+          'the batch or of an earlier job, is answered as a duplicate. An item answers an error only when ZooKeeper ' +
+          'did not answer for its client id (that item was not published; the others were).',
+        parameters: [traceparentParameter],
+        requestBody: jsonBody(
+          {
+            type: 'object',
+            properties: { jobs: { type: 'array', items: ref('JobSubmission'), minItems: 1, maxItems: JOB_LIMITS.batchJobsMax } },
+            required: ['jobs'],
+            additionalProperties: false,
           },
-        },
+          true,
+        ),
         responses: {
           '202': jsonResponse('Per-item outcomes, in request order', {
             type: 'object',
             properties: { jobs: { type: 'array', items: { oneOf: [ref('SubmitResult'), ref('Error')] } } },
+            required: ['jobs'],
           }),
-          '400': errorResponse('Not a batch'),
-          '413': errorResponse('Body too large'),
-          '503': errorResponse('Kafka or ZooKeeper unavailable; nothing was published'),
+          ...bodyErrors('Not a batch, or an invalid item; nothing was published'),
+          '503': errorResponse('Kafka unavailable; nothing was published'),
         },
       },
     },
@@ -142,7 +187,7 @@ export const jobsOpenApi = {
         operationId: 'getJob',
         summary: 'A job as the service last saw it',
         parameters: [idParameter],
-        responses: { '200': jsonResponse('The job', ref('Job')), '404': errorResponse('Unknown job') },
+        responses: { '200': jsonResponse('The job', ref('Job')), ...invalidId, '404': errorResponse('Unknown job') },
       },
     },
     '/api/jobs/{id}/events': {
@@ -151,7 +196,12 @@ export const jobsOpenApi = {
         summary: "The job's event history, oldest first",
         parameters: [idParameter],
         responses: {
-          '200': jsonResponse('History', { type: 'object', properties: { events: { type: 'array', items: ref('HistoryEvent') } } }),
+          '200': jsonResponse('History', {
+            type: 'object',
+            properties: { events: { type: 'array', items: ref('HistoryEvent') } },
+            required: ['events'],
+          }),
+          ...invalidId,
           '404': errorResponse('Unknown job'),
         },
       },
@@ -163,9 +213,19 @@ export const jobsOpenApi = {
         description:
           'Each SSE message has `id: <partition>-<offset>`, `event: <event type>` and `data: <HistoryEvent JSON>`. ' +
           'A Last-Event-ID header resumes after that event. Comment lines keep idle connections open.',
-        parameters: [idParameter],
+        parameters: [
+          idParameter,
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            required: false,
+            schema: { type: 'string' },
+            description: 'Resume after this event (`<partition>-<offset>`); any other value is ignored.',
+          },
+        ],
         responses: {
-          '200': { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          '200': { description: 'An event stream', content: { 'text/event-stream': { schema: streamEventSchema } } },
+          ...invalidId,
           '404': errorResponse('Unknown job'),
           '503': errorResponse('Too many open streams'),
         },
@@ -176,14 +236,20 @@ export const jobsOpenApi = {
         operationId: 'cancelJob',
         summary: 'Ask the owning worker to cancel the job',
         parameters: [idParameter],
-        requestBody: {
-          required: false,
-          content: { 'application/json': { schema: { type: 'object', properties: { reason: { type: 'string', maxLength: 1000 } } } } },
-        },
+        requestBody: jsonBody(
+          {
+            type: 'object',
+            properties: { reason: { type: 'string', maxLength: cancelReasonCharsMax } },
+            additionalProperties: false,
+          },
+          false,
+        ),
         responses: {
           '202': jsonResponse('job.cancel-requested published', ref('CancelResult')),
+          ...bodyErrors('Invalid id or body'),
           '404': errorResponse('Unknown job'),
           '409': errorResponse('The job already finished'),
+          '503': errorResponse('Kafka unavailable; nothing was published'),
         },
       },
     },
@@ -194,8 +260,10 @@ export const jobsOpenApi = {
         parameters: [idParameter],
         responses: {
           '202': jsonResponse('job.queued published', ref('RetryResult')),
+          ...invalidId,
           '404': errorResponse('Unknown job'),
           '409': errorResponse('The job is not dead or cancelled'),
+          '503': errorResponse('Kafka unavailable; nothing was published'),
         },
       },
     },
@@ -211,8 +279,13 @@ export const jobsOpenApi = {
       post: {
         operationId: 'redrive',
         summary: 'Re-queue dead jobs: the given ids (dead or cancelled), else the newest dead jobs of a type, up to limit',
-        requestBody: { required: true, content: { 'application/json': { schema: ref('RedriveRequest') } } },
-        responses: { '202': jsonResponse('Re-queued', ref('RedriveResult')), '400': errorResponse('Invalid request') },
+        description: 'No body is the same as `{}`: the newest dead jobs of any type, up to 100.',
+        requestBody: jsonBody(ref('RedriveRequest'), false),
+        responses: {
+          '202': jsonResponse('Re-queued', ref('RedriveResult')),
+          ...bodyErrors('Invalid request'),
+          '503': errorResponse('Kafka unavailable; nothing was published'),
+        },
       },
     },
     '/api/stats': {
@@ -225,7 +298,13 @@ export const jobsOpenApi = {
         responses: { '200': jsonResponse('Serving', ref('Health')), '503': jsonResponse('Not serving', ref('Health')) },
       },
     },
-    '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        summary: 'This document',
+        responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+    },
   },
   components: {
     schemas: {
@@ -245,7 +324,11 @@ export const jobsOpenApi = {
           backoff: backoffSchema,
           timeoutMs: { type: 'integer', minimum: 1, maximum: JOB_LIMITS.timeoutMsMax },
           delayMs: { type: 'integer', minimum: 0, maximum: JOB_LIMITS.delayMsMax, description: 'Not with runAt.' },
-          runAt: { type: 'string', format: 'date-time', description: 'Not with delayMs.' },
+          runAt: {
+            type: 'string',
+            format: 'date-time',
+            description: `RFC 3339 time, at most ${JOB_LIMITS.delayMsMax / 86_400_000} days ahead (a past time runs now). Not with delayMs.`,
+          },
           orderingKey: {
             type: 'string',
             minLength: 1,
@@ -255,6 +338,7 @@ export const jobsOpenApi = {
         },
         required: ['type'],
         additionalProperties: false,
+        not: { required: ['delayMs', 'runAt'] },
       },
       SubmitResult: {
         type: 'object',
@@ -353,9 +437,9 @@ export const jobsOpenApi = {
       RedriveRequest: {
         type: 'object',
         properties: {
-          ids: { type: 'array', items: { type: 'string' }, maxItems: 1000 },
+          ids: { type: 'array', items: { type: 'string' }, maxItems: redriveJobsMax },
           type: { type: 'string' },
-          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          limit: { type: 'integer', minimum: 1, maximum: redriveJobsMax, default: 100 },
         },
         additionalProperties: false,
       },

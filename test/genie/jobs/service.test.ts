@@ -244,14 +244,16 @@ describe('job service over HTTP', () => {
     const missing = await fetch(`${url}/api/nothing-here`);
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found');
+    // A batch is all or nothing: one invalid item is a 400 naming it, and nothing is published.
     const batch = await post(
       '/api/jobs/batch',
-      JSON.stringify({ jobs: [{ type: 'ok.one' }, { type: 'bad', priority: 'urgent' }, { type: 'ok.two' }] }),
+      JSON.stringify({ jobs: [{ type: 'ok.one', id: 'batch-ok-1' }, { type: 'bad', priority: 'urgent' }, { type: 'ok.two' }] }),
     );
-    assert.equal(batch.status, 202);
-    const items = (batch.body as unknown as { jobs: ({ id: string } | { error: { field: string } })[] }).jobs;
-    assert.ok('id' in items[0]! && 'id' in items[2]!);
-    assert.equal('error' in items[1]! && items[1].error.field, 'priority');
+    assert.equal(batch.status, 400);
+    assert.equal(batch.body.error?.field, 'jobs.1.priority');
+    await assert.rejects(client.get('batch-ok-1'), (e: JobsApiError) => e.status === 404, 'no item of a refused batch was published');
+    const farAway = await post('/api/jobs/batch', JSON.stringify({ jobs: [{ type: 'x' }, { type: 'x', runAt: '2999-01-01T00:00:00Z' }] }));
+    assert.equal(farAway.body.error?.field, 'jobs.1.runAt');
     const notBatch = await post('/api/jobs/batch', JSON.stringify({ jobs: 'nope' }));
     assert.equal(notBatch.status, 400);
     const tooMany = await post(
@@ -259,6 +261,32 @@ describe('job service over HTTP', () => {
       JSON.stringify({ jobs: Array.from({ length: JOB_LIMITS.batchJobsMax + 1 }, () => ({ type: 'x' })) }),
     );
     assert.equal(tooMany.status, 400);
+    // A method the path does not serve is 405 naming the ones it does.
+    const del = await fetch(`${url}/api/jobs/some-id/events`, { method: 'DELETE' });
+    assert.equal(del.status, 405);
+    assert.equal(del.headers.get('allow'), 'GET, HEAD');
+    const put = await fetch(`${url}/api/jobs`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get('allow'), 'POST, GET, HEAD');
+    // Ids up to the limit reach the service (404), longer ones are a 400 naming the id.
+    assert.equal((await fetch(`${url}/api/jobs/${'a'.repeat(JOB_LIMITS.idLengthMax)}`)).status, 404);
+    const longId = await fetch(`${url}/api/jobs/${'a'.repeat(JOB_LIMITS.idLengthMax + 1)}/cancel`, { method: 'POST' });
+    assert.equal(longId.status, 400);
+    assert.equal(((await longId.json()) as { error: { field: string } }).error.field, 'id');
+    // Cancel takes no body or {"reason": string}; anything else is refused.
+    const { id: victim } = await client.submit({ type: 'cancel.me' });
+    assert.equal((await post(`/api/jobs/${victim}/cancel`, '529')).body.error?.field, 'body');
+    assert.equal((await post(`/api/jobs/${victim}/cancel`, JSON.stringify({ reason: 7 }))).body.error?.field, 'reason');
+    assert.equal((await post(`/api/jobs/${victim}/cancel`, JSON.stringify({ reason: 'r'.repeat(1001) }))).status, 400);
+    assert.equal((await post(`/api/jobs/${victim}/cancel`, JSON.stringify({ why: 'x' }))).body.error?.field, 'why');
+    // Redrive without a body is redrive of {}; list filters are never empty strings.
+    assert.equal((await fetch(`${url}/api/dlq/redrive`, { method: 'POST' })).status, 202);
+    assert.equal((await fetch(`${url}/api/jobs?since=`)).status, 400);
+    assert.equal((await fetch(`${url}/api/dlq?cursor=`)).status, 400);
+    assert.equal((await fetch(`${url}/api/jobs?cursor=99999999999999.zzz`)).status, 200, 'any <ms>.<id> is a position');
+    // runAt is RFC 3339 (lower-case t and z included), not whatever Date.parse reads.
+    assert.equal((await post('/api/jobs', JSON.stringify({ type: 'x', runAt: 'Dec 25 2026' }))).body.error?.field, 'runAt');
+    assert.equal((await post('/api/jobs', JSON.stringify({ type: 'x', runAt: '2026-01-01t00:00:00z' }))).status, 202);
     // Still serving.
     const ok = await client.submit({ type: 'after.errors' });
     assert.equal(ok.state, 'created');
