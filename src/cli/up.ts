@@ -325,9 +325,12 @@ export async function runUp(args: string[]): Promise<void> {
         for (const s of services.all) {
           s.on('exit', (info) => {
             if (stopping || info.expected) return;
-            say(`clustergenie up: ${s.name} ${describeExit(info)}; the others keep running (log ${s.options.logPath})`);
-            if (f.restart) setTimeout(() => !stopping && !s.alive && s.start(), restartDelayMs);
+            say(`clustergenie up: ${s.name} ${describeExit(info)}; starting it again (log ${s.options.logPath})`);
           });
+          s.on('restarted', (pid) => !stopping && say(`clustergenie up: ${s.name} restarted (pid ${pid})`));
+          s.on('restartsExhausted', () =>
+            say(`clustergenie up: ${s.name} keeps dying; not restarting it again (log ${s.options.logPath})`),
+          );
         }
       }
     } else {

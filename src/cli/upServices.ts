@@ -1,7 +1,8 @@
 // The ClusterGenie services `clustergenie up` runs beside ZooKeeper and Kafka, each its own
 // process (never inside another service): the Job Service (HTTP API on --jobs-port), the
 // scheduler, and --workers worker processes. They reach Kafka and ZooKeeper by address only,
-// exactly as they would reach Apache Kafka and ZooKeeper.
+// exactly as they would reach Apache Kafka and ZooKeeper. They are crash-only: one that dies on
+// its own is started again (ServiceProcess restartOnCrash), whatever --restart says.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,12 +36,14 @@ export async function startServices(c: ProcessCluster, o: UpServicesOptions): Pr
     args: ['jobs-service', ...common, '--host', '127.0.0.1', '--port', String(o.jobsPort), '--data-dir', join(dir, 'jobs-service')],
     logPath: join(dir, 'jobs-service.log'),
     readyLine: /jobs-service listening on http/,
+    restartOnCrash: true,
   });
   const scheduler = new ServiceProcess({
     name: 'scheduler',
     args: ['scheduler', ...common, '--id', 'scheduler-1'],
     logPath: join(dir, 'scheduler.log'),
     readyLine: /scheduler \S+ ready/,
+    restartOnCrash: true,
   });
   const workers: ServiceProcess[] = [];
   for (let i = 1; i <= o.workers; i++) {
@@ -50,6 +53,7 @@ export async function startServices(c: ProcessCluster, o: UpServicesOptions): Pr
         args: ['worker', ...common, '--id', `worker-${i}`],
         logPath: join(dir, `worker-${i}.log`),
         readyLine: /worker \S+ ready/,
+        restartOnCrash: true,
       }),
     );
   }

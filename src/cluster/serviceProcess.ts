@@ -23,9 +23,22 @@ export interface ServiceProcessOptions {
   readyLine: RegExp;
   env?: NodeJS.ProcessEnv;
   mainJs?: string;
+  /**
+   * Start it again when it dies on its own (a crash, not a stop or kill from here), after
+   * restartDelayMs, at most restartsPerWindowMax times within restartWindowMs. The services are
+   * crash-only: a worker's unfinished jobs are re-delivered, and a Kafka client that gets into a
+   * state it cannot leave (see docs/JOBS.md) is replaced by a fresh process.
+   */
+  restartOnCrash?: boolean;
 }
 
-export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo] }> {
+export const serviceRestartPolicy = { restartDelayMs: 1000, restartsPerWindowMax: 10, restartWindowMs: 60_000 };
+
+export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo]; restarted: [pid: number]; restartsExhausted: [] }> {
+  private restarts: number[] = [];
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Processes started for this service so far. */
+  starts = 0;
   private child: ChildProcess | undefined;
   private exited: Promise<ExitInfo> | undefined;
   private expectExit = false;
@@ -62,6 +75,7 @@ export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo] }> {
     }
     trackChild(child);
     this.child = child;
+    this.starts++;
     this.expectExit = false;
     this.exited = new Promise<ExitInfo>((resolve) => {
       child.once('error', () => undefined);
@@ -70,8 +84,26 @@ export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo] }> {
         if (this.child === child) this.lastExit = info;
         resolve(info);
         this.emit('exit', info);
+        if (!info.expected && this.options.restartOnCrash) this.scheduleRestart();
       });
     });
+  }
+
+  private scheduleRestart(): void {
+    const now = Date.now();
+    const p = serviceRestartPolicy;
+    this.restarts = this.restarts.filter((t) => now - t < p.restartWindowMs);
+    if (this.restarts.length >= p.restartsPerWindowMax) {
+      this.emit('restartsExhausted');
+      return;
+    }
+    this.restarts.push(now);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.alive || this.expectExit) return;
+      this.start();
+      if (this.pid !== undefined) this.emit('restarted', this.pid);
+    }, p.restartDelayMs);
   }
 
   private logSinceStart(): string {
@@ -113,8 +145,10 @@ export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo] }> {
     }
   }
 
-  /** SIGKILL (a crash, for fault tests); resolves when the process is gone. */
+  /** SIGKILL (a crash, for fault tests; not restarted); resolves when the process is gone. */
   async kill(): Promise<ExitInfo | undefined> {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     if (!this.alive) return this.lastExit;
     this.expectExit = true;
     this.signal('SIGKILL');
@@ -123,6 +157,8 @@ export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo] }> {
 
   /** SIGTERM (the service closes cleanly), SIGKILL after `timeoutMs`. */
   async stop(timeoutMs = 30_000): Promise<ExitInfo | undefined> {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     if (!this.alive) return this.lastExit;
     this.expectExit = true;
     this.signal('SIGTERM');

@@ -132,3 +132,11 @@ test('the same ending written twice (a publish repeated after a lost acknowledge
   const other = { ...again, offset: 6, event: { ...again.event, at: '2026-12-07T00:00:01.000Z' } };
   assert.deepEqual(checkJobHistory(['r'], [...once, other]).duplicated, ['r']);
 });
+
+test('a submission repeated with the same id (after the job ran) is counted, not called disorder; a second run still is a duplicate', () => {
+  const once = history('s', ['requested', 'created', 'queued', 'processing', 'completed']);
+  const repeat = { ...once[0]!, offset: 5 };
+  const r = checkJobHistory(['s'], [...once, repeat]);
+  assert.equal(describeProblems(r), '');
+  assert.equal(r.repeatedRequests, 1);
+});

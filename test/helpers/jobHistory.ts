@@ -21,6 +21,11 @@ export interface JobHistoryReport {
    * and time): one ending published again after a failed acknowledgement, not a second run.
    */
   republished: number;
+  /**
+   * job.requested events after a job's first: a submission repeated with the same id (a client
+   * retrying a request whose answer it lost). Workers drop them; they must not run the job again.
+   */
+  repeatedRequests: number;
   /** Jobs with a job.processing after their job.completed (a finished job run again). */
   rerunAfterFinish: string[];
   /** Jobs whose events are not in lifecycle order, with what was wrong. */
@@ -61,6 +66,7 @@ export function checkJobHistory(accepted: Iterable<string>, events: readonly Rea
     disorder: [],
     split: [],
     republished: 0,
+    repeatedRequests: 0,
     terminal: new Map(),
     attempts: new Map(),
   };
@@ -79,8 +85,16 @@ export function checkJobHistory(accepted: Iterable<string>, events: readonly Rea
     let maxAttempt = 0;
     // (attempt, stage) of the furthest event so far; a later event must not go back.
     let last: { attempt: number; stage: number; type: string } = { attempt: 0, stage: -1, type: '(none)' };
+    let requestedSeen = false;
     for (const e of list) {
       const ev = e.event;
+      if (ev.type === 'job.requested') {
+        if (requestedSeen) {
+          report.repeatedRequests++;
+          continue;
+        }
+        requestedSeen = true;
+      }
       if (ev.type === 'job.completed') completedAt = e.offset;
       if (ev.type === 'job.processing') {
         maxAttempt = Math.max(maxAttempt, ev.attempt);

@@ -79,14 +79,19 @@ export class JobsSystem {
         args: ['jobs-service', ...common, '--port', String(port), '--data-dir', join(dir, 'jobs-service')],
         logPath: join(dir, 'jobs-service.log'),
         readyLine: /jobs-service listening on http/,
+        restartOnCrash: true,
       });
       const scheduler = new ServiceProcess({
         name: 'scheduler',
         args: ['scheduler', ...common, '--id', 'scheduler-1'],
         logPath: join(dir, 'scheduler.log'),
         readyLine: /scheduler \S+ ready/,
+        restartOnCrash: true,
       });
-      const system = new JobsSystem(dir, cluster, bootstrap, zkConnect, jobsService, scheduler, `http://127.0.0.1:${port}`, [...common, ...(o.workerArgs ?? [])]);
+      const system = new JobsSystem(dir, cluster, bootstrap, zkConnect, jobsService, scheduler, `http://127.0.0.1:${port}`, [
+        ...common,
+        ...(o.workerArgs ?? []),
+      ]);
       jobsService.start();
       scheduler.start();
       for (let i = 0; i < (o.workers ?? 2); i++) system.addWorker();
@@ -106,6 +111,7 @@ export class JobsSystem {
       args: ['worker', ...this.workerArgs, '--id', `worker-${n}`],
       logPath: join(this.dir, `worker-${n}.log`),
       readyLine: /worker \S+ ready/,
+      restartOnCrash: true,
     });
     this.workers.push(w);
     w.start();

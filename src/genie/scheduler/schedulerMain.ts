@@ -42,6 +42,14 @@ export async function runScheduler(args: string[]): Promise<void> {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const log = createLogger('scheduler', values['log-level']);
+  // Crash-only: an error that escapes (@platformatic/kafka 1.35 throws from a callback when its
+  // group coordinator's broker leaves the cluster metadata) ends the process with a clear line;
+  // its supervisor (up, or whoever runs it) starts a fresh one, and unfinished jobs are re-delivered.
+  process.once('uncaughtException', (e) => {
+    log.fatal({ err: e }, 'uncaught error; exiting so that a fresh process takes over');
+    process.stderr.write(`clustergenie scheduler: uncaught error, exiting: ${e.stack ?? String(e)}\n`);
+    process.exit(70);
+  });
   const zk = new ZooKeeperClient({ connectString: values.zookeeper ?? '127.0.0.1:2181', sessionTimeoutMs: 10_000 });
   // A fresh session after expiry: the election and its term follow it.
   zk.on('expired', () => {

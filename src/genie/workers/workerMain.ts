@@ -64,6 +64,14 @@ export async function runWorker(args: string[]): Promise<void> {
   const id = (values.id as string | undefined) ?? `${hostname()}-${process.pid}`;
   const bootstrap = ((values['bootstrap-server'] as string | undefined) ?? '127.0.0.1:9092').split(',').map((s) => s.trim());
   const log = createLogger('worker', values['log-level'] as string | undefined);
+  // Crash-only: an error that escapes (@platformatic/kafka 1.35 throws from a callback when its
+  // group coordinator's broker leaves the cluster metadata) ends the process with a clear line;
+  // its supervisor (up, or whoever runs it) starts a fresh one, and unfinished jobs are re-delivered.
+  process.once('uncaughtException', (e) => {
+    log.fatal({ err: e }, 'uncaught error; exiting so that a fresh process takes over');
+    process.stderr.write(`clustergenie worker: uncaught error, exiting: ${e.stack ?? String(e)}\n`);
+    process.exit(70);
+  });
   // ZooKeeper (optional): liveness in /clustergenie/workers and the global per-type caps.
   let zk: ZooKeeperClient | undefined;
   let registration: WorkerRegistration | undefined;
