@@ -132,3 +132,17 @@ export function describeProblems(r: JobHistoryReport): string {
   show('split over partitions', r.split);
   return parts.join(', ');
 }
+
+/** The whole history of the first job the report finds wrong, one event per line (for a failure message). */
+export function firstProblemHistory(r: JobHistoryReport, events: readonly ReadEvent[]): string {
+  const id = r.lost[0] ?? r.duplicated[0] ?? r.rerunAfterFinish[0] ?? r.disorder[0]?.split(':')[0] ?? r.split[0];
+  if (id === undefined) return '';
+  const lines = events
+    .filter((e) => e.event.jobId === id)
+    .sort((a, b) => a.partition - b.partition || a.offset - b.offset)
+    .map((e) => {
+      const ev = e.event as { type: string; attempt?: number; producer: string; at: string; worker?: string };
+      return `  p${e.partition}@${e.offset} ${ev.type} attempt=${ev.attempt ?? '-'} by ${ev.producer}${ev.worker ? ` on ${ev.worker}` : ''} at ${ev.at}`;
+    });
+  return `history of ${id}:\n${lines.join('\n')}`;
+}

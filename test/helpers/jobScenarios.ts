@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { ZkTypeLimits } from '../../src/genie/coord/typeLimits.js';
 import type { JobEvent } from '../../src/genie/jobs/events.js';
 import { ZooKeeperClient } from '../../src/zookeeper/client/index.js';
-import { checkJobHistory, describeProblems, type ReadEvent } from './jobHistory.js';
+import { checkJobHistory, describeProblems, firstProblemHistory, type ReadEvent } from './jobHistory.js';
 import type { JobsSystem } from './jobsSystem.js';
 import { waitFor } from './wait.js';
 
@@ -124,7 +124,7 @@ export function coreJobScenarios(sys: () => JobsSystem, o: CoreScenarioOptions):
     await waitAllTerminal(ids, 400_000);
     const events = await S().readAllEvents();
     const report = checkJobHistory(ids, events);
-    assert.equal(describeProblems(report), '', 'the checker finds nothing wrong');
+    assert.equal(describeProblems(report), '', `the checker finds nothing wrong; ${firstProblemHistory(report, events)}`);
     ids.forEach((id, i) => {
       assert.equal(report.terminal.get(id), expected.get(i), `job ${i} (${id}) ends ${expected.get(i)}`);
     });
@@ -150,8 +150,9 @@ export function coreJobScenarios(sys: () => JobsSystem, o: CoreScenarioOptions):
     );
     await victim.kill();
     await waitAllTerminal(ids, 200_000);
-    const report = checkJobHistory(ids, await S().readAllEvents());
-    assert.equal(describeProblems(report), '');
+    const events = await S().readAllEvents();
+    const report = checkJobHistory(ids, events);
+    assert.equal(describeProblems(report), '', firstProblemHistory(report, events));
     for (const id of ids) assert.equal(report.terminal.get(id), 'completed');
     // Bring the worker back for the tests after this one.
     S().workers[0] = victim;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { partitionFor } from '../../../src/kafka/coordinator/partitionFor.js';
-import { checkJobHistory, describeProblems } from '../../helpers/jobHistory.js';
+import { checkJobHistory, describeProblems, firstProblemHistory } from '../../helpers/jobHistory.js';
 import { coreJobScenarios, submitAll, waitAllTerminal } from '../../helpers/jobScenarios.js';
 import { JobsSystem } from '../../helpers/jobsSystem.js';
 
@@ -56,9 +56,7 @@ test('kill -9 of the workers group coordinator broker while jobs flow: every job
   t.diagnostic(
     `terminal events published twice after a lost acknowledgement: ${report.republished}; submissions repeated by the client's retries: ${report.repeatedRequests}`,
   );
-  const dup = report.duplicated[0];
-  const detail = dup ? JSON.stringify(events.filter((e) => e.event.jobId === dup)) : '';
-  assert.equal(describeProblems(report), '', detail);
+  assert.equal(describeProblems(report), '', firstProblemHistory(report, events));
   for (const id of ids) assert.equal(report.terminal.get(id), 'completed');
   t.diagnostic(`worker process starts: ${sys.workers.map((w) => w.starts).join(', ')}`);
   await sys.cluster.broker(victim).start();
