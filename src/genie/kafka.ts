@@ -5,10 +5,12 @@
 // The client sends one Produce request per send() call; services publish many small events, so
 // Publisher gathers the events of one event-loop turn (or up to lingerMs) into one request per
 // flush, with one request in flight (the idempotent producer keeps order), and resolves each
-// caller when Kafka acknowledged its batch (acks=all).
+// caller when Kafka acknowledged its batch (acks=all). Batches are lz4-compressed and header
+// bytes are reused (see PublisherOptions.compression and HeaderBytes): bytes on the wire, written
+// to three replicas and read by every consumer, were most of what the brokers spent per job.
 
-import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
-import type { EncodedEvent } from './jobs/events.js';
+import { Admin, Producer } from '@platformatic/kafka';
+import { type EncodedEvent, JOB_HEADERS } from './jobs/events.js';
 
 export interface KafkaEndpoint {
   bootstrapBrokers: string[];
@@ -27,21 +29,92 @@ export interface PublisherOptions {
   batchEventsMax: number;
   /** Events accepted but not yet acknowledged; publish() waits (back-pressure) beyond it. */
   pendingEventsMax: number;
+  /**
+   * Batch compression. lz4 by default: events of one batch repeat most of their text (field
+   * names, specs, headers), so a batch shrinks several times, and every byte is written to
+   * three replicas and read by every consumer; lz4 costs less CPU than the bytes it saves.
+   */
+  compression: 'none' | 'lz4' | 'snappy' | 'gzip';
 }
 
-export const publisherDefaults: PublisherOptions = { lingerMs: 1, batchEventsMax: 2000, pendingEventsMax: 20_000 };
+export const publisherDefaults: PublisherOptions = {
+  lingerMs: 1,
+  batchEventsMax: 2000,
+  pendingEventsMax: 20_000,
+  compression: 'lz4',
+};
 
-interface Pending {
+const textBytes = (s?: string): Buffer | undefined => (typeof s === 'string' ? Buffer.from(s) : undefined);
+
+interface OutMessage {
   topic: string;
-  event: EncodedEvent;
+  key: string;
+  value: string;
+  headers: Map<Buffer, Buffer>;
+}
+
+/** Distinct header values kept as bytes (event types, producers, attempts); the cache is emptied when full. */
+const headerBytesCacheMax = 4096;
+/** Headers whose values repeat across events (not job ids or trace ids). */
+const REPEATING_HEADERS: ReadonlySet<string> = new Set([
+  JOB_HEADERS.eventType,
+  JOB_HEADERS.producer,
+  JOB_HEADERS.schemaVersion,
+  JOB_HEADERS.attempt,
+]);
+
+/**
+ * Event headers as bytes. The client would make a Buffer of every header name and value of every
+ * event (ten or so per event); names and repeating values are made once here.
+ */
+class HeaderBytes {
+  private readonly names = new Map<string, Buffer>();
+  private readonly values = new Map<string, Buffer>();
+
+  of(headers: ReadonlyMap<string, string>): Map<Buffer, Buffer> {
+    const out = new Map<Buffer, Buffer>();
+    for (const [name, value] of headers) {
+      let nameBytes = this.names.get(name);
+      if (nameBytes === undefined) {
+        nameBytes = Buffer.from(name);
+        if (this.names.size < headerBytesCacheMax) this.names.set(name, nameBytes);
+      }
+      out.set(nameBytes, REPEATING_HEADERS.has(name) ? this.repeating(value) : Buffer.from(value));
+    }
+    return out;
+  }
+
+  private repeating(value: string): Buffer {
+    let bytes = this.values.get(value);
+    if (bytes === undefined) {
+      if (this.values.size >= headerBytesCacheMax) this.values.clear();
+      bytes = Buffer.from(value);
+      this.values.set(value, bytes);
+    }
+    return bytes;
+  }
+}
+
+/** One publish() call: its events leave in order, possibly over several flushes. */
+interface PendingCall {
+  topic: string;
+  events: readonly EncodedEvent[];
+  /** Index of the first event not yet handed to a flush. */
+  sentUpTo: number;
+  /** Events handed to flushes and not yet acknowledged, plus those not handed yet. */
+  unacked: number;
   resolve: () => void;
   reject: (e: Error) => void;
+  failed: boolean;
 }
 
 export class Publisher {
-  private readonly producer: Producer<string, string, string, string>;
+  private readonly producer: Producer<string, string, Buffer, Buffer>;
   private readonly opts: PublisherOptions;
-  private queue: Pending[] = [];
+  private readonly headerBytes = new HeaderBytes();
+  /** Calls with events not yet handed to a flush, oldest first. */
+  private queue: PendingCall[] = [];
+  private queuedEvents = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private sending = false;
@@ -50,73 +123,140 @@ export class Publisher {
 
   constructor(kafka: KafkaEndpoint, opts: Partial<PublisherOptions> = {}) {
     this.opts = { ...publisherDefaults, ...opts };
-    this.producer = new Producer({
+    this.producer = new Producer<string, string, Buffer, Buffer>({
       ...clientBase(kafka),
-      serializers: stringSerializers,
+      // Headers go out as bytes this class made (most of them cached); keys and values as text.
+      serializers: { key: textBytes, value: textBytes },
       idempotent: true,
       acks: -1,
       autocreateTopics: false,
+      compression: this.opts.compression,
     });
   }
 
   /** Events accepted and not yet acknowledged. */
   get pendingEvents(): number {
-    return this.queue.length + this.inFlight;
+    return this.queuedEvents + this.inFlight;
   }
 
-  /** Resolves once Kafka acknowledged every event (acks=all); rejects with the send's error. */
+  /**
+   * Resolves once Kafka acknowledged every event (acks=all); rejects with the send's error, and
+   * then the call's events not sent yet are dropped (the caller retries the call as a whole).
+   */
   async publish(topic: string, events: readonly EncodedEvent[]): Promise<void> {
     if (this.closed) throw new Error('publisher is closed');
+    if (events.length === 0) return;
     while (this.pendingEvents + events.length > this.opts.pendingEventsMax && this.pendingEvents > 0) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
-    const acks = events.map(
-      (event) =>
-        new Promise<void>((resolve, reject) => {
-          this.queue.push({ topic, event, resolve, reject });
-        }),
-    );
-    this.schedule();
-    await Promise.all(acks);
+    // One promise per call, not per event: a worker publishes a few events per call, thousands of calls a second.
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, events, sentUpTo: 0, unacked: events.length, resolve, reject, failed: false });
+      this.queuedEvents += events.length;
+      this.schedule();
+    });
   }
 
   private schedule(): void {
-    if (this.sending || this.timer !== undefined || this.queue.length === 0) return;
+    if (this.sending || this.timer !== undefined || this.queuedEvents === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush();
     }, this.opts.lingerMs);
   }
 
+  /** Takes up to batchEventsMax queued events, oldest call first, splitting a call if needed. */
+  private takeBatch(): { messages: OutMessage[]; parts: [PendingCall, number][] } {
+    const messages: OutMessage[] = [];
+    const parts: [PendingCall, number][] = [];
+    while (this.queue.length > 0 && messages.length < this.opts.batchEventsMax) {
+      const call = this.queue[0]!;
+      const n = Math.min(call.events.length - call.sentUpTo, this.opts.batchEventsMax - messages.length);
+      for (let i = call.sentUpTo; i < call.sentUpTo + n; i++) {
+        const e = call.events[i]!;
+        messages.push({ topic: call.topic, key: e.key, value: e.value, headers: this.headerBytes.of(e.headers) });
+      }
+      call.sentUpTo += n;
+      parts.push([call, n]);
+      if (call.sentUpTo === call.events.length) this.queue.shift();
+    }
+    this.queuedEvents -= messages.length;
+    return { messages, parts };
+  }
+
   private async flush(): Promise<void> {
-    if (this.sending || this.queue.length === 0) return;
+    if (this.sending || this.queuedEvents === 0) return;
     this.sending = true;
-    const batch = this.queue.splice(0, this.opts.batchEventsMax);
-    this.inFlight = batch.length;
+    const { messages, parts } = this.takeBatch();
+    this.inFlight = messages.length;
+
     try {
-      await this.producer.send({
-        messages: batch.map((p) => ({ topic: p.topic, key: p.event.key, value: p.event.value, headers: p.event.headers })),
-      });
-      for (const p of batch) p.resolve();
+      await this.producer.send({ messages });
+      for (const [call, n] of parts) {
+        call.unacked -= n;
+        if (call.unacked === 0 && !call.failed) call.resolve();
+      }
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
-      for (const p of batch) p.reject(err);
+      for (const [call] of parts) this.failCall(call, err);
     } finally {
       this.inFlight = 0;
       this.sending = false;
       for (const w of this.spaceWaiters.splice(0)) w();
-      if (this.queue.length >= this.opts.batchEventsMax) void this.flush();
+      if (this.queuedEvents >= this.opts.batchEventsMax) void this.flush();
       else this.schedule();
     }
   }
 
+  /** A failed call's later events must not land after its earlier ones failed: they are dropped. */
+  private failCall(call: PendingCall, err: Error): void {
+    if (call.failed) return;
+    call.failed = true;
+    const at = this.queue.indexOf(call);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      this.queuedEvents -= call.events.length - call.sentUpTo;
+    }
+    call.reject(err);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    while (this.queue.length > 0 || this.sending) {
+    while (this.queuedEvents > 0 || this.sending) {
       if (!this.sending) await this.flush();
       else await new Promise((r) => setTimeout(r, 5));
     }
     await this.producer.close();
+  }
+}
+
+/**
+ * Several Publishers, each with its own producer id, used as one: publish() goes to the one with
+ * the fewest events waiting. Each keeps one request in flight (the client's idempotent sequences
+ * allow no more), so with one a publish arriving meanwhile waits a whole acks=all round trip for
+ * its turn. Order holds per call, not across calls: only for callers whose calls are independent
+ * (the Job Service: a job's later commands are accepted only after its earlier events were
+ * acknowledged).
+ */
+export class PublisherPool {
+  private readonly members: Publisher[];
+
+  constructor(kafka: KafkaEndpoint, size: number, opts: Partial<PublisherOptions> = {}) {
+    this.members = Array.from({ length: Math.max(1, size) }, () => new Publisher(kafka, opts));
+  }
+
+  get pendingEvents(): number {
+    return this.members.reduce((sum, p) => sum + p.pendingEvents, 0);
+  }
+
+  publish(topic: string, events: readonly EncodedEvent[]): Promise<void> {
+    let idlest = this.members[0]!;
+    for (const p of this.members) if (p.pendingEvents < idlest.pendingEvents) idlest = p;
+    return idlest.publish(topic, events);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.members.map((p) => p.close()));
   }
 }
 

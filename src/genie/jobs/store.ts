@@ -26,6 +26,9 @@ export const storeDefaults: StoreOptions = {
   terminalJobRetentionMs: 7 * 24 * 3600_000,
 };
 
+/** SQLite page cache of the store, KiB. */
+const storePageCacheKib = 32 * 1024;
+
 export const STORE_LIMITS = {
   /** Jobs per list page. */
   listLimitMax: 1000,
@@ -42,6 +45,8 @@ export const STORE_LIMITS = {
 export interface ConsumedRecord {
   pos: EventPosition;
   event: JobEvent | null;
+  /** The record's value as read (the event's JSON), stored in the history as it is instead of serialized again. */
+  json?: string;
 }
 
 /** An event of a known job after it was folded in (for live streams). */
@@ -110,7 +115,8 @@ CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_ms DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, created_ms DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_type ON jobs(type, created_ms DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_ordering ON jobs(ordering_key, created_ms DESC, id DESC) WHERE ordering_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_updated ON jobs(updated_ms);
+-- (jobs_updated, an index no query used, cost a B-tree write on every change.)
+DROP INDEX IF EXISTS jobs_updated;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_ms) WHERE finished_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_dirty ON jobs(id) WHERE version > snapshot_version;
 CREATE VIRTUAL TABLE IF NOT EXISTS jobs_fts USING fts5(id, type, payload, error, result, tokenize = 'unicode61');
@@ -148,6 +154,30 @@ function textOf(x: unknown): string {
   return clip(typeof x === 'string' ? x : JSON.stringify(x));
 }
 
+function errorText(v: JobView): string {
+  return v.lastError ? clip(`${v.lastError.name} ${v.lastError.message} ${v.lastError.reason}`) : '';
+}
+
+/** Same text in every indexed column (the reducer often keeps a field's reference, else compare the text). */
+function sameSearchText(a: JobView, b: JobView): boolean {
+  const same = (x: unknown, y: unknown): boolean => x === y || textOf(x) === textOf(y);
+  return a.id === b.id && a.type === b.type && same(a.payload, b.payload) && same(a.result, b.result) && errorText(a) === errorText(b);
+}
+
+interface StoredRow {
+  rowid: number;
+  view: JobView;
+}
+
+/** A job folded in the current batch: its row as stored before, and its view now. */
+interface TouchedJob {
+  stored: StoredRow | undefined;
+  view: JobView | undefined;
+  changed: boolean;
+  /** History events inserted for it in this batch. */
+  eventsAdded: number;
+}
+
 /** A user's search text as an FTS5 query: each whitespace-separated term a quoted prefix, all required. */
 export function ftsQuery(q: string): string {
   const terms = q
@@ -181,14 +211,35 @@ function isoBound(field: string, v: string | undefined): number | undefined {
 function prepareStatements(db: Database.Database) {
   return {
     getView: db.prepare('SELECT view FROM jobs WHERE id = ?').pluck(),
-    upsert: db
-      .prepare(
-        `INSERT INTO jobs (id, type, state, ordering_key, created_ms, updated_ms, finished_ms, view)
+    getRow: db.prepare('SELECT rowid, view FROM jobs WHERE id = ?'),
+    // Rebuilds only (loadSnapshots): a view may replace a row.
+    upsert: db.prepare(
+      `INSERT INTO jobs (id, type, state, ordering_key, created_ms, updated_ms, finished_ms, view)
        VALUES (@id, @type, @state, @orderingKey, @createdMs, @updatedMs, @finishedMs, @view)
        ON CONFLICT(id) DO UPDATE SET type = excluded.type, state = excluded.state, ordering_key = excluded.ordering_key,
          created_ms = excluded.created_ms, updated_ms = excluded.updated_ms, finished_ms = excluded.finished_ms,
          view = excluded.view, version = version + 1
-       RETURNING rowid`,
+       RETURNING rowid, events_count`,
+    ),
+    // A new job; RETURNING nothing when the id exists already.
+    insertJob: db.prepare(
+      `INSERT INTO jobs (id, type, state, ordering_key, created_ms, updated_ms, finished_ms, events_count, view)
+       VALUES (@id, @type, @state, @orderingKey, @createdMs, @updatedMs, @finishedMs, @eventsAdded, @view)
+       ON CONFLICT(id) DO NOTHING RETURNING rowid, events_count`,
+    ),
+    // SQLite rewrites every index that has a column in the SET list, changed or not: the common
+    // update names only what events change (not type, ordering key or creation time).
+    updateJob: db
+      .prepare(
+        `UPDATE jobs SET state = @state, updated_ms = @updatedMs, finished_ms = @finishedMs, view = @view,
+         version = version + 1, events_count = events_count + @eventsAdded WHERE rowid = @rowid RETURNING events_count`,
+      )
+      .pluck(),
+    updateJobSpec: db
+      .prepare(
+        `UPDATE jobs SET type = @type, state = @state, ordering_key = @orderingKey, created_ms = @createdMs,
+         updated_ms = @updatedMs, finished_ms = @finishedMs, view = @view,
+         version = version + 1, events_count = events_count + @eventsAdded WHERE rowid = @rowid RETURNING events_count`,
       )
       .pluck(),
     ftsDelete: db.prepare('DELETE FROM jobs_fts WHERE rowid = ?'),
@@ -196,7 +247,7 @@ function prepareStatements(db: Database.Database) {
     insertEvent: db.prepare(
       'INSERT OR IGNORE INTO events (job_id, partition, offset, type, at, attempt, json) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    bumpEvents: db.prepare('UPDATE jobs SET events_count = events_count + 1 WHERE id = ? RETURNING events_count').pluck(),
+    bumpEvents: db.prepare('UPDATE jobs SET events_count = events_count + ? WHERE id = ? RETURNING events_count').pluck(),
     trimEvents: db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE job_id = ? ORDER BY seq LIMIT ?)'),
     setEventsCount: db.prepare('UPDATE jobs SET events_count = ? WHERE id = ?'),
     setOffset: db.prepare(
@@ -245,6 +296,8 @@ export class JobStore {
     // commit; a power loss may lose the last ones, offsets with them, so their events are re-read.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // The default page cache (2 MB) is smaller than the rows and indexes a busy minute touches.
+    this.db.pragma(`cache_size = -${storePageCacheKib}`);
     this.db.exec(SCHEMA);
     this.stmt = prepareStatements(this.db);
   }
@@ -269,8 +322,57 @@ export class JobStore {
     return new Map(rows.map((r) => [r.partition, r.next_offset]));
   }
 
-  private writeView(prev: JobView | undefined, view: JobView): void {
-    const rowid = this.stmt.upsert.get({
+  /** The stored view and its rowid. */
+  private getRow(id: string): StoredRow | undefined {
+    const row = this.stmt.getRow.get(id) as { rowid: number; view: string } | undefined;
+    return row === undefined ? undefined : { rowid: row.rowid, view: JSON.parse(row.view) as JobView };
+  }
+
+  /**
+   * Writes a job's row (and `eventsAdded` to its history count) and re-indexes its searchable
+   * text when it differs from the stored row's. Returns the history count after the write, or
+   * undefined when `stored` is undefined and the id exists after all.
+   */
+  private writeView(stored: StoredRow | undefined, view: JobView, eventsAdded: number): number | undefined {
+    const columns = {
+      state: view.state,
+      updatedMs: msOf(view.updatedAt) ?? 0,
+      finishedMs: TERMINAL_STATES.has(view.state) ? msOf(view.finishedAt) : null,
+      view: JSON.stringify(view),
+      eventsAdded,
+    };
+    if (stored === undefined) {
+      const row = this.stmt.insertJob.get({
+        ...columns,
+        id: view.id,
+        type: view.type,
+        orderingKey: view.orderingKey,
+        createdMs: msOf(view.createdAt) ?? 0,
+      }) as { rowid: number; events_count: number } | undefined;
+      if (row === undefined) return undefined;
+      this.indexText(row.rowid, view, false);
+      return row.events_count;
+    }
+    const old = stored.view;
+    const specChanged = old.type !== view.type || old.orderingKey !== view.orderingKey || old.createdAt !== view.createdAt;
+    const count = (
+      specChanged
+        ? this.stmt.updateJobSpec.get({
+            ...columns,
+            rowid: stored.rowid,
+            type: view.type,
+            orderingKey: view.orderingKey,
+            createdMs: msOf(view.createdAt) ?? 0,
+          })
+        : this.stmt.updateJob.get({ ...columns, rowid: stored.rowid })
+    ) as number;
+    if (!sameSearchText(old, view)) this.indexText(stored.rowid, view, true);
+    return count;
+  }
+
+  /** A view from a snapshot, replacing any row of the job. */
+  private replaceView(view: JobView): void {
+    const row = this.stmt.upsert.get({
       id: view.id,
       type: view.type,
       state: view.state,
@@ -279,52 +381,61 @@ export class JobStore {
       updatedMs: msOf(view.updatedAt) ?? 0,
       finishedMs: TERMINAL_STATES.has(view.state) ? msOf(view.finishedAt) : null,
       view: JSON.stringify(view),
-    }) as number;
-    // Re-index only when searchable text changed (the reducer keeps unchanged fields by reference).
-    if (
-      prev &&
-      prev.type === view.type &&
-      prev.payload === view.payload &&
-      prev.lastError === view.lastError &&
-      prev.result === view.result
-    )
-      return;
-    this.stmt.ftsDelete.run(rowid);
-    const error = view.lastError ? `${view.lastError.name} ${view.lastError.message} ${view.lastError.reason}` : '';
-    this.stmt.ftsInsert.run(rowid, view.id, view.type, textOf(view.payload), clip(error), textOf(view.result));
+    }) as { rowid: number };
+    this.indexText(row.rowid, view, true);
   }
 
-  private recordEvent(view: JobView, e: JobEvent, pos: EventPosition): void {
-    const attempt = 'attempt' in e && typeof e.attempt === 'number' ? e.attempt : null;
-    const inserted = this.stmt.insertEvent.run(view.id, pos.partition, pos.offset, e.type, e.at, attempt, JSON.stringify(e));
-    if (inserted.changes === 0) return;
-    const count = this.stmt.bumpEvents.get(view.id) as number;
-    if (count > this.opts.eventsPerJobMax) {
-      this.stmt.trimEvents.run(view.id, count - this.opts.eventsPerJobMax);
-      this.stmt.setEventsCount.run(this.opts.eventsPerJobMax, view.id);
-    }
+  private indexText(rowid: number, view: JobView, replace: boolean): void {
+    if (replace) this.stmt.ftsDelete.run(rowid);
+    this.stmt.ftsInsert.run(rowid, view.id, view.type, textOf(view.payload), errorText(view), textOf(view.result));
+  }
+
+  /** Drops a job's oldest history events past eventsPerJobMax (`count` = events it holds now). */
+  private trimHistory(id: string, count: number): void {
+    if (count <= this.opts.eventsPerJobMax) return;
+    this.stmt.trimEvents.run(id, count - this.opts.eventsPerJobMax);
+    this.stmt.setEventsCount.run(this.opts.eventsPerJobMax, id);
   }
 
   /**
    * Folds a batch read from the topic and stores the next offsets it reached, in one
    * transaction. Returns the events of known jobs (for live streams), in order.
+   *
+   * A job's row is written once per batch, however many of its events the batch holds: each
+   * write rewrites the whole row and its index entries, and a job has five or so events.
    */
   applyBatch(records: readonly ConsumedRecord[], nextOffsets: ReadonlyMap<number, number>): FoldedEvent[] {
     return this.db.transaction(() => {
       const folded: FoldedEvent[] = [];
-      // Views touched in this batch, so a job's events in one batch fold without re-reading rows.
-      const cache = new Map<string, JobView | undefined>();
+      const touched = new Map<string, TouchedJob>();
       for (const r of records) {
         if (r.event === null) continue;
         const id = r.event.jobId;
-        const prev = cache.has(id) ? cache.get(id) : this.getJob(id);
+        let job = touched.get(id);
+        if (job === undefined) {
+          const stored = this.getRow(id);
+          job = { stored, view: stored?.view, changed: false, eventsAdded: 0 };
+          touched.set(id, job);
+        }
+        const prev = job.view;
         const next = applyEvent(prev, r.event, r.pos);
-        cache.set(id, next);
         if (next === undefined) continue;
         const changed = next !== prev;
-        if (changed) this.writeView(prev, next);
-        this.recordEvent(next, r.event, r.pos);
-        folded.push({ event: r.event, pos: r.pos, view: next, changed });
+        job.view = next;
+        if (changed) job.changed = true;
+        const e = r.event;
+        const attempt = 'attempt' in e && typeof e.attempt === 'number' ? e.attempt : null;
+        const json = r.json ?? JSON.stringify(e);
+        // OR IGNORE: a replayed record (same partition and offset) is in the history already.
+        if (this.stmt.insertEvent.run(id, r.pos.partition, r.pos.offset, e.type, e.at, attempt, json).changes > 0) job.eventsAdded++;
+        folded.push({ event: e, pos: r.pos, view: next, changed });
+      }
+      for (const [id, job] of touched) {
+        if (job.view === undefined) continue;
+        let count: number | undefined;
+        if (job.changed) count = this.writeView(job.stored, job.view, job.eventsAdded);
+        else if (job.eventsAdded > 0) count = this.stmt.bumpEvents.get(job.eventsAdded, id) as number | undefined;
+        if (count !== undefined) this.trimHistory(id, count);
       }
       for (const [partition, next] of nextOffsets) this.stmt.setOffset.run(partition, next);
       return folded;
@@ -337,8 +448,18 @@ export class JobStore {
       const prev = this.getJob(event.jobId);
       if (prev !== undefined) return prev;
       const next = applyEvent(undefined, event, PROVISIONAL_POSITION);
-      if (next !== undefined) this.writeView(undefined, next);
+      if (next !== undefined) this.writeView(undefined, next, 0);
       return next;
+    })();
+  }
+
+  /** applyProvisional for many events in one transaction (a batch submission); known ids are left alone. */
+  applyProvisionalBatch(events: readonly JobEvent[]): void {
+    this.db.transaction(() => {
+      for (const event of events) {
+        const next = applyEvent(undefined, event, PROVISIONAL_POSITION);
+        if (next !== undefined) this.writeView(undefined, next, 0);
+      }
     })();
   }
 
@@ -472,7 +593,7 @@ export class JobStore {
     this.db.transaction(() => {
       for (const [id, view] of views) {
         if (view === null) this.removeJob(id, false);
-        else this.writeView(undefined, view);
+        else this.replaceView(view);
       }
       // They are on the topic already; only later changes need snapshots.
       this.stmt.markAllSnapshotted.run();

@@ -37,13 +37,21 @@ export interface ReadResult {
 export interface TopicReaderOptions {
   /** Longest a fetch waits on the broker for new records. */
   maxWaitMs: number;
+  /** Bytes a fetch waits for (up to maxWaitMs) before it answers. */
+  minBytes: number;
   /** Bytes per partition per fetch. */
   partitionBytesMax: number;
   /** Bytes per fetch response. */
   fetchBytesMax: number;
 }
 
-export const topicReaderDefaults: TopicReaderOptions = { maxWaitMs: 500, partitionBytesMax: 1024 * 1024, fetchBytesMax: 8 * 1024 * 1024 };
+export const topicReaderDefaults: TopicReaderOptions = {
+  maxWaitMs: 500,
+  // Answer as soon as there is anything: readers (and tests) expect the view to follow the topic closely.
+  minBytes: 1,
+  partitionBytesMax: 1024 * 1024,
+  fetchBytesMax: 8 * 1024 * 1024,
+};
 
 const OFFSET_OUT_OF_RANGE = 1;
 /** Batch attribute bit of transaction markers: they take offsets but carry no records for us. */
@@ -142,6 +150,7 @@ export class TopicReader {
         this.consumer.fetch({
           node,
           maxWaitTime: this.opts.maxWaitMs,
+          minBytes: this.opts.minBytes,
           maxBytes: this.opts.fetchBytesMax,
           topics: [
             {

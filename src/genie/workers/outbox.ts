@@ -3,7 +3,7 @@
 // anchor retried until they land, the worker stops, or the partition is gone. Tracks what is in
 // flight so close() can wait for the last acknowledgements.
 
-import type { EncodedEvent } from '../jobs/events.js';
+import { type EncodedEvent, JOB_TOPICS } from '../jobs/events.js';
 import type { Publisher } from '../kafka.js';
 import type { Logger } from '../../util/log.js';
 import { encodeOutRecord, type OutRecord, topicName } from './records.js';
@@ -34,11 +34,17 @@ export class Outbox {
    * `mustLand` a failure is retried (backing off) while `owned()` holds and the outbox is open.
    */
   send(records: readonly OutRecord[], mustLand: boolean, owned: () => boolean): Promise<boolean> {
-    const byTopic = new Map<string, EncodedEvent[]>();
-    for (const r of records) {
-      const list = byTopic.get(topicName(r)) ?? [];
-      list.push(encodeOutRecord(r));
-      byTopic.set(topicName(r), list);
+    // Most sends are one job's events, all for cluster-events: no grouping needed.
+    const first = topicName(records[0]!);
+    let byTopic: Map<string, EncodedEvent[]>;
+    if (records.every((r) => topicName(r) === first)) byTopic = new Map([[first, records.map(encodeOutRecord)]]);
+    else {
+      byTopic = new Map();
+      for (const r of records) {
+        const list = byTopic.get(topicName(r)) ?? [];
+        list.push(encodeOutRecord(r));
+        byTopic.set(topicName(r), list);
+      }
     }
     const p = this.sendRetrying(byTopic, mustLand, owned);
     this.inflight.add(p);
@@ -57,9 +63,19 @@ export class Outbox {
   }
 
   private async sendRetrying(byTopic: Map<string, EncodedEvent[]>, mustLand: boolean, owned: () => boolean): Promise<boolean> {
+    // cluster-events first, the delay and dead-letter topics only once those are acknowledged: a
+    // delay record turns into the scheduler's job.queued on cluster-events, which must never land
+    // before the job.failed/job.retrying that explain it (a retried produce could otherwise let
+    // the other topic's record overtake them). A topic already acknowledged is not sent again.
+    const order = [...byTopic.keys()].sort((a, b) => Number(a !== JOB_TOPICS.events) - Number(b !== JOB_TOPICS.events));
+    const acked = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       try {
-        await Promise.all([...byTopic].map(([topic, events]) => this.publisher.publish(topic, events)));
+        for (const topic of order) {
+          if (acked.has(topic)) continue;
+          await this.publisher.publish(topic, byTopic.get(topic)!);
+          acked.add(topic);
+        }
         return true;
       } catch (e) {
         if (!mustLand || this.stopped || !owned()) {

@@ -171,6 +171,11 @@ export class PartitionCore {
     if (offset < this.next) return [];
     this.next = offset + 1n;
     const out: CoreAction[] = [];
+    if (input.kind === 'own') {
+      // Only live records may be skipped undecoded: a catch-up must fold every fact.
+      if (this.catching) throw new Error('an undecoded record during catch-up');
+      return out;
+    }
     if (input.kind === 'malformed') this.deadLetterMalformed(offset, input, now, out);
     else if (input.kind === 'event') {
       if (this.catching) this.fold(input.event, input.key, offset);
@@ -409,8 +414,8 @@ export class PartitionCore {
       out.push({ type: 'publish', records: [{ topic: 'events', key: t.key, value: created }, delayed], ackToken: hold });
       return;
     }
-    out.push(this.emit(t, created));
-    this.queueLocally(t, 1, spec.attemptsMax, anchor, false, now, out, true);
+    // One publish for both: they share a produce request, and a promise fewer per job.
+    this.queueLocally(t, 1, spec.attemptsMax, anchor, false, now, out, true, [{ topic: 'events', key: t.key, value: created }]);
   }
 
   /**
@@ -426,16 +431,20 @@ export class PartitionCore {
     now: number,
     out: CoreAction[],
     emitQueued: boolean,
+    /** Records published in the same action, before the job.queued (the job.created of rule 2). */
+    before: OutRecord[] = [],
   ): void {
     const spec = t.spec as JobSpec;
     t.attempt = attempt;
     t.attemptLimit = attemptLimit;
     t.stayOffset = anchor;
     t.hold = this.hold(anchor);
+    const records = before;
     if (emitQueued) {
       const queued: JobEvent = { ...this.envelope(t.id, now), type: 'job.queued', spec, attempt, attemptLimit };
-      out.push(this.emit(t, queued));
+      records.push({ topic: 'events', key: t.key, value: queued });
     }
+    if (records.length > 0) out.push({ type: 'publish', records });
     if (!this.o.canRun(spec.type)) {
       const message = `no handler for job type ${spec.type} on worker ${this.o.workerId}`;
       const error: ErrorInfo = { name: 'UnknownJobTypeError', message };
@@ -611,7 +620,7 @@ export class PartitionCore {
   }
 
   private envelope(jobId: string, now: number) {
-    return { v: JOB_EVENT_SCHEMA_VERSION, jobId, at: new Date(now).toISOString(), producer: this.producer };
+    return { v: JOB_EVENT_SCHEMA_VERSION, jobId, at: isoAt(now), producer: this.producer };
   }
 
   private delayRecord(t: JobTrack, spec: JobSpec, attempt: number, attemptLimit: number, dueAt: string, now: number): OutRecord {
@@ -619,6 +628,13 @@ export class PartitionCore {
     t.attemptNamedMax = Math.max(t.attemptNamedMax, attempt);
     return { topic: 'delay', key: t.key, value: { v: JOB_EVENT_SCHEMA_VERSION, type: 'job.delayed', jobId: t.id, dueAt, next } };
   }
+}
+
+let isoCache = { ms: Number.NaN, iso: '' };
+/** ISO text of a time; the last one is kept, since a burst of events shares the shell's `now`. */
+function isoAt(ms: number): string {
+  if (ms !== isoCache.ms) isoCache = { ms, iso: new Date(ms).toISOString() };
+  return isoCache.iso;
 }
 
 function isDue(spec: JobSpec, now: number): boolean {

@@ -41,6 +41,11 @@ export type RecordInput =
   | { kind: 'event'; event: JobEvent; key: string | null }
   /** A valid record that is not a job event (worker.scaled). */
   | { kind: 'other' }
+  /**
+   * A live fact this worker produced (its headers say so), not decoded: the worker never acts on
+   * its own facts (rules 2-4), and most records of a busy partition are these.
+   */
+  | { kind: 'own' }
   | { kind: 'malformed'; reason: string; key: string | null; value: Buffer | null };
 
 export type OutRecord =

@@ -11,14 +11,14 @@
 import { Consumer, type ConsumerGroupJoinPayload, ListOffsetTimestamps, type Message, type MessagesStream } from '@platformatic/kafka';
 import { hostname } from 'node:os';
 import { clientBase, type KafkaEndpoint, Publisher } from '../kafka.js';
-import { JOB_EVENT_SCHEMA_VERSION, JOB_TOPICS, type WorkerScaledEvent } from '../jobs/events.js';
+import { JOB_EVENT_SCHEMA_VERSION, JOB_HEADERS, JOB_TOPICS, type WorkerScaledEvent } from '../jobs/events.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { type AutoscalePolicy, autoscaleDefaults, decideConcurrency } from './autoscale.js';
 import { Attempt } from './attempt.js';
 import type { JobHandler } from './builtins.js';
 import { openGate, type TypeGate } from './gate.js';
 import { Outbox } from './outbox.js';
-import { countRecord, encodeWorkerScaled, type OutRecord, toRecordInput, type WorkerCounters } from './records.js';
+import { countRecord, encodeWorkerScaled, type OutRecord, type RecordInput, toRecordInput, type WorkerCounters } from './records.js';
 import { type CoreAction, PartitionCore, type RunRequest } from './partitionCore.js';
 import { JobPool, type PoolItem, poolDefaults } from './pool.js';
 
@@ -92,6 +92,13 @@ interface LocalRun {
 type StreamMessage = Message<string, Buffer, Buffer, Buffer>;
 
 const TOPIC = JOB_TOPICS.events;
+const PRODUCER_HEADER = Buffer.from(JOB_HEADERS.producer);
+const EVENT_TYPE_HEADER = Buffer.from(JOB_HEADERS.eventType);
+/** Facts a worker publishes about the jobs it runs (not job.queued: see ownFact). */
+const OWN_FACT_TYPES = (
+  ['job.created', 'job.processing', 'job.progress', 'job.completed', 'job.failed', 'job.retrying', 'job.dead', 'job.cancelled'] as const
+).map((t) => Buffer.from(t));
+const OWN_RECORD: RecordInput = { kind: 'own' };
 const runKey = (partition: number, jobId: string): string => `${partition}/${jobId}`;
 
 export class Worker {
@@ -108,6 +115,8 @@ export class Worker {
     scaled: 0,
   };
   private readonly o: WorkerOptions;
+  /** `worker/<id>` as the producer header carries it. */
+  private readonly producerBytes: Buffer;
   private readonly log: Logger;
   private readonly handlers = new Map<string, JobHandler>();
   private readonly gate: TypeGate;
@@ -148,6 +157,7 @@ export class Worker {
     this.o = options;
     this.id = options.workerId ?? `${hostname()}-${process.pid}`;
     this.groupId = options.groupId ?? workerDefaults.groupId;
+    this.producerBytes = Buffer.from(`worker/${this.id}`);
     this.log = (options.logger ?? silentLogger).child({ worker: this.id });
     this.gate = options.gate ?? openGate;
     const c = { ...workerDefaults.concurrency, ...options.concurrency };
@@ -325,13 +335,30 @@ export class Worker {
     const core = m.topic === TOPIC ? this.cores.get(m.partition) : undefined;
     if (!core) return; // a partition lost since the fetch
     try {
-      void this.apply(m.partition, core, core.record(m.offset, toRecordInput(m), Date.now()));
+      const input = !core.catchingUp && this.ownFact(m) ? OWN_RECORD : toRecordInput(m);
+      void this.apply(m.partition, core, core.record(m.offset, input, Date.now()));
     } catch (e) {
       // A bug must not stop the partition (a restart would meet the same record again).
       this.log.error({ err: e, partition: m.partition, offset: m.offset }, 'record not handled');
     }
     this.pump();
     this.applyBackpressure();
+  }
+
+  /**
+   * Whether the record is a fact this worker produced (its headers say so; checked on the raw
+   * bytes, before any decoding). Rules 2-5 ignore a worker's own facts; a job.queued is decoded
+   * whoever produced it, since a replayed delay record's command names its first producer.
+   */
+  private ownFact(m: StreamMessage): boolean {
+    let mine = false;
+    let fact = false;
+    for (const [k, v] of m.headers) {
+      if (!Buffer.isBuffer(k) || !Buffer.isBuffer(v)) continue;
+      if (k.equals(PRODUCER_HEADER)) mine = v.equals(this.producerBytes);
+      else if (k.equals(EVENT_TYPE_HEADER)) fact = OWN_FACT_TYPES.some((t) => v.equals(t));
+    }
+    return mine && fact;
   }
 
   /** Carries out a core's actions; resolves when its publishes are acknowledged (or given up). */
@@ -362,7 +389,8 @@ export class Worker {
         }
       }
     }
-    return sends.length === 0 ? Promise.resolve() : Promise.all(sends).then(() => undefined);
+    if (sends.length <= 1) return sends[0] ?? Promise.resolve();
+    return Promise.all(sends).then(() => undefined);
   }
 
   // --- records out ---
