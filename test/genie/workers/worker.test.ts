@@ -225,6 +225,27 @@ test('200 mixed jobs: every job has its lifecycle in order, one partition each, 
   await closeAll();
 });
 
+test('idle: the pool shrinks back toward its minimum and says so with worker.scaled', async () => {
+  const w = await startWorker('w-idle', {
+    concurrency: { min: 1, max: 8, initial: 8 },
+    autoscale: { backlogPerSlotHigh: 1000, cooldownMs: 100, queueWaitHighMs: 600_000, idleShrinkMs: 200 },
+    autoscaleIntervalMs: 50,
+  });
+  const shrinks = () => seen.filter((x) => x.value.type === 'worker.scaled' && x.value.worker === 'w-idle');
+  await waitFor(() => w.capacity === 1 && shrinks().length >= 3, {
+    timeoutMs: 20_000,
+    what: () => `capacity 1 after shrinking, at ${w.capacity} with ${shrinks().length} worker.scaled events`,
+  });
+  const steps = shrinks().map((x) => [x.value.from, x.value.to]);
+  assert.deepEqual(steps.slice(0, 3), [
+    [8, 4],
+    [4, 2],
+    [2, 1],
+  ]);
+  for (const x of shrinks()) assert.match(String(x.value.reason), /^idle \d+ ms$/);
+  await closeAll();
+});
+
 test('retry: job.retrying plus a delay record; when re-queued past its attempts: dead plus a DLQ letter', async () => {
   await startWorker('w-retry');
   const s = spec('retry-1', 'fail', { message: 'flaky' }, { attemptsMax: 2, orderingKey: 'retry-key' });
