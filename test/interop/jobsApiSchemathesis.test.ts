@@ -18,9 +18,9 @@ import { ensureTopics, jobTopics } from '../../src/genie/kafka.js';
 import { repoRoot } from './helpers/pythonClients.js';
 
 /**
- * Two rules of submissions JSON Schema cannot state, which the service enforces with a documented
- * 400: runAt at most 366 days ahead of now, and a body id equal to the Idempotency-Key header when
- * both are sent. The hook adjusts only cases the generator meant as valid, just before each call
+ * Rules JSON Schema cannot state, which the service enforces with a documented 400: runAt at most
+ * 366 days ahead of now, a body id equal to the Idempotency-Key header when both are sent, and a
+ * schedule's cron pattern and time zone being ones croner reads. The hook adjusts only cases the generator meant as valid, just before each call
  * (so ids the stateful phase takes from earlier responses are covered too).
  */
 const hooksPy = `
@@ -43,9 +43,16 @@ def _too_far(run_at, now):
 
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
-    if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE or case.method.upper() != "POST":
+    if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE:
         return
     body = case.body
+    if case.method.upper() == "PUT" and case.path == "/api/schedules/{name}" and isinstance(body, dict):
+        body["cron"] = "*/10 * * * * *"
+        if "timezone" in body:
+            body["timezone"] = "UTC"
+        return
+    if case.method.upper() != "POST":
+        return
     if case.path == "/api/jobs" and isinstance(body, dict):
         submissions = [body]
         key = (case.headers or {}).get("Idempotency-Key")

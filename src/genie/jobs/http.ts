@@ -10,6 +10,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Logger } from '../../util/log.js';
 import { JOB_LIMITS, type JobState, JobValidationError, specFromSubmission } from './events.js';
 import { cancelReasonCharsMax, idParamsSchema, jobsOpenApi, listQuerySchema, redriveJobsMax } from './openapi.js';
+import { registerScheduleRoutes } from './schedulesApi.js';
 import { type JobService, ServiceError } from './service.js';
 import { type FoldedEvent, type HistoryEvent, type ListFilters, StoreQueryError } from './store.js';
 import { isTerminal, type JobView } from './view.js';
@@ -335,6 +336,8 @@ export function buildJobsApp(service: JobService, opts: JobsHttpOptions = {}): F
   });
 
   app.get('/api/stats', async () => service.stats());
+
+  registerScheduleRoutes(app, () => service.zookeeper);
 
   app.get('/healthz', async (_req, reply) => {
     const h = service.health();

@@ -6,6 +6,7 @@
 // (test/interop/jobsApiSchemathesis.test.ts) holds the two to each other.
 
 import { JOB_EVENT_TYPES, JOB_LIMITS, JOB_PRIORITIES, JOB_STATES } from './events.js';
+import { SCHEDULE_LIMITS } from '../scheduler/cron.js';
 import { STORE_LIMITS } from './store.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -78,6 +79,12 @@ const bodyErrors = (invalid: string) => ({
   '413': errorResponse('Body larger than the operation accepts'),
   '415': errorResponse('Body is not application/json'),
 });
+const scheduleNameParameter = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', minLength: 1, maxLength: SCHEDULE_LIMITS.nameLengthMax, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' },
+};
 const invalidId = { '400': errorResponse(`id longer than ${JOB_LIMITS.idLengthMax} characters`) };
 const traceparentParameter = {
   name: 'traceparent',
@@ -288,6 +295,59 @@ export const jobsOpenApi = {
         },
       },
     },
+    '/api/schedules': {
+      get: {
+        operationId: 'listSchedules',
+        summary: 'Every cron schedule, by name',
+        responses: {
+          '200': jsonResponse('Schedules', {
+            type: 'object',
+            properties: { schedules: { type: 'array', items: ref('Schedule') } },
+            required: ['schedules'],
+          }),
+          '503': errorResponse('No ZooKeeper: the service was started without --zookeeper'),
+        },
+      },
+    },
+    '/api/schedules/{name}': {
+      get: {
+        operationId: 'getSchedule',
+        summary: 'One cron schedule and when it last fired',
+        parameters: [scheduleNameParameter],
+        responses: {
+          '200': jsonResponse('The schedule', ref('Schedule')),
+          '400': errorResponse('Invalid schedule name'),
+          '404': errorResponse('No such schedule'),
+          '503': errorResponse('No ZooKeeper: the service was started without --zookeeper'),
+        },
+      },
+      put: {
+        operationId: 'putSchedule',
+        summary: 'Create or replace a cron schedule; the elected scheduler requests its job once per tick',
+        description:
+          "A tick's job id is `<name>@<tick time>`, so a tick is requested once however schedulers come and go. " +
+          'Replacing a schedule keeps when it last fired and does not fire ticks before the change.',
+        parameters: [scheduleNameParameter],
+        requestBody: jsonBody(ref('SchedulePut'), true),
+        responses: {
+          '200': jsonResponse('Stored', ref('Schedule')),
+          ...bodyErrors('Invalid schedule (name, cron pattern, time zone or job)'),
+          '409': errorResponse(`Already ${SCHEDULE_LIMITS.schedulesMax} schedules`),
+          '503': errorResponse('No ZooKeeper: the service was started without --zookeeper'),
+        },
+      },
+      delete: {
+        operationId: 'deleteSchedule',
+        summary: 'Remove a cron schedule',
+        parameters: [scheduleNameParameter],
+        responses: {
+          '204': { description: 'Removed' },
+          '400': errorResponse('Invalid schedule name'),
+          '404': errorResponse('No such schedule'),
+          '503': errorResponse('No ZooKeeper: the service was started without --zookeeper'),
+        },
+      },
+    },
     '/api/stats': {
       get: { operationId: 'stats', summary: 'Job counts by state and type', responses: { '200': jsonResponse('Counts', ref('Stats')) } },
     },
@@ -308,6 +368,51 @@ export const jobsOpenApi = {
   },
   components: {
     schemas: {
+      SchedulePut: {
+        type: 'object',
+        properties: {
+          cron: {
+            type: 'string',
+            minLength: 1,
+            maxLength: SCHEDULE_LIMITS.cronLengthMax,
+            description: 'croner pattern: `m h dom mon dow` or `s m h dom mon dow`.',
+          },
+          timezone: { type: 'string', minLength: 1, description: 'IANA time zone the pattern is read in; default UTC.' },
+          job: {
+            type: 'object',
+            description: "The job each tick submits: a JobSubmission without id (the tick's) or runAt.",
+            properties: {
+              type: { type: 'string', pattern: NAME_PATTERN, maxLength: JOB_LIMITS.typeLengthMax },
+              payload: {},
+              priority: { enum: [...JOB_PRIORITIES] },
+              attempts: { type: 'integer', minimum: 1, maximum: JOB_LIMITS.attemptsMaxMax },
+              backoff: backoffSchema,
+              timeoutMs: { type: 'integer', minimum: 1, maximum: JOB_LIMITS.timeoutMsMax },
+              delayMs: { type: 'integer', minimum: 0, maximum: JOB_LIMITS.delayMsMax },
+              orderingKey: { type: 'string', minLength: 1, maxLength: JOB_LIMITS.orderingKeyLengthMax },
+            },
+            required: ['type'],
+            additionalProperties: false,
+          },
+        },
+        required: ['cron', 'job'],
+        additionalProperties: false,
+      },
+      Schedule: {
+        type: 'object',
+        properties: {
+          spec: {
+            type: 'object',
+            properties: { name: { type: 'string' }, cron: { type: 'string' }, timezone: { type: 'string' }, job: { type: 'object' } },
+            required: ['name', 'cron', 'job'],
+          },
+          createdAt: { type: 'string', format: 'date-time' },
+          updatedAt: { type: 'string', format: 'date-time' },
+          lastFiredAt: { type: 'string', format: 'date-time', description: 'The last tick claimed.' },
+          lastPublishedAt: { type: 'string', format: 'date-time', description: 'The last tick whose job Kafka acknowledged.' },
+        },
+        required: ['spec', 'createdAt', 'updatedAt'],
+      },
       JobSubmission: {
         type: 'object',
         properties: {

@@ -525,6 +525,11 @@ export class JobService {
     return { ...this.requireStore().stats(), malformedRecords: this.malformedRecords };
   }
 
+  /** The ZooKeeper session (schedules, idempotency keys), when the service was given one. */
+  get zookeeper(): ZooKeeperClient | undefined {
+    return this.zk;
+  }
+
   health(): {
     ok: boolean;
     instance: string;

@@ -325,6 +325,35 @@ describe('job service over HTTP', () => {
     assert.equal(records.length, 3, 'one job.requested per id');
   });
 
+  test('cron schedules over HTTP: put, read, list, a bad pattern named, delete', async () => {
+    const put = async (name: string, body: unknown) =>
+      fetch(`${url}/api/schedules/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const stored = await put('every-minute', {
+      cron: '0 * * * * *',
+      timezone: 'Europe/Stockholm',
+      job: { type: 'echo', payload: { n: 1 } },
+    });
+    assert.equal(stored.status, 200);
+    const record = (await stored.json()) as { spec: { name: string; cron: string; job: { type: string } }; createdAt: string };
+    assert.equal(record.spec.name, 'every-minute');
+    assert.equal(record.spec.job.type, 'echo');
+    const one = await fetch(`${url}/api/schedules/every-minute`);
+    assert.equal(one.status, 200);
+    assert.equal(((await one.json()) as { spec: { cron: string } }).spec.cron, '0 * * * * *');
+    const list = (await (await fetch(`${url}/api/schedules`)).json()) as { schedules: { spec: { name: string } }[] };
+    assert.ok(list.schedules.some((r) => r.spec.name === 'every-minute'));
+    const bad = await put('broken', { cron: 'not a pattern', job: { type: 'echo' } });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { field: string } }).error.field, 'cron');
+    const badJob = await put('broken', { cron: '* * * * *', job: { type: 'echo', attempts: 0 } });
+    assert.equal(((await badJob.json()) as { error: { field: string } }).error.field, 'job.attempts');
+    const mismatch = await put('a-name', { name: 'a-name', cron: '* * * * *', job: { type: 'echo' } });
+    assert.equal(mismatch.status, 400);
+    assert.equal((await fetch(`${url}/api/schedules/every-minute`, { method: 'DELETE' })).status, 204);
+    assert.equal((await fetch(`${url}/api/schedules/every-minute`, { method: 'DELETE' })).status, 404);
+    assert.equal((await fetch(`${url}/api/schedules/every-minute`)).status, 404);
+  });
+
   test('docs/API.md carries the served OpenAPI document, and every documented route exists', async () => {
     const md = await readFile(new URL('../../../../docs/API.md', import.meta.url), 'utf8');
     const block = /## OpenAPI document[\s\S]*?```json\n([\s\S]*?)\n```/.exec(md);
