@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessCluster } from '../cluster/processCluster.js';
-import { ServiceProcess } from '../cluster/serviceProcess.js';
+import { jobsServiceProcess, schedulerProcess, type ServiceProcess, workerProcess } from '../cluster/serviceProcess.js';
 
 export interface UpServicesOptions {
   dataDir: string;
@@ -30,33 +30,10 @@ const readyTimeoutMs = 60_000;
 export async function startServices(c: ProcessCluster, o: UpServicesOptions): Promise<UpServices> {
   const dir = join(o.dataDir, 'services');
   mkdirSync(dir, { recursive: true });
-  const common = ['--bootstrap-server', c.bootstrap, '--zookeeper', c.zkConnect, ...(o.logLevel ? ['--log-level', o.logLevel] : [])];
-  const jobs = new ServiceProcess({
-    name: 'jobs-service',
-    args: ['jobs-service', ...common, '--host', '127.0.0.1', '--port', String(o.jobsPort), '--data-dir', join(dir, 'jobs-service')],
-    logPath: join(dir, 'jobs-service.log'),
-    readyLine: /jobs-service listening on http/,
-    restartOnCrash: true,
-  });
-  const scheduler = new ServiceProcess({
-    name: 'scheduler',
-    args: ['scheduler', ...common, '--id', 'scheduler-1'],
-    logPath: join(dir, 'scheduler.log'),
-    readyLine: /scheduler \S+ ready/,
-    restartOnCrash: true,
-  });
-  const workers: ServiceProcess[] = [];
-  for (let i = 1; i <= o.workers; i++) {
-    workers.push(
-      new ServiceProcess({
-        name: `worker ${i}`,
-        args: ['worker', ...common, '--id', `worker-${i}`],
-        logPath: join(dir, `worker-${i}.log`),
-        readyLine: /worker \S+ ready/,
-        restartOnCrash: true,
-      }),
-    );
-  }
+  const setup = { dir, bootstrap: c.bootstrap, zkConnect: c.zkConnect, ...(o.logLevel ? { logLevel: o.logLevel } : {}) };
+  const jobs = jobsServiceProcess(setup, { host: '127.0.0.1', port: o.jobsPort });
+  const scheduler = schedulerProcess(setup);
+  const workers = Array.from({ length: o.workers }, (_, i) => workerProcess(setup, i + 1));
   const all = [jobs, scheduler, ...workers];
   for (const s of all) s.start();
   await Promise.all(all.map((s) => s.waitReady(readyTimeoutMs)));

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { defaultMainJs, type ExitInfo, trackChild } from './processCluster.js';
 
 /** Bound of the log read when looking for the ready line or quoting the tail in an error. */
@@ -169,4 +170,59 @@ export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo]; resta
       clearTimeout(timer);
     }
   }
+}
+
+/** Where the job services find Kafka and ZooKeeper, and where their logs go. */
+export interface JobServicesSetup {
+  /** Directory of the log files (and the Job Service's store, unless given). */
+  dir: string;
+  bootstrap: string;
+  zkConnect: string;
+  logLevel?: string;
+}
+
+function commonArgs(s: JobServicesSetup): string[] {
+  return ['--bootstrap-server', s.bootstrap, '--zookeeper', s.zkConnect, ...(s.logLevel ? ['--log-level', s.logLevel] : [])];
+}
+
+/** `clustergenie jobs-service` on host:port (crash-only: restarted when it dies on its own). */
+export function jobsServiceProcess(s: JobServicesSetup, o: { host: string; port: number; dataDir?: string }): ServiceProcess {
+  return new ServiceProcess({
+    name: 'jobs-service',
+    args: [
+      'jobs-service',
+      ...commonArgs(s),
+      '--host',
+      o.host,
+      '--port',
+      String(o.port),
+      '--data-dir',
+      o.dataDir ?? join(s.dir, 'jobs-service'),
+    ],
+    logPath: join(s.dir, 'jobs-service.log'),
+    readyLine: /jobs-service listening on http/,
+    restartOnCrash: true,
+  });
+}
+
+/** `clustergenie scheduler` (one of possibly several candidates; ZooKeeper elects the active one). */
+export function schedulerProcess(s: JobServicesSetup, id = 'scheduler-1'): ServiceProcess {
+  return new ServiceProcess({
+    name: 'scheduler',
+    args: ['scheduler', ...commonArgs(s), '--id', id],
+    logPath: join(s.dir, id === 'scheduler-1' ? 'scheduler.log' : `${id}.log`),
+    readyLine: /scheduler \S+ ready/,
+    restartOnCrash: true,
+  });
+}
+
+/** `clustergenie worker --id worker-<n>` with extra flags (concurrency, ...). */
+export function workerProcess(s: JobServicesSetup, n: number, extraArgs: readonly string[] = []): ServiceProcess {
+  return new ServiceProcess({
+    name: `worker ${n}`,
+    args: ['worker', ...commonArgs(s), ...extraArgs, '--id', `worker-${n}`],
+    logPath: join(s.dir, `worker-${n}.log`),
+    readyLine: /worker \S+ ready/,
+    restartOnCrash: true,
+  });
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { ProcessCluster, type ProcessClusterOptions } from '../../src/cluster/processCluster.js';
-import { ServiceProcess } from '../../src/cluster/serviceProcess.js';
+import { jobsServiceProcess, schedulerProcess, type ServiceProcess, workerProcess } from '../../src/cluster/serviceProcess.js';
 import { decodeJobEvent, JOB_TOPICS } from '../../src/genie/jobs/events.js';
 import { clientBase, ensureTopics, jobTopics } from '../../src/genie/kafka.js';
 import { freePort } from '../../src/util/net.js';
@@ -72,26 +72,20 @@ export class JobsSystem {
       const kafka = { bootstrapBrokers: bootstrap.split(','), clientId: 'jobs-test-setup' };
       const replicationFactor = o.external?.replicationFactor ?? Math.min(3, brokers);
       await ensureTopics(kafka, jobTopics({ partitions: o.partitions ?? 3, replicationFactor }));
-      const common = ['--bootstrap-server', bootstrap, '--zookeeper', zkConnect];
+      const setup = { dir, bootstrap, zkConnect };
       const port = await freePort();
-      const jobsService = new ServiceProcess({
-        name: 'jobs-service',
-        args: ['jobs-service', ...common, '--port', String(port), '--data-dir', join(dir, 'jobs-service')],
-        logPath: join(dir, 'jobs-service.log'),
-        readyLine: /jobs-service listening on http/,
-        restartOnCrash: true,
-      });
-      const scheduler = new ServiceProcess({
-        name: 'scheduler',
-        args: ['scheduler', ...common, '--id', 'scheduler-1'],
-        logPath: join(dir, 'scheduler.log'),
-        readyLine: /scheduler \S+ ready/,
-        restartOnCrash: true,
-      });
-      const system = new JobsSystem(dir, cluster, bootstrap, zkConnect, jobsService, scheduler, `http://127.0.0.1:${port}`, [
-        ...common,
-        ...(o.workerArgs ?? []),
-      ]);
+      const jobsService = jobsServiceProcess(setup, { host: '127.0.0.1', port });
+      const scheduler = schedulerProcess(setup);
+      const system = new JobsSystem(
+        dir,
+        cluster,
+        bootstrap,
+        zkConnect,
+        jobsService,
+        scheduler,
+        `http://127.0.0.1:${port}`,
+        o.workerArgs ?? [],
+      );
       jobsService.start();
       scheduler.start();
       for (let i = 0; i < (o.workers ?? 2); i++) system.addWorker();
@@ -105,14 +99,11 @@ export class JobsSystem {
 
   /** Starts one more worker process (worker-<n>); call waitReady on it. */
   addWorker(): ServiceProcess {
-    const n = this.workers.length + 1;
-    const w = new ServiceProcess({
-      name: `worker ${n}`,
-      args: ['worker', ...this.workerArgs, '--id', `worker-${n}`],
-      logPath: join(this.dir, `worker-${n}.log`),
-      readyLine: /worker \S+ ready/,
-      restartOnCrash: true,
-    });
+    const w = workerProcess(
+      { dir: this.dir, bootstrap: this.bootstrap, zkConnect: this.zkConnect },
+      this.workers.length + 1,
+      this.workerArgs,
+    );
     this.workers.push(w);
     w.start();
     return w;
