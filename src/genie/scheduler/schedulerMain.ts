@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ZooKeeperClient } from '../../zookeeper/client/client.js';
+import { connectServiceZooKeeper, exitOnEscapedError } from '../serviceStartup.js';
 import { createLogger } from '../../util/log.js';
 import { Scheduler } from './scheduler.js';
 
@@ -42,28 +42,10 @@ export async function runScheduler(args: string[]): Promise<void> {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const log = createLogger('scheduler', values['log-level']);
-  // Crash-only: an error that escapes (@platformatic/kafka 1.35 throws from a callback when its
-  // group coordinator's broker leaves the cluster metadata) ends the process with a clear line;
-  // its supervisor (up, or whoever runs it) starts a fresh one, and unfinished jobs are re-delivered.
-  process.once('uncaughtException', (e) => {
-    log.fatal({ err: e }, 'uncaught error; exiting so that a fresh process takes over');
-    process.stderr.write(`clustergenie scheduler: uncaught error, exiting: ${e.stack ?? String(e)}\n`);
-    process.exit(70);
-  });
-  const zk = new ZooKeeperClient({ connectString: values.zookeeper ?? '127.0.0.1:2181', sessionTimeoutMs: 10_000 });
+  exitOnEscapedError('scheduler', log);
   // A fresh session after expiry: the election and its term follow it.
-  zk.on('expired', () => {
-    log.warn('ZooKeeper session expired; starting a new one');
-    zk.connect().catch(() => undefined);
-  });
-  try {
-    await zk.connect({ timeoutMs: 30_000 });
-  } catch (e) {
-    process.stderr.write(`clustergenie scheduler: cannot reach ZooKeeper: ${(e as Error).message}\n`);
-    await zk.close().catch(() => undefined);
-    process.exitCode = 1;
-    return;
-  }
+  const zk = await connectServiceZooKeeper('scheduler', values.zookeeper ?? '127.0.0.1:2181', log);
+  if (!zk) return;
   const scheduler = new Scheduler({ kafka: { bootstrapBrokers, clientId: `clustergenie-scheduler-${id}` }, zk, id, logger: log });
   await scheduler.start();
   process.stdout.write(`scheduler ${id} ready\n`);

@@ -5,7 +5,8 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../util/log.js';
-import { ZooKeeperClient } from '../../zookeeper/client/index.js';
+import type { ZooKeeperClient } from '../../zookeeper/client/index.js';
+import { connectServiceZooKeeper, exitOnEscapedError } from '../serviceStartup.js';
 import { ZkTypeLimits } from '../coord/typeLimits.js';
 import { WorkerRegistration } from '../coord/workerRegistry.js';
 import { builtinHandlers } from './builtins.js';
@@ -64,34 +65,16 @@ export async function runWorker(args: string[]): Promise<void> {
   const id = (values.id as string | undefined) ?? `${hostname()}-${process.pid}`;
   const bootstrap = ((values['bootstrap-server'] as string | undefined) ?? '127.0.0.1:9092').split(',').map((s) => s.trim());
   const log = createLogger('worker', values['log-level'] as string | undefined);
-  // Crash-only: an error that escapes (@platformatic/kafka 1.35 throws from a callback when its
-  // group coordinator's broker leaves the cluster metadata) ends the process with a clear line;
-  // its supervisor (up, or whoever runs it) starts a fresh one, and unfinished jobs are re-delivered.
-  process.once('uncaughtException', (e) => {
-    log.fatal({ err: e }, 'uncaught error; exiting so that a fresh process takes over');
-    process.stderr.write(`clustergenie worker: uncaught error, exiting: ${e.stack ?? String(e)}\n`);
-    process.exit(70);
-  });
+  exitOnEscapedError('worker', log);
   // ZooKeeper (optional): liveness in /clustergenie/workers and the global per-type caps.
   let zk: ZooKeeperClient | undefined;
   let registration: WorkerRegistration | undefined;
   let limits: ZkTypeLimits | undefined;
   const zkConnect = values.zookeeper as string | undefined;
   if (zkConnect !== undefined) {
-    zk = new ZooKeeperClient({ connectString: zkConnect, sessionTimeoutMs: 10_000 });
+    zk = await connectServiceZooKeeper('worker', zkConnect, log);
+    if (!zk) return;
     const client = zk;
-    client.on('expired', () => {
-      log.warn('ZooKeeper session expired; starting a new one');
-      client.connect().catch(() => undefined);
-    });
-    try {
-      await client.connect({ timeoutMs: 30_000 });
-    } catch (e) {
-      process.stderr.write(`clustergenie worker: cannot reach ZooKeeper at ${zkConnect}: ${(e as Error).message}\n`);
-      await client.close().catch(() => undefined);
-      process.exitCode = 1;
-      return;
-    }
     registration = new WorkerRegistration(client, { id, capacity: concurrency.initial, logger: log });
     limits = new ZkTypeLimits(client, { leaseData: id, logger: log });
   }
