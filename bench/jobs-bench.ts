@@ -32,9 +32,8 @@
 //   JOBS_BENCH_CG_WORKER_ARGS=      extra flags for ClusterGenie workers, space-separated
 //   JOBS_BENCH_OUT_DIR=bench/results
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { runBenchMain, writeBenchReport } from './lib/report.js';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { BullmqSide } from './lib/jobsBullmq.js';
 import { ClusterGenieSide } from './lib/jobsClusterGenie.js';
@@ -388,19 +387,8 @@ async function main(): Promise<void> {
   res.durationSec = (Date.now() - started) / 1000;
   res.machine.loadAvgEnd = loadavg();
   res.targets = evaluateTargets(res);
-  mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(join(OUT_DIR, 'jobs-bench.json'), `${JSON.stringify(res, null, 2)}\n`);
-  const md = renderReport(res);
-  writeFileSync(join(OUT_DIR, 'jobs-bench.md'), md);
-  process.stdout.write(md);
-  log(`wrote ${join(OUT_DIR, 'jobs-bench.json')} and .md in ${Math.round(res.durationSec)} s`);
+  writeBenchReport(OUT_DIR, 'jobs-bench', res, renderReport(res), log);
   if (res.failures.length) process.exitCode = 1;
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBenchMain(main);

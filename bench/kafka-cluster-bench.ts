@@ -24,7 +24,8 @@
 //   KAFKA_CLUSTER_BENCH_FAILOVER=0        skip the failovers
 //   KAFKA_CLUSTER_BENCH_OUT_DIR=bench/results
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { runBenchMain, writeBenchReport } from './lib/report.js';
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -301,19 +302,8 @@ async function main(): Promise<void> {
   }
   res.durationSec = (Date.now() - started) / 1000;
   res.machine.loadAvgEnd = loadavg();
-  mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(join(OUT_DIR, 'kafka-cluster-bench.json'), `${JSON.stringify(res, null, 2)}\n`);
-  const md = render(res);
-  writeFileSync(join(OUT_DIR, 'kafka-cluster-bench.md'), md);
-  process.stdout.write(md);
-  log(`wrote ${join(OUT_DIR, 'kafka-cluster-bench.json')} and .md in ${Math.round(res.durationSec)} s`);
+  writeBenchReport(OUT_DIR, 'kafka-cluster-bench', res, render(res), log);
   if (res.failures.length) process.exitCode = 1;
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBenchMain(main);

@@ -13,7 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { ProcessCluster } from '../../src/cluster/processCluster.js';
-import { ServiceProcess } from '../../src/cluster/serviceProcess.js';
+import {
+  type JobServicesSetup,
+  jobsServiceProcess,
+  schedulerProcess,
+  type ServiceProcess,
+  workerProcess,
+} from '../../src/cluster/serviceProcess.js';
 import { JOB_TOPICS } from '../../src/genie/jobs/events.js';
 import { clientBase, ensureTopics, jobTopics } from '../../src/genie/kafka.js';
 import { freePort } from '../../src/util/net.js';
@@ -65,8 +71,9 @@ export class ClusterGenieSide implements JobsSide {
 
   constructor(private readonly opts: ClusterGenieSideOptions) {}
 
-  private get common(): string[] {
-    return ['--bootstrap-server', this.cluster!.bootstrap, '--zookeeper', this.cluster!.zkConnect];
+  /** The services' addresses; a crash in a benchmark run is reported, not hidden by a restart. */
+  private get setup(): JobServicesSetup {
+    return { dir: this.dir, bootstrap: this.cluster!.bootstrap, zkConnect: this.cluster!.zkConnect, restartOnCrash: false };
   }
 
   async start(): Promise<void> {
@@ -89,18 +96,8 @@ export class ClusterGenieSide implements JobsSide {
     await ensureTopics(kafka, jobTopics({ partitions: this.opts.partitions, replicationFactor: 3 }));
     const port = await freePort();
     this.api = `http://127.0.0.1:${port}`;
-    this.jobsService = new ServiceProcess({
-      name: 'jobs-service',
-      args: ['jobs-service', ...this.common, '--port', String(port), '--data-dir', join(this.dir, 'jobs-service')],
-      logPath: join(this.dir, 'jobs-service.log'),
-      readyLine: /jobs-service listening on http/,
-    });
-    this.scheduler = new ServiceProcess({
-      name: 'scheduler',
-      args: ['scheduler', ...this.common, '--id', 'scheduler-1'],
-      logPath: join(this.dir, 'scheduler.log'),
-      readyLine: /scheduler \S+ ready/,
-    });
+    this.jobsService = jobsServiceProcess(this.setup, { host: '127.0.0.1', port });
+    this.scheduler = schedulerProcess(this.setup);
     this.jobsService.start();
     this.scheduler.start();
     await Promise.all([this.jobsService.waitReady(serviceReadyTimeoutMs), this.scheduler.waitReady(serviceReadyTimeoutMs)]);
@@ -165,26 +162,17 @@ export class ClusterGenieSide implements JobsSide {
     await this.stopWorkers();
     const started: ServiceProcess[] = [];
     for (let i = 0; i < count; i++) {
-      const id = `worker-${++this.workerSeq}`;
-      const w = new ServiceProcess({
-        name: id,
-        args: [
-          'worker',
-          ...this.common,
-          '--id',
-          id,
-          // min = max: a fixed pool like BullMQ's, so the autoscaler does not shrink it between runs.
-          '--concurrency',
-          String(concurrency),
-          '--concurrency-min',
-          String(concurrency),
-          '--concurrency-max',
-          String(concurrency),
-          ...(this.opts.workerArgs ?? []),
-        ],
-        logPath: join(this.dir, `${id}.log`),
-        readyLine: /worker \S+ ready/,
-      });
+      // min = max: a fixed pool like BullMQ's, so the autoscaler does not shrink it between runs.
+      const c = String(concurrency);
+      const w = workerProcess(this.setup, ++this.workerSeq, [
+        '--concurrency',
+        c,
+        '--concurrency-min',
+        c,
+        '--concurrency-max',
+        c,
+        ...(this.opts.workerArgs ?? []),
+      ]);
       w.start();
       started.push(w);
     }

@@ -1,5 +1,8 @@
-// Renders bench/results/zk-bench.md from the JSON result (bench/lib/results.ts).
+// Renders bench/results/zk-bench.md from the JSON result (bench/lib/results.ts), and writes any
+// bench's report files (writeBenchReport).
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   isSmallData,
   SMALL_DATA_WORKLOADS,
@@ -325,4 +328,30 @@ export function renderMarkdown(res: BenchResult): string {
   );
   out.push('## Errors and failed runs', '', errorsSection(res), '');
   return out.join('\n');
+}
+
+/** Writes `<name>.json` and `<name>.md` into `outDir`, prints the Markdown, and says where they went. */
+export function writeBenchReport(
+  outDir: string,
+  name: string,
+  result: { durationSec: number },
+  markdown: string,
+  log: (s: string) => void,
+): void {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(outDir, `${name}.md`), markdown);
+  process.stdout.write(markdown);
+  log(`wrote ${join(outDir, `${name}.json`)} and .md in ${Math.round(result.durationSec)} s`);
+}
+
+/** Runs a bench's main and exits with its exit code (children and sockets must not keep it alive). */
+export function runBenchMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -179,6 +179,8 @@ export interface JobServicesSetup {
   bootstrap: string;
   zkConnect: string;
   logLevel?: string;
+  /** Start a service again when it dies on its own (default true; a benchmark wants to see the crash). */
+  restartOnCrash?: boolean;
 }
 
 function commonArgs(s: JobServicesSetup): string[] {
@@ -201,7 +203,7 @@ export function jobsServiceProcess(s: JobServicesSetup, o: { host: string; port:
     ],
     logPath: join(s.dir, 'jobs-service.log'),
     readyLine: /jobs-service listening on http/,
-    restartOnCrash: true,
+    restartOnCrash: s.restartOnCrash ?? true,
   });
 }
 
@@ -212,7 +214,7 @@ export function schedulerProcess(s: JobServicesSetup, id = 'scheduler-1'): Servi
     args: ['scheduler', ...commonArgs(s), '--id', id],
     logPath: join(s.dir, id === 'scheduler-1' ? 'scheduler.log' : `${id}.log`),
     readyLine: /scheduler \S+ ready/,
-    restartOnCrash: true,
+    restartOnCrash: s.restartOnCrash ?? true,
   });
 }
 
@@ -223,6 +225,6 @@ export function workerProcess(s: JobServicesSetup, n: number, extraArgs: readonl
     args: ['worker', ...commonArgs(s), ...extraArgs, '--id', `worker-${n}`],
     logPath: join(s.dir, `worker-${n}.log`),
     readyLine: /worker \S+ ready/,
-    restartOnCrash: true,
+    restartOnCrash: s.restartOnCrash ?? true,
   });
 }
