@@ -154,3 +154,21 @@ export function jsonShape(json: string): string {
     .replace(/ : -?\d+\.\d+(?:E-?\d+)?/g, ' : D')
     .replace(/ : -?\d+/g, ' : N');
 }
+
+/**
+ * jsonShape with every object's keys sorted. Apache's AdminServer serialises its stats beans with
+ * Jackson, whose property order follows JVM reflection order and differs between runs, so only the
+ * set of fields and their value types can be compared, not their order.
+ */
+export function jsonShapeSorted(json: string): string {
+  const asJson = jsonShape(json)
+    .replace(/\[ V \]/g, '"[V]"')
+    .replace(/ : ([SND])(,?)$/gm, ' : "$1"$2');
+  const sortKeys = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sortKeys);
+    if (value === null || typeof value !== 'object') return value;
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
+  };
+  return JSON.stringify(sortKeys(JSON.parse(asJson)), null, 2);
+}
