@@ -8,6 +8,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, dirname } from 'node:path';
 import { defaultServerOptions, type ServerOptions } from './server/options.js';
 import {
+  METRICS_HTTP_HOST_DEFAULT,
+  METRICS_HTTP_PORT_DEFAULT,
+  METRICS_PROVIDERS,
+  PROMETHEUS_PROVIDER,
+  type MetricsProviderOptions,
+  type ObservabilityOptions,
+} from './server/metricsOptions.js';
+import {
   MembershipEntryError,
   QuorumConfigError,
   findMember,
@@ -28,7 +36,8 @@ export class ConfigError extends Error {
 }
 
 export interface ParsedConfig {
-  options: ServerOptions;
+  /** With the metrics provider and fsync warning settings (metricsOptions.ts) when zoo.cfg sets them. */
+  options: ServerOptions & ObservabilityOptions;
   warnings: string[];
   /** The server.N values as written (zoo.cfg or the dynamic config file), by id. */
   servers: Map<number, string>;
@@ -76,15 +85,11 @@ const ACCEPTED_IGNORED = new Set([
   'serverCnxnFactory',
   'secureClientPort',
   'secureClientPortAddress',
-  'metricsProvider.className',
-  'metricsProvider.httpPort',
-  'metricsProvider.exportJvmInfo',
   'digest.enabled',
   'sslQuorum',
   'portUnification',
   'multiAddress.reachabilityCheckEnabled',
   'multiAddress.reachabilityCheckTimeoutMs',
-  'fsync.warningthresholdms',
   'flushDelay',
   'maxBatchSize',
   'readonlymode.enabled',
@@ -260,6 +265,9 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
   let maxSet = false;
   let tick = 3000;
   let clientPortAddressEntry: Entry | undefined;
+  const metrics: Partial<MetricsProviderOptions> = {};
+  let metricsKeySeen = false;
+  let fsyncWarningThresholdMs: number | undefined;
   const q: QuorumSettings = {
     initLimit: 0,
     syncLimit: 0,
@@ -393,6 +401,34 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
         break;
       case 'znode.container.maxNeverUsedIntervalMs':
         o.containerMaxNeverUsedIntervalMs = toInt(e, 0);
+        break;
+      // -------------------------------------------- metrics provider (PrometheusMetricsProvider)
+      case 'metricsProvider.className':
+        // Apache stops on a class it cannot load; a provider we do not have is ignored with a warning.
+        if (!(METRICS_PROVIDERS as readonly string[]).includes(e.value)) {
+          warnings.push(
+            `${e.key} names an unknown metrics provider "${e.value}" and is ignored (${where(e)}); supported: ${METRICS_PROVIDERS.join(', ')}`,
+          );
+          break;
+        }
+        metrics.className = e.value as MetricsProviderOptions['className'];
+        metricsKeySeen = true;
+        break;
+      case 'metricsProvider.httpPort':
+        metrics.httpPort = toInt(e, 0, 65535);
+        metricsKeySeen = true;
+        break;
+      case 'metricsProvider.httpHost':
+        if (e.value === '') throw new ConfigError(`${e.key} must not be empty (${where(e)})`);
+        metrics.httpHost = e.value;
+        metricsKeySeen = true;
+        break;
+      case 'metricsProvider.exportJvmInfo':
+        metrics.exportJvmInfo = toJavaBool(e);
+        metricsKeySeen = true;
+        break;
+      case 'fsync.warningthresholdms':
+        fsyncWarningThresholdMs = toInt(e, 0);
         break;
       // ------------------------------------------------------------ ensemble (QuorumPeerConfig)
       case 'initLimit':
@@ -632,7 +668,20 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
         : 'clientPort is not set',
     );
   }
-  const options = defaultServerOptions({ adminEnabled: true, ...o, ensemble });
+  const options: ServerOptions & ObservabilityOptions = defaultServerOptions({ adminEnabled: true, ...o, ensemble });
+  if (metricsKeySeen) {
+    const className = metrics.className ?? 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
+    if (className !== PROMETHEUS_PROVIDER && metrics.httpPort !== undefined) {
+      warnings.push(`metricsProvider.httpPort has no effect: metricsProvider.className is not ${PROMETHEUS_PROVIDER}`);
+    }
+    options.metricsProvider = {
+      className,
+      httpHost: metrics.httpHost ?? METRICS_HTTP_HOST_DEFAULT,
+      httpPort: metrics.httpPort ?? METRICS_HTTP_PORT_DEFAULT,
+      exportJvmInfo: metrics.exportJvmInfo ?? true,
+    };
+  }
+  if (fsyncWarningThresholdMs !== undefined) options.fsyncWarningThresholdMs = fsyncWarningThresholdMs;
   return { options, warnings, servers };
 }
 

@@ -65,7 +65,7 @@ const COMMANDS: [string, string, string[]][] = [
   ['wchs', 'watch_summary', []],
 ];
 
-const PRIMARY = [...new Set(COMMANDS.map(([, p]) => p)), 'set_trace_mask'].sort();
+const PRIMARY = [...new Set(COMMANDS.map(([, p]) => p)), 'set_trace_mask', 'leader', 'voting_view', 'zabstate'].sort();
 
 async function json(port: number, path: string): Promise<{ raw: string; obj: Record<string, unknown> }> {
   const r = await httpGet(port, path);
@@ -283,6 +283,9 @@ describe('AdminServer compared with Apache ZooKeeper 3.8', () => {
     'connection_stat_reset',
     'set_trace_mask',
     'nosuch',
+    'leader',
+    'voting_view',
+    'zabstate',
   ];
   const out = { apache: new Map<string, string>(), ours: new Map<string, string>() };
 

@@ -7,6 +7,7 @@ import type { Logger } from '../../util/log.js';
 import { OpCode } from '../protocol/constants.js';
 import type { DataTree } from '../server/datatree.js';
 import type { ServerOptions } from '../server/options.js';
+import { observabilityOf } from '../server/metricsOptions.js';
 import { DurableSyncStage } from './durableSync.js';
 import { ensureDir, listLogs, listSnapshots, lockDataDir, syncDir, VERSION_DIR, zxidHex, type NamedFile } from './files.js';
 import { nodeStorageIo, type StorageIo } from './io.js';
@@ -26,6 +27,7 @@ export function storageOptionsFor(o: ServerOptions, log: Logger): StorageOptions
     // A txn carries at most one request's bytes plus its header and digest.
     entryBytesMax: o.frameBytesMax + 1024,
     log,
+    fsyncWarningThresholdMs: observabilityOf(o).fsyncWarningThresholdMs,
   };
 }
 
@@ -55,6 +57,8 @@ export interface StorageOptions {
   io?: StorageIo;
   log: Logger;
   random?: () => number;
+  /** An fsync of the transaction log slower than this is logged at warn (fsync.warningthresholdms). */
+  fsyncWarningThresholdMs?: number;
 }
 
 export interface Recovery {
@@ -87,6 +91,10 @@ export class Storage {
   private snapshotting: Promise<SnapshotWritten | undefined> | undefined;
   lastSnapshot: SnapshotWritten | undefined;
   private closed = false;
+  /** Each fsync time of the transaction log, in ms (the metrics provider's fsynctime). */
+  fsyncObserver: ((ms: number) => void) | undefined;
+  /** Log fsyncs slower than fsyncWarningThresholdMs (ServerStats.fsyncThresholdExceedCount). */
+  fsyncThresholdExceedCount = 0;
 
   private constructor(
     readonly opts: StorageOptions,
@@ -321,12 +329,26 @@ export class Storage {
   }
 
   /** A log writer for an ensemble member, which batches its own fsyncs. */
+  /** FileTxnLog.commit: time every fsync, warn about slow ones in Apache's words. */
+  private fsynced(ms: number, fileBytes: number): void {
+    this.fsyncObserver?.(ms);
+    const threshold = this.opts.fsyncWarningThresholdMs ?? 1000;
+    if (ms > threshold) {
+      this.fsyncThresholdExceedCount++;
+      this.opts.log.warn(
+        { fsyncMs: Math.round(ms), fileBytes, thresholdMs: threshold, dir: this.logDir },
+        `fsync-ing the write ahead log took ${Math.round(ms)}ms which will adversely effect operation latency. File size is ${fileBytes} bytes. See the ZooKeeper troubleshooting guide`,
+      );
+    }
+  }
+
   createWriter(): TxnLogWriter {
     this.writer = new TxnLogWriter({
       dir: this.logDir,
       forceSync: this.opts.forceSync,
       preAllocBytes: this.opts.preAllocBytes,
       io: this.opts.io ?? nodeStorageIo,
+      onFsync: (ms, fileBytes) => this.fsynced(ms, fileBytes),
     });
     return this.writer;
   }
@@ -376,6 +398,7 @@ export class Storage {
       forceSync: this.opts.forceSync,
       preAllocBytes: this.opts.preAllocBytes,
       io: this.opts.io ?? nodeStorageIo,
+      onFsync: (ms, fileBytes) => this.fsynced(ms, fileBytes),
     });
     return new DurableSyncStage(this.writer, {
       snapCount: this.opts.snapCount,

@@ -73,6 +73,8 @@ export interface TxnLogWriterOptions {
   /** preAllocSize: the file grows in steps of this many bytes. */
   preAllocBytes: number;
   io: StorageIo;
+  /** Told how long each fsync of the log took (ms) and the file's size then (for FileTxnLog's warning). */
+  onFsync?: (ms: number, fileBytes: number) => void;
 }
 
 /**
@@ -116,7 +118,11 @@ export class TxnLogWriter {
     }
     await file.write(entries, this.position);
     this.position = end;
-    if (this.opts.forceSync) await file.datasync();
+    if (this.opts.forceSync) {
+      const t0 = performance.now();
+      await file.datasync();
+      this.opts.onFsync?.(performance.now() - t0, this.fileBytes);
+    }
   }
 
   private async openFile(firstZxid: number): Promise<void> {

@@ -31,6 +31,13 @@ import { DEFAULT_CORE_CONFIG, epochOf, type Output, type Persist, type PeerId, t
 
 /** How often a learner reports its clients' session activity to the leader. */
 const TOUCH_REPORT_MS = 50;
+/** Proposals whose start time is kept for quorum_ack_latency; past this many, new ones go untimed. */
+const TIMED_PROPOSALS_MAX = 100_000;
+
+/** A zxid as operators read it in Apache's logs: 0x + hex. */
+function zxidHex(zxid: number): string {
+  return `0x${zxid.toString(16)}`;
+}
 
 /** The leader's sync stage: a txn is proposed and completes when the ensemble commits it. */
 class ZabLeaderSync implements SyncStage {
@@ -140,6 +147,13 @@ export class EnsembleMember implements LeaderLink {
   failure: string | undefined;
   state: PeerState = 'looking';
   private leaderSince = 0;
+  /** When this member last went LOOKING (election_time), and when its election ended (follower_sync_time). */
+  private lookingSince = Date.now();
+  private electedAt: number | undefined;
+  private servingBefore = false;
+  private lastLeader: PeerId | undefined;
+  /** Leader: when each outstanding proposal was made (quorum_ack_latency). */
+  private readonly proposedAt = new Map<number, number>();
 
   constructor(
     readonly opts: ServerOptions,
@@ -152,6 +166,11 @@ export class EnsembleMember implements LeaderLink {
     this.shell = new ZooKeeperServerShell(opts, { logger: this.log, syncStage: new NotServingSync() });
     this.shell.core.serving = false;
     this.shell.core.expiresSessions = false;
+    this.shell.core.quorumView = {
+      leaderId: () => this.core?.leader,
+      zabState: () => this.core?.monitor().zabState ?? 'election',
+      fsyncThresholdExceedCount: () => this.storage?.fsyncThresholdExceedCount ?? 0,
+    };
     this.shell.mode = 'looking';
     this.shell.quorum = {
       peerState: () =>
@@ -177,6 +196,8 @@ export class EnsembleMember implements LeaderLink {
     const o = this.opts;
     const storage = await Storage.open(storageOptionsFor(o, this.log));
     this.storage = storage;
+    // Read the sink at each fsync: a metrics provider may install it after this.
+    storage.fsyncObserver = (ms) => this.zk.metrics.observe('fsynctime', ms);
     const rec = await storage.recover(this.zk.tree);
     this.zk.restored(rec.sessions);
     // A fresh directory gets its snapshot.0, as a standalone server's does. Its write and fsync
@@ -256,6 +277,7 @@ export class EnsembleMember implements LeaderLink {
         if (rebuilding) await rebuilding;
       }
     } catch (e) {
+      this.zk.metrics.inc('unrecoverable_error_count');
       this.log.error({ error: (e as Error).message, stack: (e as Error).stack }, 'ensemble member failed; stopping it');
       this.failure ??= (e as Error).message;
       void this.stop();
@@ -271,6 +293,9 @@ export class EnsembleMember implements LeaderLink {
       switch (o.kind) {
         case 'send': {
           let msg = o.msg;
+          // LearnerHandler: how a learner was brought up to date.
+          if (msg.t === 'diff' || msg.t === 'trunc') this.zk.metrics.inc('diff_count');
+          else if (msg.t === 'snap') this.zk.metrics.inc('snap_count');
           if (msg.t === 'snap') msg = { ...msg, data: serializeSnapshot(this.zk.tree, this.zk.durableSessions) };
           this.transport.send(o.to, msg);
           break;
@@ -280,6 +305,7 @@ export class EnsembleMember implements LeaderLink {
           if (!this.diskBusy) this.diskBusy = this.flushDisk();
           break;
         case 'commit': {
+          if (this.state === 'leading') this.leaderCommitted(o.txn.zxid);
           if (this.leaderSync?.committed(o.txn.zxid)) break;
           const d = o.txn.data;
           const { txn } = decodeTxn(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
@@ -375,6 +401,7 @@ export class EnsembleMember implements LeaderLink {
       }
     } catch (e) {
       // Nothing more can be made durable here: leave the ensemble rather than ack what is lost.
+      this.zk.metrics.inc('unrecoverable_error_count');
       this.log.error({ error: (e as Error).message }, 'cannot write the transaction log; this member stops');
       this.failure ??= `cannot write the transaction log: ${(e as Error).message}`;
       void this.stop();
@@ -397,6 +424,8 @@ export class EnsembleMember implements LeaderLink {
   private onRole(state: PeerState, serving: boolean): void {
     const zk = this.zk;
     this.log.debug({ state, serving, leader: this.core.leader, epoch: this.core.currentEpoch }, 'role');
+    this.reportRole(state, serving);
+    this.proposedAt.clear();
     this.state = state;
     this.shell.mode = serving ? (state === 'leading' ? 'leader' : state === 'following' ? 'follower' : 'observer') : 'looking';
     // Whatever waited on the old role will not be answered by it.
@@ -435,7 +464,58 @@ export class EnsembleMember implements LeaderLink {
     // snapshot.0): a copy adds nothing, and its fsyncs would compete with the first client
     // requests' (a new session is a txn) for the disk.
     if (this.storage.lastSnapshot?.zxid !== zk.tree.lastProcessedZxid) void this.storage.snapshot(zk.tree, zk.durableSessions);
-    this.log.info({ state, leader: this.core.leader, zxid: zk.lastZxid }, 'serving');
+    this.log.info({ state, leader: this.core.leader, zxid: zxidHex(zk.lastZxid) }, 'serving');
+  }
+
+  /** Operator-facing lines and metrics of a role change, in Apache's words where it has them. */
+  private reportRole(state: PeerState, serving: boolean): void {
+    const now = Date.now();
+    const prev = this.state;
+    const leader = this.core.leader;
+    const zxid = zxidHex(this.zk.lastZxid);
+    if (state === 'looking') {
+      this.zk.metrics.inc('looking_count');
+      this.lookingSince = now;
+      this.electedAt = undefined;
+      if (prev !== 'looking' || this.servingBefore) {
+        // Quorum loss: a leader that cannot hear a quorum, or a learner that lost its leader.
+        const why =
+          prev === 'leading'
+            ? 'this leader no longer hears a quorum of followers'
+            : `the connection to leader server.${this.lastLeader ?? '?'} is lost`;
+        this.log.warn(
+          { previousState: prev, leader: this.lastLeader, myid: this.id, zxid, epoch: this.core.currentEpoch },
+          `quorum lost: ${why}; Peer state changed: looking`,
+        );
+      } else {
+        this.log.info({ myid: this.id, zxid }, 'Peer state changed: looking');
+      }
+    } else if (this.electedAt === undefined) {
+      // The election is over (Apache: "LEADING - LEADER ELECTION TOOK - <n> MS").
+      this.electedAt = now;
+      this.lastLeader = leader;
+      const tookMs = now - this.lookingSince;
+      this.zk.metrics.observe('election_time', tookMs);
+      this.log.info(
+        { electionMs: tookMs, leader, myid: this.id, zxid, epoch: this.core.currentEpoch },
+        `${state.toUpperCase()} - LEADER ELECTION TOOK - ${tookMs} MS (leader ${leader}, last zxid ${zxid})`,
+      );
+    }
+    if (serving && !this.servingBefore && state !== 'leading' && this.electedAt !== undefined) {
+      this.zk.metrics.observe('follower_sync_time', now - this.electedAt);
+    }
+    if (serving) this.log.info({ myid: this.id, leader, zxid }, `Peer state changed: ${state} - broadcast`);
+    this.servingBefore = serving;
+  }
+
+  /** Leader bookkeeping of one committed proposal (Leader.commit / tryToCommit). */
+  private leaderCommitted(zxid: number): void {
+    this.zk.metrics.inc('commit_count');
+    const t0 = this.proposedAt.get(zxid);
+    if (t0 !== undefined) {
+      this.proposedAt.delete(zxid);
+      this.zk.metrics.observe('quorum_ack_latency', Date.now() - t0);
+    }
   }
 
   /** Leader: hands a prepped txn to consensus. */
@@ -444,7 +524,10 @@ export class EnsembleMember implements LeaderLink {
     this.feed(() => {
       // Leadership may have ended since prep; the waiter was failed with it.
       if (this.state !== 'leading' || !this.core.serving) return [];
-      return this.core.propose({ zxid: txn.header.zxid, data }, Date.now());
+      const now = Date.now();
+      this.zk.metrics.inc('proposal_count');
+      if (this.proposedAt.size < TIMED_PROPOSALS_MAX) this.proposedAt.set(txn.header.zxid, now);
+      return this.core.propose({ zxid: txn.header.zxid, data }, now);
     });
   }
 

@@ -96,6 +96,105 @@ function parseJavaLong(s: string): bigint | undefined {
   return v === BigInt.asIntN(64, v) ? v : undefined;
 }
 
+// ------------------------------------------------------------------ quorum commands (3.8)
+
+/** Jackson's InetSocketAddress: host:port, IPv6 literals in brackets. */
+function addrString(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** MultipleAddresses as Jackson writes its bean properties (zabstate's quorum_address/election_address). */
+function multipleAddresses(hosts: string[], ports: number[]): JMap {
+  const all = hosts.map((h, i) => addrString(h, ports[i]!));
+  return m([
+    ['empty', all.length === 0],
+    ['all_addresses', all],
+    // Reachability is not probed: every configured address counts as reachable.
+    ['all_reachable_addresses', all],
+    ['one', all[0] ?? null],
+    ['reachable_address', all[0] ?? null],
+    ['wildcard_addresses', ports.map((p) => addrString('0.0.0.0', p))],
+    ['all_ports', [...new Set(ports)]],
+    ['all_host_strings', hosts],
+    ['all_reachable_addresses_or_all', all],
+    ['reachable_or_one', all[0] ?? null],
+  ]);
+}
+
+/** Commands.LeaderCommand. */
+function leaderData(shell: ZooKeeperServerShell): JMap {
+  const e = shell.opts.ensemble;
+  const view = shell.core.quorumView;
+  if (!e || !view) return m([['error', 'server is not initialized']]);
+  const leaderId = view.leaderId();
+  const leader = e.members.find((x) => x.id === leaderId);
+  return m([
+    ['is_leader', shell.mode === 'leader'],
+    // QuorumPeer.leaderId is -1 until a leader is known.
+    ['leader_id', leaderId ?? -1],
+    ['leader_ip', leader ? leader.addresses.map((a) => a.host).join('|') : ''],
+  ]);
+}
+
+/** Commands.VotingViewCommand: the voting members (QuorumServerView). */
+function votingViewData(shell: ZooKeeperServerShell): JMap {
+  const e = shell.opts.ensemble;
+  const view = m();
+  if (e) {
+    for (const x of [...e.members].filter((x) => x.role === 'participant').sort((a, b) => a.id - b.id)) {
+      view.set(
+        String(x.id),
+        m([
+          ['server_addresses', x.addresses.map((a) => addrString(a.host, a.quorumPort))],
+          ['election_addresses', x.addresses.map((a) => addrString(a.host, a.electionPort))],
+          ['client_address', x.clientPort !== undefined && x.clientAddress !== undefined ? addrString(x.clientAddress, x.clientPort) : ''],
+          ['learner_type', 'participant'],
+        ]),
+      );
+    }
+  }
+  return m([['current_config', view]]);
+}
+
+/** Commands.ZabStateCommand. */
+function zabStateData(shell: ZooKeeperServerShell): JMap {
+  const e = shell.opts.ensemble;
+  const view = shell.core.quorumView;
+  const me = e?.members.find((x) => x.id === e.myId);
+  if (!e || !view || !me) {
+    return m([
+      ['voting', false],
+      ['zabstate', ''],
+    ]);
+  }
+  const zxid = shell.core.tree.lastProcessedZxid;
+  const client = me.clientPort !== undefined && me.clientAddress !== undefined ? addrString(me.clientAddress, me.clientPort) : null;
+  return m([
+    ['myid', shell.opts.serverId],
+    ['is_leader', shell.mode === 'leader'],
+    [
+      'quorum_address',
+      multipleAddresses(
+        me.addresses.map((a) => a.host),
+        me.addresses.map((a) => a.quorumPort),
+      ),
+    ],
+    [
+      'election_address',
+      multipleAddresses(
+        me.addresses.map((a) => a.host),
+        me.addresses.map((a) => a.electionPort),
+      ),
+    ],
+    ['client_address', client],
+    ['voting', me.role === 'participant'],
+    ['last_zxid', `0x${zxid.toString(16)}`],
+    ['zab_epoch', Math.floor(zxid / 2 ** 32)],
+    ['zab_counter', zxid % 2 ** 32],
+    ['zabstate', view.zabState()],
+  ]);
+}
+
 const COMMANDS: AdminCommand[] = [
   {
     names: ['connection_stat_reset', 'crst'],
@@ -149,6 +248,7 @@ const COMMANDS: AdminCommand[] = [
     serverRequired: true,
     run: (shell) => m([['read_only', shell.mode === 'read-only']]),
   },
+  { names: ['leader', 'lead'], serverRequired: true, run: (shell) => leaderData(shell) },
   { names: ['monitor', 'mntr'], serverRequired: false, run: (shell) => m(monitorValues(shell)) },
   { names: ['ruok'], serverRequired: true, run: () => m() },
   {
@@ -186,6 +286,7 @@ const COMMANDS: AdminCommand[] = [
     },
   },
   { names: ['system_properties', 'sysp'], serverRequired: false, run: (shell) => m(systemProperties(shell)) },
+  { names: ['voting_view'], serverRequired: true, run: (shell) => votingViewData(shell) },
   {
     names: ['watches', 'wchc'],
     serverRequired: true,
@@ -208,6 +309,7 @@ const COMMANDS: AdminCommand[] = [
       ]);
     },
   },
+  { names: ['zabstate'], serverRequired: true, run: (shell) => zabStateData(shell) },
 ];
 
 const BY_NAME = new Map<string, AdminCommand>();

@@ -256,7 +256,7 @@ export function serverStatsMap(shell: ZooKeeperServerShell): JMap {
   return new Map<string, JValue>([
     ['packets_sent', core.stats.packetsSent],
     ['packets_received', core.stats.packetsReceived],
-    ['fsync_threshold_exceed_count', 0],
+    ['fsync_threshold_exceed_count', shell.storage?.fsyncThresholdExceedCount ?? shell.core.quorumView?.fsyncThresholdExceedCount() ?? 0],
     ['client_response_stats', bufferStats(shell)],
     ['data_dir_size', dirSize(snapDir(shell))],
     ['log_dir_size', dirSize(logDir(shell))],

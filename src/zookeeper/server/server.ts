@@ -10,6 +10,8 @@ import type { ServerOptions } from './options.js';
 import type { SyncStage } from './pipeline.js';
 import { ZooKeeperServer } from './zkserver.js';
 import type { AdminServer } from './admin.js';
+import { prometheusEnabled } from './metricsOptions.js';
+import type { MetricsProviderHandle } from './metricsServer.js';
 import { Storage, storageOptionsFor } from '../persistence/store.js';
 import type { StorageIo } from '../persistence/io.js';
 
@@ -39,6 +41,7 @@ export class ZooKeeperServerShell {
   readonly log: Logger;
   private listener: Server | undefined;
   private admin: AdminServer | undefined;
+  private metricsProvider: MetricsProviderHandle | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
@@ -50,6 +53,10 @@ export class ZooKeeperServerShell {
   mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only' | 'looking' = 'standalone';
   port = 0;
   adminPort = 0;
+  /** The Prometheus /metrics port (metricsProvider.httpPort), when the provider runs. */
+  get metricsPort(): number | undefined {
+    return this.metricsProvider?.port;
+  }
   private stopping = false;
   /** Set by an ensemble member: what mntr reports about the quorum. */
   quorum: QuorumMonitor | undefined;
@@ -101,6 +108,17 @@ export class ZooKeeperServerShell {
 
   async start(): Promise<void> {
     if (this.opts.dataDir && !this.startOpts.syncStage) await this.openStorage();
+    if (prometheusEnabled(this.opts)) {
+      // As ZooKeeperServerMain: the metrics provider starts first, and a port it cannot bind stops the start.
+      try {
+        const { startMetricsProvider } = await import('./metricsServer.js');
+        this.metricsProvider = await startMetricsProvider(this);
+      } catch (e) {
+        await this.core.close();
+        await this.storage?.close();
+        throw e;
+      }
+    }
     const server = createServer({ noDelay: true }, (s) => this.accept(s));
     this.listener = server;
     try {
@@ -112,6 +130,7 @@ export class ZooKeeperServerShell {
         });
       });
     } catch (e) {
+      await this.metricsProvider?.close();
       await this.core.close();
       await this.storage?.close();
       throw e;
@@ -185,6 +204,7 @@ export class ZooKeeperServerShell {
     for (const c of this.connections) c.socket.destroy();
     await closed;
     if (this.admin) await this.admin.close();
+    if (this.metricsProvider) await this.metricsProvider.close();
     this.log.info('ZooKeeper server stopped');
   }
 }

@@ -15,6 +15,7 @@ import { KeeperError, PrepStage, type PrepContext } from './prep.js';
 import { decodeRequest, encodeWriteResult, executeMultiRead, executeRead, type Decoded } from './requests.js';
 import { SessionTracker, sessionPassword } from './sessions.js';
 import { ServerStats, type ConnStats } from './stats.js';
+import { NULL_METRICS, type MetricsSink } from './metricsSink.js';
 import type { Txn } from './txn.js';
 import type { Watcher } from './watches.js';
 
@@ -65,11 +66,25 @@ export interface LeaderLink {
   sync(c: ClientConn, p: Pending): void;
 }
 
+/** What an ensemble member tells the admin commands (leader, zabstate) about its peer. */
+export interface QuorumView {
+  /** The leader this member follows or is; undefined while looking. */
+  leaderId(): number | undefined;
+  /** Apache's QuorumPeer.ZabState, lower case. */
+  zabState(): 'election' | 'discovery' | 'synchronization' | 'broadcast';
+  /** Log fsyncs slower than fsync.warningthresholdms (the member owns the data directory). */
+  fsyncThresholdExceedCount(): number;
+}
+
 export class ZooKeeperServer {
   readonly tree = new DataTree();
   prep: PrepStage;
   readonly sessions: SessionTracker;
   readonly stats = new ServerStats();
+  /** Where request latencies go for the metrics provider (metricsServer.ts sets a real one). */
+  metrics: MetricsSink = NULL_METRICS;
+  /** Set by an ensemble member. */
+  quorumView: QuorumView | undefined;
   readonly conns = new Set<ClientConn>();
   /** Session -> the connection currently holding it. */
   readonly sessionConns = new Map<bigint, ClientConn>();
@@ -133,6 +148,7 @@ export class ZooKeeperServer {
       const now = this.now();
       const latency = now - slot.startMs;
       this.stats.recordLatency(latency);
+      this.metrics.observe('updatelatency', latency);
       this.stats.packetsSent++;
       c.stats.record('SESS', latency, this.tree.lastProcessedZxid, now);
       c.stats.lastCxid = 0;
@@ -560,6 +576,8 @@ export class ZooKeeperServer {
     const now = this.now();
     const latency = now - p.startMs;
     this.stats.recordLatency(latency);
+    // FinalRequestProcessor: a request that carried a txn counts as an update, the rest as reads.
+    this.metrics.observe(p.isWrite ? 'updatelatency' : 'readlatency', latency);
     this.stats.packetsSent++;
     c.stats.record(opShortName(p.op), latency, zxid, now);
     const bodyBytes = c.sendReply(xid, zxid, err, err === 0 ? encode : undefined);
