@@ -505,6 +505,24 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   },
 ];
 
+/** The server.properties key of the broker's Prometheus endpoint (host:port; unset = none). */
+export const METRICS_LISTENER_KEY = 'clustergenie.metrics.listener';
+
+/**
+ * ClusterGenie's own broker keys, namespaced so they never collide with Kafka's. They are kept out
+ * of BROKER_CONFIG_DEFS so DescribeConfigs answers exactly what Kafka would (a key that is set is
+ * still listed, as every original is); the parser knows them, so they are not "unknown".
+ */
+export const CLUSTERGENIE_CONFIG_DEFS: readonly BrokerConfigDef[] = [
+  {
+    name: METRICS_LISTENER_KEY,
+    type: 'string',
+    default: null,
+    dynamic: false,
+    doc: 'host:port of the Prometheus /metrics endpoint with the JMX-exporter names (e.g. 127.0.0.1:7071; port 0 = any free port); unset = no endpoint.',
+  },
+];
+
 /** Kafka's ConfigType codes (DescribeConfigs v3+). */
 const CONFIG_TYPE_CODE: Record<BrokerConfigType, number> = { boolean: 1, string: 2, int: 3, short: 4, long: 5, list: 7 };
 

@@ -17,6 +17,7 @@ import {
   Values,
   type Entry,
 } from './configParse.js';
+import { METRICS_LISTENER_KEY } from './brokerConfigDefs.js';
 import { DEFAULT_LOG_CONFIG, LONG_MAX, type CleanupPolicy, type LogConfig, type TimestampType } from './storage/logConfig.js';
 
 export { envVarToKey, KafkaConfigError, parseJavaProperties, parseZkConnect } from './configParse.js';
@@ -141,6 +142,8 @@ export interface BrokerConfig {
   leaderImbalancePerBrokerPercentage: number;
   leaderImbalanceCheckIntervalSeconds: number;
   controllerSocketTimeoutMs: number;
+  /** clustergenie.metrics.listener: where GET /metrics is served; undefined = not served. */
+  metricsListener: { host: string; port: number } | undefined;
   /** The broker-wide log settings (log.* and friends) as the storage layer's LogConfig. */
   logDefaults: LogConfig;
   /** Every key as finally set (file, then environment), for DescribeConfigs and logging. */
@@ -383,6 +386,7 @@ export function parseServerProperties(text: string, env: Record<string, string |
     leaderImbalancePerBrokerPercentage: v.int('leader.imbalance.per.broker.percentage', 10, 0),
     leaderImbalanceCheckIntervalSeconds: v.long('leader.imbalance.check.interval.seconds', 300, 1),
     controllerSocketTimeoutMs: v.int('controller.socket.timeout.ms', 30_000, 1),
+    metricsListener: parseMetricsListener(v.entry(METRICS_LISTENER_KEY)),
     logDefaults: DEFAULT_LOG_CONFIG,
     originals: new Map([...entries.values()].map((e) => [e.key, e.value])),
     unknownKeys: [],
@@ -419,6 +423,15 @@ export function parseServerProperties(text: string, env: Record<string, string |
     v.used.add(k);
   config.unknownKeys = [...entries.keys()].filter((k) => !v.used.has(k));
   return config;
+}
+
+/** `host:port` (IPv6 in brackets; host may not be empty: the endpoint is bound where asked, never everywhere by default). */
+export function parseMetricsListener(e: Entry | undefined): { host: string; port: number } | undefined {
+  if (!e || e.value === '') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.%a-zA-Z]+)\]|([0-9a-zA-Z\-._]+)):(\d{1,5})$/.exec(e.value);
+  const port = m ? Number(m[3]) : -1;
+  if (!m || port > 65535) fail(e, 'expected host:port with a port in [0, 65535], e.g. 127.0.0.1:7071 (port 0 = any free port)');
+  return { host: (m[1] ?? m[2])!, port };
 }
 
 /** Reads and parses a server.properties file (UTF-8; Kafka reads ISO-8859-1, which agrees for ASCII). */

@@ -21,6 +21,8 @@ import { randomKafkaUuid } from '../zk/layout.js';
 import { Connection } from './connection.js';
 import { registerHandlers } from './handlers/index.js';
 import { MetadataCache } from './metadataCache.js';
+import type { MetricsEndpoint } from './metricsServer.js';
+import { BrokerState, ControllerStats, RequestStats } from './metricsStats.js';
 import { OffsetsTopic, OFFSETS_TOPIC } from './offsetsTopic.js';
 import { ReplicaManager } from './replicaManager.js';
 import { BrokerClient } from '../net/brokerClient.js';
@@ -80,6 +82,11 @@ export class Broker {
   private markRegistered!: () => void;
   /** The highest controller epoch a controller request carried (older ones are refused). */
   controllerEpochSeen = 0;
+  /** Kafka's BrokerState value (metrics.ts BrokerState). */
+  state: number = BrokerState.NOT_RUNNING;
+  readonly controllerStats = new ControllerStats();
+  /** The /metrics endpoint, when clustergenie.metrics.listener is set. */
+  metricsEndpoint: MetricsEndpoint | undefined;
   private stopping = false;
   private server: Server | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -111,6 +118,13 @@ export class Broker {
 
   async start(): Promise<void> {
     const cfg = this.config;
+    this.state = BrokerState.STARTING;
+    // Served from the start, so a scrape sees a broker that is starting (or stuck starting).
+    if (cfg.metricsListener) {
+      // Loaded only here: a broker without the endpoint never loads prom-client.
+      const [{ BrokerMetrics }, { startMetricsServer }] = await Promise.all([import('./metrics.js'), import('./metricsServer.js')]);
+      this.metricsEndpoint = await startMetricsServer(new BrokerMetrics(this), cfg.metricsListener, this.logger);
+    }
     this.zk = await KafkaZk.connect({
       connectString: cfg.zookeeperConnect,
       sessionTimeoutMs: cfg.zookeeperSessionTimeoutMs,
@@ -193,6 +207,8 @@ export class Broker {
       },
       logger: this.logger,
     });
+    // Request timing only when someone can read it (a clock read per request otherwise saved).
+    if (cfg.metricsListener) this.router.stats = new RequestStats(this.replicas.stats);
     this.groups = new GroupCoordinator({
       config: {
         groupMinSessionTimeoutMs: cfg.groupMinSessionTimeoutMs,
@@ -235,6 +251,10 @@ export class Broker {
       interBrokerListener: cfg.interBrokerListenerName,
       requestTimeoutMs: cfg.controllerSocketTimeoutMs,
       localBroker: (apiKey, version, body) => this.router.local(apiKey, version, body, `controller-${this.brokerId}`),
+      onBrokerChangeHandled: (ms) => this.controllerStats.leaderElectionMs.record(ms),
+      onUncleanLeaderElection: () => {
+        this.controllerStats.uncleanLeaderElections++;
+      },
       ...(cfg.autoLeaderRebalanceEnable
         ? {
             autoLeaderRebalance: {
@@ -257,6 +277,7 @@ export class Broker {
     this.tickTimer.unref();
     this.isrExpiryTimer = setInterval(() => this.replicas.maybeShrinkIsr(), Math.max(1, Math.floor(cfg.replicaLagTimeMaxMs / 2)));
     this.isrExpiryTimer.unref();
+    this.state = BrokerState.RUNNING;
     this.logger.info({ port: this.boundPort, clusterId }, 'kafka broker started');
   }
 
@@ -342,7 +363,9 @@ export class Broker {
   async stop(): Promise<void> {
     if (this.closing || this.stopping) return;
     this.stopping = true;
+    this.state = BrokerState.PENDING_CONTROLLED_SHUTDOWN;
     await this.moveLeadershipAway();
+    this.state = BrokerState.SHUTTING_DOWN;
     this.closing = true;
     // Control requests held for a registration that will not come are let go (answered while closing).
     this.markRegistered();
@@ -359,6 +382,8 @@ export class Broker {
     this.replicas?.close();
     this.logs?.close();
     await this.zk?.close();
+    this.state = BrokerState.NOT_RUNNING;
+    await this.metricsEndpoint?.close();
   }
 }
 

@@ -21,6 +21,7 @@ import { HW_FROZEN, type IsrProposal, LeaderCore } from '../replication/leaderCo
 import { ProducePurgatory } from '../replication/producePurgatory.js';
 import { type FetchClient, type ReplicaFetcherConfig, ReplicaFetcherManager } from '../replication/replicaFetcher.js';
 import { FetchPurgatory } from './fetchPurgatory.js';
+import { BrokerTopicStats, TopicCounters, countProduceAppend } from './metricsStats.js';
 
 export interface LeaderState {
   leader: number;
@@ -41,6 +42,8 @@ export class HostedPartition {
     public state: LeaderState,
     /** This broker's id: the partition is led here when the state names it. */
     readonly brokerId: number,
+    /** Its topic's metric counters, held here so the produce and fetch paths never look them up. */
+    readonly topicStats: TopicCounters = new TopicCounters(),
   ) {
     this.key = FetchPurgatory.key(topic, partition);
   }
@@ -122,6 +125,11 @@ export class ReplicaManager {
   /** DeleteRecords waiting for the followers' log start offsets (Kafka's DelayedDeleteRecords). */
   readonly deleteRecordsPurgatory = new ProducePurgatory((key, requiredOffset) => this.lowWatermarkVerdict(key, requiredOffset));
   readonly fetchers: ReplicaFetcherManager | undefined;
+  /** BrokerTopicMetrics counters (metrics.ts renders them). */
+  readonly stats = new BrokerTopicStats();
+  /** ISR changes this broker proposed as leader and the controller accepted (IsrShrinksPerSec / IsrExpandsPerSec). */
+  isrShrinks = 0;
+  isrExpands = 0;
   private readonly replicaLagTimeMaxMs: number;
   private readonly alterPartitionRetryMs: number;
   private readonly logger: Logger | undefined;
@@ -183,7 +191,7 @@ export class ReplicaManager {
         producerIdExpirationMs: this.producerIdExpirationMs,
       });
       rebuildProducerState(log, producers);
-      p = new HostedPartition(topic, partition, topicId, log, producers, state, this.brokerId);
+      p = new HostedPartition(topic, partition, topicId, log, producers, state, this.brokerId, this.stats.topic(topic));
       this.partitions.set(key, p);
     } else {
       p.state = state;
@@ -242,10 +250,17 @@ export class ReplicaManager {
     this.fetchers?.removePartition(topic, partition);
     this.partitions.delete(key);
     if (deletePartition) this.logs.deleteLog(topic, partition);
+    // The topic's series go when its last partition here does (Kafka's removeMetrics on topic deletion).
+    if (p !== undefined && deletePartition && !this.hostsTopic(topic)) this.stats.removeTopic(topic);
     else p?.log.flush();
     this.purgatory.appended(topic, partition);
     this.producePurgatory.tryComplete(key);
     this.deleteRecordsPurgatory.tryComplete(key);
+  }
+
+  private hostsTopic(topic: string): boolean {
+    for (const p of this.partitions.values()) if (p.topic === topic) return true;
+    return false;
   }
 
   updateConfig(topic: string, config: LogConfig): void {
@@ -392,12 +407,15 @@ export class ReplicaManager {
   ): void {
     const core = p.leaderCore;
     if (core === undefined || this.partitions.get(p.key) !== p) return;
+    const isrBefore = core.isr.length;
     const outcome = core.onAlterPartitionResult(proposal, result);
     if (outcome === 'retry') {
       this.retryAlterPartition(p, proposal);
       return;
     }
     if (outcome === 'adopted') {
+      if (core.isr.length < isrBefore) this.isrShrinks++;
+      else if (core.isr.length > isrBefore) this.isrExpands++;
       p.state = { ...p.state, isr: [...core.isr], zkVersion: core.partitionEpoch };
       this.logger?.info({ topic: p.topic, partition: p.partition, isr: core.isr, partitionEpoch: core.partitionEpoch }, 'ISR updated');
       if (this.maybeAdvanceHighWatermark(p, this.now())) this.highWatermarkMoved(p);
@@ -432,6 +450,7 @@ export class ReplicaManager {
       this.restartFollowerAt(p, baseOffsetOf(whole));
     }
     p.log.appendAsFollower(whole);
+    this.stats.replicationBytesIn += whole.length;
     recordFollowerBatches(whole, p.producers);
     this.purgatory.wakeKey(p.key);
   }
@@ -462,7 +481,19 @@ export class ReplicaManager {
 
   appendToLeader(topic: string, partition: number, recordsIn: Buffer | null, opts: ProduceOptions): ProduceResult {
     const p = this.get(topic, partition);
+    const all = this.stats.all;
+    all.totalProduceRequests++;
     if (!p) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ...NO_OFFSET };
+    const s = p.topicStats;
+    s.totalProduceRequests++;
+    const r = this.appendToHostedLeader(p, recordsIn, opts);
+    // A deduplicated retry counts as appended, as in Kafka (its offsets are the original ones).
+    const messages = r.errorCode === ErrorCode.NONE ? (r.lastOffset ?? r.baseOffset) - r.baseOffset + 1 : 0;
+    countProduceAppend(all, s, r.errorCode, recordsIn?.length ?? 0, messages);
+    return r;
+  }
+
+  private appendToHostedLeader(p: HostedPartition, recordsIn: Buffer | null, opts: ProduceOptions): ProduceResult {
     const core = p.leaderCore;
     if (core === undefined) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, ...NO_OFFSET };
     const cfg = p.log.config;
@@ -546,12 +577,17 @@ export class ReplicaManager {
     toLogEnd: boolean,
   ): { errorCode: number; records: Buffer[]; bytes: number } {
     const limit = toLogEnd ? p.log.logEndOffset : p.log.highWatermark;
+    // Every read counts, a parked fetch's re-read too, as Kafka's readFromLocalLog counts them.
+    this.stats.all.totalFetchRequests++;
+    p.topicStats.totalFetchRequests++;
     try {
       if (fetchOffset >= limit && fetchOffset <= p.log.logEndOffset) return { errorCode: 0, records: [], bytes: 0 };
       const r = p.log.read(fetchOffset, maxBytes, limit, minOneBatch);
       return { errorCode: ErrorCode.NONE, records: r.records, bytes: r.bytes };
     } catch (err) {
       if (err instanceof OffsetOutOfRangeError) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: [], bytes: 0 };
+      this.stats.all.failedFetchRequests++;
+      p.topicStats.failedFetchRequests++;
       throw err;
     }
   }

@@ -14,6 +14,7 @@ import { readHeaderPrefix, readHeaderRest, writeResponseHeader } from '../protoc
 import type { Msg } from '../protocol/schema.js';
 import type { Connection } from './connection.js';
 import { errorResponse } from './errorResponse.js';
+import type { RequestStats } from './metricsStats.js';
 import { ADVERTISED, INTER_BROKER, acceptedRange } from './versions.js';
 
 export interface RequestContext {
@@ -32,6 +33,8 @@ const API_VERSIONS_KEY = 18;
 
 export class RequestRouter {
   private readonly handlers = new Map<number, Handler>();
+  /** Request counts and times (Kafka's RequestMetrics); the broker sets it. */
+  stats: RequestStats | undefined;
 
   register(apiKey: number, handler: Handler): void {
     this.handlers.set(apiKey, handler);
@@ -66,6 +69,8 @@ export class RequestRouter {
     const flexible = def.request.isFlexible(h.apiVersion);
     readHeaderRest(r, h, flexible);
     const body = def.request.decode(r, h.apiVersion);
+    const stats = this.stats;
+    const startMs = stats === undefined ? 0 : performance.now();
     const ctx: RequestContext = {
       apiKey: h.apiKey,
       version: h.apiVersion,
@@ -74,10 +79,24 @@ export class RequestRouter {
       clientHost: conn.clientHost,
       conn,
     };
+    // Counted once, when the handler is done (an encoding failure after that is not a second request).
+    let counted = stats === undefined;
     // From here the request parsed: a failure is the broker's, and the client is answered with
     // UNKNOWN_SERVER_ERROR as Kafka's KafkaApis.handleError does, not disconnected.
-    const answer = (res: Msg | null): Buffer[] | null => (res === null ? null : this.encode(h.apiKey, h.apiVersion, h.correlationId, res));
-    const failed = (err: unknown): Buffer[] => this.failed(def, h.apiVersion, h.correlationId, body, err);
+    const answer = (res: Msg | null): Buffer[] | null => {
+      if (!counted) {
+        counted = true;
+        stats?.completed(h.apiKey, def.name, h.apiVersion, body, res, performance.now() - startMs);
+      }
+      return res === null ? null : this.encode(h.apiKey, h.apiVersion, h.correlationId, res);
+    };
+    const failed = (err: unknown): Buffer[] => {
+      if (!counted) {
+        counted = true;
+        stats?.completed(h.apiKey, def.name, h.apiVersion, body, null, performance.now() - startMs);
+      }
+      return this.failed(def, h.apiVersion, h.correlationId, body, err);
+    };
     try {
       const out = handler(body, ctx);
       if (out instanceof Promise) return out.then(answer).catch(failed);
@@ -102,7 +121,10 @@ export class RequestRouter {
     const req = def.request.decode(new KafkaReader(w.toBuffer()), version);
     // Inter-broker handlers never touch the connection (it exists only for client-facing APIs).
     const ctx = { apiKey, version, correlationId: 0, clientId, clientHost: 'local', conn: undefined } as unknown as RequestContext;
+    // Counted like a request over the wire: Kafka's controller reaches its own broker through the network.
+    const startMs = this.stats === undefined ? 0 : performance.now();
     const res = await handler(req, ctx);
+    this.stats?.completed(apiKey, def.name, version, req, res, performance.now() - startMs);
     if (res === null) throw new Error(`API ${apiKey} gave no response`);
     const out = new KafkaWriter(256);
     def.response.encode(out, version, res);

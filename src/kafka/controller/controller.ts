@@ -61,6 +61,10 @@ export interface ControllerOptions {
   localBroker?: (apiKey: number, version: number, body: Msg) => Promise<Msg>;
   /** auto.leader.rebalance.enable with leader.imbalance.check.interval.seconds / .per.broker.percentage. */
   autoLeaderRebalance?: { checkIntervalMs: number; imbalancePercentage: number };
+  /** Metrics: a broker-change event handled while active, and how long it took (LeaderElectionRateAndTimeMs). */
+  onBrokerChangeHandled?: (ms: number) => void;
+  /** Metrics: a leader elected from outside the ISR was written (UncleanLeaderElectionsPerSec). */
+  onUncleanLeaderElection?: () => void;
 }
 
 export interface ControlledShutdownResult {
@@ -141,6 +145,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   get epoch(): number | undefined {
     return this.lease?.epoch;
+  }
+
+  /** The active term's decision core, for read-only use (the metrics scrape); undefined when not active. */
+  get activeCore(): ControllerCore | undefined {
+    return this.isActive ? this.core : undefined;
   }
 
   /** The controller's cached leader/ISR of a partition (undefined when not active or unknown). */
@@ -352,6 +361,16 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   private async onBrokerChange(): Promise<void> {
     if (!this.core) return;
+    const startMs = performance.now();
+    try {
+      await this.handleBrokerChange();
+    } finally {
+      if (this.core) this.opts.onBrokerChangeHandled?.(performance.now() - startMs);
+    }
+  }
+
+  private async handleBrokerChange(): Promise<void> {
+    if (!this.core) return;
     const brokers = await this.zk.getBrokers();
     if (!this.core) return;
     this.sender?.setBrokers(brokers);
@@ -535,6 +554,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     try {
       const v = await this.zk.updatePartitionState(lease.epochZkVersion, w.topic, w.partition, w.state, w.expectedZkVersion);
       announce.push(...core.stateWritten(w.topic, w.partition, w.state, v, this.how(w)));
+      if (w.state.leaderRecoveryState === LEADER_RECOVERY_RECOVERING) this.opts.onUncleanLeaderElection?.();
       return v;
     } catch (e) {
       if (!isZooKeeperError(e, Err.BADVERSION) && !isZooKeeperError(e, Err.NONODE)) throw e;
@@ -594,6 +614,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
           if (w.state.leaderRecoveryState === LEADER_RECOVERY_RECOVERING) {
             // Only an unclean election writes this state: say so, it may have dropped acknowledged writes.
             const { leader, leaderEpoch } = w.state;
+            this.opts.onUncleanLeaderElection?.();
             this.log.warn(
               { topic: w.topic, partition: w.partition, leader, leaderEpoch },
               'unclean leader election: leader chosen outside the ISR',
