@@ -257,6 +257,8 @@ export function buildJobsApp(service: JobService, opts: JobsHttpOptions = {}): F
     return reply.code(500).send(errorBody('internal', 'internal error'));
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  // GET /metrics and the request-duration hook.
+  service.metrics.instrument(app);
 
   app.post('/api/jobs', async (req, reply) => {
     const key = req.headers['idempotency-key'];

@@ -365,6 +365,15 @@ export const jobsOpenApi = {
         responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
       },
     },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (text exposition format 0.0.4; docs/JOBS.md "Metrics")',
+        responses: {
+          '200': { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+        },
+      },
+    },
   },
   components: {
     schemas: {

@@ -27,6 +27,7 @@ import {
   specFromSubmission,
 } from './events.js';
 import { type IdempotencyOptions, IdempotencyRegistry } from './idempotency.js';
+import { JobsMetrics, type JobsMetricsOptions } from './metrics.js';
 import { electSnapshotWriter, rebuildFromSnapshots, type SnapshotProducer, SnapshotWriter } from './snapshots.js';
 import {
   type ConsumedRecord,
@@ -72,6 +73,7 @@ export interface JobServiceOptions {
   foldRecordsMax?: number;
   idempotency?: Partial<IdempotencyOptions>;
   reader?: Partial<TopicReaderOptions>;
+  metrics?: JobsMetricsOptions;
 }
 
 /** A client error or an unavailable dependency, with its HTTP status. */
@@ -153,11 +155,15 @@ export class JobService {
   /** True once every partition was read up to its high watermark at least once. */
   caughtUp = false;
   private started = false;
+  /** Prometheus metrics, served at GET /metrics (metrics.ts). */
+  readonly metrics: JobsMetrics;
 
   constructor(private readonly opts: JobServiceOptions) {
     this.instance = opts.instance;
     this.log = (opts.logger ?? createLogger('jobs-service')).child({ instance: opts.instance });
     this.now = opts.now ?? Date.now;
+    const byState = () => (this.abort.signal.aborted ? undefined : this.store?.stats().byState);
+    this.metrics = new JobsMetrics({ byState, malformedRecords: () => this.malformedRecords }, { sinceMs: this.now(), ...opts.metrics });
   }
 
   private get producerName(): string {
@@ -317,6 +323,7 @@ export class JobService {
     });
     const folded = this.store!.applyBatch(consumed, advanced);
     for (const [p, o] of next) this.positions.set(p, o);
+    this.metrics.observe(folded, this.caughtUp);
     for (const f of folded) this.emit(f);
   }
 

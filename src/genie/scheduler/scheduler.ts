@@ -268,6 +268,11 @@ class CronLoop {
     private readonly signal: AbortSignal,
   ) {}
 
+  /** Schedules known (metrics). */
+  get scheduleCount(): number {
+    return this.cache.size;
+  }
+
   async start(): Promise<void> {
     await mkdirp(this.ctx.opts.zk, JOB_ZK_PATHS.schedules);
     this.requestRefresh();
@@ -479,6 +484,10 @@ class LeaderTerm {
     return this.delay.held;
   }
 
+  get schedules(): number {
+    return this.cron.scheduleCount;
+  }
+
   async start(): Promise<void> {
     await Promise.all([this.delay.start(), this.cron.start()]);
   }
@@ -543,6 +552,11 @@ export class Scheduler {
 
   get metrics(): Readonly<SchedulerStats> {
     return { ...this.stats, delayedHeld: this.term?.delayedHeld ?? 0 };
+  }
+
+  /** Cron schedules the leading term knows (0 when not leading). */
+  get schedules(): number {
+    return this.isLeader ? this.term!.schedules : 0;
   }
 
   /** Join the election; resolves once this instance knows whether it leads. */

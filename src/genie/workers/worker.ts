@@ -21,6 +21,7 @@ import { Outbox } from './outbox.js';
 import { countRecord, encodeWorkerScaled, type OutRecord, type RecordInput, toRecordInput, type WorkerCounters } from './records.js';
 import { type CoreAction, PartitionCore, type RunRequest } from './partitionCore.js';
 import { JobPool, type PoolItem, poolDefaults } from './pool.js';
+import { observeAttempt, type WorkerMetrics } from './metrics.js';
 
 export { type JobContext, type JobHandler, type JobInfo, UnrecoverableError } from './builtins.js';
 export type { WorkerCounters } from './records.js';
@@ -60,6 +61,8 @@ export interface WorkerOptions {
   group?: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; rebalanceTimeoutMs?: number };
   /** Uniform in [0, 1) (backoff jitter); tests pass their own. */
   random?: () => number;
+  /** Prometheus metrics to keep (metrics.ts); one WorkerMetrics per worker. */
+  metrics?: WorkerMetrics;
 }
 
 export const workerDefaults = {
@@ -173,6 +176,7 @@ export class Worker {
     });
     const hs = options.handlers;
     if (hs) for (const [type, fn] of hs instanceof Map ? hs : Object.entries(hs)) this.handlers.set(type, fn);
+    options.metrics?.bind(this, this.bounds);
   }
 
   /** Registers (or replaces) the handler of a job type. */
@@ -413,17 +417,20 @@ export class Worker {
   private startRun(job: PoolJob): void {
     const { partition, core, run } = job;
     const owned = (): boolean => this.cores.get(partition) === core;
-    const attempt = new Attempt(run, {
-      gate: this.gate,
-      handler: (type) => this.handlers.get(type),
-      log: this.log,
-      abortGraceMs: this.o.abortGraceMs ?? workerDefaults.abortGraceMs,
-      owned,
-      started: (now) => core.attemptStarted(run.jobId, run.attempt, now),
-      ended: (outcome, now) => core.attemptEnded(run.jobId, run.attempt, outcome, now),
-      progress: (percent, message, now) => core.progress(run.jobId, run.attempt, percent, message, now),
-      apply: (actions) => (owned() ? this.apply(partition, core, actions) : Promise.resolve()),
-    });
+    const attempt = new Attempt(
+      run,
+      observeAttempt(this.o.metrics, run.spec.type, {
+        gate: this.gate,
+        handler: (type) => this.handlers.get(type),
+        log: this.log,
+        abortGraceMs: this.o.abortGraceMs ?? workerDefaults.abortGraceMs,
+        owned,
+        started: (now) => core.attemptStarted(run.jobId, run.attempt, now),
+        ended: (outcome, now) => core.attemptEnded(run.jobId, run.attempt, outcome, now),
+        progress: (percent, message, now) => core.progress(run.jobId, run.attempt, percent, message, now),
+        apply: (actions) => (owned() ? this.apply(partition, core, actions) : Promise.resolve()),
+      }),
+    );
     this.runs.set(job.id, { job, attempt });
     void attempt
       .execute()
@@ -536,6 +543,7 @@ export class Worker {
     this.pool.setConcurrency(d.concurrency);
     this.lastScaleAt = now;
     this.counters.scaled++;
+    this.o.metrics?.scaled(from, d.concurrency);
     this.log.info({ from, to: d.concurrency, reason: d.reason }, 'concurrency changed');
     const ev: WorkerScaledEvent = {
       v: JOB_EVENT_SCHEMA_VERSION,

@@ -11,10 +11,15 @@ import { ZkTypeLimits } from '../coord/typeLimits.js';
 import { WorkerRegistration } from '../coord/workerRegistry.js';
 import { builtinHandlers } from './builtins.js';
 import { Worker, workerDefaults } from './worker.js';
+import { type MetricsServer, metricsPortOption, startMetricsServer } from '../jobs/metrics.js';
+import { WorkerMetrics } from './metrics.js';
 
 const USAGE = `usage: clustergenie worker [--bootstrap-server <host:port>[,...]] [--zookeeper <connect>] [--group <id>] [--id <worker id>]
                            [--concurrency <n>] [--concurrency-min <n>] [--concurrency-max <n>] [--log-level <level>]
+                           [--metrics-port <port>] [--metrics-host <addr>]
   --zookeeper: register under /clustergenie/workers and honour the per-type caps in /clustergenie/limits
+  --metrics-port: serve Prometheus metrics at http://<metrics-host>:<port>/metrics (0 = any free port;
+                  default: none); --metrics-host defaults to 127.0.0.1
 `;
 
 function count(flag: string, v: string | undefined, dflt: number): number {
@@ -27,6 +32,7 @@ function count(flag: string, v: string | undefined, dflt: number): number {
 export async function runWorker(args: string[]): Promise<void> {
   let values: Record<string, string | boolean | undefined>;
   let concurrency: { min: number; max: number; initial: number };
+  let metricsPort: number | undefined;
   try {
     ({ values } = parseArgs({
       args,
@@ -39,6 +45,8 @@ export async function runWorker(args: string[]): Promise<void> {
         'concurrency-min': { type: 'string' },
         'concurrency-max': { type: 'string' },
         'log-level': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -53,6 +61,7 @@ export async function runWorker(args: string[]): Promise<void> {
     if (max < min || initial < min || initial > max)
       throw new Error(`need concurrency-min <= concurrency <= concurrency-max (${min}, ${initial}, ${max})`);
     concurrency = { min, max, initial };
+    metricsPort = metricsPortOption(values['metrics-port'] as string | undefined);
   } catch (e) {
     process.stderr.write(`clustergenie worker: ${(e as Error).message}\n${USAGE}`);
     process.exitCode = 2;
@@ -78,6 +87,7 @@ export async function runWorker(args: string[]): Promise<void> {
     registration = new WorkerRegistration(client, { id, capacity: concurrency.initial, logger: log });
     limits = new ZkTypeLimits(client, { leaseData: id, logger: log });
   }
+  const metrics = metricsPort === undefined ? undefined : new WorkerMetrics();
   const worker = new Worker({
     kafka: { bootstrapBrokers: bootstrap, clientId: `clustergenie-worker-${id}` },
     groupId: (values.group as string | undefined) ?? workerDefaults.groupId,
@@ -85,6 +95,7 @@ export async function runWorker(args: string[]): Promise<void> {
     concurrency,
     handlers: builtinHandlers,
     logger: log,
+    ...(metrics ? { metrics } : {}),
     ...(limits ? { gate: limits } : {}),
     ...(registration ? { onActivity: (a: { running: number; capacity: number; queued: number }) => registration.update(a) } : {}),
     onError: (e) => {
@@ -103,6 +114,19 @@ export async function runWorker(args: string[]): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  let metricsServer: MetricsServer | undefined;
+  try {
+    if (metrics)
+      metricsServer = await startMetricsServer(metrics.registry, {
+        host: (values['metrics-host'] as string | undefined) ?? '127.0.0.1',
+        port: metricsPort!,
+      });
+  } catch (e) {
+    process.stderr.write(`clustergenie worker: cannot serve metrics: ${(e as Error).message}\n`);
+    await worker.close().catch(() => undefined);
+    process.exit(1);
+  }
+  if (metricsServer) process.stdout.write(`worker ${id} metrics on ${metricsServer.url}\n`);
   try {
     await worker.start();
   } catch (e) {
@@ -113,6 +137,7 @@ export async function runWorker(args: string[]): Promise<void> {
   await registration?.start();
   process.stdout.write(`worker ${id} ready\n`);
   await stopped;
+  await metricsServer?.close();
   await registration?.close().catch(() => undefined);
   limits?.close();
   await zk?.close().catch(() => undefined);
