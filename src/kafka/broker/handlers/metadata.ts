@@ -56,10 +56,13 @@ function topicEntry(b: Broker, t: TopicMeta): Msg {
   const partitions: Msg[] = [];
   for (const p of [...t.partitions.values()].sort((x, y) => x.partition - y.partition)) {
     const offline = p.replicas.filter((r) => !b.metadata.brokers.has(r));
+    const leaderAvailable = p.leader >= 0 && b.metadata.brokers.has(p.leader);
     partitions.push({
-      errorCode: p.leader < 0 || !b.metadata.brokers.has(p.leader) ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+      errorCode: leaderAvailable ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
       partitionIndex: p.partition,
-      leaderId: p.leader,
+      // As Apache's metadata cache: no leader id when the leader is not a live broker (clients
+      // such as @platformatic/kafka look the id up in the broker list without checking).
+      leaderId: leaderAvailable ? p.leader : -1,
       leaderEpoch: p.leaderEpoch,
       replicaNodes: p.replicas,
       isrNodes: p.isr,
