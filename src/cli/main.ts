@@ -24,11 +24,14 @@ const USAGE = `usage:
       one Kafka broker in the foreground, like kafka-server-start.sh (KAFKA_* variables override the file)
   clustergenie up [--data-dir <dir>] [--zk-port <port>] [--kafka-port <port>] [--brokers <n>] [--zk-members <n>]
                   [--tick-time <ms>] [--init-limit <ticks>] [--sync-limit <ticks>] [--restart] [--log-level <level>]
-                  [--jobs-port <port>] [--workers <n>] [--no-services]
+                  [--jobs-port <port>] [--workers <n>] [--logs-port <port>] [--metrics-port <port>] [--no-services]
       the whole local system, one process per node: 3 ZooKeeper members (ports zk-port.. (2181), quorum 2888..,
       election 3888..; tickTime 2000, initLimit 5, syncLimit 2) and 3 Kafka brokers (kafka-port.. (9092)), topics
-      cluster-events, cluster-events.delay, cluster-events.dlq, clustergenie.jobs and logs.dev, then the Job Service
-      (http://127.0.0.1:8081), the scheduler and 2 workers; configs under --data-dir (./data) are written only when missing
+      cluster-events, cluster-events.delay, cluster-events.dlq, clustergenie.jobs, logs.dev, monitoring.alerts and
+      monitoring.metrics, then the Job Service (http://127.0.0.1:8081), the scheduler, 2 workers, the log store
+      (Loki API on http://127.0.0.1:3100), the Log Consumer, a shipper of every process's log and the monitor;
+      /metrics of members, brokers and services on metrics-port.. (7000), listed in <data-dir>/prometheus/targets.json;
+      configs under --data-dir (./data) are written only when missing
   clustergenie jobs-service [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--host <addr>] [--port <port>]
                             [--data-dir <dir>] [--instance <name>] [--log-level <level>]
       the Job Service: HTTP API (docs/API.md) and job view over cluster-events
@@ -37,6 +40,17 @@ const USAGE = `usage:
       an Event Handler group member running jobs in an auto-scaling pool
   clustergenie scheduler [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--id <name>] [--log-level <level>]
       retries, delayed and cron jobs (one active scheduler, elected through ZooKeeper)
+  clustergenie ship-logs [--bootstrap-server <host:port,...>] [--topic logs.dev] [--checkpoint <path>] [--from-beginning]
+                         [--docker] <file>... | -
+      follow files (rotation and truncation handled) or stdin into logs.dev as Vector-shaped events (see --help)
+  clustergenie log-consumer [--bootstrap-server <host:port,...>] [--group <id>] [--loki-url <url>] [--push-format protobuf|json]
+                            [--tenant <id>] [--env <name>] [--metrics-port <port>]
+      a consumer group member forwarding logs.dev to a Loki push endpoint (LOKI_URL), committing after Loki accepts
+  clustergenie log-store [--host <addr>] [--port <port>] [--data-dir <dir>] [--retention-hours <h>] [--retention-bytes <n>]
+      the embedded Loki-compatible log store (push, query_range, LogQL subset, tail) on http://127.0.0.1:3100
+  clustergenie monitor [--zookeeper <connect>] [--bootstrap-server <host:port,...>] [--watch-dir <dir>] [--metrics-port <port>]
+      alert rules over ZooKeeper, Kafka, disks and jobs (one active monitor, elected through ZooKeeper): alert events
+      to monitoring.alerts, snapshots to monitoring.metrics, kafka_exporter's metrics on /metrics
   clustergenie zookeeper-tools <tool> ...
       log-dump, snapshot-dump, log-truncate, purge
 `;
@@ -66,6 +80,22 @@ export async function main(argv: string[]): Promise<void> {
     case 'scheduler': {
       const { runScheduler } = await import('../genie/scheduler/schedulerMain.js');
       return runScheduler(rest);
+    }
+    case 'ship-logs': {
+      const { runShipLogs } = await import('../genie/logs/shipper/main.js');
+      return runShipLogs(rest);
+    }
+    case 'log-consumer': {
+      const { runLogConsumer } = await import('../genie/logs/consumer/main.js');
+      return runLogConsumer(rest);
+    }
+    case 'log-store': {
+      const { runLogStore } = await import('../genie/logs/store/main.js');
+      return runLogStore(rest);
+    }
+    case 'monitor': {
+      const { runMonitor } = await import('../genie/monitor/monitorMain.js');
+      return runMonitor(rest);
     }
     case 'zookeeper-tools': {
       const { runZkTools } = await import('./zkTools.js');

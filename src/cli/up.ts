@@ -15,17 +15,23 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ClusterNode, type ExitInfo, ProcessCluster } from '../cluster/processCluster.js';
 import { plannedPaths } from '../cluster/processClusterLayout.js';
+import { loadServerProperties } from '../kafka/config.js';
+import { loadZooCfg } from '../zookeeper/config.js';
 import { DataDirLockedError, lockDataDir } from '../zookeeper/persistence/files.js';
+import { PROMETHEUS_PROVIDER, prometheusEnabled } from '../zookeeper/server/metricsOptions.js';
+import { type ScrapeTarget, writePrometheusTargets } from './prometheusTargets.js';
 import { ensureTopics, type TopicSpec } from './upTopics.js';
-import { startServices, type UpServices } from './upServices.js';
+import { servicesMetricsPorts, startServices, type UpServices } from './upServices.js';
 
 const rf3 = { partitions: 3, replicationFactor: 3 };
 const TOPICS: readonly TopicSpec[] = [
-  ...['cluster-events', 'logs.dev', 'cluster-events.delay', 'cluster-events.dlq'].map((name) => ({
-    name,
-    ...rf3,
-    configs: { 'min.insync.replicas': '2' },
-  })),
+  ...['cluster-events', 'logs.dev', 'cluster-events.delay', 'cluster-events.dlq', 'monitoring.alerts', 'monitoring.metrics'].map(
+    (name) => ({
+      name,
+      ...rf3,
+      configs: { 'min.insync.replicas': '2' },
+    }),
+  ),
   // The Job Service's compacted view snapshots (docs/JOBS.md).
   { name: 'clustergenie.jobs', ...rf3, configs: { 'min.insync.replicas': '2', 'cleanup.policy': 'compact' } },
 ];
@@ -65,6 +71,9 @@ interface UpFlags {
   jobsPort: number;
   workers: number;
   services: boolean;
+  logsPort: number;
+  /** First /metrics port: ZooKeeper members, then brokers, then the services (metricsPortsOf). */
+  metricsPort: number;
   /** Timing flags given on the command line (they do not change existing zoo.cfg files). */
   timingGiven: string[];
 }
@@ -89,6 +98,8 @@ function parseFlags(args: string[]): UpFlags {
       'jobs-port': { type: 'string' },
       workers: { type: 'string' },
       'no-services': { type: 'boolean' },
+      'logs-port': { type: 'string' },
+      'metrics-port': { type: 'string' },
     },
   });
   const int = (name: keyof typeof values, dflt: number, min: number, max: number): number => {
@@ -118,8 +129,39 @@ function parseFlags(args: string[]): UpFlags {
     jobsPort: port('jobs-port', 8081, 1),
     workers: int('workers', 2, 0, 64),
     services: values['no-services'] !== true,
+    logsPort: port('logs-port', 3100, 1),
+    metricsPort: port('metrics-port', 7000, zkMembers + brokers + servicesMetricsPorts(int('workers', 2, 0, 64))),
     timingGiven: (['tick-time', 'init-limit', 'sync-limit'] as const).filter((k) => values[k] !== undefined).map((k) => `--${k}`),
   };
+}
+
+/** The /metrics ports up gives its nodes (written into new configs only) and services. */
+function metricsPortsOf(f: UpFlags): { zk(id: number): number; broker(id: number): number; servicesFirst: number } {
+  return {
+    zk: (id) => f.metricsPort + id - 1,
+    broker: (id) => f.metricsPort + f.zkMembers + id - 1,
+    servicesFirst: f.metricsPort + f.zkMembers + f.brokers,
+  };
+}
+
+/** Where the members and brokers serve /metrics, as their config files say (an edited file wins). */
+function nodeScrapeTargets(c: ProcessCluster): ScrapeTarget[] {
+  const targets: ScrapeTarget[] = [];
+  for (const z of c.zookeepers) {
+    const m = prometheusEnabled(loadZooCfg(z.configPath).options);
+    if (m)
+      targets.push({
+        job: 'zookeeper',
+        address: `${m.httpHost === '0.0.0.0' ? '127.0.0.1' : m.httpHost}:${m.httpPort}`,
+        labels: { member: String(z.id) },
+      });
+  }
+  for (const b of c.brokers) {
+    const l = loadServerProperties(b.configPath, {}).metricsListener;
+    if (l)
+      targets.push({ job: 'kafka', address: `${l.host === '0.0.0.0' ? '127.0.0.1' : l.host}:${l.port}`, labels: { broker: String(b.id) } });
+  }
+  return targets;
 }
 
 function lockHolder(dir: string): string {
@@ -181,7 +223,14 @@ function describeExit(e: ExitInfo | undefined): string {
   return e.signal ? `was ended by ${e.signal}` : `exited with code ${e.code}`;
 }
 
-function summary(c: ProcessCluster, f: UpFlags, topics: string, services: UpServices | undefined, servicesNote: string): string {
+function summary(
+  c: ProcessCluster,
+  f: UpFlags,
+  topics: string,
+  services: UpServices | undefined,
+  servicesNote: string,
+  targetsFile: string,
+): string {
   const row = (n: ClusterNode): string =>
     `  ${n.name.padEnd(19)} ${`${n.host}:${n.port}`.padEnd(16)} pid ${String(n.pid).padEnd(8)} dir ${n.dir}\n` +
     `  ${''.padEnd(19)} config ${n.configPath}\n  ${''.padEnd(19)} log ${n.logPath}`;
@@ -192,7 +241,15 @@ function summary(c: ProcessCluster, f: UpFlags, topics: string, services: UpServ
     `ZooKeeper connect: ${c.zkConnect}`,
     `Kafka bootstrap:   ${c.bootstrap}`,
     topics,
-    ...(services ? ['Services:', ...services.summaryLines(), `Jobs API: ${services.jobsUrl}/api/jobs (docs/API.md)`] : [servicesNote]),
+    ...(services
+      ? [
+          'Services:',
+          ...services.summaryLines(),
+          `Jobs API: ${services.jobsUrl}/api/jobs (docs/API.md)`,
+          `Logs API: ${services.logsUrl}/loki/api/v1/query_range (Loki's API; a Grafana Loki data source works)`,
+        ]
+      : [servicesNote]),
+    `Prometheus targets: ${targetsFile} (file_sd_configs; docs/MONITORING.md)`,
     `Stop: Ctrl-C, or kill ${process.pid} (brokers stop first, then ZooKeeper). Killing one member or broker by its pid`,
     `is reported here and leaves the rest running${f.restart ? '; --restart starts it again' : ''}.`,
     '',
@@ -266,7 +323,12 @@ export async function runUp(args: string[]): Promise<void> {
         'admin.enableServer': String(id === 1),
         'admin.serverAddress': '127.0.0.1',
         'admin.serverPort': String(f.adminPort),
+        // Apache ZooKeeper's Prometheus provider keys: /metrics with Apache's names.
+        'metricsProvider.className': PROMETHEUS_PROVIDER,
+        'metricsProvider.httpHost': '127.0.0.1',
+        'metricsProvider.httpPort': String(metricsPortsOf(f).zk(id)),
       }),
+      brokerConfig: (id) => ({ 'clustergenie.metrics.listener': `127.0.0.1:${metricsPortsOf(f).broker(id)}` }),
       ...(f.logLevel ? { logLevel: f.logLevel } : {}),
     });
     const c = cluster;
@@ -279,6 +341,15 @@ export async function runUp(args: string[]): Promise<void> {
     for (const n of c.nodes) {
       if (!(await portFree(n.host, n.port))) {
         throw new UpError(`${n.name}'s port ${n.host}:${n.port} (${n.configPath}) is already in use; stop whatever listens there first`);
+      }
+    }
+    const nodeTargets = nodeScrapeTargets(c);
+    for (const t of nodeTargets) {
+      const [host, port] = [t.address.slice(0, t.address.lastIndexOf(':')), Number(t.address.slice(t.address.lastIndexOf(':') + 1))];
+      if (!(await portFree(host, port))) {
+        throw new UpError(
+          `the /metrics port ${t.address} of ${t.job} ${Object.values(t.labels ?? {}).join('')} is already in use; give --metrics-port or edit its config`,
+        );
       }
     }
     const restarts = new Map<ClusterNode, number[]>();
@@ -320,8 +391,21 @@ export async function runUp(args: string[]): Promise<void> {
             `the Job Service's port 127.0.0.1:${f.jobsPort} is already in use; stop whatever listens there or give --jobs-port`,
           );
         }
-        say(`clustergenie up: starting the Job Service, the scheduler and ${f.workers} workers`);
-        services = await startServices(c, f);
+        if (!(await portFree('127.0.0.1', f.logsPort))) {
+          throw new UpError(
+            `the log store's port 127.0.0.1:${f.logsPort} is already in use; stop whatever listens there or give --logs-port`,
+          );
+        }
+        const metricsPortFirst = metricsPortsOf(f).servicesFirst;
+        for (let p = metricsPortFirst; p < metricsPortFirst + servicesMetricsPorts(f.workers); p++) {
+          if (!(await portFree('127.0.0.1', p))) {
+            throw new UpError(`the services' /metrics port 127.0.0.1:${p} is already in use; give --metrics-port`);
+          }
+        }
+        say(
+          `clustergenie up: starting the Job Service, the scheduler, ${f.workers} workers, the log store, the Log Consumer, the log shipper and the monitor`,
+        );
+        services = await startServices(c, { ...f, metricsPortFirst });
         for (const s of services.all) {
           s.on('exit', (info) => {
             if (stopping || info.expected) return;
@@ -338,7 +422,8 @@ export async function runUp(args: string[]): Promise<void> {
       servicesNote = 'Services: not started (they need the RF 3 topics, so 3 brokers)';
     }
     if (stopping) return;
-    process.stdout.write(summary(c, f, topics, services, servicesNote));
+    const targetsFile = writePrometheusTargets(f.dataDir, [...nodeTargets, ...(services?.scrapeTargets ?? [])]);
+    process.stdout.write(summary(c, f, topics, services, servicesNote, targetsFile));
   } catch (e) {
     if (stopping) return; // a signal ended the start-up: its stop reports
     const msg = e instanceof UpError ? e.message : `cannot start: ${(e as Error).message}`;

@@ -207,11 +207,14 @@ export function jobsServiceProcess(s: JobServicesSetup, o: { host: string; port:
   });
 }
 
+const metricsArgs = (port: number | undefined): string[] =>
+  port === undefined ? [] : ['--metrics-host', '127.0.0.1', '--metrics-port', String(port)];
+
 /** `clustergenie scheduler` (one of possibly several candidates; ZooKeeper elects the active one). */
-export function schedulerProcess(s: JobServicesSetup, id = 'scheduler-1'): ServiceProcess {
+export function schedulerProcess(s: JobServicesSetup, id = 'scheduler-1', metricsPort?: number): ServiceProcess {
   return new ServiceProcess({
     name: 'scheduler',
-    args: ['scheduler', ...commonArgs(s), '--id', id],
+    args: ['scheduler', ...commonArgs(s), '--id', id, ...metricsArgs(metricsPort)],
     logPath: join(s.dir, id === 'scheduler-1' ? 'scheduler.log' : `${id}.log`),
     readyLine: /scheduler \S+ ready/,
     restartOnCrash: s.restartOnCrash ?? true,
@@ -219,12 +222,93 @@ export function schedulerProcess(s: JobServicesSetup, id = 'scheduler-1'): Servi
 }
 
 /** `clustergenie worker --id worker-<n>` with extra flags (concurrency, ...). */
-export function workerProcess(s: JobServicesSetup, n: number, extraArgs: readonly string[] = []): ServiceProcess {
+export function workerProcess(s: JobServicesSetup, n: number, extraArgs: readonly string[] = [], metricsPort?: number): ServiceProcess {
   return new ServiceProcess({
     name: `worker ${n}`,
-    args: ['worker', ...commonArgs(s), ...extraArgs, '--id', `worker-${n}`],
+    args: ['worker', ...commonArgs(s), ...extraArgs, '--id', `worker-${n}`, ...metricsArgs(metricsPort)],
     logPath: join(s.dir, `worker-${n}.log`),
     readyLine: /worker \S+ ready/,
+    restartOnCrash: s.restartOnCrash ?? true,
+  });
+}
+
+/** `clustergenie log-store`: the embedded Loki-compatible store on host:port. */
+export function logStoreProcess(s: JobServicesSetup, o: { host: string; port: number; dataDir: string }): ServiceProcess {
+  return new ServiceProcess({
+    name: 'log-store',
+    args: [
+      'log-store',
+      '--host',
+      o.host,
+      '--port',
+      String(o.port),
+      '--data-dir',
+      o.dataDir,
+      ...(s.logLevel ? ['--log-level', s.logLevel] : []),
+    ],
+    logPath: join(s.dir, 'log-store.log'),
+    readyLine: /log-store listening on http/,
+    restartOnCrash: s.restartOnCrash ?? true,
+  });
+}
+
+/** `clustergenie log-consumer`: logs.dev to the Loki push endpoint at lokiUrl. */
+export function logConsumerProcess(s: JobServicesSetup, o: { lokiUrl: string; metricsPort?: number }): ServiceProcess {
+  return new ServiceProcess({
+    name: 'log-consumer',
+    args: [
+      'log-consumer',
+      '--bootstrap-server',
+      s.bootstrap,
+      '--loki-url',
+      o.lokiUrl,
+      ...(o.metricsPort === undefined ? [] : ['--metrics-port', String(o.metricsPort)]),
+      ...(s.logLevel ? ['--log-level', s.logLevel] : []),
+    ],
+    logPath: join(s.dir, 'log-consumer.log'),
+    readyLine: /log-consumer ready/,
+    restartOnCrash: s.restartOnCrash ?? true,
+  });
+}
+
+/** `clustergenie ship-logs <files>`: the given log files into logs.dev, position kept in checkpointPath. */
+export function shipLogsProcess(s: JobServicesSetup, o: { files: readonly string[]; checkpointPath: string }): ServiceProcess {
+  return new ServiceProcess({
+    name: 'ship-logs',
+    args: [
+      'ship-logs',
+      '--bootstrap-server',
+      s.bootstrap,
+      '--checkpoint',
+      o.checkpointPath,
+      '--from-beginning',
+      ...(s.logLevel ? ['--log-level', s.logLevel] : []),
+      ...o.files,
+    ],
+    logPath: join(s.dir, 'ship-logs.log'),
+    readyLine: /ship-logs ready/,
+    restartOnCrash: s.restartOnCrash ?? true,
+  });
+}
+
+/** `clustergenie monitor`: alert rules over the ensemble, the brokers and the watched dirs. */
+export function monitorProcess(
+  s: JobServicesSetup,
+  o: { metricsPort: number; watchDirs: readonly string[]; jobsMetricsUrl?: string; id?: string },
+): ServiceProcess {
+  return new ServiceProcess({
+    name: 'monitor',
+    args: [
+      'monitor',
+      ...commonArgs(s),
+      '--id',
+      o.id ?? 'monitor-1',
+      ...metricsArgs(o.metricsPort),
+      ...o.watchDirs.flatMap((d) => ['--watch-dir', d]),
+      ...(o.jobsMetricsUrl ? ['--jobs-url', o.jobsMetricsUrl] : []),
+    ],
+    logPath: join(s.dir, 'monitor.log'),
+    readyLine: /monitor \S+ ready/,
     restartOnCrash: s.restartOnCrash ?? true,
   });
 }

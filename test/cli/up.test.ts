@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { ZooKeeperClient } from '../../src/zookeeper/client/index.js';
 import { killOnExit, waitExit } from '../helpers/children.js';
+import { Prometheus } from '../helpers/prometheus.js';
 import { waitFor } from '../helpers/wait.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -74,10 +75,11 @@ async function readyPids(up: Up): Promise<Map<string, number>> {
   return pids;
 }
 
-/** Service name -> PID, from up's summary (jobs-service, scheduler, worker N). */
+/** Service name -> PID, from up's summary (jobs-service, scheduler, worker N, log-store, ...). */
 function servicePids(up: Up): Map<string, number> {
   const pids = new Map<string, number>();
-  for (const m of up.out().matchAll(/^ {2}(jobs-service|scheduler|worker \d+)\s+(?:\S+\s+)?pid (\d+)/gm)) pids.set(m[1]!, Number(m[2]));
+  const service = /^ {2}(jobs-service|scheduler|worker \d+|log-store|log-consumer|ship-logs|monitor)\s+(?:\S+\s+)?pid (\d+)/gm;
+  for (const m of up.out().matchAll(service)) pids.set(m[1]!, Number(m[2]));
   return pids;
 }
 
@@ -132,6 +134,11 @@ before(async () => {
     String(await freeRange(1, taken)),
     '--workers',
     '1',
+    '--logs-port',
+    String(await freeRange(1, taken)),
+    // 3 members, 3 brokers, then the scheduler, 1 worker, the Log Consumer and the monitor.
+    '--metrics-port',
+    String(await freeRange(10, taken)),
     // Faster elections for the test; the seed's 2000 ms is the default.
     '--tick-time',
     '500',
@@ -192,7 +199,11 @@ test('up runs 3 ZooKeeper members and 3 brokers as 6 processes, all registered, 
 });
 
 test('up also runs the Job Service, the scheduler and a worker as their own processes, and a job submitted over HTTP completes', async () => {
-  assert.deepEqual([...firstServicePids.keys()].sort(), ['jobs-service', 'scheduler', 'worker 1'], first.out());
+  assert.deepEqual(
+    [...firstServicePids.keys()].sort(),
+    ['jobs-service', 'log-consumer', 'log-store', 'monitor', 'scheduler', 'ship-logs', 'worker 1'],
+    first.out(),
+  );
   for (const [name, pid] of firstServicePids) assert.ok(pidAlive(pid), `${name} (pid ${pid}) is alive`);
   const api = /Jobs API: +(http:\/\/[^/\s]+)/.exec(first.out())?.[1];
   assert.ok(api, first.out());
@@ -211,6 +222,80 @@ test('up also runs the Job Service, the scheduler and a worker as their own proc
     { timeoutMs: 30_000, what: `job ${id} completed` },
   );
   assert.deepEqual(done.result, { hello: 'up' });
+});
+
+test("every process's own log reaches the log store through logs.dev and the Log Consumer, and LogQL finds it", async () => {
+  const logs = /Logs API: +(http:\/\/[^/\s]+)/.exec(first.out())?.[1];
+  assert.ok(logs, first.out());
+  // The Job Service's start-up line, shipped from its log file by ship-logs, labelled with the service.
+  const found = await waitFor(
+    async () => {
+      const q = new URLSearchParams({
+        query: '{service="jobs-service"} |= "listening on"',
+        limit: '10',
+        start: String((Date.now() - 3_600_000) * 1e6),
+      });
+      const body = (await (await fetch(`${logs}/loki/api/v1/query_range?${q}`)).json()) as {
+        data: { result: { stream: Record<string, string>; values: [string, string][] }[] };
+      };
+      return body.data.result.length > 0 ? body.data.result : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: "the Job Service's log line in the log store" },
+  );
+  assert.equal(found[0]!.stream['service'], 'jobs-service');
+  assert.deepEqual(Object.keys(found[0]!.stream).sort(), ['env', 'host', 'level', 'service']);
+  assert.match(found[0]!.values[0]![1], /jobs-service listening on http/);
+});
+
+test('a real Prometheus given only targets.json scrapes every member, broker and service, and PromQL sees their metrics', async () => {
+  const targetsFile = /Prometheus targets: +(\S+)/.exec(first.out())?.[1];
+  assert.ok(targetsFile, first.out());
+  const groups = JSON.parse(readFileSync(targetsFile, 'utf8')) as { targets: string[]; labels: { job: string } }[];
+  const jobs = groups.map((g) => g.labels.job).sort();
+  assert.deepEqual(jobs, [
+    'jobs-service',
+    'kafka',
+    'kafka',
+    'kafka',
+    'log-consumer',
+    'log-store',
+    'monitor',
+    'scheduler',
+    'worker',
+    'zookeeper',
+    'zookeeper',
+    'zookeeper',
+  ]);
+  const prometheus = await Prometheus.start(targetsFile);
+  try {
+    let seen: Awaited<ReturnType<Prometheus['activeTargets']>> = [];
+    const targets = await waitFor(
+      async () => {
+        seen = await prometheus.activeTargets();
+        return seen.length === groups.length && seen.every((t) => t.health === 'up') ? seen : undefined;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: () => `every target up: ${JSON.stringify(seen.map((t) => [t.scrapeUrl, t.health, t.lastError]))}`,
+      },
+    );
+    for (const t of targets) assert.equal(t.lastError, '', `${t.scrapeUrl} scraped without error`);
+    // Apache ZooKeeper's names from each member; one active controller among the brokers (JMX-exporter names).
+    assert.equal((await prometheus.query('znode_count')).length, 3);
+    const quorum = await prometheus.query('quorum_size');
+    assert.ok(quorum.length === 3 && quorum.every((s) => s.value[1] === '3'), JSON.stringify(quorum));
+    const controllers = await prometheus.query('sum(kafka_controller_kafkacontroller_activecontrollercount)');
+    assert.equal(controllers[0]?.value[1], '1');
+    assert.ok((await prometheus.query('kafka_server_replicamanager_partitioncount')).length === 3);
+    // The job the test above ran, counted by the Job Service; kafka_exporter's names from the monitor.
+    const submitted = await prometheus.query('sum(clustergenie_jobs_submitted_total{type="echo"})');
+    assert.ok(Number(submitted[0]?.value[1]) >= 1, JSON.stringify(submitted));
+    assert.ok((await prometheus.query('kafka_topic_partitions{topic="cluster-events"}')).length >= 1);
+    assert.ok((await prometheus.query('clustergenie_worker_info')).length === 1);
+  } finally {
+    await prometheus.stop();
+  }
 });
 
 test('a second up on the same data dir fails with a message naming the running up, and changes no file', async () => {
