@@ -23,6 +23,9 @@ export interface TestingMember extends MemberLayout {
   member: EnsembleMember | undefined;
 }
 
+/** Starts tried when a picked port is taken by someone else before the member binds it. */
+const portRaceAttemptsMax = 3;
+
 export class ZooKeeperTestingCluster {
   private constructor(
     readonly dir: string,
@@ -31,19 +34,24 @@ export class ZooKeeperTestingCluster {
   ) {}
 
   static async start(opts: TestingClusterOptions = {}): Promise<ZooKeeperTestingCluster> {
-    const dir = await mkdtemp(join(tmpdir(), 'cg-zk-cluster-'));
-    // Unset options take writeEnsembleLayout's defaults.
-    const { size, observers, tickTimeMs, initLimit, syncLimit, forceSync, extraConfig } = opts;
-    const layout = await writeEnsembleLayout(dir, { size, observers, tickTimeMs, initLimit, syncLimit, forceSync, extraConfig });
-    const members: TestingMember[] = layout.map((m) => ({ ...m, member: undefined }));
-    const cluster = new ZooKeeperTestingCluster(dir, members, opts.logger);
-    try {
-      await Promise.all(members.map((m) => cluster.startMember(m.id)));
-    } catch (e) {
-      await cluster.close();
-      throw e;
+    // Ports are picked free, then bound by the members a moment later; another process (tests
+    // run in parallel) can take one in between. Such a start is retried on fresh ports.
+    for (let attempt = 1; ; attempt++) {
+      const dir = await mkdtemp(join(tmpdir(), 'cg-zk-cluster-'));
+      // Unset options take writeEnsembleLayout's defaults.
+      const { size, observers, tickTimeMs, initLimit, syncLimit, forceSync, extraConfig } = opts;
+      const layout = await writeEnsembleLayout(dir, { size, observers, tickTimeMs, initLimit, syncLimit, forceSync, extraConfig });
+      const members: TestingMember[] = layout.map((m) => ({ ...m, member: undefined }));
+      const cluster = new ZooKeeperTestingCluster(dir, members, opts.logger);
+      try {
+        await Promise.all(members.map((m) => cluster.startMember(m.id)));
+        return cluster;
+      } catch (e) {
+        await cluster.close();
+        const portTaken = (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (!portTaken || attempt >= portRaceAttemptsMax) throw e;
+      }
     }
-    return cluster;
   }
 
   /** `host:port,...` of every member (clients fail over between them). */

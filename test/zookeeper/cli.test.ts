@@ -44,7 +44,9 @@ test('a bad config fails fast with the key and line, exit code 2', async () => {
 });
 
 test('unknown keys warn once each and do not stop the server', async () => {
-  const zk = await startOurZooKeeperProcess({ extraConfig: { 'some.unknown.key': 'x', 'metricsProvider.className': 'x' } });
+  const zk = await startOurZooKeeperProcess({
+    extraConfig: { 'some.unknown.key': 'x', syncEnabled: 'true', 'metricsProvider.className': 'x' },
+  });
   try {
     assert.equal(await fourLetter(zk.host, zk.port, 'ruok'), 'imok');
     const warnings = zk
@@ -52,7 +54,8 @@ test('unknown keys warn once each and do not stop the server', async () => {
       .split('\n')
       .filter((l) => l.includes('"level":40'));
     assert.equal(warnings.filter((l) => l.includes('unknown key some.unknown.key')).length, 1);
-    assert.equal(warnings.filter((l) => l.includes('metricsProvider.className is not supported yet')).length, 1);
+    assert.equal(warnings.filter((l) => l.includes('syncEnabled is not supported yet')).length, 1);
+    assert.equal(warnings.filter((l) => l.includes('metricsProvider.className names an unknown metrics provider')).length, 1);
   } finally {
     await zk.stop();
   }
