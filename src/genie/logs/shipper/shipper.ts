@@ -16,7 +16,7 @@ import type { Logger } from '../../../util/log.js';
 import { silentLogger } from '../../../util/log.js';
 import type { EncodedEvent } from '../../jobs/events.js';
 import { type KafkaEndpoint, Publisher, type PublisherOptions } from '../../kafka.js';
-import { LOGS_TOPIC, type LogEvent, type LogSourceType, nsToRfc3339 } from '../logEvent.js';
+import { LOGS_TOPIC, type LogEvent, type LogSourceType } from '../logEvent.js';
 import { type CheckpointEntry, loadCheckpoint, serializeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { FileTail, type Generation, type StartMode } from './fileTail.js';
 import { type Line, LineSplitter } from './lines.js';
@@ -77,7 +77,8 @@ export const logShipperDefaults: Omit<LogShipperOptions, 'kafka' | 'publisher' |
   topic: LOGS_TOPIC,
   host: hostname(),
   start: 'end',
-  lineBytesMax: 1024 * 1024,
+  // Below Loki's (and the log store's) 256 KiB max_line_size, with room for the event's JSON.
+  lineBytesMax: 192 * 1024,
   readChunkBytes: 64 * 1024,
   bufferedLinesMax: 20_000,
   bufferedBytesMax: 16 * 1024 * 1024,
@@ -142,21 +143,27 @@ function isTooLarge(e: unknown, depth = 0): boolean {
   return isTooLarge(x.cause, depth + 1);
 }
 
-let readAtCache: string | undefined;
+/** The last timestamp handed out, in nanoseconds: every line gets a later one than the line before. */
+let lastReadNs = 0n;
+let prefixSecond = -1n;
+let secondPrefix = '';
 
 /**
- * Now as RFC 3339 with nanoseconds (microsecond resolution). Lines handled in one synchronous run
- * (one read chunk) were read at the same instant and share the text: formatting it per line was
- * a noticeable part of the shipper's CPU.
+ * Now as RFC 3339 with nanoseconds, strictly increasing from line to line. Loki (and our store)
+ * keeps one of several entries with the same stream, timestamp and line, so identical lines read
+ * in one chunk must not share a timestamp; a re-push of the same Kafka record keeps its timestamp
+ * and is still deduplicated. The seconds part is formatted once per second (formatting whole
+ * timestamps per line was a noticeable part of the shipper's CPU).
  */
 function readAt(): string {
-  if (readAtCache === undefined) {
-    readAtCache = nsToRfc3339(BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n);
-    queueMicrotask(() => {
-      readAtCache = undefined;
-    });
+  const now = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+  lastReadNs = now > lastReadNs ? now : lastReadNs + 1n;
+  const second = lastReadNs / 1_000_000_000n;
+  if (second !== prefixSecond) {
+    prefixSecond = second;
+    secondPrefix = new Date(Number(second) * 1000).toISOString().slice(0, 19);
   }
-  return readAtCache;
+  return `${secondPrefix}.${(lastReadNs % 1_000_000_000n).toString().padStart(9, '0')}Z`;
 }
 
 export class LogShipper {
