@@ -10,9 +10,9 @@
 // are not counted until the view has caught up once: a new instance replaying the topic's history
 // would otherwise report all of it as a burst of new work.
 
-import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type MetricsHttpServer, registrySource, serveMetricsHttp } from '../../util/metricsHttp.js';
 import { JOB_STATES } from './events.js';
 import type { FoldedEvent } from './store.js';
 
@@ -59,55 +59,11 @@ export function metricsPortOption(v: string | undefined): number | undefined {
   return n;
 }
 
-export interface MetricsServer {
-  /** `http://host:port/metrics`. */
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
+export type MetricsServer = MetricsHttpServer;
 
-/**
- * GET /metrics from `registry` on a node:http server of its own (worker, scheduler). Port 0 picks
- * a free one. Everything else is 404, other methods on /metrics 405.
- */
-export async function startMetricsServer(registry: Registry, opts: { host?: string; port: number }): Promise<MetricsServer> {
-  const host = opts.host ?? '127.0.0.1';
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found; metrics are at /metrics\n');
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('use GET\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
-      (e: unknown) =>
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`collecting metrics failed: ${(e as Error).message}\n`),
-    );
-  });
-  // Scrapes are short; an idle keep-alive connection must not hold close() up.
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
-  return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+/** GET /metrics from `registry` on a node:http server of its own (worker, scheduler). Port 0 picks a free port. */
+export function startMetricsServer(registry: Registry, opts: { host?: string; port: number }): Promise<MetricsServer> {
+  return serveMetricsHttp(registrySource(registry), { host: opts.host ?? '127.0.0.1', port: opts.port });
 }
 
 /** What the Job Service's gauges read at scrape time. */

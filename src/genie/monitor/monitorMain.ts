@@ -2,7 +2,7 @@
 // Start several for fail-over; the one elected through ZooKeeper evaluates the rules and
 // publishes, the others stand by. Runs until SIGINT/SIGTERM.
 
-import { createServer, type Server } from 'node:http';
+import { type MetricsHttpServer, registrySource, serveMetricsHttp } from '../../util/metricsHttp.js';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../util/log.js';
@@ -26,26 +26,9 @@ const USAGE = `usage: clustergenie monitor [--zookeeper <host:port,...[/chroot]>
             --disk-free-bytes-min 536870912.
 `;
 
-/** Serves GET /metrics (anything else is 404); resolves with the bound port. */
-export function serveMetrics(metrics: MonitorMetrics, host: string, port: number): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    metrics
-      .metrics()
-      .then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body))
-      .catch((e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(e as Error).message}\n`));
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const addr = server.address();
-      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : port });
-    });
-  });
+/** Serves GET /metrics on host:port (0: any free port). */
+export function serveMetrics(metrics: MonitorMetrics, host: string, port: number): Promise<MetricsHttpServer> {
+  return serveMetricsHttp(registrySource(metrics), { host, port });
 }
 
 function intOption(name: string, text: string | undefined, dflt: number, min: number): number {
@@ -150,7 +133,7 @@ export async function runMonitor(args: string[]): Promise<void> {
     rules,
     logger: log,
   });
-  let http: { server: Server; port: number };
+  let http: MetricsHttpServer;
   try {
     http = await serveMetrics(monitor.metrics, values['metrics-host'] ?? '127.0.0.1', metricsPort);
   } catch (e) {
@@ -170,6 +153,6 @@ export async function runMonitor(args: string[]): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await monitor.close().catch((e: unknown) => log.warn({ err: e }, 'closing the monitor failed'));
-  await new Promise<void>((r) => http.server.close(() => r()));
+  await http.close();
   await zk.close().catch(() => undefined);
 }

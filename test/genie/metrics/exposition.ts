@@ -18,9 +18,10 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 
 function parseValue(s: string, line: string): number {
-  if (s === '+Inf') return Number.POSITIVE_INFINITY;
-  if (s === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (s === 'NaN') return Number.NaN;
+  // Prometheus reads these case-insensitively (Go's ParseFloat); prom-client prints NaN as "Nan".
+  if (/^\+?inf$/i.test(s)) return Number.POSITIVE_INFINITY;
+  if (/^-inf$/i.test(s)) return Number.NEGATIVE_INFINITY;
+  if (/^nan$/i.test(s)) return Number.NaN;
   const v = Number(s);
   if (s === '' || Number.isNaN(v)) throw new Error(`bad sample value in: ${line}`);
   return v;

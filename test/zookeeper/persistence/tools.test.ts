@@ -294,7 +294,8 @@ function checks(kind: 'ours' | 'apache', start: Start): void {
       const snap = snaps.find((s) => s.zxid === w.run1Last);
       assert.ok(snap, `snapshot.${w.run1Last.toString(16)} among ${snaps.map((s) => s.name)}`);
       const { doc } = await toolJson<JsonSnapshot>('snapshot-dump', snap.path, '--data');
-      assert.equal(doc.digest?.zxid, hex(w.run1Last));
+      // As above: an Apache snapshot may end at its seal (seen in CI for this one too); ours never does.
+      if (kind === 'ours' || doc.digest !== undefined) assert.equal(doc.digest?.zxid, hex(w.run1Last));
       const nodes = new Map(doc.nodes.filter((n) => n.path === '/w' || n.path.startsWith('/w/')).map((n) => [n.path, n]));
       assert.deepEqual([...nodes.keys()].sort(), [...w.recovered.keys()].sort());
       for (const [path, d] of w.recovered) {

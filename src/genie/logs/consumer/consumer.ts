@@ -7,12 +7,12 @@
 // their entries already batched are still pushed (a duplicate, never a loss).
 
 import { Consumer, type ConsumerGroupJoinPayload, type Message, type MessagesStream } from '@platformatic/kafka';
-import type { Server } from 'node:http';
 import { type Logger, silentLogger } from '../../../util/log.js';
 import { clientBase, type KafkaEndpoint } from '../../kafka.js';
 import { LOGS_TOPIC } from '../logEvent.js';
 import type { PushEncoding } from '../lokiPush.js';
 import { type Batch, type BatcherOptions, type Commit, LogBatcher } from './batcher.js';
+import type { MetricsHttpServer } from '../../../util/metricsHttp.js';
 import { type LogConsumerCounters, LogConsumerStats, serveMetrics } from './metrics.js';
 import { type BackoffPolicy, backoffDefaults, backoffMs, type PushOutcome, pushOnce, type PushTarget } from './push.js';
 
@@ -67,7 +67,7 @@ export class LogConsumer {
   private readonly owned = new Set<number>();
   private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
-  private metricsServer: Server | undefined;
+  private metricsServer: MetricsHttpServer | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private paused = false;
   private pumping: Promise<void> | undefined;
@@ -121,7 +121,7 @@ export class LogConsumer {
     return [...this.owned].sort((a, b) => a - b);
   }
   /** The /metrics server, when metricsPort was given. */
-  get metrics(): Server | undefined {
+  get metrics(): MetricsHttpServer | undefined {
     return this.metricsServer;
   }
 
@@ -317,7 +317,6 @@ export class LogConsumer {
         }),
       );
     }
-    const server = this.metricsServer;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.metricsServer?.close();
   }
 }

@@ -7,7 +7,6 @@ import { createLogger } from '../../../util/log.js';
 import { exitOnEscapedError } from '../../serviceStartup.js';
 import type { PushEncoding } from '../lokiPush.js';
 import { batcherDefaults, type LineFormat } from './batcher.js';
-import { boundPort } from './metrics.js';
 import { LogConsumer, logConsumerDefaults } from './consumer.js';
 
 const USAGE = `usage: clustergenie log-consumer [--bootstrap-server <host:port>[,...]] [--group <id>] [--topic <name>]
@@ -141,7 +140,7 @@ export async function runLogConsumer(args: string[]): Promise<void> {
     await consumer.close({ drain: false }).catch(() => undefined);
     process.exit(1);
   }
-  const metrics = consumer.metrics ? ` metrics http://127.0.0.1:${boundPort(consumer.metrics)}/metrics` : '';
+  const metrics = consumer.metrics ? ` metrics ${consumer.metrics.url}` : '';
   process.stdout.write(`log-consumer ready: group ${consumer.groupId} topic ${consumer.topic}${metrics}\n`);
   await stopped;
 }

@@ -1,8 +1,7 @@
 // The Log Consumer's counters, kept on the object (tests, the dashboard) and exported as
 // Prometheus metrics (prom-client, one registry per consumer so two in a process do not clash).
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type MetricsHttpServer, registrySource, serveMetricsHttp } from '../../../util/metricsHttp.js';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { DropReason } from './batcher.js';
 
@@ -93,23 +92,7 @@ export class LogConsumerStats {
   }
 }
 
-/** GET /metrics on host:port (port 0: any free one); resolves with the bound server. */
-export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
+/** GET /metrics on host:port (port 0: any free one). */
+export function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsHttpServer> {
+  return serveMetricsHttp(registrySource(registry), { host, port });
 }
-
-export const boundPort = (server: Server): number => (server.address() as AddressInfo).port;

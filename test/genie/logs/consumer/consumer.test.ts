@@ -19,7 +19,6 @@ import protobuf from 'protobufjs';
 import snappy from 'snappy';
 import { KafkaTestingCluster } from '../../../../src/cluster/kafkaTestingCluster.js';
 import { LogConsumer, type LogConsumerOptions } from '../../../../src/genie/logs/consumer/consumer.js';
-import { boundPort } from '../../../../src/genie/logs/consumer/metrics.js';
 import { ensureTopics, type KafkaEndpoint } from '../../../../src/genie/kafka.js';
 import { LOGS_TOPIC } from '../../../../src/genie/logs/logEvent.js';
 import { decodePush, formatLabels, type LokiStream } from '../../../../src/genie/logs/lokiPush.js';
@@ -321,7 +320,7 @@ test('JSON pushes with a tenant, whole-event lines, and /metrics', async () => {
   );
   assert.ok(mine.every((p) => p.streams.every((s) => s.labels['env'] === 'qa')));
 
-  const res = await fetch(`http://127.0.0.1:${boundPort(c.metrics!)}/metrics`);
+  const res = await fetch(c.metrics!.url);
   const text = await res.text();
   assert.equal(res.status, 200);
   assert.match(text, /^clustergenie_logconsumer_records_received_total 124$/m);
