@@ -10,11 +10,37 @@
 // to three replicas and read by every consumer, were most of what the brokers spent per job.
 
 import { Admin, Producer } from '@platformatic/kafka';
+import type { Logger } from '../util/log.js';
 import { type EncodedEvent, JOB_HEADERS } from './jobs/events.js';
 
 export interface KafkaEndpoint {
   bootstrapBrokers: string[];
   clientId: string;
+}
+
+/** The --bootstrap-server flag of every service: comma-separated host:port entries, blanks dropped. */
+export function bootstrapServers(text: string | undefined, dflt = '127.0.0.1:9092'): string[] {
+  return (text ?? dflt)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/**
+ * Leaves the group and closes a consumer (force: fetches in flight are dropped). Never throws:
+ * a service is stopping, and a failure here is only worth a debug line.
+ */
+export function closeConsumer(
+  consumer: { close(force: boolean, callback: (error?: Error | null) => void): void } | undefined,
+  log?: Logger,
+): Promise<void> {
+  if (!consumer) return Promise.resolve();
+  return new Promise<void>((resolve) =>
+    consumer.close(true, (e) => {
+      if (e) log?.debug({ err: e }, 'consumer close');
+      resolve();
+    }),
+  );
 }
 
 /** Client timeouts and retries the services use; short enough that a dead broker is noticed. */

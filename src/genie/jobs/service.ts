@@ -10,7 +10,7 @@ import { Consumer, Producer, stringSerializers } from '@platformatic/kafka';
 import { createLogger, type Logger } from '../../util/log.js';
 import { ZooKeeperClient } from '../../zookeeper/client/client.js';
 import type { LeaderElection } from '../../zookeeper/client/recipes.js';
-import { clientBase, ensureTopics, jobTopics, type KafkaEndpoint, PublisherPool, publisherDefaults } from '../kafka.js';
+import { clientBase, closeConsumer, ensureTopics, jobTopics, type KafkaEndpoint, PublisherPool, publisherDefaults } from '../kafka.js';
 import {
   decodeJobEvent,
   encodeJobEvent,
@@ -678,8 +678,7 @@ export class JobService {
     await this.election?.stop().catch(() => undefined);
     await this.publisher?.close().catch(() => undefined);
     await this.snapshotProducer?.close().catch(() => undefined);
-    const consumer = this.consumer;
-    if (consumer) await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+    await closeConsumer(this.consumer);
     await this.zk?.close().catch(() => undefined);
     this.store?.close();
     this.listeners.clear();

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../../util/log.js';
 import { startJobsHttp } from './http.js';
 import { JobService } from './service.js';
+import { bootstrapServers } from '../kafka.js';
 
 const USAGE = `usage: clustergenie jobs-service [options]
   --bootstrap-server <host:port,...>  Kafka brokers (default 127.0.0.1:9092)
@@ -69,7 +70,7 @@ export async function runJobsService(args: string[]): Promise<void> {
   const logger = createLogger('jobs-service', str('log-level'));
   const instance = str('instance') ?? `${hostname()}-${process.pid}`;
   const service = new JobService({
-    kafka: { bootstrapBrokers: (str('bootstrap-server') ?? '').split(',').filter((s) => s !== ''), clientId: `jobs-service-${instance}` },
+    kafka: { bootstrapBrokers: bootstrapServers(str('bootstrap-server'), ''), clientId: `jobs-service-${instance}` },
     instance,
     logger,
     ...(str('zookeeper') !== undefined ? { zkConnect: str('zookeeper')! } : {}),

@@ -24,6 +24,19 @@ export interface LokiStream {
 /** A push body that cannot be read; the store answers 400 with its message, as Loki does. */
 export class PushBodyError extends Error {}
 
+/** A push body larger than decodedBytesMax once gzip or snappy is undone (a 413). */
+export class PushBodyTooLargeError extends PushBodyError {}
+
+/** The uncompressed length a snappy block declares in its first bytes (a varint). */
+function snappyDeclaredLength(body: Buffer): number | undefined {
+  let n = 0;
+  for (let i = 0, shift = 0; i < Math.min(body.length, 5); i++, shift += 7) {
+    n += (body[i]! & 0x7f) * 2 ** shift;
+    if ((body[i]! & 0x80) === 0) return n;
+  }
+  return undefined;
+}
+
 const pushSchema = protobuf.Root.fromJSON({
   nested: {
     logproto: {
@@ -165,7 +178,11 @@ export function encodePush(streams: readonly LokiStream[], encoding: PushEncodin
 // ---------------------------------------------------------------------------------------------
 // Decoding (the embedded log store)
 
-function decodeProtobuf(body: Buffer): LokiStream[] {
+function decodeProtobuf(body: Buffer, decodedBytesMax: number): LokiStream[] {
+  const declared = snappyDeclaredLength(body);
+  if (declared !== undefined && declared > decodedBytesMax) {
+    throw new PushBodyTooLargeError(`push body declares ${declared} bytes after snappy; limit ${decodedBytesMax}`);
+  }
   let raw: Buffer;
   try {
     raw = snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
@@ -227,19 +244,31 @@ function decodeJson(body: Buffer): LokiStream[] {
   });
 }
 
+/** Bytes a push body may have once decompressed, unless the caller says otherwise (against compression bombs). */
+export const decodedPushBytesMaxDefault = 64 * 1024 * 1024;
+
 /**
  * The streams of a push request. Content-Type decides the form as Loki's does: JSON when it says
- * application/json, protobuf (snappy) otherwise; Content-Encoding gzip is undone first.
+ * application/json, protobuf (snappy) otherwise; Content-Encoding gzip is undone first. Nothing is
+ * decompressed past decodedBytesMax (PushBodyTooLargeError).
  */
-export function decodePush(body: Buffer, contentType: string | undefined, contentEncoding?: string): LokiStream[] {
+export function decodePush(
+  body: Buffer,
+  contentType: string | undefined,
+  contentEncoding?: string,
+  decodedBytesMax = decodedPushBytesMaxDefault,
+): LokiStream[] {
   let bytes = body;
   if (contentEncoding && /gzip/i.test(contentEncoding)) {
     try {
-      bytes = gunzipSync(body);
+      bytes = gunzipSync(body, { maxOutputLength: decodedBytesMax });
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new PushBodyTooLargeError(`push body is larger than ${decodedBytesMax} bytes after gzip`);
+      }
       throw new PushBodyError(`Content-Encoding gzip but the body is not gzip: ${(e as Error).message}`);
     }
   }
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  return type === 'application/json' ? decodeJson(bytes) : decodeProtobuf(bytes);
+  return type === 'application/json' ? decodeJson(bytes) : decodeProtobuf(bytes, decodedBytesMax);
 }

@@ -17,6 +17,7 @@ import {
   topicPath,
 } from '../../kafka/zk/layout.js';
 import type { ZooKeeperClient } from '../../zookeeper/client/client.js';
+import { type HostPort, parseConnectString } from '../../zookeeper/client/connectString.js';
 import { isZooKeeperError } from '../../zookeeper/client/errors.js';
 import { Err } from '../../zookeeper/protocol/constants.js';
 import { fetchMntr } from './mntr.js';
@@ -39,24 +40,21 @@ export const groupsMax = 1000;
 /** A jobs /metrics body larger than this is refused. */
 export const jobsMetricsBytesMax = 4 * 1024 * 1024;
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export type { HostPort };
 
-/** `host:port,...[/chroot]` → members (the chroot is ignored: mntr is per server). */
+/** `host:port,...[/chroot]` → members (the chroot is ignored: mntr is per server), as the ZooKeeper client reads them. */
 export function parseMembers(list: string): HostPort[] {
-  const hosts = list.split('/')[0]!;
-  return hosts
+  return list
+    .split('/')[0]!
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((s) => {
-      const colon = s.lastIndexOf(':');
-      const host = colon > 0 ? s.slice(0, colon).replace(/^\[|\]$/g, '') : s;
-      const port = colon > 0 ? Number(s.slice(colon + 1)) : 2181;
-      if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad ZooKeeper member address ${JSON.stringify(s)}`);
-      return { host, port };
+      try {
+        return parseConnectString(s).hosts[0]!;
+      } catch {
+        throw new Error(`bad ZooKeeper member address ${JSON.stringify(s)}`);
+      }
     });
 }
 

@@ -11,6 +11,7 @@ import { parseMembers } from './collect.js';
 import type { MonitorMetrics } from './metrics.js';
 import { Monitor } from './monitor.js';
 import { ALERT_NAMES, type RuleConfig } from './rules.js';
+import { bootstrapServers } from '../kafka.js';
 
 const USAGE = `usage: clustergenie monitor [--zookeeper <host:port,...[/chroot]>] [--bootstrap-server <host:port,...>]
                             [--zk-members <host:port,...>] [--watch-dir <dir>]... [--interval-ms <ms>]
@@ -114,10 +115,7 @@ export async function runMonitor(args: string[]): Promise<void> {
     return;
   }
   const id = values.id ?? `${hostname()}-${process.pid}`;
-  const bootstrapBrokers = (values['bootstrap-server'] ?? '127.0.0.1:9092')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const bootstrapBrokers = bootstrapServers(values['bootstrap-server']);
   const log = createLogger('monitor', values['log-level']);
   exitOnEscapedError('monitor', log);
   const zk = await connectServiceZooKeeper('monitor', values.zookeeper ?? '127.0.0.1:2181', log);

@@ -26,7 +26,7 @@ import type { ConnectedInfo, Watcher } from '../../zookeeper/client/types.js';
 import { Err } from '../../zookeeper/protocol/constants.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { encodeJobEvent, JOB_EVENT_SCHEMA_VERSION, JOB_TOPICS, JOB_ZK_PATHS, type JobEvent, jobKey } from '../jobs/events.js';
-import { clientBase, type KafkaEndpoint, Publisher } from '../kafka.js';
+import { clientBase, closeConsumer, type KafkaEndpoint, Publisher } from '../kafka.js';
 import {
   nextTick,
   parseScheduleRecord,
@@ -236,8 +236,7 @@ class DelayLoop {
     this.timer = this.commitTimer = undefined;
     if (finalCommit) await this.commit().catch(() => undefined);
     await this.stream?.close().catch(() => undefined);
-    const consumer = this.consumer;
-    if (consumer !== undefined) await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+    await closeConsumer(this.consumer);
   }
 }
 

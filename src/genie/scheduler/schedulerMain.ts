@@ -8,6 +8,7 @@ import { createLogger } from '../../util/log.js';
 import { Scheduler } from './scheduler.js';
 import { type MetricsServer, metricsPortOption, startMetricsServer } from '../jobs/metrics.js';
 import { SchedulerMetrics } from './metrics.js';
+import { bootstrapServers } from '../kafka.js';
 
 const USAGE = `usage: clustergenie scheduler [--bootstrap-server <host:port,...>] [--zookeeper <host:port,...[/chroot]>]
                               [--id <name>] [--log-level <level>] [--metrics-port <port>] [--metrics-host <addr>]
@@ -53,10 +54,7 @@ export async function runScheduler(args: string[]): Promise<void> {
     return;
   }
   const id = values.id ?? `${hostname()}-${process.pid}`;
-  const bootstrapBrokers = (values['bootstrap-server'] ?? '127.0.0.1:9092')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const bootstrapBrokers = bootstrapServers(values['bootstrap-server']);
   const log = createLogger('scheduler', values['log-level']);
   exitOnEscapedError('scheduler', log);
   // A fresh session after expiry: the election and its term follow it.

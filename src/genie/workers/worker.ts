@@ -10,7 +10,7 @@
 
 import { Consumer, type ConsumerGroupJoinPayload, ListOffsetTimestamps, type Message, type MessagesStream } from '@platformatic/kafka';
 import { hostname } from 'node:os';
-import { clientBase, type KafkaEndpoint, Publisher } from '../kafka.js';
+import { clientBase, closeConsumer, type KafkaEndpoint, Publisher } from '../kafka.js';
 import { JOB_EVENT_SCHEMA_VERSION, JOB_HEADERS, JOB_TOPICS, type WorkerScaledEvent } from '../jobs/events.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { type AutoscalePolicy, autoscaleDefaults, decideConcurrency } from './autoscale.js';
@@ -611,15 +611,7 @@ export class Worker {
     this.outbox?.stop();
     clearInterval(this.ticker);
     await this.stream?.close().catch((e) => this.log.debug({ err: e }, 'stream close'));
-    const consumer = this.consumer;
-    if (consumer) {
-      await new Promise<void>((resolve) =>
-        consumer.close(true, (e) => {
-          if (e) this.log.debug({ err: e }, 'consumer close');
-          resolve();
-        }),
-      );
-    }
+    await closeConsumer(this.consumer, this.log);
     await this.publisher?.close().catch((e) => this.log.debug({ err: e }, 'publisher close'));
   }
 }

@@ -13,6 +13,7 @@ import { builtinHandlers } from './builtins.js';
 import { Worker, workerDefaults } from './worker.js';
 import { type MetricsServer, metricsPortOption, startMetricsServer } from '../jobs/metrics.js';
 import { WorkerMetrics } from './metrics.js';
+import { bootstrapServers } from '../kafka.js';
 
 const USAGE = `usage: clustergenie worker [--bootstrap-server <host:port>[,...]] [--zookeeper <connect>] [--group <id>] [--id <worker id>]
                            [--concurrency <n>] [--concurrency-min <n>] [--concurrency-max <n>] [--log-level <level>]
@@ -72,7 +73,7 @@ export async function runWorker(args: string[]): Promise<void> {
     return;
   }
   const id = (values.id as string | undefined) ?? `${hostname()}-${process.pid}`;
-  const bootstrap = ((values['bootstrap-server'] as string | undefined) ?? '127.0.0.1:9092').split(',').map((s) => s.trim());
+  const bootstrap = bootstrapServers(values['bootstrap-server'] as string | undefined);
   const log = createLogger('worker', values['log-level'] as string | undefined);
   exitOnEscapedError('worker', log);
   // ZooKeeper (optional): liveness in /clustergenie/workers and the global per-type caps.

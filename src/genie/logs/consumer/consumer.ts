@@ -8,7 +8,7 @@
 
 import { Consumer, type ConsumerGroupJoinPayload, type Message, type MessagesStream } from '@platformatic/kafka';
 import { type Logger, silentLogger } from '../../../util/log.js';
-import { clientBase, type KafkaEndpoint } from '../../kafka.js';
+import { clientBase, closeConsumer, type KafkaEndpoint } from '../../kafka.js';
 import { LOGS_TOPIC } from '../logEvent.js';
 import type { PushEncoding } from '../lokiPush.js';
 import { type Batch, type BatcherOptions, type Commit, LogBatcher } from './batcher.js';
@@ -308,15 +308,7 @@ export class LogConsumer {
     await this.committing;
     clearInterval(this.ticker);
     await this.stream?.close().catch((e) => this.log.debug({ err: e }, 'stream close'));
-    const consumer = this.consumer;
-    if (consumer) {
-      await new Promise<void>((resolve) =>
-        consumer.close(true, (e) => {
-          if (e) this.log.debug({ err: e }, 'consumer close');
-          resolve();
-        }),
-      );
-    }
+    await closeConsumer(this.consumer, this.log);
     await this.metricsServer?.close();
   }
 }

@@ -8,6 +8,7 @@ import { exitOnEscapedError } from '../../serviceStartup.js';
 import type { PushEncoding } from '../lokiPush.js';
 import { batcherDefaults, type LineFormat } from './batcher.js';
 import { LogConsumer, logConsumerDefaults } from './consumer.js';
+import { bootstrapServers } from '../../kafka.js';
 
 const USAGE = `usage: clustergenie log-consumer [--bootstrap-server <host:port>[,...]] [--group <id>] [--topic <name>]
                                  [--loki-url <url>] [--push-format protobuf|json] [--tenant <org id>]
@@ -92,7 +93,7 @@ export async function runLogConsumer(args: string[]): Promise<void> {
   }
   const log = createLogger('log-consumer', values['log-level'] as string | undefined);
   exitOnEscapedError('log-consumer', log);
-  const bootstrap = ((values['bootstrap-server'] as string | undefined) ?? '127.0.0.1:9092').split(',').map((s) => s.trim());
+  const bootstrap = bootstrapServers(values['bootstrap-server'] as string | undefined);
   let consumer: LogConsumer;
   try {
     consumer = new LogConsumer({

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { createLogger, type Logger } from '../../../util/log.js';
-import { clientBase, ensureTopics, type KafkaEndpoint } from '../../kafka.js';
+import { bootstrapServers, clientBase, ensureTopics, type KafkaEndpoint } from '../../kafka.js';
 import { exitOnEscapedError } from '../../serviceStartup.js';
 import { LOGS_TOPIC } from '../logEvent.js';
 import { LogShipper, type LogShipperOptions, logShipperDefaults } from './shipper.js';
@@ -94,7 +94,7 @@ function parse(argv: string[]): Parsed | 'help' {
   return {
     files: [...new Set(positionals.filter((p) => p !== '-').map((p) => resolve(p)))],
     stdin: positionals.includes('-'),
-    bootstrap: (values['bootstrap-server'] ?? '127.0.0.1:9092').split(',').map((s) => s.trim()),
+    bootstrap: bootstrapServers(values['bootstrap-server']),
     docker: values.docker ?? false,
     dataDir,
     checkpoint: resolve(values.checkpoint ?? join(dataDir, 'ship-logs.checkpoint.json')),

@@ -3,13 +3,12 @@
 // The LogQL work is in evaluate.ts, the data in storage.ts; this file binds them to HTTP, the
 // clock, the retention timer and the /metrics registry.
 
-import { gunzipSync } from 'node:zlib';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { createLogger, type Logger } from '../../../util/log.js';
 import { lokiLabelNamePattern } from '../logEvent.js';
-import { decodePush, formatLabels, type LokiStream, PushBodyError } from '../lokiPush.js';
+import { decodePush, formatLabels, type LokiStream, PushBodyError, PushBodyTooLargeError } from '../lokiPush.js';
 import {
   defaultEvalLimits,
   type EvalLimits,
@@ -81,16 +80,6 @@ function labelProblem(labels: Labels): string | undefined {
   for (const n of names) {
     if (!lokiLabelNamePattern.test(n) || n.length > labelNameCharsMax) return `invalid label name ${JSON.stringify(n)}`;
     if (labels[n]!.length > labelValueCharsMax) return `label ${n} value is longer than ${labelValueCharsMax} characters`;
-  }
-  return undefined;
-}
-
-/** The uncompressed length a snappy block declares in its first bytes (a varint). */
-function snappyDeclaredLength(body: Buffer): number | undefined {
-  let n = 0;
-  for (let i = 0, shift = 0; i < Math.min(body.length, 5); i++, shift += 7) {
-    n += (body[i]! & 0x7f) * 2 ** shift;
-    if ((body[i]! & 0x80) === 0) return n;
   }
   return undefined;
 }
@@ -213,30 +202,14 @@ export async function startLogStore(opts: LogStoreOptions): Promise<LogStore> {
     req: { body: unknown; headers: Record<string, string | string[] | undefined> },
     reply: FastifyReply,
   ): Promise<FastifyReply> => {
-    let body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const contentType = String(req.headers['content-type'] ?? '');
     const encoding = String(req.headers['content-encoding'] ?? '');
-    if (/gzip/i.test(encoding)) {
-      try {
-        body = gunzipSync(body, { maxOutputLength: decodedPushBytesMax });
-      } catch (e) {
-        const tooBig = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-        return tooBig
-          ? text(reply, 413, `push body is larger than ${decodedPushBytesMax} bytes after gzip`)
-          : text(reply, 400, `Content-Encoding gzip but the body is not gzip: ${(e as Error).message}`);
-      }
-    }
-    const isJson = contentType.split(';')[0]!.trim().toLowerCase() === 'application/json';
-    if (!isJson) {
-      const declared = snappyDeclaredLength(body);
-      if (declared !== undefined && declared > decodedPushBytesMax) {
-        return text(reply, 413, `push body declares ${declared} bytes after snappy; limit ${decodedPushBytesMax}`);
-      }
-    }
     let streams: LokiStream[];
     try {
-      streams = decodePush(body, isJson ? 'application/json' : 'application/x-protobuf');
+      streams = decodePush(body, contentType, encoding, decodedPushBytesMax);
     } catch (e) {
+      if (e instanceof PushBodyTooLargeError) return text(reply, 413, e.message);
       if (e instanceof PushBodyError) return text(reply, 400, e.message);
       throw e;
     }
