@@ -15,11 +15,13 @@ home4="${KAFKA_CLIENT4_HOME:-$cache/kafka-4-client}"
 mvn_bin="${MVN:-mvn}"
 
 log() { echo "fetch-kafka: $*" >&2; }
+# shellcheck source=lib/maven-cache.sh
+. "$root/scripts/lib/maven-cache.sh"
 
 # Stamp = the pom, the logging configs and the profile: any change re-resolves.
 stamp_of() {
   cat "$pom" "$root/test/oracle/log4j.properties" "$root/test/oracle/log4j2.properties" \
-    | { sha256sum 2>/dev/null || shasum -a 256; } | cut -d' ' -f1 | sed "s/\$/ $1/"
+    | sha256_hex | sed "s/\$/ $1/"
 }
 
 # resolve <profile> <target dir>
@@ -35,28 +37,11 @@ resolve() {
   tmp="$(mktemp -d "$(dirname "$dest")/.fetch-$profile.XXXXXX")"
   # shellcheck disable=SC2064
   trap "rm -rf '$tmp'" EXIT
-  local args=(-B -q -f "$pom" -P "$profile" dependency:copy-dependencies
-    -DincludeScope=runtime -DoutputDirectory="$tmp/lib")
-  if "$mvn_bin" -o "${args[@]}" >"$tmp/mvn-offline.log" 2>&1; then
-    log "$profile: resolved from the local Maven repository"
-  else
-    log "$profile: not all in the local Maven repository; downloading"
-    rm -rf "$tmp/lib"
-    if ! "$mvn_bin" "${args[@]}" >"$tmp/mvn.log" 2>&1; then
-      cat "$tmp/mvn.log" >&2
-      log "$profile: Maven failed"
-      return 1
-    fi
-  fi
+  maven_copy_deps "$pom" "$tmp/lib" "$tmp" -P "$profile" || return 1
   mkdir -p "$tmp/config"
   cp "$root/test/oracle/log4j.properties" "$root/test/oracle/log4j2.properties" "$tmp/config/"
   echo "$want" >"$tmp/.stamp"
-  rm -f "$tmp"/mvn*.log
-  # Swap in whole: a reader never sees a half-filled lib/.
-  rm -rf "$dest.old"
-  [ -e "$dest" ] && mv "$dest" "$dest.old"
-  mv "$tmp" "$dest"
-  rm -rf "$dest.old"
+  swap_into "$tmp" "$dest"
   trap - EXIT
   log "$profile: $(ls "$dest"/lib/*.jar | wc -l) jars in $dest/lib"
 }

@@ -15,6 +15,8 @@ mvn_bin="${MVN:-mvn}"
 version=3.8.0
 
 log() { echo "fetch-zk-prometheus: $*" >&2; }
+# shellcheck source=lib/maven-cache.sh
+. "$(dirname "$0")/lib/maven-cache.sh"
 
 pom_text() {
   cat <<POM
@@ -43,7 +45,7 @@ pom_text() {
 POM
 }
 
-want="$(pom_text | { sha256sum 2>/dev/null || shasum -a 256; } | cut -d' ' -f1)"
+want="$(pom_text | sha256_hex)"
 if [ -f "$dest/.stamp" ] && [ "$(cat "$dest/.stamp")" = "$want" ] && ls "$dest"/*.jar >/dev/null 2>&1; then
   log "cached in $dest"
   echo "ZK_PROMETHEUS_HOME=$dest"
@@ -54,25 +56,10 @@ tmp="$(mktemp -d "$(dirname "$dest")/.fetch-zk-prometheus.XXXXXX")"
 # shellcheck disable=SC2064
 trap "rm -rf '$tmp'" EXIT
 pom_text >"$tmp/pom.xml"
-args=(-B -q -f "$tmp/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/lib")
-if "$mvn_bin" -o "${args[@]}" >"$tmp/mvn-offline.log" 2>&1; then
-  log "resolved from the local Maven repository"
-else
-  log "not all in the local Maven repository; downloading"
-  rm -rf "$tmp/lib"
-  if ! "$mvn_bin" "${args[@]}" >"$tmp/mvn.log" 2>&1; then
-    cat "$tmp/mvn.log" >&2
-    log "Maven failed"
-    exit 1
-  fi
-fi
+maven_copy_deps "$tmp/pom.xml" "$tmp/lib" "$tmp"
 mkdir -p "$tmp/out"
 mv "$tmp"/lib/*.jar "$tmp/out/"
 echo "$want" >"$tmp/out/.stamp"
-# Swap in whole: a reader never sees a half-filled directory.
-rm -rf "$dest.old"
-[ -e "$dest" ] && mv "$dest" "$dest.old"
-mv "$tmp/out" "$dest"
-rm -rf "$dest.old"
+swap_into "$tmp/out" "$dest"
 log "resolved into $dest"
 echo "ZK_PROMETHEUS_HOME=$dest"

@@ -30,5 +30,11 @@ if (selected.length === 0) {
   console.error(`no test files under ${root}; did the build run?`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...selected], { stdio: 'inherit' });
+// A file that hangs (a lost wake-up waits forever, with sockets open) fails after 15 minutes instead
+// of stalling the run: node 20 applies --test-timeout to each file as well as to each test. The
+// longest files take ~5 minutes on a loaded 2-core machine.
+const fileTimeoutMs = 15 * 60 * 1000;
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${fileTimeoutMs}`, ...selected], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -43,6 +43,9 @@ let built: string | undefined;
 
 /** Compiles kafkaload.c once per source version into node_modules/.cache/clustergenie. */
 export function ensureKafkaLoadgen(): string {
+  // An already built kafkaload (e.g. outside a read-only or shared node_modules).
+  const given = process.env['KAFKALOAD'];
+  if (given) return given;
   if (built && existsSync(built)) return built;
   const src = join(repoRoot, 'bench', 'loadgen', 'kafkaload.c');
   const sha = createHash('sha1').update(readFileSync(src)).digest('hex').slice(0, 12);

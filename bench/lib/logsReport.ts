@@ -38,6 +38,8 @@ export interface PipelineSteadyRun {
   p99Ms: number;
   maxMs: number;
   pipelineCpuMsPer1k: number;
+  /** CPU ms per 1,000 lines by process (absent in reports written before it was recorded). */
+  cpuMsPer1kByRole?: Record<string, number>;
 }
 
 export interface LogsBenchResult {

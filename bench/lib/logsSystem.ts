@@ -77,9 +77,18 @@ export class LogsBenchCluster {
 
   /** Creates the topic and waits until this client's metadata shows a leader for every partition. */
   async createTopic(name: string, partitions: number): Promise<void> {
-    await ensureTopics(this.kafka, [{ name, partitions, replicationFactor: 1 }]);
-    this.admin ??= new Admin(clientBase(this.kafka));
     const deadline = Date.now() + topicReadyTimeoutMs;
+    // Right after the cluster started, the broker may not be registered yet ("larger than available brokers: 0").
+    for (;;) {
+      try {
+        await ensureTopics(this.kafka, [{ name, partitions, replicationFactor: 1 }]);
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    this.admin ??= new Admin(clientBase(this.kafka));
     for (;;) {
       // @platformatic/kafka's listOffsets throws uncatchably on a topic missing from its metadata.
       const md = await this.admin.metadata({ topics: [name], forceUpdate: true }).catch(() => undefined);
@@ -111,8 +120,23 @@ export class LogsBenchCluster {
 }
 
 /** A CLI service of this build (ship-logs, log-consumer, log-store) that must not restart on its own. */
-export async function startService(name: string, args: string[], logPath: string, readyLine: RegExp): Promise<ServiceProcess> {
-  const p = new ServiceProcess({ name, args, logPath, readyLine, restartOnCrash: false });
+export async function startService(
+  name: string,
+  args: string[],
+  logPath: string,
+  readyLine: RegExp,
+  env?: NodeJS.ProcessEnv,
+  mainJs?: string,
+): Promise<ServiceProcess> {
+  const p = new ServiceProcess({
+    name,
+    args,
+    logPath,
+    readyLine,
+    restartOnCrash: false,
+    ...(env ? { env } : {}),
+    ...(mainJs ? { mainJs } : {}),
+  });
   p.start();
   try {
     await p.waitReady(serviceReadyTimeoutMs);

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { Broker } from '../kafka/broker/broker.js';
 import { KafkaConfigError, loadServerProperties } from '../kafka/config.js';
 import { createLogger } from '../util/log.js';
+import { ExitCode } from './exitCodes.js';
 
 export async function runKafka(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -20,7 +21,7 @@ export async function runKafka(args: string[]): Promise<void> {
   const path = values.config ?? positionals[0];
   if (!path) {
     process.stderr.write('clustergenie kafka: --config <server.properties> is required\n');
-    process.exitCode = 2;
+    process.exitCode = ExitCode.usage;
     return;
   }
   const log = createLogger('kafka', values['log-level']);
@@ -30,7 +31,7 @@ export async function runKafka(args: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof KafkaConfigError) {
       process.stderr.write(`clustergenie: invalid config ${path}: ${e.message}\n`);
-      process.exit(2);
+      process.exit(ExitCode.usage);
     }
     throw e;
   }
@@ -39,9 +40,18 @@ export async function runKafka(args: string[]): Promise<void> {
   try {
     await broker.start();
   } catch (e) {
-    process.stderr.write(`clustergenie: cannot start the Kafka broker: ${(e as Error).message}\n`);
+    const err = e as NodeJS.ErrnoException & { port?: number };
     await broker.stop().catch(() => undefined);
-    process.exit(1);
+    if (err.code === 'EADDRINUSE') {
+      // The port another process holds comes from `listeners` (or KAFKA_LISTENERS).
+      process.stderr.write(
+        `clustergenie: cannot start the Kafka broker: port ${err.port ?? '?'} is in use by another process; ` +
+          `change listeners in ${path} (or KAFKA_LISTENERS), or stop that process\n`,
+      );
+      process.exit(ExitCode.busy);
+    }
+    process.stderr.write(`clustergenie: cannot start the Kafka broker: ${err.message}\n`);
+    process.exit(ExitCode.failure);
   }
   process.stdout.write(`Kafka broker ${broker.brokerId} listening on ${broker.host}:${broker.port}\n`);
   await new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadZooCfg } from '../zookeeper/config.js';
+import { splitDefines, systemPropertiesFrom } from '../zookeeper/jvmFlags.js';
 import type { ParsedConfig } from '../zookeeper/config.js';
 import { startZooKeeperServer } from '../zookeeper/server/server.js';
 import { createLogger, type Logger } from '../util/log.js';
@@ -16,51 +17,148 @@ import { StorageCorruptError } from '../zookeeper/persistence/store.js';
 import { DataDirLockedError } from '../zookeeper/persistence/files.js';
 import { capYoungGeneration, youngGenCapFromEnv } from '../util/youngGen.js';
 import { heapGrowthFromEnv, limitOldGenerationGrowth } from '../util/oldGen.js';
+import { CliError, ExitCode } from './exitCodes.js';
 
-const USAGE = `usage:
-  clustergenie zookeeper --config <zoo.cfg> [--log-level <level>]
-      one ZooKeeper server in the foreground (alias: zk), like zkServer.sh start-foreground
-  clustergenie kafka --config <server.properties> [--log-level <level>]
+/** Each command's lines of the usage text (`clustergenie <cmd> --help` prints its own section). */
+const SECTIONS: Record<string, string> = {
+  zookeeper: `  clustergenie zookeeper --config <zoo.cfg> [--log-level <level>] [--super-digest <user:base64>] [-D<property>=<value> ...]
+      one ZooKeeper server in the foreground (alias: zk --config), like zkServer.sh start-foreground; also reads
+      system properties from SERVER_JVMFLAGS and JVMFLAGS as zkServer.sh passes them (docs/COMPATIBILITY.md)
+`,
+  kafka: `  clustergenie kafka --config <server.properties> [--log-level <level>]
       one Kafka broker in the foreground, like kafka-server-start.sh (KAFKA_* variables override the file)
-  clustergenie up [--data-dir <dir>] [--zk-port <port>] [--kafka-port <port>] [--brokers <n>] [--zk-members <n>]
-                  [--tick-time <ms>] [--init-limit <ticks>] [--sync-limit <ticks>] [--restart] [--log-level <level>]
-                  [--jobs-port <port>] [--workers <n>] [--logs-port <port>] [--metrics-port <port>] [--no-services]
+`,
+  up: `  clustergenie up [--data-dir <dir>] [--zk-port <port>] [--zk-quorum-port <port>] [--zk-election-port <port>] [--admin-port <port>]
+                  [--kafka-port <port>] [--brokers <n>] [--zk-members <n>] [--tick-time <ms>] [--init-limit <ticks>]
+                  [--sync-limit <ticks>] [--restart] [--log-level <level>] [--jobs-port <port>] [--workers <n>]
+                  [--logs-port <port>] [--dashboard-port <port>] [--metrics-port <port>] [--no-services] [--detach]
       the whole local system, one process per node: 3 ZooKeeper members (ports zk-port.. (2181), quorum 2888..,
       election 3888..; tickTime 2000, initLimit 5, syncLimit 2) and 3 Kafka brokers (kafka-port.. (9092)), topics
       cluster-events, cluster-events.delay, cluster-events.dlq, clustergenie.jobs, logs.dev, monitoring.alerts and
       monitoring.metrics, then the Job Service (http://127.0.0.1:8081), the scheduler, 2 workers, the log store
-      (Loki API on http://127.0.0.1:3100), the Log Consumer, a shipper of every process's log and the monitor;
+      (Loki API on http://127.0.0.1:3100), the Log Consumer, a shipper of every process's log, the monitor and the
+      dashboard (http://127.0.0.1:3000);
       /metrics of members, brokers and services on metrics-port.. (7000), listed in <data-dir>/prometheus/targets.json;
       configs under --data-dir (./data) are written only when missing
-  clustergenie jobs-service [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--host <addr>] [--port <port>]
+`,
+  'jobs-service': `  clustergenie jobs-service [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--host <addr>] [--port <port>]
                             [--data-dir <dir>] [--instance <name>] [--log-level <level>]
       the Job Service: HTTP API (docs/API.md) and job view over cluster-events
-  clustergenie worker [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--group <id>] [--id <name>]
+`,
+  worker: `  clustergenie worker [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--group <id>] [--id <name>]
                       [--concurrency <n>] [--concurrency-min <n>] [--concurrency-max <n>] [--log-level <level>]
       an Event Handler group member running jobs in an auto-scaling pool
-  clustergenie scheduler [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--id <name>] [--log-level <level>]
+`,
+  scheduler: `  clustergenie scheduler [--bootstrap-server <host:port,...>] [--zookeeper <connect>] [--id <name>] [--log-level <level>]
       retries, delayed and cron jobs (one active scheduler, elected through ZooKeeper)
-  clustergenie ship-logs [--bootstrap-server <host:port,...>] [--topic logs.dev] [--checkpoint <path>] [--from-beginning]
+`,
+  'ship-logs': `  clustergenie ship-logs [--bootstrap-server <host:port,...>] [--topic logs.dev] [--checkpoint <path>] [--from-beginning]
                          [--docker] <file>... | -
       follow files (rotation and truncation handled) or stdin into logs.dev as Vector-shaped events (see --help)
-  clustergenie log-consumer [--bootstrap-server <host:port,...>] [--group <id>] [--loki-url <url>] [--push-format protobuf|json]
+`,
+  'log-consumer': `  clustergenie log-consumer [--bootstrap-server <host:port,...>] [--group <id>] [--loki-url <url>] [--push-format protobuf|json]
                             [--tenant <id>] [--env <name>] [--metrics-port <port>]
       a consumer group member forwarding logs.dev to a Loki push endpoint (LOKI_URL), committing after Loki accepts
-  clustergenie log-store [--host <addr>] [--port <port>] [--data-dir <dir>] [--retention-hours <h>] [--retention-bytes <n>]
+`,
+  'log-store': `  clustergenie log-store [--host <addr>] [--port <port>] [--data-dir <dir>] [--retention-hours <h>] [--retention-bytes <n>]
       the embedded Loki-compatible log store (push, query_range, LogQL subset, tail) on http://127.0.0.1:3100
-  clustergenie monitor [--zookeeper <connect>] [--bootstrap-server <host:port,...>] [--watch-dir <dir>] [--metrics-port <port>]
+`,
+  monitor: `  clustergenie monitor [--zookeeper <connect>] [--bootstrap-server <host:port,...>] [--watch-dir <dir>] [--metrics-port <port>]
       alert rules over ZooKeeper, Kafka, disks and jobs (one active monitor, elected through ZooKeeper): alert events
       to monitoring.alerts, snapshots to monitoring.metrics, kafka_exporter's metrics on /metrics
-  clustergenie zookeeper-tools <tool> ...
+`,
+  dashboard: `  clustergenie dashboard [--zookeeper <connect>] [--bootstrap-server <host:port,...>] [--jobs-url <url>] [--logs-url <url>]
+                         [--host <addr>] [--port <port>] [--token <token>] [--refresh-ms <ms>] [--log-level <level>]
+      the web dashboard on http://127.0.0.1:3000 (part of \`up\`)
+`,
+  'zookeeper-tools': `  clustergenie zookeeper-tools <tool> ...
       log-dump, snapshot-dump, log-truncate, purge
-`;
+`,
+  clients: `  clustergenie status | zk | topics | produce | consume | groups | jobs | logs | alerts | down  [--help]
+      client commands over the system's public protocols and HTTP API (docs/CLI.md; each answers --help)
+`,
+};
+
+const USAGE = `usage:\n${Object.values(SECTIONS).join('')}  clustergenie --version\n`;
+
+/** Servers whose own module prints their --help (with every flag they take); main.ts answers for the others. */
+const OWN_HELP = new Set([
+  'up',
+  'jobs-service',
+  'worker',
+  'scheduler',
+  'ship-logs',
+  'log-consumer',
+  'log-store',
+  'monitor',
+  'dashboard',
+  'zookeeper-tools',
+]);
+const SERVERS = new Set([...Object.keys(SECTIONS)].filter((k) => k !== 'clients'));
+
+/** A `--help`/`-h` or `--version`/`-V` among a server's flags (before a `--`). */
+function flagAsked(args: readonly string[], long: string, short: string): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === long || a === short) return true;
+  }
+  return false;
+}
+
+/** `zk` is the server when its arguments name a config file; otherwise the ZooKeeper client. */
+export function zkIsServer(args: readonly string[]): boolean {
+  return args.some((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+}
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  // Every server answers --version, and --help unless its module prints its own (with all its flags).
+  const server = cmd === 'zk' ? (zkIsServer(rest) ? 'zookeeper' : undefined) : cmd;
+  if (server !== undefined && SERVERS.has(server)) {
+    if (flagAsked(rest, '--version', '-V')) {
+      await printVersion();
+      return;
+    }
+    if (!OWN_HELP.has(server) && flagAsked(rest, '--help', '-h')) {
+      process.stdout.write(`usage:\n${SECTIONS[server]}`);
+      return;
+    }
+  }
+  try {
+    await dispatch(cmd, rest);
+  } catch (e) {
+    // Flag mistakes of the servers that leave them to parseArgs (ERR_PARSE_ARGS_*): usage, exit 2.
+    if (String((e as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`clustergenie ${cmd}: ${(e as Error).message}\nusage:\n${SECTIONS[server ?? ''] ?? USAGE}`);
+      process.exitCode = ExitCode.usage;
+      return;
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`clustergenie ${cmd}: ${e.message}\n`);
+      // A server that failed half-way may hold timers or sockets: end the process, not just the call.
+      process.exit(e.exitCode);
+    }
+    throw e;
+  }
+}
+
+/** The package version (program.ts loads commander: only when asked, to keep servers' start-up light). */
+async function printVersion(): Promise<void> {
+  const { cliVersion } = await import('./program.js');
+  process.stdout.write(`${cliVersion()}\n`);
+}
+
+async function dispatch(cmd: string | undefined, rest: string[]): Promise<void> {
   switch (cmd) {
     case 'zookeeper':
-    case 'zk':
       return runZooKeeper(rest);
+    case 'zk': {
+      // `zk --config <zoo.cfg>` is the server (an alias kept for compatibility); anything else is the client.
+      if (zkIsServer(rest)) return runZooKeeper(rest);
+      const { runZkClient } = await import('./zkClient.js');
+      process.exitCode = await runZkClient(rest);
+      return;
+    }
     case 'kafka': {
       const { runKafka } = await import('./kafka.js');
       return runKafka(rest);
@@ -97,6 +195,21 @@ export async function main(argv: string[]): Promise<void> {
       const { runMonitor } = await import('../genie/monitor/monitorMain.js');
       return runMonitor(rest);
     }
+    case 'dashboard': {
+      const { runDashboard } = await import('../dashboard/main.js');
+      return runDashboard(rest);
+    }
+    case 'status':
+    case 'topics':
+    case 'produce':
+    case 'consume':
+    case 'groups':
+    case 'jobs':
+    case 'logs':
+    case 'alerts':
+    case 'down':
+      process.exitCode = await runClientCommand(cmd, rest);
+      return;
     case 'zookeeper-tools': {
       const { runZkTools } = await import('./zkTools.js');
       process.exitCode = await runZkTools(rest);
@@ -108,9 +221,37 @@ export async function main(argv: string[]): Promise<void> {
     case '-h':
       process.stdout.write(USAGE);
       return;
+    case 'version':
+    case '--version':
+    case '-V':
+      return printVersion();
     default:
       process.stderr.write(`clustergenie: unknown command "${cmd}"\n${USAGE}`);
-      process.exitCode = 2;
+      process.exitCode = ExitCode.usage;
+  }
+}
+
+/** The client commands (one module each, loaded only when used); the result is the exit code (exitCodes.ts). */
+async function runClientCommand(cmd: string, args: string[]): Promise<number> {
+  switch (cmd) {
+    case 'status':
+      return (await import('./status.js')).runStatus(args);
+    case 'topics':
+      return (await import('./topics.js')).runTopics(args);
+    case 'produce':
+      return (await import('./produce.js')).runProduce(args);
+    case 'consume':
+      return (await import('./consume.js')).runConsume(args);
+    case 'groups':
+      return (await import('./groups.js')).runGroups(args);
+    case 'jobs':
+      return (await import('./jobsCli.js')).runJobsCli(args);
+    case 'logs':
+      return (await import('./logsCli.js')).runLogsCli(args);
+    case 'alerts':
+      return (await import('./alertsCli.js')).runAlertsCli(args);
+    default:
+      return (await import('./down.js')).runDown(args);
   }
 }
 
@@ -120,7 +261,9 @@ function tuneHeapFromEnv(): void {
   limitOldGenerationGrowth(heapGrowthFromEnv());
 }
 
-async function runZooKeeper(args: string[]): Promise<void> {
+async function runZooKeeper(argv: string[]): Promise<void> {
+  // `-Dname=value` arguments, as zkServer.sh passes system properties (zookeeper/jvmFlags.ts).
+  const { defines, rest: args } = splitDefines(argv);
   const { values } = parseArgs({
     args,
     options: {
@@ -130,24 +273,53 @@ async function runZooKeeper(args: string[]): Promise<void> {
     },
     allowPositionals: false,
   });
-  if (!values.config) throw new Error(`--config <zoo.cfg> is required\n${USAGE}`);
+  if (!values.config) throw new CliError(`--config <zoo.cfg> is required\nusage:\n${SECTIONS.zookeeper}`, ExitCode.usage);
   const log = createLogger('zookeeper', values['log-level']);
-  const sysProps: Record<string, string> = {};
+  const jvm = systemPropertiesFrom(process.env, defines);
+  for (const w of jvm.warnings) log.warn({ from: 'JVMFLAGS' }, w);
+  const sysProps: Record<string, string> = { ...jvm.properties };
   if (values['super-digest']) sysProps['zookeeper.DigestAuthenticationProvider.superDigest'] = values['super-digest'];
   let parsed: ParsedConfig;
   try {
     parsed = loadZooCfg(values.config, sysProps);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`clustergenie: invalid config ${values.config}: ${e.message}\n`);
-      process.exit(2);
-    }
+    // A missing or unreadable file is a ConfigError too ("cannot read config file <path>: ...").
+    if (e instanceof ConfigError) throw new CliError(`invalid config ${values.config}: ${e.message}`, ExitCode.usage);
     throw e;
   }
   for (const w of parsed.warnings) log.warn({ config: values.config }, w);
-  mkdirSync(parsed.options.dataDir, { recursive: true });
+  makeDataDir(parsed.options.dataDir, 'dataDir', values.config);
+  if (parsed.options.dataLogDir && parsed.options.dataLogDir !== parsed.options.dataDir)
+    makeDataDir(parsed.options.dataLogDir, 'dataLogDir', values.config);
   tuneHeapFromEnv();
-  await serveUntilSignal(parsed.options, log);
+  await serveUntilSignal(parsed.options, log, values.config);
+}
+
+/** Creates a data directory, or says which zoo.cfg setting names a path that cannot be one. */
+function makeDataDir(dir: string, key: string, cfgPath: string): void {
+  if (!dir) return;
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      const what = code === 'EEXIST' ? 'is a file' : 'is below a file';
+      throw new CliError(`${key} ${dir} (in ${cfgPath}) ${what}, not a directory: point ${key} at a directory`, ExitCode.usage);
+    }
+    throw new CliError(`cannot create ${key} ${dir} (in ${cfgPath}): ${(e as Error).message}`, ExitCode.failure);
+  }
+}
+
+/** The zoo.cfg setting behind a port another process holds (pure). */
+export function zkPortSetting(options: ServerOptions, port: number | undefined): string {
+  if (port === options.clientPort) return 'clientPort';
+  if (options.secureClient && port === options.secureClient.port) return 'secureClientPort';
+  if (options.adminEnabled && port === options.adminPort) return 'admin.serverPort';
+  const me = options.ensemble?.members.find((m) => m.id === options.ensemble?.myId);
+  if (me && port === me.quorumPort) return `server.${me.id} (its quorum port, the first after the host)`;
+  if (me && port === me.electionPort) return `server.${me.id} (its election port, the second after the host)`;
+  if (me && port === me.clientPort) return `server.${me.id} (its client port, after the ';')`;
+  return 'the ports (clientPort, server.N, admin.serverPort, metricsProvider.httpPort)';
 }
 
 interface Running {
@@ -155,7 +327,7 @@ interface Running {
 }
 
 /** Starts one server (standalone, or an ensemble member when zoo.cfg lists several). */
-async function startServer(options: ServerOptions, log: Logger): Promise<Running & { port: number }> {
+async function startServer(options: ServerOptions, log: Logger, cfgPath: string): Promise<Running & { port: number }> {
   try {
     if (options.ensemble) {
       const { EnsembleMember } = await import('../zookeeper/quorum/ensemble.js');
@@ -172,11 +344,26 @@ async function startServer(options: ServerOptions, log: Logger): Promise<Running
     const server = await startZooKeeperServer(options, { logger: log });
     return { port: server.port, stop: () => server.stop() };
   } catch (e) {
-    if (e instanceof StorageCorruptError || e instanceof DataDirLockedError) {
+    if (e instanceof DataDirLockedError) {
       log.fatal({ error: e.message }, 'cannot start: data directory problem');
-      process.stderr.write(`clustergenie: cannot start ZooKeeper: ${e.message}\n`);
-      process.exit(1);
+      throw new CliError(`cannot start ZooKeeper: ${e.message} (dataDir in ${cfgPath})`, ExitCode.busy);
     }
+    if (e instanceof StorageCorruptError) {
+      log.fatal({ error: e.message }, 'cannot start: data directory problem');
+      throw new CliError(`cannot start ZooKeeper: ${e.message}`, ExitCode.failure);
+    }
+    const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
+    if (err.code === 'EADDRINUSE') {
+      const where = err.port === undefined ? '' : ` ${err.address ?? ''}:${err.port}`;
+      throw new CliError(
+        `cannot start ZooKeeper: address${where} is already in use by another process; change ${zkPortSetting(options, err.port)} in ${cfgPath} or stop that process`,
+        ExitCode.busy,
+      );
+    }
+    if (err.code === 'EEXIST' || err.code === 'ENOTDIR')
+      throw new CliError(`cannot start ZooKeeper: ${err.message}: check dataDir and dataLogDir in ${cfgPath}`, ExitCode.usage);
+    // A key or trust store that cannot be used (tls/context.ts names the ssl.* key and the file).
+    if (err.name === 'TlsStoreError') throw new CliError(`cannot start ZooKeeper: ${err.message} (in ${cfgPath})`, ExitCode.usage);
     throw e;
   }
 }
@@ -195,8 +382,8 @@ async function untilSignal(servers: Running[], log: Logger): Promise<void> {
   });
 }
 
-async function serveUntilSignal(options: ServerOptions, log: Logger): Promise<void> {
-  const server = await startServer(options, log);
+async function serveUntilSignal(options: ServerOptions, log: Logger, cfgPath: string): Promise<void> {
+  const server = await startServer(options, log, cfgPath);
   process.stdout.write(`ZooKeeper server listening on ${options.clientPortAddress}:${server.port}\n`);
   await untilSignal([server], log);
 }

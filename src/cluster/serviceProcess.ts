@@ -252,6 +252,32 @@ export function logStoreProcess(s: JobServicesSetup, o: { host: string; port: nu
   });
 }
 
+/** `clustergenie dashboard`: the web dashboard over ZooKeeper, Kafka, the Job Service and the log store. */
+export function dashboardProcess(s: JobServicesSetup, o: { port: number; jobsUrl: string; logsUrl: string }): ServiceProcess {
+  return new ServiceProcess({
+    name: 'dashboard',
+    args: [
+      'dashboard',
+      '--zookeeper',
+      s.zkConnect,
+      '--bootstrap-server',
+      s.bootstrap,
+      '--jobs-url',
+      o.jobsUrl,
+      '--logs-url',
+      o.logsUrl,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(o.port),
+      ...(s.logLevel ? ['--log-level', s.logLevel] : []),
+    ],
+    logPath: join(s.dir, 'dashboard.log'),
+    readyLine: /Dashboard on http/,
+    restartOnCrash: s.restartOnCrash ?? true,
+  });
+}
+
 /** `clustergenie log-consumer`: logs.dev to the Loki push endpoint at lokiUrl. */
 export function logConsumerProcess(s: JobServicesSetup, o: { lokiUrl: string; metricsPort?: number }): ServiceProcess {
   return new ServiceProcess({
@@ -294,7 +320,14 @@ export function shipLogsProcess(s: JobServicesSetup, o: { files: readonly string
 /** `clustergenie monitor`: alert rules over the ensemble, the brokers and the watched dirs. */
 export function monitorProcess(
   s: JobServicesSetup,
-  o: { metricsPort: number; watchDirs: readonly string[]; jobsMetricsUrl?: string; id?: string },
+  o: {
+    metricsPort: number;
+    watchDirs: readonly string[];
+    jobsMetricsUrl?: string;
+    id?: string;
+    /** ZooKeeper data dirs whose transaction logs the ZkTxnLogGrowing rule watches. */
+    zkDataDirs?: readonly string[];
+  },
 ): ServiceProcess {
   return new ServiceProcess({
     name: 'monitor',
@@ -305,6 +338,7 @@ export function monitorProcess(
       o.id ?? 'monitor-1',
       ...metricsArgs(o.metricsPort),
       ...o.watchDirs.flatMap((d) => ['--watch-dir', d]),
+      ...(o.zkDataDirs ?? []).flatMap((d) => ['--zk-data-dir', d]),
       ...(o.jobsMetricsUrl ? ['--jobs-url', o.jobsMetricsUrl] : []),
     ],
     logPath: join(s.dir, 'monitor.log'),

@@ -332,12 +332,14 @@ export async function ensureTopics(kafka: KafkaEndpoint, topics: readonly TopicT
     for (const t of topics) {
       if (existing.has(t.name)) continue;
       try {
-        await admin.createTopics({
-          topics: [t.name],
-          partitions: t.partitions,
-          replicas: t.replicationFactor,
-          configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-        });
+        await toController(admin, () =>
+          admin.createTopics({
+            topics: [t.name],
+            partitions: t.partitions,
+            replicas: t.replicationFactor,
+            configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+          }),
+        );
       } catch (e) {
         // Another service may have created it between the listing and now.
         if (!/already exists/i.test(String((e as Error).message) + JSON.stringify((e as { errors?: unknown }).errors ?? ''))) throw e;
@@ -346,4 +348,56 @@ export async function ensureTopics(kafka: KafkaEndpoint, topics: readonly TopicT
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * How long a controller request keeps trying while brokers answer NOT_CONTROLLER, and the pause
+ * between tries: a fresh cluster's brokers name no controller until the controller's first
+ * UpdateMetadata reaches them, and an election under load can take seconds.
+ */
+export const controllerRetryDeadlineMs = 20_000;
+const controllerRetryMs = 300;
+
+/**
+ * A request only the controller answers (CreateTopics, DeleteTopics), tried again while it gets
+ * NOT_CONTROLLER. @platformatic/kafka 1.35 looks the controller up again in its *cached* metadata
+ * after NOT_CONTROLLER, and that cache keeps the controller id of its very first Metadata answer
+ * for good (a refresh, even forced, updates brokers and topics only): after -1 on a fresh cluster,
+ * or once the controller moves, every retry goes to the wrong broker. So each try here first
+ * drops the cache and fetches it again, which re-reads the controller id.
+ */
+export async function toController<T>(admin: Admin, request: () => Promise<T>, deadlineMs = controllerRetryDeadlineMs): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await request();
+    } catch (e) {
+      if (Date.now() >= deadline || !kafkaErrorIds(e).has('NOT_CONTROLLER')) throw e;
+      await new Promise((r) => setTimeout(r, controllerRetryMs));
+      admin.clearMetadata();
+      await admin.metadata({ topics: [], forceUpdate: true }).catch(() => undefined);
+    }
+  }
+}
+
+/** Every error in a client error's tree (MultipleErrors.errors, causes), bounded. */
+export function errorTree(e: unknown): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const stack: unknown[] = [e];
+  while (stack.length > 0 && out.length < 64) {
+    const x = stack.pop();
+    if (typeof x !== 'object' || x === null) continue;
+    const r = x as Record<string, unknown>;
+    out.push(r);
+    if (Array.isArray(r['errors'])) stack.push(...(r['errors'] as unknown[]));
+    if (r['cause'] !== undefined) stack.push(r['cause']);
+  }
+  return out;
+}
+
+/** Kafka error names (apiId) found anywhere in a client error. */
+export function kafkaErrorIds(e: unknown): Set<string> {
+  const ids = new Set<string>();
+  for (const r of errorTree(e)) if (typeof r['apiId'] === 'string') ids.add(r['apiId']);
+  return ids;
 }

@@ -5,9 +5,9 @@ import type { Logger } from '../util/log.js';
 import { ZooKeeperClient } from '../zookeeper/client/index.js';
 
 /**
- * Crash-only: an error that escapes (@platformatic/kafka 1.35 throws from a callback when its
- * group coordinator's broker leaves the cluster metadata) ends the process with a clear line; its
- * supervisor (up, or whoever runs it) starts a fresh one, and unfinished work is re-delivered.
+ * Crash-only: an error that escapes ends the process with a clear line; its supervisor (up, or
+ * whoever runs it) starts a fresh one, and unfinished work is re-delivered. (A dead broker is not
+ * such an error: the group consumers replace their member in-process, see groupConsumer.ts.)
  */
 export function exitOnEscapedError(service: string, log: Logger): void {
   process.once('uncaughtException', (e) => {

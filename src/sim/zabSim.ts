@@ -7,6 +7,7 @@
 // the seed, so `new ZabSim({ seed })` replays it exactly.
 
 import { QuorumPeer } from '../zookeeper/quorum/peer.js';
+import { majorityOf } from '../zookeeper/quorum/dualQuorum.js';
 import {
   DEFAULT_CORE_CONFIG,
   epochOf,
@@ -17,6 +18,7 @@ import {
   type Output,
   type PeerId,
   type QTxn,
+  type QuorumMemberSpec,
 } from '../zookeeper/quorum/types.js';
 import { Random } from './random.js';
 
@@ -31,6 +33,12 @@ export interface SimOptions {
   partitionRate?: number;
   /** Client writes proposed per simulated second while a leader serves. */
   writesPerSecond?: number;
+  /**
+   * Dynamic reconfiguration: some client writes are reconfigs (`cfg:<voters>|<observers>`) that
+   * remove a voter or add the removed ones back, so the dual-quorum rule (quorum/dualQuorum.ts)
+   * runs under the same faults and checks.
+   */
+  reconfigs?: boolean;
   /** Builds each node's core (tests swap in deliberately broken ones to prove the checks bite). */
   makeCore?: (id: PeerId, cfg: CoreConfig, durable: DurableState, now: number) => QuorumPeer;
 }
@@ -99,6 +107,7 @@ export class ZabSim {
     const members = [];
     for (let i = 1; i <= participants + observers; i++) members.push({ id: i, observer: i > participants });
     this.cfg = { members, tickMs: TICK_MS, initLimit: 10, syncLimit: 5, ...DEFAULT_CORE_CONFIG, committedLogMax: 20 };
+    if (opts.reconfigs) this.cfg.reconfigOf = reconfigOf;
     for (const m of members) {
       const node: Node = {
         id: m.id,
@@ -157,7 +166,9 @@ export class ZabSim {
       log: [...n.disk.log],
       snapshotZxid: n.disk.snapshotZxid,
     };
-    n.core = (this.opts.makeCore ?? ((...a) => new QuorumPeer(...a)))(n.id, this.cfg, durable, this.now);
+    // As the ZooKeeper host: the configuration is the last one in the state rebuilt from disk.
+    const cfg = this.opts.reconfigs ? { ...this.cfg, members: configIn(n.applied) ?? this.cfg.members } : this.cfg;
+    n.core = (this.opts.makeCore ?? ((...a) => new QuorumPeer(...a)))(n.id, cfg, durable, this.now);
     this.run(n, n.core.start(this.now));
     // Its links to the running peers come up (as the TCP shell reports them).
     for (const o of this.nodes) if (o.id !== n.id && o.up && !this.cut.has(this.linkKey(n.id, o.id))) this.connect(n.id, o.id);
@@ -292,6 +303,7 @@ export class ZabSim {
           n.memLog = [...n.disk.log];
           n.applied = [...n.disk.snapshotState, ...n.disk.log];
           n.verified = 0;
+          this.adoptConfig(n);
           break;
         }
         case 'installSnapshot': {
@@ -303,6 +315,7 @@ export class ZabSim {
           n.memLog = [];
           n.applied = [...state];
           n.verified = 0;
+          this.adoptConfig(n);
           break;
         }
         case 'role': {
@@ -367,9 +380,25 @@ export class ZabSim {
     this.verify(n);
   }
 
+  /** After a TRUNC or SNAP rebuilt the state: its configuration (as ensemble.ts's rebuild). */
+  private adoptConfig(n: Node): void {
+    if (this.opts.reconfigs) n.core!.adoptConfiguration(configIn(n.applied) ?? this.cfg.members);
+  }
+
   private proposeAt(leader: Node, payload: string): void {
     const core = leader.core;
     if (core?.state !== 'leading' || !core.serving) return;
+    // One reconfig at a time (Apache's prep answers RECONFIGINPROGRESS).
+    if (payload.startsWith(RECONFIG_PREFIX)) {
+      if (core.reconfigPending) return;
+      // NEWCONFIGNOQUORUM: the new voters synced to the leader must be a quorum of them.
+      const next = new Set(
+        reconfigOf({ zxid: 0, data: new TextEncoder().encode(payload) })!
+          .filter((m) => !m.observer)
+          .map((m) => m.id),
+      );
+      if (!majorityOf(next, core.syncedVoters())) return;
+    }
     const txn = { zxid: core.nextZxid, data: new TextEncoder().encode(payload) };
     this.run(leader, core.propose(txn, this.now));
   }
@@ -379,10 +408,20 @@ export class ZabSim {
     const serving = this.nodes.filter((n) => n.up && n.serving && n.core);
     if (serving.length === 0) return;
     const n = this.rng.pick(serving);
-    const payload = `w${++this.writeSerial}`;
+    const payload = this.opts.reconfigs && this.rng.int(1, 10) === 1 ? this.nextConfig(n) : `w${++this.writeSerial}`;
     this.stats.writes++;
     if (n.core!.state === 'leading') this.proposeAt(n, payload);
     else this.run(n, n.core!.forward(new TextEncoder().encode(payload), this.now));
+  }
+
+  /** A reconfig as node `n` would ask for it: remove one of its voters (keeping 2), or add every member back. */
+  private nextConfig(n: Node): string {
+    const voters = [...n.core!.voters].sort((a, b) => a - b);
+    const all = this.cfg.members.filter((m) => !m.observer).map((m) => m.id);
+    const observers = this.cfg.members.filter((m) => m.observer).map((m) => m.id);
+    const gone = this.rng.pick(voters);
+    const next = voters.length > 2 && this.rng.int(0, 1) === 0 ? voters.filter((v) => v !== gone) : all;
+    return `${RECONFIG_PREFIX}${next.join(',')}|${observers.join(',')}`;
   }
 
   // ---------------------------------------------------------------- running
@@ -508,3 +547,23 @@ function decodeState(data: Uint8Array | undefined): QTxn[] {
 }
 
 export type { Input };
+
+const RECONFIG_PREFIX = 'cfg:';
+
+/** The configuration a sim txn switches to (CoreConfig.reconfigOf). */
+function reconfigOf(t: QTxn): QuorumMemberSpec[] | undefined {
+  const s = new TextDecoder().decode(t.data);
+  if (!s.startsWith(RECONFIG_PREFIX)) return undefined;
+  const [voters = '', observers = ''] = s.slice(RECONFIG_PREFIX.length).split('|');
+  const ids = (list: string): number[] => (list ? list.split(',').map(Number) : []);
+  return [...ids(voters).map((id) => ({ id, observer: false })), ...ids(observers).map((id) => ({ id, observer: true }))];
+}
+
+/** The last configuration among applied txns, if any. */
+function configIn(applied: readonly QTxn[]): QuorumMemberSpec[] | undefined {
+  for (let i = applied.length - 1; i >= 0; i--) {
+    const c = reconfigOf(applied[i]!);
+    if (c) return c;
+  }
+  return undefined;
+}

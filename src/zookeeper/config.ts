@@ -30,6 +30,9 @@ import {
   type LearnerRole,
   type QuorumVerifierConfig,
 } from './quorum/config.js';
+import { SecureClientSettingsBuilder, TlsSettingError } from './server/tls/settings.js';
+import { applySaslSetting, finishSaslOptions, newSaslSettings, SaslConfigError } from './server/sasl/saslAuth.js';
+import { JaasError } from './server/sasl/jaas.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -79,12 +82,7 @@ const ACCEPTED_IGNORED = new Set([
   'globalOutstandingLimit',
   'maxCnxns',
   'clientPortListenBacklog',
-  'localSessionsEnabled',
-  'localSessionsUpgradingEnabled',
   'leaderServes',
-  'serverCnxnFactory',
-  'secureClientPort',
-  'secureClientPortAddress',
   'digest.enabled',
   'sslQuorum',
   'portUnification',
@@ -92,9 +90,7 @@ const ACCEPTED_IGNORED = new Set([
   'multiAddress.reachabilityCheckTimeoutMs',
   'flushDelay',
   'maxBatchSize',
-  'readonlymode.enabled',
   'audit.enable',
-  'enforceQuota',
 ]);
 
 function where(e: Entry, file?: string): string {
@@ -143,6 +139,8 @@ const QUORUM_PEER_CONFIG_KEYS = new Set([
   'quorumListenOnAllIPs',
   'dynamicConfigFile',
   'multiAddress.enabled',
+  'localSessionsEnabled',
+  'localSessionsUpgradingEnabled',
 ]);
 
 const HIERARCHICAL = 'hierarchical quorums (group.N / weight.N) are not supported; use majority quorums (server.N lines only)';
@@ -268,6 +266,9 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
   const metrics: Partial<MetricsProviderOptions> = {};
   let metricsKeySeen = false;
   let fsyncWarningThresholdMs: number | undefined;
+  const tls = new SecureClientSettingsBuilder();
+  const sasl = newSaslSettings();
+  let saslKeySeen = false;
   const q: QuorumSettings = {
     initLimit: 0,
     syncLimit: 0,
@@ -309,6 +310,15 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
       } else {
         warnings.push(`${e.key} has no effect (${where(e)}): Apache ZooKeeper reads ${key} only as a zoo.cfg key`);
       }
+      continue;
+    }
+    // SASL (server/sasl/saslAuth.ts): the JAAS file is a JVM property, not a zoo.cfg key.
+    if (fromFile && e.key === 'java.security.auth.login.config') {
+      warnings.push(`${e.key} has no effect in zoo.cfg (line ${e.line}): pass -Djava.security.auth.login.config=<file> (SERVER_JVMFLAGS)`);
+      continue;
+    }
+    if (applySaslSetting(sasl, key, e.key, e.value, baseDir)) {
+      saslKeySeen = true;
       continue;
     }
     switch (key) {
@@ -365,6 +375,13 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
         if (!/^[^:]+:.+$/.test(e.value)) throw new ConfigError(`${e.key} must look like super:<base64 sha1> (${where(e)})`);
         o.superDigest = e.value;
         break;
+      case 'enforceQuota':
+        // Boolean.parseBoolean, as ZooKeeperServer reads zookeeper.enforceQuota: only "true" enables.
+        o.enforceQuota = e.value.toLowerCase() === 'true';
+        if (!o.enforceQuota && e.value.toLowerCase() !== 'false') {
+          warnings.push(`${e.key}=${e.value} is read as false: only "true" enables quota enforcement (${where(e)})`);
+        }
+        break;
       case 'skipACL':
         o.skipAcl = e.value === 'yes' || e.value === 'true';
         break;
@@ -374,6 +391,18 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
         break;
       case 'reconfigEnabled':
         o.reconfigEnabled = toJavaBool(e);
+        break;
+      case 'readonlymode.enabled':
+        // Boolean.getBoolean: "true" in any case turns it on, anything else leaves it off. Apache
+        // reads only the -D property; the zoo.cfg key is accepted here too (docs/COMPATIBILITY.md).
+        if (e.key === key) o.readOnlyModeEnabled = e.value.toLowerCase() === 'true';
+        else warnings.push(`${e.key} has no effect (${where(e)}): read-only mode is -Dreadonlymode.enabled=true`);
+        break;
+      case 'localSessionsEnabled':
+        o.localSessionsEnabled = toJavaBool(e);
+        break;
+      case 'localSessionsUpgradingEnabled':
+        o.localSessionsUpgradingEnabled = toJavaBool(e);
         break;
       case 'forceSync':
         o.forceSync = toBool(e);
@@ -471,8 +500,21 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
         // Read by QuorumCnxManager from the system property zookeeper.cnxTimeout (ms).
         q.cnxTimeoutMs = toInt(e, 0, INT_MAX);
         break;
+      case 'serverCnxnFactory':
+        // NIO or Netty: one connection layer here, TLS included (tls/).
+        break;
       default:
-        if (key.startsWith('ssl.') || key.startsWith('authProvider.')) {
+        if (SecureClientSettingsBuilder.handles(key)) {
+          try {
+            const w = tls.apply(key, e.value);
+            if (w) warnings.push(`${w} (${where(e)})`);
+          } catch (err) {
+            if (err instanceof TlsSettingError) throw new ConfigError(`${err.message} (${where(e)})`);
+            throw err;
+          }
+        } else if (key.startsWith('authProvider.') && tls.authProvider(key.slice('authProvider.'.length), e.value)) {
+          // The x509 provider: client certificates on the secure port (tls/listener.ts).
+        } else if (key.startsWith('ssl.') || key.startsWith('authProvider.')) {
           warnings.push(`${e.key} is not supported yet and is ignored (${where(e)})`);
         } else if (ACCEPTED_IGNORED.has(key)) {
           warnings.push(`${e.key} is not supported yet and is ignored (${where(e)})`);
@@ -661,6 +703,16 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
     }
   }
 
+  let secureClient: ReturnType<SecureClientSettingsBuilder['finish']>;
+  try {
+    secureClient = tls.finish(warnings);
+  } catch (err) {
+    if (err instanceof TlsSettingError) throw new ConfigError(err.message);
+    throw err;
+  }
+  // As ZooKeeper: either client port may be absent, not both.
+  const plainPortless = o.clientPort === undefined && secureClient !== undefined;
+  if (plainPortless) o.clientPort = 0;
   if (o.clientPort === undefined) {
     throw new ConfigError(
       distributed
@@ -669,6 +721,8 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
     );
   }
   const options: ServerOptions & ObservabilityOptions = defaultServerOptions({ adminEnabled: true, ...o, ensemble });
+  if (secureClient) options.secureClient = secureClient;
+  if (plainPortless) options.clientPortEnabled = false;
   if (metricsKeySeen) {
     const className = metrics.className ?? 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
     if (className !== PROMETHEUS_PROVIDER && metrics.httpPort !== undefined) {
@@ -682,6 +736,14 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
     };
   }
   if (fsyncWarningThresholdMs !== undefined) options.fsyncWarningThresholdMs = fsyncWarningThresholdMs;
+  if (saslKeySeen) {
+    try {
+      options.sasl = finishSaslOptions(sasl);
+    } catch (e) {
+      if (e instanceof JaasError || e instanceof SaslConfigError) throw new ConfigError(e.message);
+      throw e;
+    }
+  }
   return { options, warnings, servers };
 }
 

@@ -140,3 +140,44 @@ test('a submission repeated with the same id (after the job ran) is counted, not
   assert.equal(describeProblems(r), '');
   assert.equal(r.repeatedRequests, 1);
 });
+
+/** `events` stamped with owner epoch `epoch` (a worker's facts; fence.ts). */
+const stamped = (events: ReadEvent[], epoch: number): ReadEvent[] => events.map((e) => ({ ...e, event: { ...e.event, epoch } }));
+
+test("a former owner's facts after its successor's marker are fenced: counted apart, not checked", () => {
+  // p0: the old owner's marker at 0, requested at 1; the new owner's marker at 2 and its run;
+  // then the old owner's late created/queued/processing/completed (a zombie), epoch 0.
+  const requested = history('f', ['requested'], 0, 1);
+  const newRun = stamped(history('f', ['created', 'queued', 'processing', 'completed'], 0, 3), 2);
+  const zombie = stamped(history('f', ['created', 'queued', 'processing', 'completed'], 0, 7), 0);
+  zombie.at(-1)!.event = { ...zombie.at(-1)!.event, at: '2026-12-07T00:00:05.000Z' };
+  const markers = [
+    { partition: 0, offset: 0, worker: 'old' },
+    { partition: 0, offset: 2, worker: 'new' },
+  ];
+  const events = [...requested, ...newRun, ...zombie];
+  const r = checkJobHistory(['f'], events, markers);
+  assert.equal(describeProblems(r), '');
+  assert.equal(r.fenced.size, 4);
+  assert.equal(r.terminal.get('f'), 'completed');
+  // Without the fence the same log reads completed -> created: the bug fencing answers.
+  const unfenced = checkJobHistory(
+    ['f'],
+    events.map((e) => ({ ...e, event: { ...e.event, epoch: undefined } })),
+  );
+  assert.match(describeProblems(unfenced), /out of order/);
+  assert.deepEqual(unfenced.duplicated, ['f']);
+});
+
+test('the fence hides nothing else: the same owner writing out of order, or a second run under the newest epoch, is still found', () => {
+  const markers = [{ partition: 0, offset: 0, worker: 'w' }];
+  const disordered = stamped(history('g', ['created', 'processing', 'queued', 'completed'], 0, 2), 0);
+  const r = checkJobHistory(['g'], [...history('g', ['requested'], 0, 1), ...disordered], markers);
+  assert.equal(r.fenced.size, 0);
+  assert.equal(r.disorder.length, 1);
+  const twice = stamped(history('h', ['created', 'queued', 'processing', 'completed', 'processing', 'completed'], 0, 2), 0);
+  twice.at(-1)!.event = { ...twice.at(-1)!.event, at: '2026-12-07T00:00:09.000Z' };
+  const r2 = checkJobHistory(['h'], [...history('h', ['requested'], 0, 1), ...twice], markers);
+  assert.deepEqual(r2.duplicated, ['h']);
+  assert.deepEqual(r2.rerunAfterFinish, ['h']);
+});

@@ -81,19 +81,20 @@ export type ApacheJvmFlavor = 'test' | 'stock';
 const TEST_JVM_FLAGS = ['-Xms32m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
 const STOCK_JVM_FLAGS = ['-XX:+HeapDumpOnOutOfMemoryError', '-XX:OnOutOfMemoryError=kill -9 %p'];
 
-/** JVM arguments for an Apache ZooKeeper class: JVM flags (see ApacheJvmFlavor), -D properties. */
+/** JVM arguments for an Apache ZooKeeper class: JVM flags (see ApacheJvmFlavor), -D properties, classpath (default apacheClasspath()). */
 export function apacheJavaArgs(
   mainClass: string,
   args: string[],
   sysProps: Record<string, string> = {},
   jvm: ApacheJvmFlavor = process.env['APACHE_ZK_JVM'] === 'stock' ? 'stock' : 'test',
+  classpath: string = apacheClasspath(),
 ): string[] {
   return [
     ...(jvm === 'stock' ? STOCK_JVM_FLAGS : TEST_JVM_FLAGS),
     '-Djava.net.preferIPv4Stack=true',
     ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
     '-cp',
-    apacheClasspath(),
+    classpath,
     mainClass,
     ...args,
   ];

@@ -81,13 +81,26 @@ export async function startAckedProducer(
   };
 }
 
+/**
+ * Each partition's end offset (high watermark), asked again on errors until `timeoutMs`: a leader
+ * just written to ZooKeeper answers NOT_LEADER_OR_FOLLOWER until the controller's LeaderAndIsr
+ * reaches it, and kafkajs's admin does not retry that itself.
+ */
+export async function endOffsets(admin: ReturnType<Kafka['admin']>, topic: string, timeoutMs = 60_000): Promise<Map<number, number>> {
+  return waitFor(async () => new Map((await admin.fetchTopicOffsets(topic)).map((e) => [e.partition, Number(e.high)])), {
+    timeoutMs,
+    intervalMs: 200,
+    what: `${topic}'s end offsets`,
+  });
+}
+
 /** A fresh consumer group reads every partition of `topic` from the start to its current end. */
 export async function readEverything(kafka: Kafka, topic: string, groupId: string, timeoutMs = 90_000): Promise<ReadMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
   let want: Map<number, number>;
   try {
-    want = new Map((await admin.fetchTopicOffsets(topic)).map((e) => [e.partition, Number(e.high)]));
+    want = await endOffsets(admin, topic, timeoutMs);
   } finally {
     await admin.disconnect();
   }
@@ -198,6 +211,22 @@ export async function advertiseBrokersThroughProxies(cluster: ProcessCluster): P
   return proxies;
 }
 
+/** The controller id in one broker's own Metadata v8 answer (-1: it knows none yet), asked over the wire. */
+export async function metadataControllerId(host: string, port: number): Promise<number> {
+  const c = await BrokerClient.connect({ host, port, clientId: 'cluster-clients', requestTimeoutMs: 5000 });
+  try {
+    const r = await c.request(3, 8, {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    return r.controllerId as number;
+  } finally {
+    c.close();
+  }
+}
+
 /**
  * Resolves once every running broker names a controller in its Metadata answers: registration
  * (what ProcessCluster waits for) comes before the controller's first UpdateMetadata, and
@@ -205,22 +234,10 @@ export async function advertiseBrokersThroughProxies(cluster: ProcessCluster): P
  */
 export async function waitForControllerKnown(cluster: ProcessCluster, timeoutMs = 60_000): Promise<void> {
   for (const b of cluster.brokers.filter((x) => x.alive)) {
-    await waitFor(
-      async () => {
-        const c = await BrokerClient.connect({ host: b.host, port: b.port, clientId: 'cluster-clients', requestTimeoutMs: 5000 });
-        try {
-          const r = await c.request(3, 8, {
-            topics: [],
-            allowAutoTopicCreation: false,
-            includeClusterAuthorizedOperations: false,
-            includeTopicAuthorizedOperations: false,
-          });
-          return (r.controllerId as number) >= 0;
-        } finally {
-          c.close();
-        }
-      },
-      { timeoutMs, intervalMs: 100, what: `broker ${b.id} to know the controller` },
-    );
+    await waitFor(async () => (await metadataControllerId(b.host, b.port)) >= 0, {
+      timeoutMs,
+      intervalMs: 100,
+      what: `broker ${b.id} to know the controller`,
+    });
   }
 }

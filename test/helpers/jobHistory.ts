@@ -4,6 +4,7 @@
 // checks it against fabricated bad histories.
 
 import type { JobEvent } from '../../src/genie/jobs/events.js';
+import { OwnerFence } from '../../src/genie/jobs/fence.js';
 
 export interface ReadEvent {
   partition: number;
@@ -11,7 +12,19 @@ export interface ReadEvent {
   event: JobEvent;
 }
 
+/** An owner marker read from cluster-events (src/genie/jobs/fence.ts): its offset is an epoch. */
+export interface ReadMarker {
+  partition: number;
+  offset: number;
+  worker: string;
+}
+
 export interface JobHistoryReport {
+  /**
+   * Facts of a former partition owner that landed after a newer owner's marker (a zombie's late
+   * writes): not counted, as every reader ignores them (docs/JOBS.md). Keys `p<partition>@<offset>`.
+   */
+  fenced: Set<string>;
   /** Accepted ids with no terminal event. */
   lost: string[];
   /** Jobs with more than one distinct terminal event (one run each: no user retries in these tests). */
@@ -52,14 +65,25 @@ const STAGE: Partial<Record<JobEvent['type'], number>> = {
   'job.dead': 7,
 };
 
-export function checkJobHistory(accepted: Iterable<string>, events: readonly ReadEvent[]): JobHistoryReport {
+/**
+ * Checks the history that counts: every event and marker of a partition in offset order through
+ * the same fence the Job Service and the workers apply; fenced facts are reported, not checked.
+ */
+export function checkJobHistory(
+  accepted: Iterable<string>,
+  events: readonly ReadEvent[],
+  markers: readonly ReadMarker[] = [],
+): JobHistoryReport {
+  const fenced = fencedFacts(events, markers);
   const byJob = new Map<string, ReadEvent[]>();
   for (const e of events) {
+    if (fenced.has(positionKey(e))) continue;
     const list = byJob.get(e.event.jobId) ?? [];
     if (list.length === 0) byJob.set(e.event.jobId, list);
     list.push(e);
   }
   const report: JobHistoryReport = {
+    fenced,
     lost: [],
     duplicated: [],
     rerunAfterFinish: [],
@@ -119,6 +143,21 @@ export function checkJobHistory(accepted: Iterable<string>, events: readonly Rea
   return report;
 }
 
+const positionKey = (e: { partition: number; offset: number }): string => `p${e.partition}@${e.offset}`;
+
+/** The positions of the facts the fence rejects, reading each partition in offset order. */
+function fencedFacts(events: readonly ReadEvent[], markers: readonly ReadMarker[]): Set<string> {
+  const all: (ReadEvent | ReadMarker)[] = [...events, ...markers];
+  all.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  const fence = new OwnerFence();
+  const out = new Set<string>();
+  for (const r of all) {
+    if (!('event' in r)) fence.marker(r.partition, r.offset);
+    else if (!fence.admits(r.partition, r.event)) out.add(positionKey(r));
+  }
+  return out;
+}
+
 /** A one-line summary of what is wrong, or '' when nothing is. */
 export function describeProblems(r: JobHistoryReport): string {
   const parts: string[] = [];
@@ -141,8 +180,9 @@ export function firstProblemHistory(r: JobHistoryReport, events: readonly ReadEv
     .filter((e) => e.event.jobId === id)
     .sort((a, b) => a.partition - b.partition || a.offset - b.offset)
     .map((e) => {
-      const ev = e.event as { type: string; attempt?: number; producer: string; at: string; worker?: string };
-      return `  p${e.partition}@${e.offset} ${ev.type} attempt=${ev.attempt ?? '-'} by ${ev.producer}${ev.worker ? ` on ${ev.worker}` : ''} at ${ev.at}`;
+      const ev = e.event as { type: string; attempt?: number; producer: string; at: string; worker?: string; epoch?: number };
+      const epoch = ev.epoch === undefined ? '' : ` epoch ${ev.epoch}${r.fenced.has(positionKey(e)) ? ' (fenced)' : ''}`;
+      return `  p${e.partition}@${e.offset} ${ev.type} attempt=${ev.attempt ?? '-'} by ${ev.producer}${ev.worker ? ` on ${ev.worker}` : ''}${epoch} at ${ev.at}`;
     });
   return `history of ${id}:\n${lines.join('\n')}`;
 }

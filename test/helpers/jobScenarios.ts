@@ -122,8 +122,8 @@ export function coreJobScenarios(sys: () => JobsSystem, o: CoreScenarioOptions):
     const ids = await submitAll(bodies);
     assert.equal(new Set(ids).size, o.mixedJobs, 'distinct ids');
     await waitAllTerminal(ids, 400_000);
-    const events = await S().readAllEvents();
-    const report = checkJobHistory(ids, events);
+    const { events, markers } = await S().readAllRecords();
+    const report = checkJobHistory(ids, events, markers);
     assert.equal(describeProblems(report), '', `the checker finds nothing wrong; ${firstProblemHistory(report, events)}`);
     ids.forEach((id, i) => {
       assert.equal(report.terminal.get(id), expected.get(i), `job ${i} (${id}) ends ${expected.get(i)}`);
@@ -150,8 +150,8 @@ export function coreJobScenarios(sys: () => JobsSystem, o: CoreScenarioOptions):
     );
     await victim.kill();
     await waitAllTerminal(ids, 200_000);
-    const events = await S().readAllEvents();
-    const report = checkJobHistory(ids, events);
+    const { events, markers } = await S().readAllRecords();
+    const report = checkJobHistory(ids, events, markers);
     assert.equal(describeProblems(report), '', firstProblemHistory(report, events));
     for (const id of ids) assert.equal(report.terminal.get(id), 'completed');
     // Bring the worker back for the tests after this one.

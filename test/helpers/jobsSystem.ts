@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { ProcessCluster, type ProcessClusterOptions } from '../../src/cluster/processCluster.js';
 import { jobsServiceProcess, schedulerProcess, type ServiceProcess, workerProcess } from '../../src/cluster/serviceProcess.js';
-import { decodeJobEvent, JOB_TOPICS } from '../../src/genie/jobs/events.js';
+import { decodeJobEvent, JOB_TOPICS, type WorkerScaledEvent } from '../../src/genie/jobs/events.js';
+import { isOwnerMarker, mayBeOwnerMarker } from '../../src/genie/jobs/fence.js';
 import { clientBase, ensureTopics, jobTopics } from '../../src/genie/kafka.js';
 import { freePort } from '../../src/util/net.js';
-import type { ReadEvent } from './jobHistory.js';
+import type { ReadEvent, ReadMarker } from './jobHistory.js';
 import { waitFor } from './wait.js';
 
 export interface JobsSystemOptions {
@@ -134,8 +135,13 @@ export class JobsSystem {
     return { status: r.status, body: (await r.json()) as T };
   }
 
-  /** Every event on cluster-events up to the partitions' current ends (a fresh group reading from the start). */
+  /** Every job event on cluster-events up to the partitions' current ends (a fresh group reading from the start). */
   async readAllEvents(timeoutMs = 60_000): Promise<ReadEvent[]> {
+    return (await this.readAllRecords(timeoutMs)).events;
+  }
+
+  /** readAllEvents, the partitions' owner markers (for the checker's fence) and the `worker.scaled` events. */
+  async readAllRecords(timeoutMs = 60_000): Promise<{ events: ReadEvent[]; markers: ReadMarker[]; scaled: WorkerScaledEvent[] }> {
     const consumer = new Consumer({
       ...clientBase({ bootstrapBrokers: this.bootstrap.split(','), clientId: 'jobs-test-reader' }),
       groupId: `jobs-test-reader-${Date.now()}-${Math.random().toString(36).slice(2)}`,
@@ -146,12 +152,21 @@ export class JobsSystem {
       const ends = await consumer.listOffsets({ topics: [JOB_TOPICS.events] });
       const endOf = ends.get(JOB_TOPICS.events) ?? [];
       const out: ReadEvent[] = [];
+      const markers: ReadMarker[] = [];
+      const scaled: WorkerScaledEvent[] = [];
       const seen = endOf.map(() => -1n);
       const stream = await consumer.consume({ topics: [JOB_TOPICS.events], mode: 'earliest', autocommit: false });
       stream.on('data', (m) => {
         seen[m.partition] = m.offset;
         const event = decodeJobEvent(m.value);
         if (event) out.push({ partition: m.partition, offset: Number(m.offset), event });
+        else if (m.value && mayBeOwnerMarker(m.value)) {
+          const parsed = JSON.parse(m.value) as { worker?: unknown };
+          if (isOwnerMarker(parsed)) markers.push({ partition: m.partition, offset: Number(m.offset), worker: String(parsed.worker) });
+        } else if (m.value?.includes('"worker.scaled"')) {
+          const parsed = JSON.parse(m.value) as WorkerScaledEvent;
+          if (parsed.type === 'worker.scaled') scaled.push(parsed);
+        }
       });
       try {
         await waitFor(() => endOf.every((end, p) => end === 0n || seen[p]! >= end - 1n), {
@@ -161,7 +176,7 @@ export class JobsSystem {
       } finally {
         await stream.close();
       }
-      return out;
+      return { events: out, markers, scaled };
     } finally {
       await consumer.close(true);
     }

@@ -50,3 +50,21 @@ export function fourLetter(host: string, port: number, cmd: string | Buffer, tim
     });
   });
 }
+
+/** An in-process ensemble as ensembleReady reads it (src/cluster/zkTestingCluster.ts). */
+interface EnsembleView {
+  readonly members: readonly { id: number }[];
+  serving(): number[];
+  leader(): number | undefined;
+}
+
+/** Waits until every member serves and one leads; returns the leader and one follower. */
+export async function ensembleReady(cluster: EnsembleView, timeoutMs = 20_000): Promise<{ leader: number; follower: number }> {
+  await waitFor(
+    () => cluster.serving().length === cluster.members.length && cluster.leader() !== undefined,
+    timeoutMs,
+    () => `ensemble not serving: ${cluster.serving().join(',')} of ${cluster.members.length}`,
+  );
+  const leader = cluster.leader()!;
+  return { leader, follower: cluster.members.find((m) => m.id !== leader)!.id };
+}

@@ -46,6 +46,12 @@ export interface ProcessEnsembleOptions {
   startTimeoutMs?: number;
   /** JVM flags of Apache members (apacheJavaArgs): the tests' quick-start flags, or `stock` for benchmarks. */
   apacheJvm?: ApacheJvmFlavor;
+  /** Java system properties for every member: `-Dk=v` on both flavors' command lines. */
+  sysProps?: Record<string, string>;
+  /** Classpath of Apache members (default apacheClasspath(): Debian's 3.8), e.g. Maven's ZooKeeper 3.9 jars. */
+  apacheClasspath?: string;
+  /** Extra -D properties of Apache members (e.g. zookeeper.extendedTypesEnabled, which Apache reads only from there). */
+  apacheSysProps?: Record<string, string>;
 }
 
 export type ProcessMember = MemberLayout;
@@ -143,6 +149,8 @@ export class ProcessEnsemble {
     private readonly logLevel: string,
     private readonly bin: string,
     private readonly apacheJvm: ApacheJvmFlavor | undefined = undefined,
+    private readonly sysProps: Record<string, string> = {},
+    private readonly apacheOpts: Pick<ProcessEnsembleOptions, 'apacheClasspath' | 'apacheSysProps'> = {},
   ) {
     this.slots = slots;
   }
@@ -177,6 +185,8 @@ export class ProcessEnsemble {
       opts.logLevel ?? process.env['CG_ENSEMBLE_LOG_LEVEL'] ?? 'info',
       bin,
       opts.apacheJvm,
+      opts.sysProps,
+      { apacheClasspath: opts.apacheClasspath, apacheSysProps: opts.apacheSysProps },
     );
     try {
       for (const m of slots) ens.launch(m);
@@ -252,7 +262,8 @@ export class ProcessEnsemble {
     if (m.run) throw new Error(`member ${m.id} is running already (pid ${m.run.child.pid})`);
     let child: ChildProcess;
     if (this.flavor === 'clustergenie') {
-      child = spawn(process.execPath, [this.bin, 'zookeeper', '--config', m.configPath, '--log-level', this.logLevel], {
+      const defines = Object.entries(this.sysProps).map(([k, v]) => `-D${k}=${v}`);
+      child = spawn(process.execPath, [this.bin, 'zookeeper', ...defines, '--config', m.configPath, '--log-level', this.logLevel], {
         cwd: m.dataDir,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -264,8 +275,16 @@ export class ProcessEnsemble {
         'org.slf4j.simpleLogger.defaultLogLevel': process.env['APACHE_ZK_LOG_LEVEL'] ?? 'warn',
         'org.slf4j.simpleLogger.logFile': 'System.err',
         'org.slf4j.simpleLogger.showDateTime': 'true',
+        ...this.sysProps,
+        ...this.apacheOpts.apacheSysProps,
       };
-      const args = apacheJavaArgs('org.apache.zookeeper.server.quorum.QuorumPeerMain', [m.configPath], sysProps, this.apacheJvm);
+      const args = apacheJavaArgs(
+        'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+        [m.configPath],
+        sysProps,
+        this.apacheJvm,
+        this.apacheOpts.apacheClasspath,
+      );
       child = spawn(APACHE_JAVA, args, { cwd: m.dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     }
     killOnExit(child);

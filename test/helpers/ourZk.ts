@@ -29,6 +29,8 @@ export interface OurZkOptions {
   dataDir?: string;
   /** In-process only: the transaction log's file operations (disk fault injection). */
   storageIo?: StorageIo;
+  /** Child process only: `-Dname=value` arguments for the CLI, as zkServer.sh passes JVM flags. */
+  defines?: string[];
 }
 
 function cfgText(port: number, dataDir: string, extra: Record<string, string>): string {
@@ -83,7 +85,7 @@ export async function startOurZooKeeperProcess(
   const cfg = join(dir, 'zoo.cfg');
   // The CLI reads `zookeeper.`-prefixed keys in zoo.cfg as Java reads -D system properties.
   await writeFile(cfg, cfgText(port, dataDir, { ...opts.sysProps, ...opts.extraConfig }));
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'clustergenie.js'), 'zookeeper', '--config', cfg], {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'clustergenie.js'), 'zookeeper', '--config', cfg, ...(opts.defines ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   killOnExit(child);

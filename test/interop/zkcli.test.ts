@@ -20,8 +20,10 @@ import { startApacheZooKeeper } from '../helpers/apacheZk.js';
 import type { StartedZk } from '../helpers/ourZk.js';
 import type { ServerHandle } from '../helpers/apacheZk.js';
 import {
+  assertSameOutputs,
   normalizeLines,
   normalizeTranscript,
+  outputsOf,
   withoutFinalClosed,
   ZkCliSession,
   zkCliScript,
@@ -65,26 +67,10 @@ function stat(lines: readonly string[]): Record<string, string> {
 const hex = (s: string): number => Number.parseInt(s, 16);
 const nonStat = (lines: readonly string[]): string[] => lines.filter((l) => !/^\w+ = /.test(l));
 
-/** Outputs of a transcript, looked up by command text (`nth` for repeated commands). */
-function outputsOf(commands: readonly string[], t: ZkCliTranscript): (cmd: string, nth?: number) => string[] {
-  assert.equal(t.outputs.length, commands.length, `one output per command expected:\n${t.raw}`);
-  return (cmd, nth = 0) => {
-    let seen = 0;
-    for (let i = 0; i < commands.length; i++) {
-      if (commands[i] === cmd && seen++ === nth) return t.outputs[i]!;
-    }
-    throw new Error(`command not in script: ${cmd} #${nth}`);
-  };
-}
-
+/** Outputs and watch events are the same on ours as on Apache ZooKeeper. */
 function assertSameAsApache(commands: readonly string[], ours: ZkCliTranscript, apache: ZkCliTranscript): void {
-  const a = normalizeTranscript(ours);
-  const b = normalizeTranscript(apache);
-  for (let i = 0; i < commands.length; i++) {
-    assert.deepEqual(a.outputs[i], b.outputs[i], `zkCli output of "${commands[i]}" differs from Apache ZooKeeper's`);
-  }
-  assert.deepEqual(a.outputs.length, b.outputs.length);
-  assert.deepEqual(a.events, b.events, 'watch events differ from Apache ZooKeeper');
+  assertSameOutputs(commands, ours, apache);
+  assert.deepEqual(normalizeTranscript(ours).events, normalizeTranscript(apache).events, 'watch events differ from Apache ZooKeeper');
 }
 
 describe('zkCli.sh (Java client 3.8.0) against clustergenie, compared with Apache ZooKeeper 3.8', { timeout: 120_000 }, () => {

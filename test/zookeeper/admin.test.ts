@@ -7,7 +7,7 @@ import { startOurZooKeeper } from '../helpers/ourZk.js';
 import { fourLetter } from '../helpers/net.js';
 import { TestClient, httpGet, isOrderedSubset, jsonShape, jsonShapeSorted, startApacheWithAdmin } from './fourletterHelpers.js';
 import { jacksonJson } from '../../src/zookeeper/server/admin.js';
-import { JDouble, type JValue } from '../../src/zookeeper/server/commands.js';
+import { JDouble, type JValue } from '../../src/zookeeper/server/javaText.js';
 
 type Started = Awaited<ReturnType<typeof startOurZooKeeper>>;
 

@@ -9,7 +9,7 @@ import { startOurZooKeeper } from '../helpers/ourZk.js';
 import { startApacheZooKeeper } from '../helpers/apacheZk.js';
 import { fourLetter, parseMntr as mntrMap, waitFor } from '../helpers/net.js';
 import { TestClient, isOrderedSubset, labels, lineShape, rawFourLetter, stmkBytes } from './fourletterHelpers.js';
-import { javaDoubleString, latencyAvg } from '../../src/zookeeper/server/commands.js';
+import { javaDoubleString, latencyAvg } from '../../src/zookeeper/server/javaText.js';
 
 const HOST = '127.0.0.1';
 type Started = Awaited<ReturnType<typeof startOurZooKeeper>>;
@@ -47,6 +47,43 @@ const MNTR_KEYS = [
   'zk_outstanding_tls_handshake',
   'zk_min_client_response_size',
   'zk_non_mtls_local_conn_count',
+  // Then commit_count and the latency summaries (fsync, commit propagation, quorum ack, ...).
+  'zk_commit_count',
+  'zk_avg_follower_sync_time',
+  'zk_min_follower_sync_time',
+  'zk_max_follower_sync_time',
+  'zk_cnt_follower_sync_time',
+  'zk_sum_follower_sync_time',
+  'zk_avg_fsynctime',
+  'zk_min_fsynctime',
+  'zk_max_fsynctime',
+  'zk_cnt_fsynctime',
+  'zk_sum_fsynctime',
+  'zk_avg_election_time',
+  'zk_min_election_time',
+  'zk_max_election_time',
+  'zk_cnt_election_time',
+  'zk_sum_election_time',
+  'zk_avg_updatelatency',
+  'zk_min_updatelatency',
+  'zk_max_updatelatency',
+  'zk_cnt_updatelatency',
+  'zk_sum_updatelatency',
+  'zk_avg_readlatency',
+  'zk_min_readlatency',
+  'zk_max_readlatency',
+  'zk_cnt_readlatency',
+  'zk_sum_readlatency',
+  'zk_avg_quorum_ack_latency',
+  'zk_min_quorum_ack_latency',
+  'zk_max_quorum_ack_latency',
+  'zk_cnt_quorum_ack_latency',
+  'zk_sum_quorum_ack_latency',
+  'zk_avg_commit_propagation_latency',
+  'zk_min_commit_propagation_latency',
+  'zk_max_commit_propagation_latency',
+  'zk_cnt_commit_propagation_latency',
+  'zk_sum_commit_propagation_latency',
 ];
 
 function statValue(text: string, label: string): string {
@@ -226,6 +263,14 @@ describe('four-letter words on our server', () => {
     assert.ok(Number(m.get('zk_max_client_response_size')) >= Number(m.get('zk_min_client_response_size')));
     assert.ok(Number(m.get('zk_min_client_response_size')) >= 16, 'a reply is at least its 16-byte header');
     assert.ok(Number(m.get('zk_uptime')) >= 0);
+    // The create above was logged, fsynced and answered: its latencies are counted.
+    for (const name of ['fsynctime', 'updatelatency']) {
+      assert.ok(Number(m.get(`zk_cnt_${name}`)) >= 1, name);
+      assert.match(m.get(`zk_avg_${name}`)!, /^\d+\.\d+(?:E-?\d+)?$/, name);
+      assert.ok(Number(m.get(`zk_max_${name}`)) >= Number(m.get(`zk_min_${name}`)), name);
+      assert.ok(Number(m.get(`zk_sum_${name}`)) >= Number(m.get(`zk_max_${name}`)), name);
+    }
+    assert.equal(m.get('zk_cnt_quorum_ack_latency'), '0', 'a standalone server has no quorum');
     if (process.platform === 'linux') {
       assert.ok(Number(m.get('zk_open_file_descriptor_count')) > 0);
       assert.ok(Number(m.get('zk_max_file_descriptor_count')) > 0);

@@ -90,6 +90,12 @@ interface EnvelopeBase {
   at: string;
   /** Who produced it: `jobs-service/<instance>`, `worker/<id>`, `scheduler/<id>`. */
   producer: string;
+  /**
+   * A worker's fact: the owner epoch of the partition it was published under (the offset of the
+   * worker's owner marker there). Readers ignore facts below the partition's highest epoch
+   * (fence.ts). Absent on commands.
+   */
+  epoch?: number;
 }
 
 export type JobEvent =
@@ -100,7 +106,18 @@ export type JobEvent =
    * job due now; the scheduler emits it when a retry or delayed job falls due; the Job Service
    * emits it for a user's retry or redrive (a new run: attemptLimit = attempt - 1 + attemptsMax).
    */
-  | (EnvelopeBase & { type: 'job.queued'; spec: JobSpec; attempt: number; attemptLimit: number })
+  | (EnvelopeBase & {
+      type: 'job.queued';
+      spec: JobSpec;
+      attempt: number;
+      attemptLimit: number;
+      /**
+       * true on the command a worker parked on the delay topic (a retry, a delayed job) and the
+       * scheduler published when due: it runs only an attempt the job's counted history named
+       * (its job.retrying, or the delayed job's request), never one whose parking fact was fenced.
+       */
+      parked?: true;
+    })
   | (EnvelopeBase & { type: 'job.processing'; attempt: number; worker: string; redelivered: boolean })
   | (EnvelopeBase & { type: 'job.progress'; attempt: number; percent: number; message?: string })
   | (EnvelopeBase & { type: 'job.completed'; attempt: number; result: unknown; durationMs: number })
@@ -114,7 +131,12 @@ export type JobEvent =
 export type JobEventType = JobEvent['type'];
 export type FailReason = 'error' | 'timeout' | 'unknown-type' | 'invalid-payload' | 'worker-lost';
 
-/** Non-job events on the same topic (keyed by worker id); job consumers skip them. */
+/**
+ * Non-job events on the same topic (keyed by worker id); job consumers skip them. `scope` says
+ * what was scaled: one worker's pool concurrency (absent or "concurrency"; `worker` is that
+ * worker), or the number of worker processes `up` runs ("processes"; `worker` is the scaler's id,
+ * `up-<pid>`, and from/to count processes).
+ */
 export interface WorkerScaledEvent {
   v: number;
   type: 'worker.scaled';
@@ -124,6 +146,7 @@ export interface WorkerScaledEvent {
   to: number;
   reason: string;
   backlog: number;
+  scope?: 'concurrency' | 'processes';
 }
 
 /** A retry or delayed job parked on the delay topic until `dueAt`; the scheduler emits `next`. */
@@ -156,6 +179,8 @@ export const JOB_HEADERS = {
   attempt: 'clustergenie-attempt',
   producer: 'clustergenie-producer',
   schemaVersion: 'clustergenie-schema-version',
+  /** A worker fact's owner epoch (fence.ts), decimal. */
+  ownerEpoch: 'clustergenie-owner-epoch',
   traceparent: 'traceparent',
 } as const;
 
@@ -322,6 +347,7 @@ export function encodeJobEvent(event: JobEvent, key: string, traceparent?: strin
     [JOB_HEADERS.schemaVersion, String(JOB_EVENT_SCHEMA_VERSION)],
   ]);
   if ('attempt' in event && event.attempt !== undefined) headers.set(JOB_HEADERS.attempt, String(event.attempt));
+  if (event.epoch !== undefined) headers.set(JOB_HEADERS.ownerEpoch, String(event.epoch));
   if (traceparent !== undefined) headers.set(JOB_HEADERS.traceparent, traceparent);
   return { key, value: JSON.stringify(event), headers };
 }

@@ -6,6 +6,7 @@
 // The pure parts live elsewhere (view.ts reducer, events.ts validation); this class is the shell
 // that owns the sockets, timers and clock.
 
+import { isOwnerMarker, mayBeOwnerMarker, OwnerFence } from './fence.js';
 import { Consumer, Producer, stringSerializers } from '@platformatic/kafka';
 import { createLogger, type Logger } from '../../util/log.js';
 import { ZooKeeperClient } from '../../zookeeper/client/client.js';
@@ -38,7 +39,7 @@ import {
   type ListFilters,
   type StoreOptions,
 } from './store.js';
-import { type ReadRecord, TopicReader, type TopicReaderOptions } from './topicReader.js';
+import { type ReadRecord, TopicReader, type TopicReaderOptions } from '../topicReader.js';
 import { isTerminal, type JobView, specOfView } from './view.js';
 
 export interface JobServiceOptions {
@@ -152,6 +153,8 @@ export class JobService {
   private pruning: Promise<unknown> | undefined;
   /** Records on the topic that are not valid job events (they are skipped). */
   malformedRecords = 0;
+  /** Owner epochs per partition: which workers' facts count (fence.ts); `fence.fenced` counts the rest. */
+  readonly fence = new OwnerFence();
   /** True once every partition was read up to its high watermark at least once. */
   caughtUp = false;
   private started = false;
@@ -223,6 +226,7 @@ export class JobService {
       this.every(o.snapshotIntervalMs ?? snapshotIntervalMsDefault, () => this.flushSnapshots());
     }
     for (const [p, next] of this.store.nextOffsets()) this.positions.set(p, BigInt(next));
+    this.fence.load(this.store.ownerEpochs());
     this.foldLoopDone = this.foldLoop();
     this.every(o.pruneIntervalMs ?? 60_000, () => this.prune());
     // New partitions are noticed at the next metadata refresh.
@@ -314,14 +318,20 @@ export class JobService {
       const json = rec.value === null ? null : rec.value.toString('utf8');
       try {
         const event = decodeJobEvent(json);
-        return event === null ? { pos, event } : { pos, event, json: json as string };
+        if (event === null) {
+          if (json !== null && mayBeOwnerMarker(json) && isOwnerMarker(JSON.parse(json))) this.fence.marker(pos.partition, pos.offset);
+          return { pos, event };
+        }
+        // A former owner's fact after its successor's marker does not count (docs/JOBS.md).
+        if (!this.fence.admits(pos.partition, event)) return { pos, event: null };
+        return { pos, event, json: json as string };
       } catch (e) {
         if (!(e instanceof MalformedEventError)) throw e;
         this.malformedRecords++;
         return { pos, event: null };
       }
     });
-    const folded = this.store!.applyBatch(consumed, advanced);
+    const folded = this.store!.applyBatch(consumed, advanced, this.fence.entries());
     for (const [p, o] of next) this.positions.set(p, o);
     this.metrics.observe(folded, this.caughtUp);
     for (const f of folded) this.emit(f);

@@ -22,7 +22,7 @@ import type { ZooKeeperClient } from '../../zookeeper/client/client.js';
 import { LeaderElection } from '../../zookeeper/client/recipes.js';
 import { JOB_TOPICS } from './events.js';
 import type { JobStore } from './store.js';
-import { TopicReader } from './topicReader.js';
+import { TopicReader } from '../topicReader.js';
 import type { JobView } from './view.js';
 
 export const CHECKPOINT_KEY = '__checkpoint__';
@@ -43,6 +43,8 @@ interface CheckpointRecord {
   instance: string;
   at: string;
   offsets: Record<string, number>;
+  /** Owner epochs per partition as folded up to `offsets` (fence.ts); absent in older checkpoints. */
+  epochs?: Record<string, number>;
 }
 
 export interface SnapshotWriterOptions {
@@ -95,7 +97,15 @@ export class SnapshotWriter {
       const offsets = Object.fromEntries([...batch.offsets].map(([p, o]) => [String(p), o]));
       const key = JSON.stringify(offsets);
       if (key === this.lastCheckpoint) return { jobs, checkpoint: false };
-      const record: CheckpointRecord = { v: 1, kind: 'checkpoint', instance: this.instance, at: new Date(nowMs).toISOString(), offsets };
+      const epochs = Object.fromEntries(batch.ownerEpochs.map(([p, e]) => [String(p), e]));
+      const record: CheckpointRecord = {
+        v: 1,
+        kind: 'checkpoint',
+        instance: this.instance,
+        at: new Date(nowMs).toISOString(),
+        offsets,
+        epochs,
+      };
       await this.producer.send({
         messages: [{ topic: JOB_TOPICS.jobs, key: CHECKPOINT_KEY, value: JSON.stringify(record) }],
       });
@@ -178,7 +188,10 @@ export async function rebuildFromSnapshots(
   // Without a checkpoint the views stay (the fold ignores what they already hold) and
   // cluster-events is read from its start.
   const resumeAt = new Map(Object.entries(checkpoint?.offsets ?? {}).map(([p, o]) => [Number(p), o]));
-  store.loadSnapshots(new Map(), resumeAt);
+  const epochs = Object.entries(checkpoint?.epochs ?? {})
+    .map(([p, e]): [number, number] => [Number(p), e])
+    .filter(([p, e]) => Number.isInteger(p) && Number.isSafeInteger(e));
+  store.loadSnapshots(new Map(), resumeAt, epochs);
   logger.info({ jobs, checkpoint: checkpoint?.at ?? null, resumeAt: Object.fromEntries(resumeAt) }, 'rebuilt the job view from snapshots');
   return { jobs, checkpoint: checkpoint !== undefined };
 }

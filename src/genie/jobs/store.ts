@@ -133,6 +133,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_job ON events(job_id, seq);
 CREATE TABLE IF NOT EXISTS offsets (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL);
+-- The highest owner epoch folded per partition (fence.ts), kept with the offsets it goes with.
+CREATE TABLE IF NOT EXISTS owner_epochs (partition INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
 -- Pruned jobs whose tombstone is not yet on the compacted topic.
 CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY);
 `;
@@ -254,6 +256,10 @@ function prepareStatements(db: Database.Database) {
       'INSERT INTO offsets (partition, next_offset) VALUES (?, ?) ON CONFLICT(partition) DO UPDATE SET next_offset = excluded.next_offset',
     ),
     offsets: db.prepare('SELECT partition, next_offset FROM offsets'),
+    setOwnerEpoch: db.prepare(
+      'INSERT INTO owner_epochs (partition, epoch) VALUES (?, ?) ON CONFLICT(partition) DO UPDATE SET epoch = MAX(epoch, excluded.epoch)',
+    ),
+    ownerEpochs: db.prepare('SELECT partition, epoch FROM owner_epochs'),
     history: db.prepare('SELECT partition, offset, type, at, attempt, json FROM events WHERE job_id = ? ORDER BY seq LIMIT ?'),
     rowidOf: db.prepare('SELECT rowid FROM jobs WHERE id = ?').pluck(),
     deleteJob: db.prepare('DELETE FROM jobs WHERE id = ?'),
@@ -320,6 +326,12 @@ export class JobStore {
   nextOffsets(): Map<number, number> {
     const rows = this.stmt.offsets.all() as { partition: number; next_offset: number }[];
     return new Map(rows.map((r) => [r.partition, r.next_offset]));
+  }
+
+  /** The owner epochs folded so far (fence.ts), per partition. */
+  ownerEpochs(): [number, number][] {
+    const rows = this.stmt.ownerEpochs.all() as { partition: number; epoch: number }[];
+    return rows.map((r) => [r.partition, r.epoch]);
   }
 
   /** The stored view and its rowid. */
@@ -404,7 +416,11 @@ export class JobStore {
    * A job's row is written once per batch, however many of its events the batch holds: each
    * write rewrites the whole row and its index entries, and a job has five or so events.
    */
-  applyBatch(records: readonly ConsumedRecord[], nextOffsets: ReadonlyMap<number, number>): FoldedEvent[] {
+  applyBatch(
+    records: readonly ConsumedRecord[],
+    nextOffsets: ReadonlyMap<number, number>,
+    ownerEpochs: Iterable<readonly [number, number]> = [],
+  ): FoldedEvent[] {
     return this.db.transaction(() => {
       const folded: FoldedEvent[] = [];
       const touched = new Map<string, TouchedJob>();
@@ -438,6 +454,7 @@ export class JobStore {
         if (count !== undefined) this.trimHistory(id, count);
       }
       for (const [partition, next] of nextOffsets) this.stmt.setOffset.run(partition, next);
+      for (const [partition, epoch] of ownerEpochs) this.stmt.setOwnerEpoch.run(partition, epoch);
       return folded;
     })();
   }
@@ -565,13 +582,15 @@ export class JobStore {
     jobs: { id: string; version: number; view: string }[];
     tombstones: string[];
     offsets: Map<number, number>;
+    /** The owner epochs folded up to those offsets (fence.ts), for the checkpoint. */
+    ownerEpochs: [number, number][];
     complete: boolean;
   } {
     return this.db.transaction(() => {
       const jobs = this.stmt.dirty.all(batchMax) as { id: string; version: number; view: string }[];
       const tombstones = this.stmt.tombstones.all(batchMax) as string[];
       const dirty = this.stmt.dirtyCount.get() as number;
-      return { jobs, tombstones, offsets: this.nextOffsets(), complete: dirty <= jobs.length };
+      return { jobs, tombstones, offsets: this.nextOffsets(), ownerEpochs: this.ownerEpochs(), complete: dirty <= jobs.length };
     })();
   }
 
@@ -589,7 +608,11 @@ export class JobStore {
   }
 
   /** Loads views read from the compacted topic into an empty store (a view null = tombstone). */
-  loadSnapshots(views: ReadonlyMap<string, JobView | null>, offsets: ReadonlyMap<number, number>): void {
+  loadSnapshots(
+    views: ReadonlyMap<string, JobView | null>,
+    offsets: ReadonlyMap<number, number>,
+    ownerEpochs: Iterable<readonly [number, number]> = [],
+  ): void {
     this.db.transaction(() => {
       for (const [id, view] of views) {
         if (view === null) this.removeJob(id, false);
@@ -598,6 +621,7 @@ export class JobStore {
       // They are on the topic already; only later changes need snapshots.
       this.stmt.markAllSnapshotted.run();
       for (const [partition, next] of offsets) this.stmt.setOffset.run(partition, next);
+      for (const [partition, epoch] of ownerEpochs) this.stmt.setOwnerEpoch.run(partition, epoch);
     })();
   }
 }

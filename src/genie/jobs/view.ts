@@ -4,6 +4,9 @@
 // crash or a rebuild from a snapshot is harmless.
 //
 // Rules beyond the state table of docs/JOBS.md:
+// - A `job.queued` marked `parked` (the scheduler's, from a delay record) queues only the attempt
+//   the view is waiting for (created, or retrying to it); fencing may have dropped the job.retrying
+//   that parked another (docs/JOBS.md "Partition ownership and fencing").
 // - Terminal states (completed, dead, cancelled) change only on a `job.queued` with a higher
 //   attempt (a user's retry or redrive). Facts of older attempts are ignored (a `job.completed`
 //   of attempt 1 arriving after `job.retrying` to attempt 2 does not end the job).
@@ -184,6 +187,9 @@ function fold(v: JobView | undefined, e: JobEvent, pos: EventPosition): JobView 
         runAt: null,
       });
       if (v === undefined) return queued(viewFromSpec(e.spec, 'queued', e.at, pos));
+      // A parked run (retry, delayed job) due: only the attempt its counted job.retrying (or the
+      // delayed job's request) named; one a fenced owner parked never restarts or advances a job.
+      if (e.parked === true) return e.attempt === v.attempt && (v.state === 'created' || v.state === 'retrying') ? queued(v) : v;
       if (isTerminal(v.state)) {
         // A user's retry or redrive starts a new run: the old run's end no longer describes the job.
         if (e.attempt <= v.attempt) return v;

@@ -4,7 +4,8 @@
 // (read-only), so it works the same against Apache Kafka in ZooKeeper mode; offsets and groups
 // come from the Kafka Admin API through @platformatic/kafka.
 
-import { statfs } from 'node:fs/promises';
+import { readdir, stat, statfs } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Admin } from '@platformatic/kafka';
 import {
   decodeController,
@@ -29,6 +30,7 @@ import type {
   OffsetsSnapshot,
   PartitionSnapshot,
   ZkSnapshot,
+  ZkTxnLogSnapshot,
 } from './snapshot.js';
 
 /** Topics read per round; a cluster with more is reported as an error, not half-read. */
@@ -37,6 +39,8 @@ export const topicsMax = 2000;
 export const partitionsMax = 50_000;
 /** Consumer groups described per round. */
 export const groupsMax = 1000;
+/** Transaction log files looked at per watched ZooKeeper dir; more is reported as an error. */
+export const txnLogFilesMax = 100_000;
 /** A jobs /metrics body larger than this is refused. */
 export const jobsMetricsBytesMax = 4 * 1024 * 1024;
 
@@ -224,6 +228,57 @@ export async function collectDisks(dirs: readonly string[]): Promise<{ disks: Di
     }
   }
   return { disks, errors };
+}
+
+const TXN_LOG_NAME = /^log\.([0-9a-fA-F]{1,16})$/;
+
+/**
+ * ZooKeeper's transaction logs in one dataLogDir (or dataDir): `version-2/log.<first zxid hex>`.
+ * The dir may be given with or without its `version-2` part.
+ */
+export async function collectZkTxnLog(dir: string): Promise<ZkTxnLogSnapshot> {
+  const logDir = basename(dir) === 'version-2' ? dir : join(dir, 'version-2');
+  let names: string[];
+  try {
+    names = await readdir(logDir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${dir}: no version-2 directory; give ZooKeeper's dataLogDir (or its dataDir)`);
+    throw new Error(`${logDir}: ${(e as Error).message}`);
+  }
+  const logs = names.filter((n) => TXN_LOG_NAME.test(n));
+  if (logs.length > txnLogFilesMax) throw new Error(`${logDir}: ${logs.length} log files; the monitor reads at most ${txnLogFilesMax}`);
+  let bytes = 0;
+  let files = 0;
+  let oldest: bigint | undefined;
+  for (const name of logs) {
+    let size: number;
+    try {
+      size = (await stat(join(logDir, name))).size;
+    } catch {
+      continue; // purged between readdir and stat
+    }
+    bytes += size;
+    files++;
+    const zxid = BigInt(`0x${TXN_LOG_NAME.exec(name)![1]}`);
+    if (oldest === undefined || zxid < oldest) oldest = zxid;
+  }
+  // A zxid is epoch << 32 | counter: exact as a double while the epoch stays below 2^21.
+  return { path: dir, bytes, files, oldestZxid: oldest === undefined ? undefined : Number(oldest) };
+}
+
+/** collectZkTxnLog for each dir; a dir that cannot be read is an error, the others are reported. */
+export async function collectZkTxnLogs(dirs: readonly string[]): Promise<{ logs: ZkTxnLogSnapshot[]; errors: string[] }> {
+  const logs: ZkTxnLogSnapshot[] = [];
+  const errors: string[] = [];
+  for (const dir of dirs) {
+    try {
+      logs.push(await collectZkTxnLog(dir));
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  return { logs, errors };
 }
 
 /** Sums of the job counters in a Prometheus text exposition (pure). */

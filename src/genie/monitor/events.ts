@@ -140,6 +140,7 @@ export function snapshotRecord(s: Snapshot, monitor: string, firing: number) {
         }))
       : null,
     disks: s.disks ?? null,
+    zkTxnLogs: s.zkLogs ?? null,
     jobs: s.jobs ?? null,
   };
 }

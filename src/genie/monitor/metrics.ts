@@ -43,6 +43,17 @@ export class MonitorMetrics {
       groupMembers: gauge('kafka_consumergroup_members', 'Amount of members in a consumer group', ['consumergroup']),
       diskFree: gauge('clustergenie_disk_free_bytes', 'Free bytes (available to unprivileged users) of a watched directory', ['path']),
       diskSize: gauge('clustergenie_disk_size_bytes', 'Size in bytes of the file system holding a watched directory', ['path']),
+      txnLogBytes: gauge(
+        'clustergenie_zookeeper_txnlog_bytes',
+        'Bytes of ZooKeeper transaction log files (version-2/log.*) in a watched dir',
+        ['path'],
+      ),
+      txnLogFiles: gauge('clustergenie_zookeeper_txnlog_files', 'ZooKeeper transaction log files in a watched dir', ['path']),
+      txnLogOldest: gauge(
+        'clustergenie_zookeeper_txnlog_oldest_zxid',
+        'First zxid of the oldest transaction log file in a watched dir (rises when old logs are purged)',
+        ['path'],
+      ),
       zkUp: gauge('clustergenie_zookeeper_member_up', '1 if the ZooKeeper member answered mntr with a server state', ['member']),
       zkLeader: gauge('clustergenie_zookeeper_member_leader', '1 if the ZooKeeper member reports zk_server_state leader', ['member']),
       firing: gauge('clustergenie_alerts_firing', 'Alerts firing, by name and severity', ['alertname', 'severity']),
@@ -106,6 +117,11 @@ export class MonitorMetrics {
     for (const d of s.disks ?? []) {
       g.diskFree.set({ path: d.path }, d.freeBytes);
       g.diskSize.set({ path: d.path }, d.sizeBytes);
+    }
+    for (const l of s.zkLogs ?? []) {
+      g.txnLogBytes.set({ path: l.path }, l.bytes);
+      g.txnLogFiles.set({ path: l.path }, l.files);
+      if (l.oldestZxid !== undefined) g.txnLogOldest.set({ path: l.path }, l.oldestZxid);
     }
     for (const m of s.zk?.members ?? []) {
       g.zkUp.set({ member: m.member }, m.up ? 1 : 0);

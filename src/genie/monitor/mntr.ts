@@ -114,3 +114,41 @@ export function fetchMntr(host: string, port: number, timeoutMs = mntrTimeoutMsD
     sock.on('close', () => finish(parseMntr(Buffer.concat(chunks).toString('utf8'))));
   });
 }
+
+/** A `srvr` reply longer than this is cut (they are ~300 bytes). */
+export const srvrReplyBytesMax = 16 * 1024;
+
+/** What `srvr` adds to mntr: the zxid (mntr has none) and the mode (srvr is whitelisted by default, mntr is not). */
+export interface SrvrFigures {
+  zxid?: string;
+  mode?: string;
+}
+
+/** `srvr` reply → zxid and mode (pure). */
+export function parseSrvr(text: string): SrvrFigures {
+  const out: SrvrFigures = {};
+  const zxid = /^Zxid:\s*(0x[0-9a-fA-F]+)/m.exec(text)?.[1];
+  const mode = /^Mode: (\S+)$/m.exec(text)?.[1];
+  if (zxid !== undefined) out.zxid = zxid;
+  if (mode !== undefined) out.mode = mode;
+  return out;
+}
+
+/** Sends `srvr`; any failure is an empty result (mntr decides up or down). */
+export function fetchSrvr(host: string, port: number, timeoutMs: number): Promise<SrvrFigures> {
+  return new Promise((resolve) => {
+    let text = '';
+    const sock = createConnection({ host, port });
+    const timer = setTimeout(() => sock.destroy(), timeoutMs);
+    sock.on('connect', () => sock.write('srvr'));
+    sock.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.length > srvrReplyBytesMax) sock.destroy();
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(parseSrvr(text));
+    });
+  });
+}

@@ -12,7 +12,17 @@ import { LeaderElection } from '../../zookeeper/client/recipes.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import type { EncodedEvent } from '../jobs/events.js';
 import { clientBase, ensureTopics, type KafkaEndpoint, Publisher } from '../kafka.js';
-import { collectDisks, collectGroups, collectJobs, collectKafka, collectOffsets, collectZk, type HostPort } from './collect.js';
+import { collectControllerViews } from './controllerViews.js';
+import {
+  collectDisks,
+  collectGroups,
+  collectJobs,
+  collectKafka,
+  collectOffsets,
+  collectZk,
+  collectZkTxnLogs,
+  type HostPort,
+} from './collect.js';
 import { encodeAlertEvent, encodeSnapshot, MONITOR_TOPICS, monitorTopics } from './events.js';
 import { MonitorMetrics } from './metrics.js';
 import { type AlertEvent, emptyState, evaluate, firingAlerts, type MonitorState, type RuleConfig } from './rules.js';
@@ -33,6 +43,8 @@ export interface MonitorOptions {
   /** Members whose mntr is read each round. */
   zkMembers: HostPort[];
   watchDirs?: string[];
+  /** ZooKeeper dataLogDirs (or dataDirs) whose version-2/log.* files are watched (ZkTxnLogGrowing). */
+  zkDataDirs?: string[];
   intervalMs?: number;
   /** Per-section collection deadline; a section slower than this counts as unread this round. */
   collectTimeoutMs?: number;
@@ -91,6 +103,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     super();
     this.opts = {
       watchDirs: [],
+      zkDataDirs: [],
       intervalMs: 5000,
       collectTimeoutMs: 10_000,
       mntrTimeoutMs: 3000,
@@ -188,7 +201,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   /** Reads everything a round needs; unreadable sections stay undefined. */
   async collect(admin: Admin): Promise<{ snapshot: Snapshot; errors: Map<string, string>; brokerAddresses: Map<number, string> }> {
     const errors = new Map<string, string>();
-    const [zkSnap, kafka, disks, jobs] = await Promise.all([
+    const [zkSnap, kafka, disks, zkLogs, jobs] = await Promise.all([
       this.section(errors, 'zookeeper', () => collectZk(this.opts.zkMembers, this.opts.mntrTimeoutMs)),
       this.section(errors, 'kafka', () => collectKafka(this.opts.zk)),
       this.section(errors, 'disks', async () => {
@@ -196,6 +209,13 @@ export class Monitor extends EventEmitter<MonitorEvents> {
         if (r.errors.length > 0) errors.set('disks', r.errors.join('; '));
         return r.disks;
       }),
+      this.opts.zkDataDirs.length === 0
+        ? Promise.resolve(undefined)
+        : this.section(errors, 'zkLogs', async () => {
+            const r = await collectZkTxnLogs(this.opts.zkDataDirs);
+            if (r.errors.length > 0) errors.set('zkLogs', r.errors.join('; '));
+            return r.logs;
+          }),
       this.opts.jobsMetricsUrl === undefined
         ? Promise.resolve(undefined)
         : this.section(errors, 'jobs', () => collectJobs(this.opts.jobsMetricsUrl!, this.opts.collectTimeoutMs)),
@@ -206,6 +226,13 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     const read = kafka ? await this.section(errors, 'offsets', () => collectOffsets(admin, led)) : undefined;
     const offsets = read?.offsets;
     const groups = kafka ? await this.section(errors, 'groups', () => collectGroups(admin, offsets)) : undefined;
+    if (kafka && kafka.brokers.length > 0) {
+      const asked = await this.section(errors, 'controllerViews', () =>
+        collectControllerViews(this.opts.zk, kafka.brokers, this.opts.mntrTimeoutMs),
+      );
+      if (asked && asked.errors.length > 0) errors.set('controllerViews', asked.errors.join('; '));
+      if (asked) kafka.controllerViews = asked.views;
+    }
     const snapshot: Snapshot = { atMs: Date.now() };
     if (zkSnap) snapshot.zk = zkSnap;
     if (kafka) snapshot.kafka = kafka;
@@ -213,6 +240,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     // Lag needs end offsets; without them the groups section would read as "no lag".
     if (groups && offsets) snapshot.groups = groups;
     if (disks) snapshot.disks = disks;
+    if (zkLogs) snapshot.zkLogs = zkLogs;
     if (jobs) snapshot.jobs = jobs;
     return { snapshot, errors, brokerAddresses: read?.brokerAddresses ?? new Map() };
   }

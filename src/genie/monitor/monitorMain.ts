@@ -14,17 +14,20 @@ import { ALERT_NAMES, type RuleConfig } from './rules.js';
 import { bootstrapServers } from '../kafka.js';
 
 const USAGE = `usage: clustergenie monitor [--zookeeper <host:port,...[/chroot]>] [--bootstrap-server <host:port,...>]
-                            [--zk-members <host:port,...>] [--watch-dir <dir>]... [--interval-ms <ms>]
+                            [--zk-members <host:port,...>] [--watch-dir <dir>]... [--zk-data-dir <dir>]...
+                            [--interval-ms <ms>]
                             [--metrics-host <host>] [--metrics-port <port>] [--jobs-url <url>]
                             [--id <name>] [--log-level <level>]
                             [--for-ms <ms>] [--zk-avg-latency-ms-max <ms>] [--consumer-lag-min <messages>]
                             [--disk-free-percent-min <percent>] [--disk-free-bytes-min <bytes>]
+                            [--zk-txnlog-bytes-min <bytes>] [--zk-txnlog-window-ms <ms>]
+  --zk-data-dir: a ZooKeeper dataLogDir (or dataDir) whose version-2/log.* files are watched (ZkTxnLogGrowing).
   defaults: --zookeeper 127.0.0.1:2181, --bootstrap-server 127.0.0.1:9092, --zk-members: the --zookeeper hosts,
             --interval-ms 5000, --metrics-host 127.0.0.1, --metrics-port 9308 (kafka_exporter's; 0 = any free port),
             --id <hostname>-<pid>. --jobs-url is the Job Service's /metrics URL (job failure rate; optional).
   rule settings (docs/MONITORING.md): --for-ms replaces every rule's \`for\` duration; thresholds default to
             --zk-avg-latency-ms-max 100, --consumer-lag-min 1000, --disk-free-percent-min 10,
-            --disk-free-bytes-min 536870912.
+            --disk-free-bytes-min 536870912, --zk-txnlog-bytes-min 1073741824, --zk-txnlog-window-ms 3600000.
 `;
 
 /** Serves GET /metrics on host:port (0: any free port). */
@@ -45,6 +48,7 @@ export async function runMonitor(args: string[]): Promise<void> {
     'bootstrap-server'?: string;
     'zk-members'?: string;
     'watch-dir'?: string[];
+    'zk-data-dir'?: string[];
     'interval-ms'?: string;
     'metrics-host'?: string;
     'metrics-port'?: string;
@@ -54,6 +58,8 @@ export async function runMonitor(args: string[]): Promise<void> {
     'consumer-lag-min'?: string;
     'disk-free-percent-min'?: string;
     'disk-free-bytes-min'?: string;
+    'zk-txnlog-bytes-min'?: string;
+    'zk-txnlog-window-ms'?: string;
     id?: string;
     'log-level'?: string;
     help?: boolean;
@@ -70,6 +76,7 @@ export async function runMonitor(args: string[]): Promise<void> {
         'bootstrap-server': { type: 'string' },
         'zk-members': { type: 'string' },
         'watch-dir': { type: 'string', multiple: true },
+        'zk-data-dir': { type: 'string', multiple: true },
         'interval-ms': { type: 'string' },
         'metrics-host': { type: 'string' },
         'metrics-port': { type: 'string' },
@@ -79,6 +86,8 @@ export async function runMonitor(args: string[]): Promise<void> {
         'consumer-lag-min': { type: 'string' },
         'disk-free-percent-min': { type: 'string' },
         'disk-free-bytes-min': { type: 'string' },
+        'zk-txnlog-bytes-min': { type: 'string' },
+        'zk-txnlog-window-ms': { type: 'string' },
         id: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -94,7 +103,10 @@ export async function runMonitor(args: string[]): Promise<void> {
       const forMs = intOption('for-ms', values['for-ms'], 0, 0);
       rules.forMs = Object.fromEntries(ALERT_NAMES.map((n) => [n, forMs]));
     }
-    const threshold = (flag: string, key: 'zkAvgLatencyMsMax' | 'consumerLagMin' | 'diskFreePercentMin' | 'diskFreeBytesMin'): void => {
+    const threshold = (
+      flag: string,
+      key: 'zkAvgLatencyMsMax' | 'consumerLagMin' | 'diskFreePercentMin' | 'diskFreeBytesMin' | 'zkTxnLogBytesMin',
+    ): void => {
       const text = (values as Record<string, string | undefined>)[flag];
       if (text === undefined) return;
       const n = Number(text);
@@ -105,6 +117,10 @@ export async function runMonitor(args: string[]): Promise<void> {
     threshold('consumer-lag-min', 'consumerLagMin');
     threshold('disk-free-percent-min', 'diskFreePercentMin');
     threshold('disk-free-bytes-min', 'diskFreeBytesMin');
+    threshold('zk-txnlog-bytes-min', 'zkTxnLogBytesMin');
+    if (values['zk-txnlog-window-ms'] !== undefined) {
+      rules.zkTxnLogWindowMs = intOption('zk-txnlog-window-ms', values['zk-txnlog-window-ms'], 0, 1000);
+    }
   } catch (e) {
     process.stderr.write(`clustergenie monitor: ${(e as Error).message}\n${USAGE}`);
     process.exitCode = 2;
@@ -126,6 +142,7 @@ export async function runMonitor(args: string[]): Promise<void> {
     kafka: { bootstrapBrokers, clientId: `monitor-${id}` },
     zkMembers: members,
     watchDirs: values['watch-dir'] ?? [],
+    zkDataDirs: values['zk-data-dir'] ?? [],
     intervalMs,
     ...(values['jobs-url'] !== undefined ? { jobsMetricsUrl: values['jobs-url'] } : {}),
     rules,

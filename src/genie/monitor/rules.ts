@@ -8,7 +8,7 @@
 import type { GroupSnapshot, Snapshot } from './snapshot.js';
 
 export type Severity = 'critical' | 'warning';
-type Section = 'zk' | 'kafka' | 'offsets' | 'groups' | 'disks' | 'jobs';
+type Section = 'zk' | 'kafka' | 'offsets' | 'groups' | 'disks' | 'zkLogs' | 'jobs';
 
 export const ALERT_RULES = {
   ZkSplitBrain: { severity: 'critical', section: 'zk', forMs: 0 },
@@ -17,7 +17,9 @@ export const ALERT_RULES = {
   ZkMemberDown: { severity: 'warning', section: 'zk', forMs: 30_000 },
   ZkMemberNotSynced: { severity: 'warning', section: 'zk', forMs: 60_000 },
   ZkLatencyHigh: { severity: 'warning', section: 'zk', forMs: 120_000 },
-  KafkaControllerSplitBrain: { severity: 'critical', section: 'kafka', forMs: 0 },
+  // 10 s: a handover has both brokers naming themselves for the moment the new controller's
+  // UpdateMetadata takes to reach the old one; a deposed controller still acting lasts longer.
+  KafkaControllerSplitBrain: { severity: 'critical', section: 'kafka', forMs: 10_000 },
   KafkaBrokerDown: { severity: 'critical', section: 'kafka', forMs: 30_000 },
   KafkaUnderReplicatedPartitions: { severity: 'warning', section: 'kafka', forMs: 60_000 },
   KafkaOfflinePartitions: { severity: 'critical', section: 'kafka', forMs: 15_000 },
@@ -26,6 +28,7 @@ export const ALERT_RULES = {
   JobsDeadLetterGrowing: { severity: 'warning', section: 'offsets', forMs: 0 },
   JobsFailureRateHigh: { severity: 'warning', section: 'jobs', forMs: 120_000 },
   DiskSpaceLow: { severity: 'critical', section: 'disks', forMs: 60_000 },
+  ZkTxnLogGrowing: { severity: 'warning', section: 'zkLogs', forMs: 300_000 },
 } as const satisfies Record<string, { severity: Severity; section: Section; forMs: number }>;
 
 export type AlertName = keyof typeof ALERT_RULES;
@@ -50,6 +53,12 @@ export interface RuleConfig {
   jobsFailureRatioMax: number;
   jobsFailureWindowMs: number;
   jobsSubmittedMin: number;
+  /**
+   * ZkTxnLogGrowing: a watched ZooKeeper data dir's transaction logs total more than this, grew
+   * within zkTxnLogWindowMs, and no old log file was deleted within it (no purge ran).
+   */
+  zkTxnLogBytesMin: number;
+  zkTxnLogWindowMs: number;
 }
 
 export const ruleConfigDefaults: RuleConfig = {
@@ -64,6 +73,8 @@ export const ruleConfigDefaults: RuleConfig = {
   jobsFailureRatioMax: 0.2,
   jobsFailureWindowMs: 300_000,
   jobsSubmittedMin: 20,
+  zkTxnLogBytesMin: 1024 * 1024 * 1024,
+  zkTxnLogWindowMs: 3_600_000,
 };
 
 /** Samples kept per growth series (one per round; 5 s rounds over a 10 min window need 120). */
@@ -168,6 +179,14 @@ function seriesValues(s: Snapshot, cfg: RuleConfig): Map<Section, Map<string, nu
     const dlq = s.offsets.partitions.filter((p) => p.topic === cfg.deadLetterTopic);
     out.set('offsets', new Map(dlq.length > 0 ? [[`dlq|${cfg.deadLetterTopic}`, dlq.reduce((n, p) => n + p.current, 0)]] : []));
   }
+  if (s.zkLogs) {
+    const logs = new Map<string, number>();
+    for (const l of s.zkLogs) {
+      logs.set(`txlog|bytes|${l.path}`, l.bytes);
+      if (l.oldestZxid !== undefined) logs.set(`txlog|oldest|${l.path}`, l.oldestZxid);
+    }
+    out.set('zkLogs', logs);
+  }
   if (s.jobs) {
     out.set(
       'jobs',
@@ -180,10 +199,14 @@ function seriesValues(s: Snapshot, cfg: RuleConfig): Map<Section, Map<string, nu
   return out;
 }
 
-const sectionOfSeries = (key: string): Section => (key.startsWith('lag|') ? 'groups' : key.startsWith('dlq|') ? 'offsets' : 'jobs');
+const sectionOfSeries = (key: string): Section =>
+  key.startsWith('lag|') ? 'groups' : key.startsWith('dlq|') ? 'offsets' : key.startsWith('txlog|') ? 'zkLogs' : 'jobs';
 
 function windowOf(section: Section, cfg: RuleConfig): number {
-  return section === 'groups' ? cfg.lagWindowMs : section === 'offsets' ? cfg.deadLetterWindowMs : cfg.jobsFailureWindowMs;
+  if (section === 'groups') return cfg.lagWindowMs;
+  if (section === 'offsets') return cfg.deadLetterWindowMs;
+  if (section === 'zkLogs') return cfg.zkTxnLogWindowMs;
+  return cfg.jobsFailureWindowMs;
 }
 
 function updateSeries(prev: MonitorState['series'], s: Snapshot, nowMs: number, cfg: RuleConfig): Map<string, readonly Sample[]> {
@@ -297,15 +320,17 @@ function kafkaCandidates(s: Snapshot, brokersSeen: ReadonlySet<number>): Candida
     }
   }
   if (k.controllerViews && k.controllerViews.length > 0) {
+    // Only brokers naming themselves count (Kafka's ActiveControllerCount): a broker naming another
+    // has stale metadata, normal for a moment after a failover. Two claimants, or one that is not
+    // /controller's broker, is a deposed controller still acting.
     const claimants = new Set(k.controllerViews.filter((v) => v.broker === v.controller).map((v) => v.broker));
-    const views = new Set(k.controllerViews.map((v) => v.controller));
-    if (k.controller !== undefined) views.add(k.controller);
-    if (claimants.size > 1 || views.size > 1) {
+    const zombie = k.controller !== undefined && [...claimants].some((b) => b !== k.controller);
+    if (claimants.size > 1 || zombie) {
       out.push({
         name: 'KafkaControllerSplitBrain',
         labels: {},
         summary: `Brokers disagree on the controller: /controller=${k.controller ?? 'none'}, views ${k.controllerViews.map((v) => `${v.broker}→${v.controller}`).join(', ')}`,
-        value: Math.max(claimants.size, views.size),
+        value: claimants.size,
       });
     }
   }
@@ -412,6 +437,30 @@ function diskCandidates(s: Snapshot, cfg: RuleConfig): Candidate[] {
   return out;
 }
 
+/**
+ * ZkTxnLogGrowing: "the transaction log growing without purge". Over the window, the logs grew
+ * (a new file, or a preallocation step) while the oldest log file stayed the same (nothing deleted
+ * old logs: autopurge is off, or its purgeInterval is longer than the window), and they are big
+ * enough to matter. A purge moves the oldest file up and clears the alert at once.
+ */
+function zkTxnLogCandidates(s: Snapshot, series: ReadonlyMap<string, readonly Sample[]>, cfg: RuleConfig): Candidate[] {
+  const out: Candidate[] = [];
+  for (const l of s.zkLogs ?? []) {
+    if (l.bytes <= cfg.zkTxnLogBytesMin) continue;
+    const grew = growth(series.get(`txlog|bytes|${l.path}`));
+    const oldest = series.get(`txlog|oldest|${l.path}`);
+    if (grew === undefined || grew <= 0 || !oldest || oldest.length < 2) continue;
+    if (oldest.some((x) => x.value !== oldest[0]!.value)) continue; // purged within the window
+    out.push({
+      name: 'ZkTxnLogGrowing',
+      labels: { path: l.path },
+      summary: `${l.path}: ZooKeeper transaction logs hold ${l.bytes} bytes in ${l.files} file(s), up ${grew} within ${cfg.zkTxnLogWindowMs / 1000} s, and no old log was purged (autopurge.purgeInterval off or longer than that)`,
+      value: l.bytes,
+    });
+  }
+  return out;
+}
+
 // ---- evaluation
 
 function sectionKnown(s: Snapshot, section: Section): boolean {
@@ -435,6 +484,7 @@ export function evaluate(
     ...kafkaCandidates(snapshot, prev.brokersSeen),
     ...growthCandidates(snapshot, series, cfg),
     ...diskCandidates(snapshot, cfg),
+    ...zkTxnLogCandidates(snapshot, series, cfg),
   ];
 
   const alerts = new Map<string, Alert>();

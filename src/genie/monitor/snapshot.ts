@@ -74,6 +74,23 @@ export interface DiskSnapshot {
   sizeBytes: number;
 }
 
+/**
+ * One watched ZooKeeper data dir's transaction logs: the `version-2/log.<first zxid hex>` files of
+ * its dataLogDir (or dataDir when the logs live there).
+ */
+export interface ZkTxnLogSnapshot {
+  /** The directory as configured (the alert label `path`). */
+  path: string;
+  /** Sum of the log files' sizes (ZooKeeper preallocates them in preAllocSize steps, 64 MiB by default). */
+  bytes: number;
+  files: number;
+  /**
+   * The first zxid of the oldest log file (from its name), undefined without log files. It moves
+   * up only when something deletes old logs: autopurge, or `zkCleanup.sh` run by hand or cron.
+   */
+  oldestZxid: number | undefined;
+}
+
 /** Counter totals from the Job Service's /metrics (summed over job types). */
 export interface JobsSnapshot {
   submittedTotal: number;
@@ -88,5 +105,6 @@ export interface Snapshot {
   offsets?: OffsetsSnapshot;
   groups?: GroupSnapshot[];
   disks?: DiskSnapshot[];
+  zkLogs?: ZkTxnLogSnapshot[];
   jobs?: JobsSnapshot;
 }

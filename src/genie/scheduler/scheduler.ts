@@ -26,7 +26,8 @@ import type { ConnectedInfo, Watcher } from '../../zookeeper/client/types.js';
 import { Err } from '../../zookeeper/protocol/constants.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { encodeJobEvent, JOB_EVENT_SCHEMA_VERSION, JOB_TOPICS, JOB_ZK_PATHS, type JobEvent, jobKey } from '../jobs/events.js';
-import { clientBase, closeConsumer, type KafkaEndpoint, Publisher } from '../kafka.js';
+import { GroupConsumer } from '../groupConsumer.js';
+import { clientBase, type KafkaEndpoint, Publisher } from '../kafka.js';
 import {
   nextTick,
   parseScheduleRecord,
@@ -90,6 +91,7 @@ const clampTimer = (ms: number): number => Math.min(TIMER_MAX_MS, Math.max(0, ms
 
 /** The delay topic → cluster-events, for one term. */
 class DelayLoop {
+  private group: GroupConsumer<string, string, string, string> | undefined;
   private consumer: Consumer<string, string, string, string> | undefined;
   private stream: MessagesStream<string, string, string, string> | undefined;
   private readonly queue: DelayQueue;
@@ -113,35 +115,57 @@ class DelayLoop {
 
   async start(): Promise<void> {
     const { opts } = this.ctx;
-    const consumer = new Consumer<string, string, string, string>({
-      ...clientBase(opts.kafka),
-      groupId: opts.groupId,
-      deserializers: stringDeserializers,
-      autocommit: false,
-      sessionTimeout: opts.consumerSessionTimeoutMs,
-      rebalanceTimeout: opts.consumerSessionTimeoutMs + 5000,
-      heartbeatInterval: Math.max(100, Math.floor(opts.consumerSessionTimeoutMs / 10)),
-      maxWaitTime: 500,
-      maxBytes: FETCH_BYTES_MAX,
+    this.group = new GroupConsumer<string, string, string, string>({
+      name: 'scheduler',
+      log: this.ctx.log,
+      create: () =>
+        new Consumer<string, string, string, string>({
+          ...clientBase(opts.kafka),
+          groupId: opts.groupId,
+          deserializers: stringDeserializers,
+          autocommit: false,
+          sessionTimeout: opts.consumerSessionTimeoutMs,
+          rebalanceTimeout: opts.consumerSessionTimeoutMs + 5000,
+          heartbeatInterval: Math.max(100, Math.floor(opts.consumerSessionTimeoutMs / 10)),
+          maxWaitTime: 500,
+          maxBytes: FETCH_BYTES_MAX,
+        }),
+      consume: {
+        topics: [JOB_TOPICS.delay],
+        mode: 'committed',
+        fallbackMode: 'earliest',
+        autocommit: false,
+        highWaterMark: STREAM_BUFFERED_MESSAGES_MAX,
+      },
+      hooks: {
+        onConsumer: (consumer) => {
+          this.consumer = consumer;
+          consumer.on('consumer:group:join', (p) =>
+            this.assign(p.assignments?.find((a) => a.topic === JOB_TOPICS.delay)?.partitions ?? []),
+          );
+        },
+        onStream: (stream) => {
+          this.stream = stream;
+          this.paused = false;
+          stream.on('data', (m: StringMessage) => this.onMessage(m));
+        },
+        // A new member (the coordinator was lost): what it is assigned is read again from the commits.
+        onReplaced: () => {
+          this.assign([]);
+          this.consumer = undefined;
+          this.stream = undefined;
+        },
+        onError: (e) => this.onFatal(e),
+      },
     });
-    this.consumer = consumer;
-    consumer.on('consumer:group:join', (p) => {
-      const mine = p.assignments?.find((a) => a.topic === JOB_TOPICS.delay)?.partitions ?? [];
-      this.assigned = new Set(mine);
-      this.queue.retainPartitions(mine);
-      for (const part of [...this.committed.keys()]) if (!this.assigned.has(part)) this.committed.delete(part);
-      this.ctx.log.info({ partitions: mine }, 'delay partitions assigned');
-    });
-    const stream = await consumer.consume({
-      topics: [JOB_TOPICS.delay],
-      mode: 'committed',
-      fallbackMode: 'earliest',
-      autocommit: false,
-      highWaterMark: STREAM_BUFFERED_MESSAGES_MAX,
-    });
-    this.stream = stream;
-    stream.on('error', (e) => this.onFatal(e));
-    stream.on('data', (m: StringMessage) => this.onMessage(m));
+    await this.group.start();
+  }
+
+  private assign(mine: number[]): void {
+    this.assigned = new Set(mine);
+    this.queue.retainPartitions(mine);
+    for (const part of [...this.committed.keys()]) if (!this.assigned.has(part)) this.committed.delete(part);
+    this.ctx.log.info({ partitions: mine }, 'delay partitions assigned');
   }
 
   private onMessage(m: StringMessage): void {
@@ -235,8 +259,7 @@ class DelayLoop {
     if (this.commitTimer) clearTimeout(this.commitTimer);
     this.timer = this.commitTimer = undefined;
     if (finalCommit) await this.commit().catch(() => undefined);
-    await this.stream?.close().catch(() => undefined);
-    await closeConsumer(this.consumer);
+    await this.group?.close();
   }
 }
 

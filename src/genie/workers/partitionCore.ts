@@ -18,6 +18,7 @@ import {
   type JobSpec,
   jobKey,
 } from '../jobs/events.js';
+import { OwnerFence } from '../jobs/fence.js';
 import {
   boundedError,
   boundedResult,
@@ -69,9 +70,15 @@ export interface PartitionCoreOptions {
   rememberedJobIdsMax?: number;
   /** Serialized size above which a handler's result is replaced by a note saying so. */
   resultBytesMax?: number;
+  /**
+   * This owner's epoch: the offset of the owner marker it wrote here (fence.ts). Its facts carry
+   * it; the catch-up ends just past it. Absent: facts carry no epoch (tests of other rules).
+   */
+  epoch?: bigint;
 }
 
 export const partitionCoreDefaults = { rememberedJobIdsMax: 100_000, resultBytesMax: 256 * 1024 };
+type Defaulted = keyof typeof partitionCoreDefaults;
 
 type Phase =
   | 'unknown' // only a command or fact without a spec was seen
@@ -115,13 +122,20 @@ export interface PartitionCoreStats {
   staleQueued: number;
   /** Jobs found unfinished without a spec to run them with (their requested/queued is before the range). */
   unrunnable: number;
+  /** Facts of a former owner that landed after a newer owner's marker (ignored). */
+  fenced: number;
 }
 
 export class PartitionCore {
   readonly partition: number;
   readonly catchUpEndOffset: bigint;
-  private readonly o: Required<PartitionCoreOptions>;
+  private readonly o: Required<Pick<PartitionCoreOptions, Defaulted>> & PartitionCoreOptions;
   private readonly producer: string;
+  private readonly epoch: number | undefined;
+  /** The partition's highest owner epoch seen (one partition of fence.ts's rule). */
+  private readonly fence = new OwnerFence();
+  /** Set when another worker's marker follows ours: it owns the partition now. */
+  private supersededBy: string | undefined;
   private next: bigint;
   private catching = true;
   /** Insertion order = least recently touched first (for forgetting). */
@@ -129,7 +143,7 @@ export class PartitionCore {
   /** Hold id → offset held. */
   private readonly holds = new Map<number, bigint>();
   private holdSeq = 0;
-  readonly stats: PartitionCoreStats = { malformed: 0, duplicates: 0, staleQueued: 0, unrunnable: 0 };
+  readonly stats: PartitionCoreStats = { malformed: 0, duplicates: 0, staleQueued: 0, unrunnable: 0, fenced: 0 };
 
   constructor(o: PartitionCoreOptions) {
     this.o = { ...partitionCoreDefaults, ...o };
@@ -137,6 +151,16 @@ export class PartitionCore {
     this.producer = `worker/${o.workerId}`;
     this.next = o.startOffset;
     this.catchUpEndOffset = o.catchUpEndOffset;
+    this.epoch = o.epoch === undefined ? undefined : Number(o.epoch);
+  }
+
+  /**
+   * The worker whose owner marker came after this core's: this worker's facts no longer count
+   * here, so the shell stops acting for the partition (and claims it again if the group still
+   * assigns it). Undefined while this core is the partition's newest owner.
+   */
+  get superseded(): string | undefined {
+    return this.supersededBy;
   }
 
   get catchingUp(): boolean {
@@ -176,9 +200,11 @@ export class PartitionCore {
       if (this.catching) throw new Error('an undecoded record during catch-up');
       return out;
     }
-    if (input.kind === 'malformed') this.deadLetterMalformed(offset, input, now, out);
+    if (input.kind === 'marker') this.ownerMarker(offset, input.worker);
+    else if (input.kind === 'malformed') this.deadLetterMalformed(offset, input, now, out);
     else if (input.kind === 'event') {
-      if (this.catching) this.fold(input.event, input.key, offset);
+      if (!this.fence.admits(this.partition, input.event)) this.stats.fenced++;
+      else if (this.catching) this.fold(input.event, input.key, offset);
       else this.act(input.event, input.key, offset, now, out);
     }
     if (this.catching && this.next >= this.catchUpEndOffset) out.push(...this.endCatchUp(now));
@@ -285,6 +311,12 @@ export class PartitionCore {
     this.holds.delete(token);
   }
 
+  /** A worker took the partition at `offset` (fence.ts); a marker after our own means we lost it. */
+  private ownerMarker(offset: bigint, worker: string): void {
+    this.fence.marker(this.partition, Number(offset));
+    if (this.epoch !== undefined && Number(offset) > this.epoch) this.supersededBy = worker;
+  }
+
   // --- catch-up: build state only (rule 1) ---
 
   private fold(e: JobEvent, recordKey: string | null, offset: bigint): void {
@@ -306,7 +338,7 @@ export class PartitionCore {
       t.stayOffset = offset;
     }
     if (e.type === 'job.queued') {
-      if (this.queuedIsStale(t, e.attempt)) return;
+      if (this.queuedIsStale(t, e.attempt) || this.orphanParked(t, e)) return;
       const inStay = t.phase === 'requested' || t.phase === 'created';
       this.adoptQueued(t, e);
       if (!inStay || t.stayOffset === undefined) t.stayOffset = offset;
@@ -379,6 +411,7 @@ export class PartitionCore {
         return;
       }
       case 'job.queued': {
+        if (t !== undefined && this.orphanParked(t, e)) return;
         const qt = t ?? this.track(e.jobId, jobKey(e.spec), e.spec);
         if (this.queuedIsStale(qt, e.attempt) || qt.local !== undefined) {
           this.stats.staleQueued++;
@@ -488,7 +521,8 @@ export class PartitionCore {
       const deadReason = reason === 'unknown-type' ? 'unknown-type' : unrecoverable ? error.message : 'attempts-exhausted';
       const dead = { ...this.envelope(t.id, now), type: 'job.dead' as const, attempt, reason: deadReason, error };
       records.push({ topic: 'events', key: t.key, value: dead });
-      records.push({ topic: 'dlq', key: t.key, value: { ...dead, spec } });
+      // The letter repeats the fact's epoch: a fenced owner's letter is told apart where it is read (fence.ts deadLetterCounts).
+      records.push({ topic: 'dlq', key: t.key, value: { ...dead, spec, partition: this.partition } });
       t.phase = 'dead';
     }
     t.stayOffset = undefined;
@@ -569,6 +603,16 @@ export class PartitionCore {
     return (t.phase === 'cancelled' && attempt <= t.attemptNamedMax) || attempt <= t.attempt || attempt <= t.started;
   }
 
+  /**
+   * A parked run falling due for an attempt no counted fact named: the job.retrying that parked
+   * it was a fenced owner's (docs/JOBS.md "Partition ownership and fencing"). Not run.
+   */
+  private orphanParked(t: JobTrack, e: Extract<JobEvent, { type: 'job.queued' }>): boolean {
+    if (e.parked !== true || e.attempt <= t.attemptNamedMax) return false;
+    this.stats.fenced++;
+    return true;
+  }
+
   private adoptQueued(t: JobTrack, e: Extract<JobEvent, { type: 'job.queued' }>): void {
     t.spec = e.spec;
     t.key = jobKey(e.spec);
@@ -619,12 +663,26 @@ export class PartitionCore {
     return ackToken === undefined ? { type: 'publish', records } : { type: 'publish', records, ackToken };
   }
 
-  private envelope(jobId: string, now: number) {
-    return { v: JOB_EVENT_SCHEMA_VERSION, jobId, at: isoAt(now), producer: this.producer };
+  /** A fact's envelope: stamped with this owner's epoch (fence.ts). */
+  private envelope(jobId: string, now: number): { v: number; jobId: string; at: string; producer: string; epoch?: number } {
+    const base = { v: JOB_EVENT_SCHEMA_VERSION, jobId, at: isoAt(now), producer: this.producer };
+    return this.epoch === undefined ? base : { ...base, epoch: this.epoch };
   }
 
   private delayRecord(t: JobTrack, spec: JobSpec, attempt: number, attemptLimit: number, dueAt: string, now: number): OutRecord {
-    const next = { ...this.envelope(t.id, now), type: 'job.queued' as const, spec, attempt, attemptLimit };
+    // A command the scheduler publishes when due, maybe under a later owner: no epoch, never fenced;
+    // `parked`: it runs only if the fact that parked it counted (orphanParked).
+    const next = {
+      v: JOB_EVENT_SCHEMA_VERSION,
+      jobId: t.id,
+      at: isoAt(now),
+      producer: this.producer,
+      type: 'job.queued' as const,
+      spec,
+      attempt,
+      attemptLimit,
+      parked: true as const,
+    };
     t.attemptNamedMax = Math.max(t.attemptNamedMax, attempt);
     return { topic: 'delay', key: t.key, value: { v: JOB_EVENT_SCHEMA_VERSION, type: 'job.delayed', jobId: t.id, dueAt, next } };
   }

@@ -18,8 +18,14 @@ import {
   type JobSpec,
   type WorkerScaledEvent,
 } from '../jobs/events.js';
+import { isOwnerMarker, mayBeOwnerMarker, type OwnerMarker } from '../jobs/fence.js';
 
-export type DeadLetter = Extract<JobEvent, { type: 'job.dead' }> & { spec: JobSpec };
+/**
+ * A dead job's letter on the DLQ: its `job.dead` (with that fact's owner `epoch`, so readers can
+ * tell a fenced owner's letter, fence.ts deadLetterCounts) plus the spec to redrive it and the
+ * partition of cluster-events the job.dead went to.
+ */
+export type DeadLetter = Extract<JobEvent, { type: 'job.dead' }> & { spec: JobSpec; partition?: number };
 
 /** A record of cluster-events that is not a valid event, copied to the DLQ (rule 8). */
 export interface MalformedLetter {
@@ -46,6 +52,8 @@ export type RecordInput =
    * its own facts (rules 2-4), and most records of a busy partition are these.
    */
   | { kind: 'own' }
+  /** An owner marker (fence.ts): its offset is the epoch of the worker that took the partition. */
+  | { kind: 'marker'; worker: string }
   | { kind: 'malformed'; reason: string; key: string | null; value: Buffer | null };
 
 export type OutRecord =
@@ -72,6 +80,25 @@ export function encodeOutRecord(r: OutRecord): EncodedEvent {
     headers.set(JOB_HEADERS.attempt, String(r.value.next.attempt));
   }
   return { key: r.key, value: JSON.stringify(r.value), headers };
+}
+
+/** The owner marker a worker writes into a partition it takes (fence.ts). */
+export function encodeOwnerMarker(m: OwnerMarker): EncodedEvent {
+  const headers = new Map<string, string>([
+    [JOB_HEADERS.eventType, m.type],
+    [JOB_HEADERS.producer, `worker/${m.worker}`],
+    [JOB_HEADERS.schemaVersion, String(JOB_EVENT_SCHEMA_VERSION)],
+  ]);
+  return { key: `owner-${m.partition}`, value: JSON.stringify(m), headers };
+}
+
+/** A non-job record's value as a marker input, when it is one. */
+function markerInput(value: Buffer | null): RecordInput | undefined {
+  if (value === null) return undefined;
+  const text = value.toString('utf8');
+  if (!mayBeOwnerMarker(text)) return undefined;
+  const parsed = JSON.parse(text) as { worker?: unknown };
+  return isOwnerMarker(parsed) ? { kind: 'marker', worker: String(parsed.worker) } : undefined;
 }
 
 export function encodeWorkerScaled(e: WorkerScaledEvent): EncodedEvent {
@@ -152,7 +179,7 @@ export function toRecordInput(m: { key?: string | undefined; value?: Buffer | un
   const value = m.value ?? null;
   try {
     const event = decodeJobEvent(value);
-    if (event === null) return { kind: 'other' };
+    if (event === null) return markerInput(value) ?? { kind: 'other' };
     const problem =
       'spec' in event ? (specProblem(event.spec) ?? (event.type === 'job.queued' ? queuedProblem(event) : undefined)) : undefined;
     if (problem !== undefined) return { kind: 'malformed', reason: problem, key, value };

@@ -4,13 +4,15 @@
 // @platformatic/kafka (Consumer) and the Publisher, so it runs against Apache Kafka unchanged.
 //
 // Rebalances are eager: on every join the partitions it lost are dropped (their jobs aborted with
-// reason `rebalance`, no events: the new owner runs them again) and each new one gets a core that
-// first catches up to the partition's end as it was at assignment. Offsets are committed by hand:
-// the lowest anchor a core still holds (rule 7).
+// reason `rebalance`, no events: the new owner runs them again) and each new one is claimed with an
+// owner marker (ownership.ts; docs/JOBS.md "Partition ownership and fencing") and gets a core that
+// first catches up to that marker. Offsets are committed by hand: the lowest anchor a core still
+// holds (rule 7).
 
 import { Consumer, type ConsumerGroupJoinPayload, ListOffsetTimestamps, type Message, type MessagesStream } from '@platformatic/kafka';
 import { hostname } from 'node:os';
-import { clientBase, closeConsumer, type KafkaEndpoint, Publisher } from '../kafka.js';
+import { GroupConsumer } from '../groupConsumer.js';
+import { clientBase, type KafkaEndpoint, Publisher } from '../kafka.js';
 import { JOB_EVENT_SCHEMA_VERSION, JOB_HEADERS, JOB_TOPICS, type WorkerScaledEvent } from '../jobs/events.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { type AutoscalePolicy, autoscaleDefaults, decideConcurrency } from './autoscale.js';
@@ -18,6 +20,7 @@ import { Attempt } from './attempt.js';
 import type { JobHandler } from './builtins.js';
 import { openGate, type TypeGate } from './gate.js';
 import { Outbox } from './outbox.js';
+import { OwnerClaims } from './ownership.js';
 import { countRecord, encodeWorkerScaled, type OutRecord, type RecordInput, toRecordInput, type WorkerCounters } from './records.js';
 import { type CoreAction, PartitionCore, type RunRequest } from './partitionCore.js';
 import { JobPool, type PoolItem, poolDefaults } from './pool.js';
@@ -130,10 +133,14 @@ export class Worker {
   private readonly lastCommitted = new Map<number, bigint>();
   private readonly runs = new Map<string, LocalRun>();
   private readonly pauseReasons = new Set<'setup' | 'full' | 'closing'>();
+  private group: GroupConsumer<string, Buffer, Buffer, Buffer> | undefined;
   private consumer: Consumer<string, Buffer, Buffer, Buffer> | undefined;
   private stream: MessagesStream<string, Buffer, Buffer, Buffer> | undefined;
   private publisher: Publisher | undefined;
   private outbox: Outbox | undefined;
+  private claims: OwnerClaims | undefined;
+  /** Partitions another worker's marker took from this one (fencing), since when. */
+  private readonly superseded = new Map<number, number>();
   private ticker: NodeJS.Timeout | undefined;
   private streamPaused = false;
   private generation = 0;
@@ -222,30 +229,44 @@ export class Worker {
     });
     this.publisher = new Publisher(this.o.kafka);
     this.outbox = new Outbox(this.publisher, this.log);
-    const consumer = new Consumer<string, Buffer, Buffer, Buffer>({
-      ...clientBase(this.o.kafka),
-      groupId: this.groupId,
-      deserializers: { key: (b?: Buffer) => b?.toString('utf8') },
-      sessionTimeout: g.sessionTimeoutMs,
-      heartbeatInterval: g.heartbeatIntervalMs,
-      rebalanceTimeout: g.rebalanceTimeoutMs,
-      maxWaitTime: workerDefaults.fetchMaxWaitMs,
-      autocommit: false,
+    this.claims = new OwnerClaims(this.o.kafka, this.id);
+    this.group = new GroupConsumer<string, Buffer, Buffer, Buffer>({
+      name: 'worker',
+      log: this.log,
+      create: () =>
+        new Consumer<string, Buffer, Buffer, Buffer>({
+          ...clientBase(this.o.kafka),
+          groupId: this.groupId,
+          deserializers: { key: (b?: Buffer) => b?.toString('utf8') },
+          sessionTimeout: g.sessionTimeoutMs,
+          heartbeatInterval: g.heartbeatIntervalMs,
+          rebalanceTimeout: g.rebalanceTimeoutMs,
+          maxWaitTime: workerDefaults.fetchMaxWaitMs,
+          autocommit: false,
+        }),
+      consume: { topics: [TOPIC], mode: 'committed', fallbackMode: 'earliest', autocommit: false },
+      hooks: {
+        onConsumer: (consumer) => {
+          this.consumer = consumer;
+          // Registered before consume(): the first join happens inside it, before the stream exists.
+          consumer.on('consumer:group:join', (p) => this.onJoin(p));
+          // Eager rebalance: a partition may be handed over at the next join; start nothing new until then.
+          consumer.on('consumer:group:rebalance', () => {
+            this.rebalancingSince ??= Date.now();
+          });
+        },
+        onStream: (stream) => {
+          this.stream = stream;
+          this.streamPaused = false;
+          stream.on('offsets', () => this.offsetsEpoch++);
+          this.applyPause(); // before 'data' starts the flow
+          stream.on('data', (m: StreamMessage) => this.onMessage(m));
+        },
+        onReplaced: () => this.loseMembership(),
+        onError: (e) => this.fail(e),
+      },
     });
-    this.consumer = consumer;
-    // Registered before consume(): the first join happens inside it, before the stream exists.
-    consumer.on('consumer:group:join', (p) => this.onJoin(p));
-    // Eager rebalance: a partition may be handed over at the next join; start nothing new until then.
-    consumer.on('consumer:group:rebalance', () => {
-      this.rebalancingSince ??= Date.now();
-    });
-    consumer.on('error', (e: Error) => this.fail(e));
-    const stream = await consumer.consume({ topics: [TOPIC], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
-    this.stream = stream;
-    stream.on('offsets', () => this.offsetsEpoch++);
-    this.applyPause(); // before 'data' starts the flow
-    stream.on('data', (m: StreamMessage) => this.onMessage(m));
-    stream.on('error', (e: Error) => this.fail(e));
+    await this.group.start();
     this.ticker = setInterval(() => this.tick(), this.o.commitIntervalMs ?? workerDefaults.commitIntervalMs);
     await ready;
     this.log.info({ partitions: this.assignedPartitions }, 'worker joined the group');
@@ -266,6 +287,7 @@ export class Worker {
     const assigned = new Set<number>();
     for (const a of p.assignments ?? []) if (a.topic === TOPIC) for (const x of a.partitions) assigned.add(x);
     for (const partition of [...this.cores.keys()]) if (!assigned.has(partition)) this.losePartition(partition);
+    this.superseded.clear(); // the group spoke again: any partition still ours is claimed anew below
     const fresh = [...assigned].filter((x) => !this.cores.has(x));
     this.log.info({ generation: p.generationId, assigned: [...assigned], fresh }, 'partitions assigned');
     if (fresh.length === 0) {
@@ -278,6 +300,20 @@ export class Worker {
     void this.setupCores(gen, fresh);
   }
 
+  /**
+   * The group consumer is replaced by a new member (its coordinator was lost): everything owned is
+   * lost as at a rebalance that takes every partition; the new member's join claims them afresh.
+   */
+  private loseMembership(): void {
+    this.generation++; // a setup of the old member's partitions stops
+    for (const partition of [...this.cores.keys()]) this.losePartition(partition);
+    this.superseded.clear();
+    this.rebalancingSince = undefined;
+    this.consumer = undefined;
+    this.stream = undefined;
+    this.streamPaused = false;
+  }
+
   private losePartition(partition: number): void {
     this.cores.delete(partition);
     this.lastCommitted.delete(partition);
@@ -285,34 +321,49 @@ export class Worker {
     for (const run of this.runs.values()) if (run.job.partition === partition) run.attempt.abort('rebalance');
   }
 
+  /**
+   * Another worker's owner marker followed ours: our facts no longer count there, so stop acting
+   * for the partition now. The group normally says the same at its next join; if it keeps the
+   * partition with us past the session timeout, tick() fails the worker (crash-only: its
+   * replacement joins and claims afresh).
+   */
+  private stepDown(partition: number, by: string): void {
+    this.log.warn({ partition, by }, 'another worker claimed this partition; stopping work on it until the group assigns it again');
+    this.losePartition(partition);
+    this.superseded.set(partition, Date.now());
+  }
+
   private async setupCores(gen: number, partitions: number[]): Promise<void> {
     const consumer = this.consumer as Consumer<string, Buffer, Buffer, Buffer>;
     for (let attempt = 0; ; attempt++) {
       try {
         const which = { [TOPIC]: partitions };
-        const [committed, earliest, latest] = await Promise.all([
+        // The owner markers (fencing): each one's offset is this worker's epoch there, and the
+        // catch-up reads up to and including it, so it covers every fact that counts.
+        const [committed, earliest, epochs] = await Promise.all([
           consumer.listCommittedOffsets({ topics: [{ topic: TOPIC, partitions }] }),
           consumer.listOffsets({ topics: [TOPIC], partitions: which, timestamp: ListOffsetTimestamps.EARLIEST }),
-          consumer.listOffsets({ topics: [TOPIC], partitions: which, timestamp: ListOffsetTimestamps.LATEST }),
+          this.claim(partitions),
         ]);
         if (gen !== this.generation || this.closing) return;
         const now = Date.now();
         for (const partition of partitions) {
           const c = committed.get(TOPIC)?.[partition] ?? -1n;
           const start = c >= 0n ? c : (earliest.get(TOPIC)?.[partition] ?? 0n);
-          const end = latest.get(TOPIC)?.[partition] ?? 0n;
+          const epoch = epochs.get(partition) as bigint;
           const core = new PartitionCore({
             partition,
             workerId: this.id,
             startOffset: start,
-            catchUpEndOffset: end,
+            catchUpEndOffset: epoch + 1n,
+            epoch,
             canRun: (type) => this.handlers.has(type),
             random: this.o.random ?? Math.random,
             ...(this.o.rememberedJobIdsMax !== undefined ? { rememberedJobIdsMax: this.o.rememberedJobIdsMax } : {}),
           });
           this.cores.set(partition, core);
           if (c >= 0n) this.lastCommitted.set(partition, c);
-          this.log.debug({ partition, start, end }, 'partition catch-up');
+          this.log.debug({ partition, start, epoch }, 'partition catch-up');
           void this.apply(partition, core, core.begin(now));
         }
         this.setupDone();
@@ -323,6 +374,26 @@ export class Worker {
         await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
         if (gen !== this.generation || this.closing) return;
       }
+    }
+  }
+
+  /**
+   * Writes the owner markers. A produce error the client will not retry (OUT_OF_ORDER_SEQUENCE_NUMBER
+   * after a broker died under the idempotent producer, seen once a worker outlives that broker)
+   * leaves that producer unusable, so the next try gets a fresh one (a new producer id).
+   */
+  private async claim(partitions: number[]): Promise<Map<number, bigint>> {
+    const claims = this.claims as OwnerClaims;
+    try {
+      return await claims.claim(partitions, Date.now());
+    } catch (e) {
+      const fatal = (e as { findBy?: (p: string, v: unknown) => unknown }).findBy?.('canRetry', false);
+      if (fatal && this.claims === claims && !this.closing) {
+        this.log.warn({ err: fatal }, 'the owner-marker producer failed for good; starting a new one');
+        this.claims = new OwnerClaims(this.o.kafka, this.id);
+        void claims.close().catch((err: unknown) => this.log.debug({ err }, 'owner claims close'));
+      }
+      throw e;
     }
   }
 
@@ -341,6 +412,7 @@ export class Worker {
     try {
       const input = !core.catchingUp && this.ownFact(m) ? OWN_RECORD : toRecordInput(m);
       void this.apply(m.partition, core, core.record(m.offset, input, Date.now()));
+      if (core.superseded !== undefined) this.stepDown(m.partition, core.superseded);
     } catch (e) {
       // A bug must not stop the partition (a restart would meet the same record again).
       this.log.error({ err: e, partition: m.partition, offset: m.offset }, 'record not handled');
@@ -453,6 +525,13 @@ export class Worker {
       this.pump();
     }
     this.endStalledCatchUps(now);
+    const sessionTimeoutMs = this.o.group?.sessionTimeoutMs ?? workerDefaults.group.sessionTimeoutMs;
+    for (const [partition, since] of this.superseded) {
+      if (now - since <= 2 * sessionTimeoutMs) continue;
+      this.superseded.clear();
+      this.fail(new Error(`partition ${partition} was claimed by another worker and the group has not reassigned it; restart this worker`));
+      break;
+    }
     void this.commit();
     if (now - this.lagAt >= (this.o.lagIntervalMs ?? workerDefaults.lagIntervalMs)) void this.refreshLag(now);
     if (this.pool.queued > 0 || this.pool.running >= this.pool.concurrency) this.lastBusyAt = now;
@@ -610,9 +689,9 @@ export class Worker {
     this.stopped = true;
     this.outbox?.stop();
     clearInterval(this.ticker);
-    await this.stream?.close().catch((e) => this.log.debug({ err: e }, 'stream close'));
-    await closeConsumer(this.consumer, this.log);
+    await this.group?.close();
     await this.publisher?.close().catch((e) => this.log.debug({ err: e }, 'publisher close'));
+    await this.claims?.close().catch((e) => this.log.debug({ err: e }, 'owner claims close'));
   }
 }
 

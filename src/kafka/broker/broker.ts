@@ -291,7 +291,8 @@ export class Broker {
 
   private listen(): Promise<void> {
     const l = this.config.listener;
-    this.server = createServer((s) => this.accept(s));
+    // Paused until the Connection has set up how it reads (connection.ts, socketReads.ts).
+    this.server = createServer({ pauseOnConnect: true }, (s) => this.accept(s));
     return new Promise((resolve, reject) => {
       const server = this.server as Server;
       server.once('error', reject);

@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net';
 import { KafkaReader, ProtocolError } from '../protocol/buffers.js';
 import { releaseReadBuffer } from '../storage/readBuffers.js';
+import { readIntoSharedBuffer } from './socketReads.js';
 
 export interface ConnectionLimits {
   /** socket.request.max.bytes: a frame announcing more is refused before it is buffered. */
@@ -23,6 +24,10 @@ export type FrameHandler = (frame: Buffer, conn: Connection) => Promise<Buffer[]
 const PRODUCE_KEY = 0;
 /** Larger joined frames are left to the GC: a rare huge request should not stay held per connection. */
 const SPARE_BYTES_MAX = 8 * 1024 * 1024;
+/** Frames up to this size copied out of a shared read come from Node's pooled slab. */
+const POOLED_FRAME_BYTES_MAX = 4096;
+/** A gathered frame with at least this much still to come is read straight into its buffer. */
+const DIRECT_READ_BYTES_MIN = 64 * 1024;
 
 export class Connection {
   /** Pieces of the frame being gathered, and its size (-1 between frames). */
@@ -46,6 +51,8 @@ export class Connection {
   private busy = false;
   private closed = false;
   readonly clientHost: string;
+  /** Whether reads come through the buffer shared by all connections (socketReads.ts). */
+  readonly readsShared: boolean;
 
   constructor(
     readonly socket: Socket,
@@ -55,7 +62,15 @@ export class Connection {
   ) {
     this.clientHost = socket.remoteAddress ?? 'unknown';
     socket.setNoDelay(true);
-    socket.on('data', (d) => this.onData(d));
+    // Sockets accepted with pauseOnConnect read into a buffer shared by all connections
+    // (socketReads.ts); others, or when Node lacks the hook, through 'data' (a fresh buffer per read).
+    this.readsShared = readIntoSharedBuffer(
+      socket,
+      (d, inPlace) => this.onData(d, true, inPlace),
+      () => this.readTarget(),
+    );
+    if (!this.readsShared) socket.on('data', (d: Buffer) => this.onData(d, false, false));
+    socket.resume();
     socket.on('error', () => this.close());
     socket.on('close', () => {
       this.closed = true;
@@ -80,14 +95,26 @@ export class Connection {
   // buffer (Node gives each read a fresh one, so the view is ours to validate and stamp in place);
   // a frame spread over reads is gathered as views and joined once, when its last byte arrives.
   // Only what has arrived is held, so a client announcing a large frame costs nothing up front.
-  private onData(d: Buffer): void {
+  // A `shared` read buffer is reused by the next read: what is kept of it is copied (a Produce
+  // frame straight into the spare buffer, so still one copy; and the rest of a large Produce frame
+  // is read by the kernel straight into that buffer, `inPlace`, with no copy in JS at all).
+  private onData(d: Buffer, shared: boolean, inPlace: boolean): void {
     if (this.closed) return;
+    if (inPlace && (this.into === null || d.buffer !== this.into.buffer || d.byteOffset !== this.into.byteOffset + this.pendingBytes)) {
+      // readTarget offered exactly the frame's missing bytes; anything else is a bug, not input.
+      this.onError(new Error('socket read landed outside the frame being gathered'), this);
+      this.close();
+      return;
+    }
     const n = d.length;
     let off = 0;
     while (off < n) {
       if (this.frameSize >= 0) {
         const take = Math.min(this.frameSize - this.pendingBytes, n - off);
-        if (this.into !== null) d.copy(this.into, this.pendingBytes, off, off + take);
+        if (inPlace) {
+          // Already in place (readTarget offered no more than the frame's missing bytes).
+        } else if (this.into !== null) d.copy(this.into, this.pendingBytes, off, off + take);
+        else if (shared) this.pending.push(Buffer.from(d.subarray(off, off + take)));
         else this.pending.push(off === 0 && take === n ? d : d.subarray(off, off + take));
         this.pendingBytes += take;
         off += take;
@@ -116,7 +143,7 @@ export class Connection {
         return;
       }
       if (n - off >= size) {
-        this.queue.push(d.subarray(off, off + size));
+        this.queue.push(shared ? this.copyOut(d, off, size) : d.subarray(off, off + size));
         off += size;
       } else {
         this.frameSize = size;
@@ -130,6 +157,28 @@ export class Connection {
     }
     if (this.queue.length >= this.limits.queuedFramesMax) this.socket.pause();
     this.pump();
+  }
+
+  /** Where the next shared-mode read should land: the missing part of a large frame being gathered. */
+  private readTarget(): Buffer | null {
+    if (this.into === null || this.closed) return null;
+    const missing = this.frameSize - this.pendingBytes;
+    return missing >= DIRECT_READ_BYTES_MIN ? this.into.subarray(this.pendingBytes, this.frameSize) : null;
+  }
+
+  /** A frame lying whole in a shared read, copied into a buffer of this connection's own. */
+  private copyOut(d: Buffer, off: number, size: number): Buffer {
+    if (size <= POOLED_FRAME_BYTES_MAX) return Buffer.from(d.subarray(off, off + size));
+    let out: Buffer;
+    if (this.spare !== null && this.spare.length >= size && d.readInt16BE(off) === PRODUCE_KEY) {
+      out = this.spare.subarray(0, size);
+      this.spare = null;
+    } else {
+      out = Buffer.allocUnsafeSlow(size);
+      this.joined.add(out.buffer);
+    }
+    d.copy(out, 0, off, off + size);
+    return out;
   }
 
   /** One buffer holding the gathered pieces; one we own, so it may be recycled after handling. */

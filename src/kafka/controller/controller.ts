@@ -104,6 +104,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly queuedKeys = new Set<string>();
   private draining: Promise<void> | undefined;
   private controllerWatch: WatchHandle | undefined;
+  /** /controller as the watch last read it (null: vacant). */
+  private controllerData: Buffer | null = null;
   /** Watches held only while active. */
   private activeWatches: WatchHandle[] = [];
   private readonly topicWatches = new Map<string, WatchHandle>();
@@ -181,7 +183,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Watch /controller and run for election whenever it is vacant. */
   start(): void {
     if (this.controllerWatch || this.stopped) return;
-    this.controllerWatch = this.zk.watchData(Paths.controller, (data) => this.enqueue('controller', () => this.onControllerChange(data)));
+    this.controllerWatch = this.zk.watchData(Paths.controller, (data) => {
+      // A 'controller' event already queued absorbs this one (enqueue coalesces by key), so the
+      // event reads the newest content when it runs: with the content it was queued with, a
+      // vacancy seen while it waited would be lost and this broker would never run for the seat.
+      this.controllerData = data;
+      this.enqueue('controller', () => this.onControllerChange(this.controllerData));
+    });
   }
 
   /** Stop: resign (deleting /controller if we hold it) and drop every watch. */
@@ -262,19 +270,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private async onControllerChange(data: Buffer | null): Promise<void> {
     if (data === null) {
       if (this.isActive) this.resign();
-      const lease = await this.zk.tryElectController(this.brokerId);
-      if (!lease) return;
-      try {
-        await this.onControllerFailover(lease);
-      } catch (e) {
-        if (e instanceof ControllerMovedError) throw e;
-        // As KafkaController's triggerControllerMove: give the seat up so that an election
-        // (maybe ours again, through the /controller watch) starts from scratch.
-        this.log.warn({ err: e }, 'controller failover failed; moving the controller');
-        this.resign();
-        await this.zk.deleteController(lease.epochZkVersion).catch(() => undefined);
-        if (!isZooKeeperError(e)) throw e;
-      }
+      await this.runForSeat();
       return;
     }
     let holder: number | undefined;
@@ -283,7 +279,31 @@ export class Controller extends EventEmitter<ControllerEvents> {
     } catch {
       holder = undefined;
     }
+    this.log.debug({ brokerId: this.brokerId, holder, active: this.isActive }, '/controller held');
     if (this.isActive && holder !== this.brokerId) this.resign();
+    // Named while not active: this session's seat from an election whose answer was lost, or one
+    // a failed failover could not give up. Held idle, it would get every controller request
+    // answered NOT_CONTROLLER until the session ends; tryElectController gives this session's own
+    // seat back as its lease (another session's, e.g. a previous process of this id, as null).
+    else if (!this.isActive && holder === this.brokerId) await this.runForSeat();
+  }
+
+  /** KafkaController.elect: the seat if it is vacant (or already this session's), then the failover. */
+  private async runForSeat(): Promise<void> {
+    const lease = await this.zk.tryElectController(this.brokerId);
+    this.log.debug({ brokerId: this.brokerId, won: lease !== null }, 'ran for controller');
+    if (!lease) return;
+    try {
+      await this.onControllerFailover(lease);
+    } catch (e) {
+      if (e instanceof ControllerMovedError) throw e;
+      // As KafkaController's triggerControllerMove: give the seat up so that an election
+      // (maybe ours again, through the /controller watch) starts from scratch.
+      this.log.warn({ err: e }, 'controller failover failed; moving the controller');
+      this.resign();
+      await this.zk.deleteController(lease.epochZkVersion).catch(() => undefined);
+      if (!isZooKeeperError(e)) throw e;
+    }
   }
 
   private resign(): void {

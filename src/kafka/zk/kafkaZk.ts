@@ -517,7 +517,16 @@ export class KafkaZk extends EventEmitter<KafkaZkEvents> {
    * and bumping /controller_epoch conditionally. Null when another broker is or became controller.
    */
   async tryElectController(brokerId: number): Promise<ControllerLease | null> {
-    if ((await this.getControllerId()) !== null) return null;
+    const held = await this.getDataOrNull(Paths.controller);
+    if (held !== null) {
+      // This session's own /controller naming this broker: an earlier try's multi went through but
+      // its answer was lost with the connection, and the caller runs the election again. Answering
+      // null would leave the seat held by a broker that never becomes the active controller (every
+      // controller request NOT_CONTROLLER until the session ends). The epoch was bumped by that
+      // same multi and only the holder of /controller can bump it, so it is this term's.
+      const ours = held.stat.ephemeralOwner === this.client.sessionId && decodeController(held.data).brokerId === brokerId;
+      return ours ? this.getControllerEpoch() : null;
+    }
     let cur = await this.getControllerEpoch();
     if (cur === null) {
       try {

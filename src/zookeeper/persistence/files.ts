@@ -2,7 +2,7 @@
 // <dataDir>/version-2/snapshot.<zxid hex> and <dataLogDir>/version-2/log.<zxid hex>, plus the
 // lock that keeps two servers off one data directory.
 
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -81,10 +81,18 @@ function processStartTicks(pid: number): string | undefined {
   }
 }
 
-function lockOwnerAlive(text: string): number | undefined {
-  const [pidText, start] = text.split(/\s+/);
+/** The directory's identity (device and inode): a lock file copied along with a data dir (a backup) names another one. */
+function dirIdentity(dir: string): string {
+  const st = statSync(dir);
+  return `${st.dev}:${st.ino}`;
+}
+
+function lockOwnerAlive(text: string, dir: string): number | undefined {
+  const [pidText, start, , identity] = text.split(/\s+/);
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  // Written for another directory: this one is a copy, and its lock holder serves the original.
+  if (identity && identity !== dirIdentity(dir)) return undefined;
   try {
     process.kill(pid, 0);
   } catch (e) {
@@ -96,15 +104,16 @@ function lockOwnerAlive(text: string): number | undefined {
 }
 
 /**
- * Takes `<dir>/.clustergenie.lock` (pid and start time of the holder). A lock left by a process
- * that is gone (kill -9) is taken over; a live holder, in this process or another, is refused.
+ * Takes `<dir>/.clustergenie.lock` (pid, start time, host and the directory's device:inode). A lock
+ * left by a process that is gone (kill -9), or copied from another directory (a backup restored),
+ * is taken over; a live holder of this directory, in this process or another, is refused.
  */
 export function lockDataDir(dir: string): () => void {
   const path = join(dir, LOCK_NAME);
   if (heldLocks.has(path)) {
     throw new DataDirLockedError(`data directory ${dir} is already used by a server in this process`);
   }
-  const me = `${process.pid} ${processStartTicks(process.pid) ?? ''} ${hostname()}\n`;
+  const me = `${process.pid} ${processStartTicks(process.pid) ?? ''} ${hostname()} ${dirIdentity(dir)}\n`;
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(path, 'wx');
@@ -119,7 +128,7 @@ export function lockDataDir(dir: string): () => void {
       } catch {
         continue; // removed meanwhile: try again
       }
-      const pid = lockOwnerAlive(text);
+      const pid = lockOwnerAlive(text, dir);
       if (pid !== undefined && pid !== process.pid) {
         throw new DataDirLockedError(
           `data directory ${dir} is in use by process ${pid} (lock file ${path}); ` +

@@ -100,9 +100,10 @@ export const SetDataRequest = record('SetDataRequest', [
   ['version', 'int'],
 ]);
 export const ReconfigRequest = record('ReconfigRequest', [
-  ['joiningServers', 'ustring'],
-  ['leavingServers', 'ustring'],
-  ['newMembers', 'ustring'],
+  // null (no joiners / leavers / new member list) means something else than "".
+  ['joiningServers', 'ustringN'],
+  ['leavingServers', 'ustringN'],
+  ['newMembers', 'ustringN'],
   ['curConfigId', 'longN'],
 ]);
 export const SetDataResponse = record('SetDataResponse', [['stat', Stat]]);

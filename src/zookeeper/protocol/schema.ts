@@ -4,7 +4,7 @@
 
 import { JuteReader, JuteWriter } from './jute.js';
 
-export type Prim = 'int' | 'long' | 'longN' | 'bool' | 'buffer' | 'ustring';
+export type Prim = 'int' | 'long' | 'longN' | 'bool' | 'buffer' | 'ustring' | 'ustringN';
 export interface VectorOf<E extends FieldType = FieldType> {
   readonly vector: E;
 }
@@ -13,8 +13,9 @@ export type FieldList = readonly (readonly [string, FieldType])[];
 
 /**
  * Field type to TS type. `long` is a bigint (session ids use all 64 bits); `longN` is a jute long
- * held as a number (zxids, times). A null ustring decodes as ''. A null buffer stays null,
- * because ZooKeeper distinguishes null data from empty data.
+ * held as a number (zxids, times). A null ustring decodes as ''; a `ustringN` keeps null (where
+ * ZooKeeper gives null a meaning of its own). A null buffer stays null, because ZooKeeper
+ * distinguishes null data from empty data.
  */
 export type TypeOf<F> = F extends 'int'
   ? number
@@ -28,11 +29,13 @@ export type TypeOf<F> = F extends 'int'
           ? Buffer | null
           : F extends 'ustring'
             ? string
-            : F extends VectorOf<infer E>
-              ? TypeOf<E>[]
-              : F extends Codec<infer T>
-                ? T
-                : never;
+            : F extends 'ustringN'
+              ? string | null
+              : F extends VectorOf<infer E>
+                ? TypeOf<E>[]
+                : F extends Codec<infer T>
+                  ? T
+                  : never;
 
 export type RecordOf<L extends FieldList> = {
   -readonly [K in L[number] as K[0]]: TypeOf<K[1]>;
@@ -96,6 +99,7 @@ function compileRecord<const L extends FieldList>(
   };
 
   const enc = (t: FieldType, expr: string): string => {
+    if (t === 'ustringN') return `w.ustring(${expr});`;
     if (typeof t === 'string') {
       return `w.${t}(${expr});`;
     }
@@ -110,6 +114,7 @@ function compileRecord<const L extends FieldList>(
 
   const dec = (t: FieldType): string => {
     if (t === 'ustring') return `(r.ustring() ?? '')`;
+    if (t === 'ustringN') return 'r.ustring()';
     if (typeof t === 'string') return `r.${t}()`;
     if (isCodec(t)) return `${ref(t)}.decode(r)`;
     if (isVector(t)) {

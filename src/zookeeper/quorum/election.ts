@@ -2,6 +2,14 @@
 // votes ordered by epoch, zxid, id; a higher round resets; a vote held by a quorum is decided
 // after finalizeWait without a better one; a peer that finds a quorum already following a
 // leader (which says it is leading) joins it.
+//
+// A member that is no voter in its own configuration (a reconfig removed it, or it has not
+// applied the one that added it) still takes part, as in Apache's FastLeaderElection: it starts
+// with no candidate and follows the best vote, and a non-voter of our configuration is no
+// candidate (totalOrderPredicate gives a weight-0 server no chance) unless its history is ahead of
+// ours: it may have a configuration we missed (Apache learns it from the notification itself;
+// ours carry none). Without this, a voter that missed the reconfig making it one would sit out,
+// or vote apart, and leave the new voters without a quorum.
 
 import { voteBeats, type Msg, type PeerId, type PeerState, type Vote } from './types.js';
 
@@ -9,6 +17,7 @@ export interface ElectionHost {
   readonly id: PeerId;
   readonly participants: ReadonlySet<PeerId>;
   readonly everyone: readonly PeerId[];
+  /** An observer of the configuration: never votes, only learns the leader. */
   readonly isObserver: boolean;
   isQuorum(ids: Iterable<PeerId>): boolean;
   send(to: PeerId, msg: Msg): void;
@@ -43,6 +52,19 @@ export class Election {
     this.vote = h.selfVote();
   }
 
+  /** Our own candidacy: ourselves if we vote, else nobody (observers and non-voters). */
+  private initialVote(): Vote {
+    return this.h.participants.has(this.h.id) ? this.h.selfVote() : { leader: -1, zxid: -1, epoch: -1 };
+  }
+
+  /** A voter of our configuration, or one whose history is ahead of ours, can be our candidate. */
+  private eligible(v: Vote): boolean {
+    if (v.leader < 0) return false;
+    if (this.h.participants.has(v.leader)) return true;
+    const mine = this.h.selfVote();
+    return v.epoch > mine.epoch || (v.epoch === mine.epoch && v.zxid > mine.zxid);
+  }
+
   /** Starts a new round (entering LOOKING). */
   start(now: number): void {
     this.round++;
@@ -50,7 +72,7 @@ export class Election {
     this.settled.clear();
     this.decideAt = undefined;
     // Observers never propose themselves: they vote for nobody and wait to learn the leader.
-    this.vote = this.h.isObserver ? { leader: -1, zxid: -1, epoch: -1 } : this.h.selfVote();
+    this.vote = this.initialVote();
     if (!this.h.isObserver) this.recv.set(this.h.id, this.vote);
     this.broadcast(now);
   }
@@ -77,20 +99,21 @@ export class Election {
         this.round = m.round;
         this.recv.clear();
         this.decideAt = undefined;
-        const mine = this.h.selfVote();
-        this.vote = !this.h.isObserver && voteBeats(mine, m.vote) ? mine : m.vote;
+        const mine = this.initialVote();
+        if (this.h.isObserver) this.vote = m.vote;
+        else this.vote = this.eligible(m.vote) && voteBeats(m.vote, mine) ? m.vote : mine;
         if (!this.h.isObserver) this.recv.set(this.h.id, this.vote);
         this.broadcast(now);
       } else if (m.round < this.round) {
         // It is behind: tell it where we are.
         this.h.send(from, { t: 'vote', state: this.h.isObserver ? 'observing' : 'looking', vote: this.vote, round: this.round });
         return undefined;
-      } else if (!this.h.isObserver && voteBeats(m.vote, this.vote)) {
+      } else if (!this.h.isObserver && this.eligible(m.vote) && voteBeats(m.vote, this.vote)) {
         this.vote = m.vote;
         this.recv.set(this.h.id, this.vote);
         this.decideAt = undefined;
         this.broadcast(now);
-      } else if (!this.h.isObserver && !sameVote(m.vote, this.vote)) {
+      } else if (!this.h.isObserver && !sameVote(m.vote, this.vote) && voteBeats(this.vote, m.vote)) {
         // Same round, a worse vote: it may have missed ours (sent while it still followed the
         // old leader). Tell it now instead of at the next resend, or the election stalls.
         this.h.send(from, { t: 'vote', state: 'looking', vote: this.vote, round: this.round });
@@ -136,7 +159,10 @@ export class Election {
       if (p === vote.leader && s.state === 'leading') leaderSaysLeading = true;
     }
     if (vote.leader === this.h.id) return undefined; // we are not leading: it is stale
-    if (leaderSaysLeading && this.h.isQuorum(backers)) {
+    // A non-voter of its own configuration (a stale one, maybe) cannot count a quorum right: it
+    // joins a leader that says it leads, whose own quorum decides (it steps down without one).
+    const nonVoter = !this.h.isObserver && !this.h.participants.has(this.h.id);
+    if (leaderSaysLeading && (nonVoter || this.h.isQuorum(backers))) {
       this.round = Math.max(this.round, round);
       this.vote = vote;
       return { leader: vote.leader, epoch: vote.epoch, round: this.round };

@@ -27,6 +27,8 @@ import { decodeForwarded, decodeTouches, encodeForwarded, encodeTouches } from '
 import type { Forwarded } from './forwarding.js';
 import { QuorumPeer } from './peer.js';
 import { PeerTransport } from './transport.js';
+import { ReadOnlyMode, readOnlyGraceMs } from './readOnly.js';
+import { CONFIG_NODE, DynamicConfig, memberSpecs } from './reconfigHost.js';
 import { DEFAULT_CORE_CONFIG, epochOf, type Output, type Persist, type PeerId, type PeerState } from './types.js';
 
 /** How often a learner reports its clients' session activity to the leader. */
@@ -125,6 +127,7 @@ export class EnsembleMember implements LeaderLink {
   storage!: Storage;
   private writer!: TxnLogWriter;
   private leaderSync: ZabLeaderSync | undefined;
+  private dynamicConfig!: DynamicConfig;
   /** Stand-ins for learners' client sessions, by learner then session (no key string per request). */
   private readonly remote = new Map<PeerId, Map<bigint, RemoteSessionConn>>();
   private readonly syncs = new Map<number, { c: ClientConn; p: Pending }>();
@@ -154,6 +157,8 @@ export class EnsembleMember implements LeaderLink {
   private lastLeader: PeerId | undefined;
   /** Leader: when each outstanding proposal was made (quorum_ack_latency). */
   private readonly proposedAt = new Map<number, number>();
+  /** readonlymode.enabled: serves read-only clients while cut off from the quorum. */
+  private readonly readOnly: ReadOnlyMode | undefined;
 
   constructor(
     readonly opts: ServerOptions,
@@ -172,6 +177,7 @@ export class EnsembleMember implements LeaderLink {
       fsyncThresholdExceedCount: () => this.storage?.fsyncThresholdExceedCount ?? 0,
     };
     this.shell.mode = 'looking';
+    if (opts.readOnlyModeEnabled) this.readOnly = new ReadOnlyMode(this.shell, this.log, readOnlyGraceMs(opts.tickTimeMs));
     this.shell.quorum = {
       peerState: () =>
         `${this.core?.state ?? 'looking'}${this.core ? ` - ${this.core.monitor().zabState}` : ''}`.replace(/ - election$/, ''),
@@ -200,6 +206,7 @@ export class EnsembleMember implements LeaderLink {
     storage.fsyncObserver = (ms) => this.zk.metrics.observe('fsynctime', ms);
     const rec = await storage.recover(this.zk.tree);
     this.zk.restored(rec.sessions);
+    this.initDynamicConfig();
     // A fresh directory gets its snapshot.0, as a standalone server's does. Its write and fsync
     // overlap listening and the election (a cold start waits for the slowest member to listen);
     // the disk queue waits for it, so it is on disk before anything this member makes durable.
@@ -211,10 +218,19 @@ export class EnsembleMember implements LeaderLink {
     const currentEpoch = Math.max(epochs.currentEpoch, lastEpoch);
     this.writer = storage.createWriter();
     this.rollAfter = this.nextRollPoint();
-    const members = this.ensemble.members.map((m) => ({ id: m.id, observer: m.role === 'observer' }));
+    // The committed configuration (a reconfig in the log or snapshot may have changed the voters).
+    const members = memberSpecs(this.dynamicConfig.current);
+    const dc = this.dynamicConfig;
     this.core = new QuorumPeer(
       this.id,
-      { members, tickMs: o.tickTimeMs, initLimit: this.ensemble.initLimit, syncLimit: this.ensemble.syncLimit, ...DEFAULT_CORE_CONFIG },
+      {
+        members,
+        tickMs: o.tickTimeMs,
+        initLimit: this.ensemble.initLimit,
+        syncLimit: this.ensemble.syncLimit,
+        ...DEFAULT_CORE_CONFIG,
+        reconfigOf: (t) => dc.membersOf(t),
+      },
       { acceptedEpoch, currentEpoch, log: rec.tail.map((t) => ({ zxid: t.zxid, data: t.payload })), snapshotZxid: rec.tailBase },
       Date.now(),
     );
@@ -231,6 +247,7 @@ export class EnsembleMember implements LeaderLink {
     });
     await this.transport.start();
     await this.shell.start();
+    this.showConfig();
     this.feed(() => this.core.start(Date.now()));
     // The core's timeouts are in ms: a fine tick makes elections and failover quick at any tickTime
     // (the election's finalize wait is 50 ms). A tick costs microseconds.
@@ -246,6 +263,7 @@ export class EnsembleMember implements LeaderLink {
   private onTick(): void {
     const now = Date.now();
     this.feed(() => this.core.handle({ kind: 'tick', now }));
+    this.readOnly?.tick(now);
     // Learners: the sessions whose clients sent something (a ping counts) since the last report,
     // for the leader's expiry clock. A silent client is not reported, so its session expires.
     const touched = this.zk.touchedSinceReport;
@@ -310,7 +328,11 @@ export class EnsembleMember implements LeaderLink {
           const d = o.txn.data;
           const { txn } = decodeTxn(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
           if (this.state === 'leading') this.zk.applyTxn(txn);
-          else this.zk.applyCommitted(txn);
+          else {
+            // Proposal time to commit here (Apache's commit_propagation_latency); not for txns replayed in a sync.
+            if (this.core.serving) this.zk.metrics.observe('commit_propagation_latency', Date.now() - Number(txn.header.time));
+            this.zk.applyCommitted(txn);
+          }
           break;
         }
         case 'truncate':
@@ -350,6 +372,37 @@ export class EnsembleMember implements LeaderLink {
     const rec = await this.storage.recover(this.zk.tree);
     this.zk.durableSessions.clear();
     this.zk.restored(rec.sessions);
+    // A leader's snapshot carries its /zookeeper/config; ours is this member's membership.
+    this.dynamicConfig.initTree(this.zk.tree, Date.now());
+    this.core.adoptConfiguration(memberSpecs(this.dynamicConfig.current));
+    this.showConfig();
+  }
+
+  /**
+   * `conf` and `srvr` print this.ensemble: it follows the committed configuration (the core
+   * switches its voters itself; the transport keeps the addresses of the members it started with).
+   */
+  private showConfig(): void {
+    this.ensemble.members = this.dynamicConfig.current.members;
+    this.ensemble.version = this.dynamicConfig.current.version;
+  }
+
+  /** /zookeeper/config and reconfig (quorum/reconfigHost.ts); `conf` prints this.ensemble, kept current. */
+  private initDynamicConfig(): void {
+    const zk = this.zk;
+    const dc = new DynamicConfig(
+      this.ensemble,
+      { skipAcl: this.opts.skipAcl, standaloneEnabled: this.ensemble.standaloneEnabled },
+      { syncedIds: () => this.core.syncedVoters(), configAcl: () => zk.tree.aclAt(zk.tree.find(CONFIG_NODE)) },
+      this.log,
+    );
+    this.dynamicConfig = dc;
+    dc.initTree(zk.tree, Date.now());
+    zk.onReconfigApplied = (txn) => {
+      dc.applied(txn);
+      this.showConfig();
+      this.log.info({ version: dc.current.version.toString(16), zxid: zxidHex(txn.header.zxid) }, 'reconfig committed');
+    };
   }
 
   // ------------------------------------------------------------------ disk
@@ -425,6 +478,7 @@ export class EnsembleMember implements LeaderLink {
     const zk = this.zk;
     this.log.debug({ state, serving, leader: this.core.leader, epoch: this.core.currentEpoch }, 'role');
     this.reportRole(state, serving);
+    this.readOnly?.onRole(state, Date.now());
     this.proposedAt.clear();
     this.state = state;
     this.shell.mode = serving ? (state === 'leading' ? 'leader' : state === 'following' ? 'follower' : 'observer') : 'looking';
@@ -435,9 +489,12 @@ export class EnsembleMember implements LeaderLink {
     this.syncs.clear();
     this.remote.clear();
     zk.leaderLink = undefined;
+    zk.reconfigPrep = undefined;
     zk.expiresSessions = false;
     zk.sync = new NotServingSync();
     zk.serving = serving;
+    // Local sessions do not outlive the role they were created in (Apache builds new trackers).
+    zk.localSessions?.dropAll();
     if (!serving) {
       // Clients must go elsewhere until this member is in sync again.
       for (const c of [...zk.conns]) {
@@ -453,6 +510,8 @@ export class EnsembleMember implements LeaderLink {
       this.leaderSync = new ZabLeaderSync(this);
       zk.sync = this.leaderSync;
       zk.expiresSessions = true;
+      this.dynamicConfig.resetLastSeen();
+      zk.reconfigPrep = this.dynamicConfig;
       // Every session gets a full timeout from now to show it is alive (as after a restart).
       const now = Date.now();
       for (const [id, t] of zk.durableSessions) zk.sessions.add(id, t, now);
@@ -514,7 +573,10 @@ export class EnsembleMember implements LeaderLink {
     const t0 = this.proposedAt.get(zxid);
     if (t0 !== undefined) {
       this.proposedAt.delete(zxid);
-      this.zk.metrics.observe('quorum_ack_latency', Date.now() - t0);
+      const ms = Date.now() - t0;
+      this.zk.metrics.observe('quorum_ack_latency', ms);
+      // On the leader a proposal commits when its quorum acked.
+      this.zk.metrics.observe('commit_propagation_latency', ms);
     }
   }
 
@@ -553,6 +615,14 @@ export class EnsembleMember implements LeaderLink {
       zk.sync.submit(txn, (err) => {
         if (!err) zk.applyTxn(txn);
       });
+      return;
+    }
+    if (zk.localSessions && !zk.sessions.sessions.has(f.sessionId) && zk.localSessions.acceptsUnknown(f.sessionId)) {
+      // The learner's local session: a stand-in for this write alone, none kept.
+      const rc = new RemoteSessionConn(`learner ${from}`, f.sessionId);
+      rc.authIds = f.authIds;
+      zk.localSessions.admitRemote(rc);
+      zk.submit(rc, f.frame);
       return;
     }
     let ofLearner = this.remote.get(from);

@@ -13,6 +13,7 @@
 // Disk writes are outputs too: acks, ACKEPOCH and the NEWLEADER ack go out only after the host
 // reports the corresponding `persisted` sequence number.
 
+import { Membership, type QuorumSets } from './dualQuorum.js';
 import { Election, type Decision } from './election.js';
 import {
   epochOf,
@@ -26,6 +27,7 @@ import {
   type PeerId,
   type PeerState,
   type QTxn,
+  type QuorumMemberSpec,
   type Vote,
 } from './types.js';
 import { Fifo } from '../../util/fifo.js';
@@ -74,10 +76,8 @@ export class QuorumPeer {
   private historyBase: number;
 
   private readonly election: Election;
-  private readonly participants: Set<PeerId>;
-  private readonly everyone: PeerId[];
-  readonly isObserver: boolean;
-  private readonly hasObservers: boolean;
+  /** The committed voters and observers, and (leader) a reconfig in flight (dualQuorum.ts). */
+  private readonly members: Membership;
   private out: Output[] = [];
   private now = 0;
   private seq = 0;
@@ -107,6 +107,10 @@ export class QuorumPeer {
   private readonly newLeaderAckers = new Set<PeerId>();
   private established = false;
   private proposals: QTxn[] = [];
+  /** The voter sets each outstanding proposal must win (parallel to proposals). */
+  private proposalQuorums: QuorumSets[] = [];
+  /** A committed reconfig removed the voter we lead or follow: elect again once its COMMIT is out. */
+  private reelect = false;
   private selfDurable = 0;
   private lastPingAt = 0;
   private readonly syncWaiters: { from: PeerId; id: number; upTo: number }[] = [];
@@ -117,10 +121,8 @@ export class QuorumPeer {
     durable: DurableState,
     now: number,
   ) {
-    this.participants = new Set(cfg.members.filter((m) => !m.observer).map((m) => m.id));
-    this.everyone = cfg.members.map((m) => m.id);
-    this.isObserver = cfg.members.find((m) => m.id === id)?.observer ?? false;
-    this.hasObservers = cfg.members.some((m) => m.observer);
+    this.members = new Membership(cfg.members, id);
+    const members = this.members;
     this.acceptedEpoch = durable.acceptedEpoch;
     this.currentEpoch = durable.currentEpoch;
     this.history = durable.log.slice(-cfg.committedLogMax);
@@ -133,9 +135,11 @@ export class QuorumPeer {
     this.election = new Election(
       {
         id,
-        participants: this.participants,
-        everyone: this.everyone,
-        isObserver: this.isObserver,
+        participants: members.voters,
+        everyone: members.everyone,
+        get isObserver() {
+          return members.observers.has(id);
+        },
         isQuorum: (ids) => this.isQuorum(ids),
         send: (to, msg) => this.send(to, msg),
         selfVote: (): Vote => ({ leader: id, zxid: this.lastLogged, epoch: this.currentEpoch }),
@@ -152,10 +156,32 @@ export class QuorumPeer {
     return this.flush();
   }
 
+  /** A quorum of the committed voters and, while a reconfig is pending, of its voters too. */
   isQuorum(ids: Iterable<PeerId>): boolean {
-    let n = 0;
-    for (const p of new Set(ids)) if (this.participants.has(p)) n++;
-    return n * 2 > this.participants.size;
+    return this.members.isQuorum(ids);
+  }
+
+  /**
+   * The host rebuilt its state from a leader's snapshot or a truncated log: the configuration
+   * committed in it (a reconfig txn the core did not see applied) is the one now.
+   */
+  adoptConfiguration(members: readonly QuorumMemberSpec[]): void {
+    this.members.set(members);
+  }
+
+  /** An observer of the committed configuration. */
+  get isObserver(): boolean {
+    return this.members.observers.has(this.id);
+  }
+
+  /** Leader: a reconfig is proposed and not yet committed. */
+  get reconfigPending(): boolean {
+    return this.members.pending !== undefined;
+  }
+
+  /** The committed voters (a reconfig's commit changes them). */
+  get voters(): ReadonlySet<PeerId> {
+    return this.members.voters;
   }
 
   private flush(): Output[] {
@@ -242,8 +268,26 @@ export class QuorumPeer {
       if (t.zxid > zxid) break;
       this.out.push({ kind: 'commit', txn: t });
       this.lastCommitted = t.zxid;
+      const next = this.cfg.reconfigOf?.(t);
+      if (next) this.reconfigCommitted(t.zxid, next);
     }
     this.trimHistory();
+  }
+
+  /**
+   * A reconfig committed here: its voters are the voters from now on (every member switches as it
+   * applies the txn). A leader left out of them, or a learner whose leader was, elects again once
+   * the COMMIT is out (`reelect`). A member left out of the configuration stays on as a
+   * non-voting follower that still serves clients (as Apache 3.8's does), so a later reconfig can
+   * add it back.
+   */
+  private reconfigCommitted(zxid: number, next: QuorumMemberSpec[]): void {
+    this.members.commitReconfig(zxid, next);
+    if (this.state === 'leading') {
+      if (!this.members.isVoter) this.reelect = true;
+    } else if (this.state === 'following' || this.state === 'observing') {
+      if (this.leader !== undefined && !this.members.voters.has(this.leader)) this.reelect = true;
+    }
   }
 
   /** Index of the first history txn with a zxid above `zxid` (history.length if none). */
@@ -291,7 +335,10 @@ export class QuorumPeer {
     if (txn.zxid !== makeZxid(this.epoch, this.counter + 1)) throw new Error(`zxid ${txn.zxid} out of sequence`);
     this.counter++;
     this.record(txn);
+    const next = this.cfg.reconfigOf?.(txn);
+    if (next) this.members.proposeReconfig(txn.zxid, next);
     this.proposals.push(txn);
+    this.proposalQuorums.push(this.members.quorumsForProposal());
     this.persistProposal(txn);
     // forEach, not for-of: a Map iterator and an entry array per learner per txn are garbage.
     this.learners.forEach((l, p) => {
@@ -320,6 +367,14 @@ export class QuorumPeer {
       else syncedFollowers++;
     }
     return { zabState, learners: this.learners.size, syncedFollowers, syncedObservers, pendingSyncs: this.syncWaiters.length };
+  }
+
+  /** Leader: itself (if it votes) and the followers synced to it (Leader.isQuorumSynced's ids). */
+  syncedVoters(): PeerId[] {
+    if (this.state !== 'leading') return [];
+    const ids = this.members.isVoter ? [this.id] : [];
+    for (const [id, l] of this.learners) if (l.phase === 'ready' && !l.observer) ids.push(id);
+    return ids;
   }
 
   /** The zxid the next proposal must carry (leader). */
@@ -440,6 +495,9 @@ export class QuorumPeer {
     this.epochChosen = false;
     this.epochSent = false;
     this.proposals = [];
+    this.proposalQuorums = [];
+    this.members.pending = undefined;
+    this.reelect = false;
     this.syncWaiters.length = 0;
     this.stage = 'info';
     this.commitUpTo = this.lastCommitted;
@@ -620,26 +678,31 @@ export class QuorumPeer {
     for (const [p, l] of this.learners) if (l.phase === 'ready') this.send(p, { t: 'uptodate', zxid: this.lastCommitted });
     this.lastPingAt = this.now;
     this.setRole('leading', this.id, true);
+    if (this.reelect) this.goLooking();
   }
 
-  /** Whether voting members that logged `zxid` (this one included) form a quorum. */
-  private ackedByQuorum(zxid: number): boolean {
-    let n = this.selfDurable >= zxid && this.participants.has(this.id) ? 1 : 0;
-    this.learners.forEach((l, id) => {
-      if (!l.observer && l.acked >= zxid && this.participants.has(id)) n++;
-    });
-    return n * 2 > this.participants.size;
+  /** Whether the voters that logged `zxid` (this one included) form a quorum of each set. */
+  private ackedByQuorum(zxid: number, sets: QuorumSets): boolean {
+    for (const voters of sets) {
+      let n = this.selfDurable >= zxid && voters.has(this.id) ? 1 : 0;
+      this.learners.forEach((l, id) => {
+        if (!l.observer && l.acked >= zxid && voters.has(id)) n++;
+      });
+      if (n * 2 <= voters.size) return false;
+    }
+    return true;
   }
 
   private tryCommit(): void {
     // Acks are cumulative, so the committed proposals are a prefix of the queue.
     const proposals = this.proposals;
     let n = 0;
-    while (n < proposals.length && this.ackedByQuorum(proposals[n]!.zxid)) n++;
+    while (n < proposals.length && this.ackedByQuorum(proposals[n]!.zxid, this.proposalQuorums[n]!)) n++;
     if (n === 0) return;
     const committed = proposals.splice(0, n);
+    this.proposalQuorums.splice(0, n);
     this.applyUpTo(committed[n - 1]!.zxid);
-    if (this.hasObservers) {
+    if (this.members.observers.size > 0) {
       for (const p of committed) {
         this.learners.forEach((l, id) => {
           if (l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'inform', txn: p });
@@ -659,6 +722,8 @@ export class QuorumPeer {
         this.syncWaiters.splice(i, 1);
       } else i++;
     }
+    // A reconfig left this leader out: its COMMIT is on its way to the learners, now elect without us.
+    if (this.reelect) this.goLooking();
   }
 
   // ------------------------------------------------------------------ learner
@@ -728,7 +793,8 @@ export class QuorumPeer {
         // Everything the leader has committed is in our log now.
         this.commitUpTo = Math.max(this.commitUpTo, msg.zxid);
         this.applyUpTo(this.commitUpTo);
-        this.setRole(this.state, this.leader, true);
+        if (this.reelect) this.goLooking();
+        else this.setRole(this.state, this.leader, true);
         return;
       case 'ping':
         this.send(this.leader!, { t: 'ping' });
@@ -744,5 +810,6 @@ export class QuorumPeer {
   private commitOrBuffer(zxid: number): void {
     if (zxid > this.commitUpTo) this.commitUpTo = zxid;
     if (this.stage === 'ready') this.applyUpTo(this.commitUpTo);
+    if (this.reelect) this.goLooking();
   }
 }

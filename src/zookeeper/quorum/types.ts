@@ -109,6 +109,11 @@ export interface CoreConfig {
   voteResendMs: number;
   /** Committed txns the leader keeps for DIFF syncs (ZooKeeper: 500). */
   committedLogMax: number;
+  /**
+   * The configuration a txn switches to if it is a reconfig, else undefined (the host decodes its
+   * own txns; called once per proposed and per applied txn, so it must be cheap for the rest).
+   */
+  reconfigOf?: (txn: QTxn) => QuorumMemberSpec[] | undefined;
 }
 
 export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'members' | 'tickMs' | 'initLimit' | 'syncLimit'> = {

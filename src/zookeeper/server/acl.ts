@@ -1,8 +1,10 @@
-// ACL checks and auth schemes (world, auth, digest, ip, super), as ZooKeeper applies them.
+// ACL checks and auth schemes (world, auth, digest, ip, super, sasl), as ZooKeeper applies them.
 
 import { digestOf } from '../protocol/acls.js';
 import { Err } from '../protocol/constants.js';
 import type { AclT, IdT } from '../protocol/records.js';
+import { validX500Name } from './tls/der.js';
+import { saslMatches, validSaslAclId } from './sasl/saslAuth.js';
 
 /** Result of an auth packet: the ids to add, or AUTHFAILED. */
 export function authenticate(scheme: string, auth: Buffer | null, superDigest: string | undefined, remoteAddress = ''): IdT[] | number {
@@ -78,6 +80,8 @@ function validIpAcl(id: string): boolean {
 function matches(auth: IdT, acl: IdT): boolean {
   if (auth.scheme !== acl.scheme) return false;
   if (acl.scheme === 'ip') return ipMatches(auth.id, acl.id);
+  // A `sasl` id exists only after a SASL exchange; fixupAcl admits `sasl` ACLs only with the provider.
+  if (acl.scheme === 'sasl') return saslMatches(auth.id, acl.id);
   return auth.id === acl.id;
 }
 
@@ -105,9 +109,18 @@ function javaSplitColonCount(s: string): number {
  * PrepRequestProcessor.fixupACL: validates an ACL list and expands the `auth` pseudo-scheme
  * into the caller's authenticated ids. Returns the list to store, or INVALIDACL. Duplicates are
  * removed from the request's list first (removeDuplicates); entries produced by the expansion
- * are kept as they come, as ZooKeeper does.
+ * are kept as they come, as ZooKeeper does. `x509Enabled`: the x509 provider is registered
+ * (a secure client port), so x509 ids are valid.
  */
-export function fixupAcl(acl: readonly AclT[] | null, auth: readonly IdT[]): AclT[] | number {
+/** Authentication providers configured beside digest and ip (their ACL schemes are valid). */
+export interface AclProviders {
+  /** x509: a TLS client port (tls/). */
+  x509?: boolean;
+  /** sasl: authProvider.N=SASLAuthenticationProvider (sasl/). */
+  sasl?: boolean;
+}
+
+export function fixupAcl(acl: readonly AclT[] | null, auth: readonly IdT[], providers: AclProviders = {}): AclT[] | number {
   if (acl == null || acl.length === 0) return Err.INVALIDACL;
   // The usual list, one world:anyone entry, needs no dedup or expansion (and no garbage per create).
   if (acl.length === 1 && acl[0]!.id.scheme === 'world' && acl[0]!.id.id === 'anyone') return [acl[0]!];
@@ -130,8 +143,8 @@ export function fixupAcl(acl: readonly AclT[] | null, auth: readonly IdT[]): Acl
     } else if (scheme === 'auth') {
       let any = false;
       for (const mine of auth) {
-        // Only providers with isAuthenticated() expand: digest (not ip; super has no provider).
-        if (mine.scheme === 'digest') {
+        // Only providers with isAuthenticated() expand: digest, x509, sasl (not ip; super has no provider).
+        if (mine.scheme === 'digest' || mine.scheme === 'x509' || (providers.sasl && mine.scheme === 'sasl')) {
           add(a.perms, mine);
           any = true;
         }
@@ -144,8 +157,16 @@ export function fixupAcl(acl: readonly AclT[] | null, auth: readonly IdT[]): Acl
     } else if (scheme === 'ip') {
       if (!validIpAcl(id)) return Err.INVALIDACL;
       add(a.perms, a.id);
+    } else if (scheme === 'x509' && providers.x509) {
+      // X509AuthenticationProvider.isValid (the provider exists with a TLS port): an X.500 name.
+      if (!validX500Name(id)) return Err.INVALIDACL;
+      add(a.perms, a.id);
+    } else if (scheme === 'sasl' && providers.sasl) {
+      // authProvider.N=SASLAuthenticationProvider: a Kerberos-style name.
+      if (!validSaslAclId(id)) return Err.INVALIDACL;
+      add(a.perms, a.id);
     } else {
-      // No provider (world with another id, super, sasl, x509, unknown): INVALIDACL.
+      // No provider (world with another id, super, sasl without authProvider, x509, unknown): INVALIDACL.
       return Err.INVALIDACL;
     }
   }

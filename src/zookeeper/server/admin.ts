@@ -12,29 +12,22 @@ import type { AddressInfo } from 'node:net';
 import type { ZooKeeperServerShell } from './server.js';
 import { ZK_FULL_VERSION } from './server.js';
 import {
-  JDouble,
   ZK_NOT_SERVING,
   confMap,
   connectionInfo,
-  dirSize,
-  environment,
   ephemeralsBySession,
   getTraceMask,
-  javaDoubleString,
-  logDir,
   monitorValues,
   resetConnectionStats,
   serverStatsMap,
   sessionExpiry,
   setTraceMask,
-  snapDir,
-  systemProperties,
   watchSummary,
   watchesByPath,
   watchesBySession,
-  type JMap,
-  type JValue,
 } from './commands.js';
+import { dirSize, environment, logDir, snapDir, systemProperties } from './hostFacts.js';
+import { JDouble, type JMap, type JValue, javaDoubleString } from './javaText.js';
 
 export interface AdminServer {
   port: number;

@@ -3,12 +3,9 @@
 // ServerCnxn.dumpConnectionInfo, WatchManager, ExpiryQueue.dump) and were checked against the
 // output of a real 3.8 server.
 
-import { readdirSync, readFileSync, lstatSync } from 'node:fs';
-import type { Stats } from 'node:fs';
-import { arch, homedir, hostname, platform, release, userInfo } from 'node:os';
-import { join } from 'node:path';
-import { getHeapStatistics } from 'node:v8';
 import type { ServerConnection } from './connection.js';
+import { dirSize, environment, logDir, maxFileDescriptorCount, openFileDescriptorCount, snapDir } from './hostFacts.js';
+import { JDouble, type JMap, type JValue, javaDateString, javaDoubleString, javaHex, latencyAvg } from './javaText.js';
 import type { ZooKeeperServerShell } from './server.js';
 import { ZK_FULL_VERSION } from './server.js';
 import type { WatchTable } from './watches.js';
@@ -16,48 +13,6 @@ import type { WatchTable } from './watches.js';
 import { renderQuorumConf } from '../quorum/config.js';
 
 export const ZK_NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
-
-/** A value Java prints as a double (`0.0`, `6.5`, `1.0E-4`), in mntr text and in admin JSON. */
-export class JDouble {
-  constructor(readonly value: number) {}
-  toString(): string {
-    return javaDoubleString(this.value);
-  }
-}
-
-/** What admin JSON is built from. Plain numbers are Java ints/longs; bigints are longs. */
-export type JValue = null | boolean | number | bigint | string | JDouble | JValue[] | JMap;
-export type JMap = Map<string, JValue>;
-
-// ------------------------------------------------------------------ Java number formatting
-
-/** Java's Double.toString for finite values: `0.0`, `6.5`, `3.1667`, `1.0E7`, `1.0E-4`. */
-export function javaDoubleString(x: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const a = Math.abs(x);
-  if (a >= 1e-3 && a < 1e7) {
-    const s = String(x);
-    return s.includes('.') ? s : `${s}.0`;
-  }
-  const [mant, exp] = x.toExponential().split('e') as [string, string];
-  return `${mant.includes('.') ? mant : `${mant}.0`}E${exp.startsWith('+') ? exp.slice(1) : exp}`;
-}
-
-/** Long.toHexString: two's complement for negatives. */
-export function javaHex(v: number | bigint): string {
-  return BigInt.asUintN(64, BigInt(v)).toString(16);
-}
-
-/**
- * AvgMinMaxCounter.getAvg: total/count as a double, then BigDecimal.setScale(4, HALF_UP).
- * toFixed rounds the exact binary value half-up, as BigDecimal(double) does.
- */
-export function latencyAvg(total: number, count: number): number {
-  if (count <= 0) return 0;
-  return Number((total / count).toFixed(4));
-}
 
 // ------------------------------------------------------------------ small helpers
 
@@ -77,79 +32,12 @@ export function setTraceMask(shell: ZooKeeperServerShell, mask: bigint): void {
 /** FourLetterCommands.isEnabled: the whitelist, plus `srvr`, which is always allowed. */
 export function isFourLetterWordEnabled(shell: ZooKeeperServerShell, cmd: string): boolean {
   const allowed = shell.opts.fourLetterWords;
-  return cmd === 'srvr' || allowed.has('*') || allowed.has(cmd);
+  // FourLetterCommands: isro is always allowed when read-only mode is on (clients probe with it).
+  return cmd === 'srvr' || allowed.has('*') || allowed.has(cmd) || (cmd === 'isro' && shell.opts.readOnlyModeEnabled);
 }
 
 function serving(shell: ZooKeeperServerShell): boolean {
   return shell.core.serving;
-}
-
-/** The snapshot directory ZooKeeper reports as dataDir (FileTxnSnapLog: <dataDir>/version-2). */
-export function snapDir(shell: ZooKeeperServerShell): string {
-  return shell.opts.dataDir ? join(shell.opts.dataDir, 'version-2') : '';
-}
-
-export function logDir(shell: ZooKeeperServerShell): string {
-  const d = shell.opts.dataLogDir || shell.opts.dataDir;
-  return d ? join(d, 'version-2') : '';
-}
-
-/** ZooKeeperServer.getDirSize: file lengths summed recursively; 0 if missing. */
-export function dirSize(path: string): number {
-  if (!path) return 0;
-  let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch {
-    return 0;
-  }
-  if (!st.isDirectory()) return st.size;
-  let total = 0;
-  let names: string[];
-  try {
-    names = readdirSync(path);
-  } catch {
-    return 0;
-  }
-  for (const n of names) total += dirSize(join(path, n));
-  return total;
-}
-
-/** OSMXBean.getOpenFileDescriptorCount (Linux: /proc/self/fd minus the one used to list it). */
-export function openFileDescriptorCount(): number {
-  try {
-    return readdirSync('/proc/self/fd').length - 1;
-  } catch {
-    return -1;
-  }
-}
-
-/** OSMXBean.getMaxFileDescriptorCount: the soft RLIMIT_NOFILE. */
-export function maxFileDescriptorCount(): number {
-  try {
-    const m = /^Max open files\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (!m) return -1;
-    return m[1] === 'unlimited' ? -1 : Number(m[1]);
-  } catch {
-    return -1;
-  }
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** java.util.Date.toString: `Sat Nov 21 12:25:43 UTC 2026`, in the local time zone. */
-export function javaDateString(ms: number): string {
-  const d = new Date(ms);
-  const p2 = (n: number): string => String(n).padStart(2, '0');
-  let zone = 'UTC';
-  try {
-    zone =
-      new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? 'UTC';
-  } catch {
-    // keep UTC
-  }
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${zone} ${d.getFullYear()}`;
 }
 
 // ------------------------------------------------------------------ connections
@@ -297,8 +185,9 @@ function confText(shell: ZooKeeperServerShell): string {
   const dd = snapDir(shell);
   const ld = logDir(shell);
   return (
-    `clientPort=${shell.port}\n` +
-    'secureClientPort=-1\n' +
+    // -1 for a port that is not configured (getClientPort/getSecureClientPort without a factory).
+    `clientPort=${o.clientPortEnabled === false ? -1 : shell.port}\n` +
+    `secureClientPort=${shell.securePort > 0 ? shell.securePort : -1}\n` +
     `dataDir=${dd}\n` +
     `dataDirSize=${dirSize(dd)}\n` +
     `dataLogDir=${ld}\n` +
@@ -316,8 +205,9 @@ function confText(shell: ZooKeeperServerShell): string {
 
 /**
  * mntr / admin `monitor`: ZooKeeperServer.dumpMonitorValues plus the gauges it registers, in the
- * order a 3.8 standalone server prints them. The hundreds of metric counters and summaries that
- * follow in ZooKeeper are not kept here and are not printed.
+ * order a 3.8 standalone server prints them, then commit_count and the latency summaries operators
+ * read (fsync, commit propagation, quorum ack, request latencies; metricsSink.ts MntrRecorder).
+ * The hundreds of other metric counters and summaries ZooKeeper prints are not kept.
  */
 export function monitorValues(shell: ZooKeeperServerShell): [string, number | bigint | string | JDouble][] {
   const core = shell.core;
@@ -332,7 +222,7 @@ export function monitorValues(shell: ZooKeeperServerShell): [string, number | bi
     ['avg_latency', new JDouble(lat.avg)],
     ['outstanding_requests', core.outstandingRequests],
     ['znode_count', tree.nodeCount],
-    ['global_sessions', core.sessions.sessions.size],
+    ['global_sessions', core.sessions.sessions.size - core.sessions.localCount],
     ['non_mtls_remote_conn_count', 0],
     ['last_client_response_size', resp.last],
     ['packets_sent', core.stats.packetsSent],
@@ -345,13 +235,16 @@ export function monitorValues(shell: ZooKeeperServerShell): [string, number | bi
     ['max_file_descriptor_count', maxFileDescriptorCount()],
     ['approximate_data_size', tree.approximateDataSize],
     ['open_file_descriptor_count', openFileDescriptorCount()],
-    ['local_sessions', 0],
+    ['local_sessions', core.sessions.localCount],
     ['uptime', uptimeMs(shell)],
     ['max_latency', lat.max],
     ['outstanding_tls_handshake', 0],
     ['min_client_response_size', resp.min],
     ['non_mtls_local_conn_count', 0],
     ...quorumValues(shell),
+    ...core.mntrMetrics
+      .mntrValues()
+      .map(({ key, value, double }) => [key, double ? new JDouble(value) : value] as [string, number | JDouble]),
     // Not in Apache ZooKeeper (which exits on a log write failure): present only while failing.
     ...(core.writeRefusal !== undefined ? [['storage_error', core.writeRefusal] as [string, string]] : []),
   ];
@@ -385,72 +278,6 @@ function monitorText(shell: ZooKeeperServerShell): string {
   let s = '';
   for (const [k, v] of monitorValues(shell)) s += `zk_${k}\t${String(v)}\n`;
   return s;
-}
-
-// ------------------------------------------------------------------ environment
-
-const OS_NAMES: Record<string, string> = {
-  linux: 'Linux',
-  darwin: 'Mac OS X',
-  win32: 'Windows',
-  freebsd: 'FreeBSD',
-  sunos: 'SunOS',
-  aix: 'AIX',
-};
-const OS_ARCHS: Record<string, string> = { x64: 'amd64', arm64: 'aarch64', ia32: 'x86', ppc64: 'ppc64le' };
-
-function mb(bytes: number): string {
-  return `${Math.floor(bytes / (1024 * 1024))}MB`;
-}
-
-/**
- * Environment.list(), with the runtime described truthfully: the java.* entries become node.*
- * entries; everything else keeps ZooKeeper's key and order. kazoo reads `zookeeper.version`.
- */
-export function environment(): [string, string][] {
-  let user = '<NA>';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry
-  }
-  const heap = getHeapStatistics();
-  return [
-    ['zookeeper.version', ZK_FULL_VERSION],
-    ['host.name', hostname() || '<NA>'],
-    ['node.version', process.version],
-    ['node.path', process.execPath],
-    ['os.name', OS_NAMES[platform()] ?? platform()],
-    ['os.arch', OS_ARCHS[arch()] ?? arch()],
-    ['os.version', release()],
-    ['user.name', user],
-    ['user.home', homedir()],
-    ['user.dir', process.cwd()],
-    ['os.memory.free', mb(heap.total_heap_size - heap.used_heap_size)],
-    ['os.memory.max', mb(heap.heap_size_limit)],
-    ['os.memory.total', mb(heap.total_heap_size)],
-  ];
-}
-
-/**
- * Admin `system_properties`: no JVM here, so the settings this server runs with under their
- * Java system property names, plus the runtime entries of `envi`, sorted by name as ZooKeeper
- * sorts. Secrets (superDigest) are left out.
- */
-export function systemProperties(shell: ZooKeeperServerShell): [string, string][] {
-  const o = shell.opts;
-  const props = new Map<string, string>(environment().filter(([k]) => k !== 'zookeeper.version'));
-  props.set('jute.maxbuffer', String(o.frameBytesMax));
-  props.set('zookeeper.4lw.commands.whitelist', [...o.fourLetterWords].join(','));
-  props.set('zookeeper.admin.enableServer', String(o.adminEnabled));
-  props.set('zookeeper.admin.serverAddress', o.adminAddress);
-  props.set('zookeeper.admin.serverPort', String(o.adminPort));
-  props.set('zookeeper.extendedTypesEnabled', String(o.extendedTypesEnabled));
-  props.set('zookeeper.skipACL', o.skipAcl ? 'yes' : 'no');
-  props.set('znode.container.checkIntervalMs', String(o.containerCheckIntervalMs));
-  props.set('znode.container.maxPerMinute', String(o.containerMaxPerMinute));
-  props.set('znode.container.maxNeverUsedIntervalMs', String(o.containerMaxNeverUsedIntervalMs));
-  return [...props].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function environmentText(): string {

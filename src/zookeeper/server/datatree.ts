@@ -332,6 +332,23 @@ export class DataTree {
     return slot === NO_SLOT ? 0 : count(slot);
   }
 
+  /**
+   * ZKDatabase.initConfigInZKDatabase: an ensemble member's configuration written into
+   * /zookeeper/config outside any txn (version -1, mzxid = the configuration's version).
+   */
+  setConfigNode(data: Buffer, configVersion: number, time: number): void {
+    const t = this.nodes;
+    const slot = t.find('/zookeeper/config');
+    if (slot === NO_SLOT) return;
+    this.hashOut(slot);
+    this.approximateDataSize += data.length - t.dataLengthAt(slot);
+    t.setValue(slot, data);
+    t.setVersion(slot, -1);
+    t.setMzxid(slot, configVersion);
+    t.setMtime(slot, time);
+    this.hashIn(slot);
+  }
+
   processTxn(txn: Txn): TxnResult {
     const { header, body } = txn;
     const res = this.apply(header.type, body, header.clientId, header.zxid, header.time);

@@ -7,13 +7,15 @@
 
 import { Counter, Gauge, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { ZooKeeperServerShell } from './server.js';
-import { monitorValues, JDouble } from './commands.js';
+import { monitorValues } from './commands.js';
+import { JDouble } from './javaText.js';
+import { quotaGauges, type QuotaGauges } from './quota.js';
 import { COUNTER_NAMES, ENSEMBLE_ONLY, SUMMARY_LEVELS, type CounterName, type MetricsSink, type SummaryName } from './metricsSink.js';
 
 /**
  * mntr keys that are Apache gauges and that we measure. Left out: mntr-only keys (version,
  * server_state, peer_state, followers, storage_error) and gauges we only print as constants
- * (auth_failed_count, local_sessions, TLS and mTLS counts, connection_drop_probability,
+ * (auth_failed_count, TLS and mTLS counts, connection_drop_probability,
  * synced_non_voting_followers).
  */
 export const GAUGE_NAMES = [
@@ -23,6 +25,7 @@ export const GAUGE_NAMES = [
   'outstanding_requests',
   'znode_count',
   'global_sessions',
+  'local_sessions',
   'last_client_response_size',
   'packets_sent',
   'packets_received',
@@ -46,6 +49,14 @@ export const GAUGE_NAMES = [
 ] as const;
 const GAUGES = new Set<string>(GAUGE_NAMES);
 
+/** ZooKeeperServer's GaugeSets: one value per top namespace, labelled `key` as Apache's provider labels them. */
+export const GAUGE_SET_NAMES = [
+  'quota_count_limit_per_namespace',
+  'quota_bytes_limit_per_namespace',
+  'quota_count_usage_per_namespace',
+  'quota_bytes_usage_per_namespace',
+] as const satisfies readonly (keyof QuotaGauges)[];
+
 /** Apache's simpleclient prints NaN quantiles for an empty summary; prom-client would print 0. */
 class ZkSummary extends Summary {
   override async get(): ReturnType<Summary['get']> {
@@ -63,6 +74,8 @@ export class PrometheusMetrics implements MetricsSink {
   private readonly summaries = new Map<SummaryName, Summary>();
   private readonly counters = new Map<CounterName, Counter>();
   private readonly gauges = new Map<string, Gauge>();
+  private readonly gaugeSets = new Map<keyof QuotaGauges, Gauge>();
+  private readonly quotaExceededCounter: Counter;
 
   constructor(
     private readonly shell: ZooKeeperServerShell,
@@ -81,6 +94,13 @@ export class PrometheusMetrics implements MetricsSink {
       this.counters.set(name, new Counter({ name, help: name, registers: [this.registry] }));
     }
     for (const name of GAUGE_NAMES) this.gauges.set(name, new Gauge({ name, help: name, registers: [] }));
+    for (const name of GAUGE_SET_NAMES) this.gaugeSets.set(name, new Gauge({ name, help: name, labelNames: ['key'], registers: [] }));
+    this.quotaExceededCounter = new Counter({
+      name: 'quota_exceeded_error_per_namespace',
+      help: 'quota_exceeded_error_per_namespace',
+      labelNames: ['key'],
+      registers: [this.registry],
+    });
     if (opts.exportJvmInfo) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -92,6 +112,10 @@ export class PrometheusMetrics implements MetricsSink {
     this.counters.get(name)?.inc(by);
   }
 
+  quotaExceeded(namespace: string): void {
+    this.quotaExceededCounter.inc({ key: namespace });
+  }
+
   /** The exposition text (format 0.0.4): gauges as registered right now, then the rest. */
   async text(): Promise<string> {
     // Apache registers the quorum and leader gauges only while in that role: a fresh registry per
@@ -100,6 +124,13 @@ export class PrometheusMetrics implements MetricsSink {
     for (const [k, v] of gaugeValues(this.shell)) {
       const g = this.gauges.get(k)!;
       g.set(v);
+      now.registerMetric(g);
+    }
+    // Read from the tree at scrape time; a namespace whose quota is gone is gone here too.
+    const quotas = quotaGauges(this.shell.core.tree);
+    for (const [name, g] of this.gaugeSets) {
+      g.reset();
+      for (const [key, v] of quotas[name]) g.set({ key }, v);
       now.registerMetric(g);
     }
     const [a, b] = await Promise.all([now.metrics(), this.registry.metrics()]);

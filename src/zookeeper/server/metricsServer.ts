@@ -3,21 +3,14 @@
 // fails the start, as Apache's provider does (MetricsProviderLifeCycleException).
 
 import { type MetricsHttpServer, serveMetricsHttp } from '../../util/metricsHttp.js';
-import type { Storage } from '../persistence/store.js';
 import { PrometheusMetrics } from './metrics.js';
 import { prometheusEnabled, type MetricsProviderOptions } from './metricsOptions.js';
 import type { ZooKeeperServerShell } from './server.js';
-import type { ZooKeeperServer } from './zkserver.js';
 
 export interface MetricsProviderHandle {
   readonly port: number;
   readonly metrics: PrometheusMetrics;
   close(): Promise<void>;
-}
-
-/** Routes the transaction log's fsync times into the core's current metrics sink. */
-export function bindStorageMetrics(storage: Storage, core: ZooKeeperServer): void {
-  storage.fsyncObserver = (ms) => core.metrics.observe('fsynctime', ms);
 }
 
 /**
@@ -46,7 +39,6 @@ export async function startMetricsProvider(
     );
   }
   shell.core.metrics = metrics;
-  if (shell.storage) bindStorageMetrics(shell.storage, shell.core);
   shell.log.info({ host, port: endpoint.port }, 'Prometheus metrics provider listening on /metrics');
   return { port: endpoint.port, metrics, close: () => endpoint.close() };
 }

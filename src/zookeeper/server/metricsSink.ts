@@ -11,6 +11,7 @@ export const SUMMARY_LEVELS = {
   election_time: 'basic',
   follower_sync_time: 'basic',
   quorum_ack_latency: 'advanced',
+  commit_propagation_latency: 'advanced',
 } as const;
 export type SummaryName = keyof typeof SUMMARY_LEVELS;
 
@@ -29,6 +30,7 @@ export const ENSEMBLE_ONLY = new Set<string>([
   'election_time',
   'follower_sync_time',
   'quorum_ack_latency',
+  'commit_propagation_latency',
   'looking_count',
   'diff_count',
   'snap_count',
@@ -41,9 +43,82 @@ export const ENSEMBLE_ONLY = new Set<string>([
 export interface MetricsSink {
   observe(name: SummaryName, value: number): void;
   inc(name: CounterName, by?: number): void;
+  /** A write refused by a hard quota under /<namespace> (quota_exceeded_error_per_namespace). */
+  quotaExceeded?(namespace: string): void;
 }
 
 export const NULL_METRICS: MetricsSink = {
   observe() {},
   inc() {},
 };
+
+/** Count, sum, min and max of one summary since start (Apache's AvgMinMaxCounter, as mntr prints it). */
+interface AvgMinMax {
+  cnt: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * The summaries mntr prints (zk_avg_/min_/max_/cnt_/sum_<name>), in the order Apache ZooKeeper
+ * 3.8 prints them; commit_count comes first there.
+ */
+const MNTR_SUMMARIES: readonly SummaryName[] = [
+  'follower_sync_time',
+  'fsynctime',
+  'election_time',
+  'updatelatency',
+  'readlatency',
+  'quorum_ack_latency',
+  'commit_propagation_latency',
+];
+
+/**
+ * Always on, whatever the metrics provider: keeps what mntr prints of the summaries (fsync,
+ * commit and quorum ack latencies among them, which operators' scripts read) and forwards every
+ * event to the provider's sink. Costs a few additions per event.
+ */
+export class MntrRecorder implements MetricsSink {
+  /** The metrics provider's sink (NULL_METRICS when none is configured). */
+  forward: MetricsSink = NULL_METRICS;
+  private readonly summaries = new Map<SummaryName, AvgMinMax>(MNTR_SUMMARIES.map((n) => [n, { cnt: 0, sum: 0, min: 0, max: 0 }]));
+  private commitCount = 0;
+
+  observe(name: SummaryName, value: number): void {
+    const s = this.summaries.get(name);
+    if (s) {
+      const v = Math.max(0, Math.round(value));
+      if (s.cnt === 0 || v < s.min) s.min = v;
+      if (v > s.max) s.max = v;
+      s.cnt++;
+      s.sum += v;
+    }
+    this.forward.observe(name, value);
+  }
+
+  inc(name: CounterName, by = 1): void {
+    if (name === 'commit_count') this.commitCount += by;
+    this.forward.inc(name, by);
+  }
+
+  quotaExceeded(namespace: string): void {
+    this.forward.quotaExceeded?.(namespace);
+  }
+
+  /** mntr's lines for these metrics, Apache's names and order; `avg` is a double. */
+  mntrValues(): { key: string; value: number; double?: true }[] {
+    const out: { key: string; value: number; double?: true }[] = [{ key: 'commit_count', value: this.commitCount }];
+    for (const name of MNTR_SUMMARIES) {
+      const s = this.summaries.get(name)!;
+      out.push(
+        { key: `avg_${name}`, value: s.cnt === 0 ? 0 : s.sum / s.cnt, double: true },
+        { key: `min_${name}`, value: s.min },
+        { key: `max_${name}`, value: s.max },
+        { key: `cnt_${name}`, value: s.cnt },
+        { key: `sum_${name}`, value: s.sum },
+      );
+    }
+    return out;
+  }
+}

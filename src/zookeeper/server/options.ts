@@ -1,6 +1,8 @@
 // Settings of one ZooKeeper server, after zoo.cfg parsing and defaults.
 
 import type { EnsembleConfig } from '../quorum/config.js';
+import type { SecureClientOptions } from './tls/settings.js';
+import type { SaslOptions } from './sasl/saslAuth.js';
 
 export interface ServerOptions {
   /** Server id (myid); 0 in standalone mode without a myid file. Top byte of session ids. */
@@ -19,6 +21,8 @@ export interface ServerOptions {
   /** Bytes of replies buffered for one connection before it is closed as too slow. */
   outputBufferBytesMax: number;
   extendedTypesEnabled: boolean;
+  /** zookeeper.enforceQuota: hard quota limits (countHardLimit, byteHardLimit) refuse writes. */
+  enforceQuota: boolean;
   /** `super:<base64 sha1>`, DigestAuthenticationProvider.superDigest. */
   superDigest: string | undefined;
   skipAcl: boolean;
@@ -46,8 +50,20 @@ export interface ServerOptions {
   adminPort: number;
   /** The zoo.cfg settings as given, echoed by `conf`. */
   reconfigEnabled: boolean;
+  /** readonlymode.enabled: an ensemble member cut off from its quorum serves read-only clients. */
+  readOnlyModeEnabled: boolean;
+  /** Ensembles only (QuorumPeerConfig): new sessions are local to the member they connect to (localSessions.ts). */
+  localSessionsEnabled: boolean;
+  /** A local session creating an ephemeral node becomes global first, instead of failing with EPHEMERALONLOCALSESSION. */
+  localSessionsUpgradingEnabled: boolean;
   /** The ensemble from the server.N lines; undefined = standalone (as Apache's isDistributed()). */
   ensemble: EnsembleConfig | undefined;
+  /** secureClientPort with its ssl.* settings (tls/settings.ts); undefined = no TLS client port. */
+  secureClient?: SecureClientOptions;
+  /** false when zoo.cfg sets only secureClientPort: then there is no plain client port. */
+  clientPortEnabled?: boolean;
+  /** SASL (JAAS DIGEST-MD5 users, super users, the sasl ACL provider); undefined = none. */
+  sasl?: SaslOptions;
 }
 
 export function defaultServerOptions(overrides: Partial<ServerOptions> = {}): ServerOptions {
@@ -64,6 +80,7 @@ export function defaultServerOptions(overrides: Partial<ServerOptions> = {}): Se
     outstandingRequestsMaxPerConnection: 1000,
     outputBufferBytesMax: 64 * 1024 * 1024,
     extendedTypesEnabled: false,
+    enforceQuota: false,
     superDigest: undefined,
     skipAcl: false,
     fourLetterWords: new Set(['srvr']),
@@ -81,6 +98,9 @@ export function defaultServerOptions(overrides: Partial<ServerOptions> = {}): Se
     adminAddress: '0.0.0.0',
     adminPort: 8080,
     reconfigEnabled: false,
+    readOnlyModeEnabled: false,
+    localSessionsEnabled: false,
+    localSessionsUpgradingEnabled: false,
     ensemble: undefined,
     ...overrides,
   };

@@ -4,13 +4,14 @@
 
 import { CreateMode, Err, OpCode, Perms, TTL_MAX_MS } from '../protocol/constants.js';
 import type { AclT, IdT } from '../protocol/records.js';
-import { checkAcl, fixupAcl } from './acl.js';
+import { type AclProviders, checkAcl, fixupAcl } from './acl.js';
 import { CONTAINER_OWNER, type DataTree, isSessionOwner, ttlOwner } from './datatree.js';
 import { NO_SLOT } from './nodeTable.js';
 import { pathError, sequenceSuffix } from '../protocol/paths.js';
 import type { NodeType, SubTxn, Txn, TxnBody } from './txn.js';
 import { DigestShadow } from './digestShadow.js';
 import { Fifo } from '../../util/fifo.js';
+import { checkQuota, type QuotaExceeded } from './quota.js';
 
 export class KeeperError extends Error {
   constructor(
@@ -37,6 +38,8 @@ interface ChangeRecord {
   ephemeralOwner: bigint;
   childCount: number;
   acl: AclT[];
+  /** The node's data length as it will be (setData's quota check takes the old length from here). */
+  dataLength: number;
 }
 
 export interface CreateReq {
@@ -63,11 +66,25 @@ export interface PrepContext {
   time: number;
   /** Throws SESSIONEXPIRED if the session is gone or closing. */
   checkSession(): void;
+  /**
+   * An ephemeral create's check (validateCreateRequest): throws the request's local-session
+   * refusal if it carries one, SESSIONEXPIRED if the session is not a live global one. Without
+   * it (no local sessions: tools, tests) ephemeral creates use checkSession.
+   */
+  checkGlobalSession?(): void;
 }
 
 export interface PrepOptions {
   extendedTypesEnabled: boolean;
   skipAcl: boolean;
+  /** zookeeper.enforceQuota: hard quota limits refuse writes (QUOTAEXCEEDED). */
+  enforceQuota?: boolean;
+  /** Told of every limit a write goes past (soft ones only warn), for the log and metrics. */
+  onQuotaExceeded?: (q: QuotaExceeded, time: number) => void;
+  /** x509 ACL ids are valid: the x509 provider is registered (a TLS client port, tls/). */
+  x509Enabled?: boolean;
+  /** authProvider.N=SASLAuthenticationProvider: `sasl` ACLs are valid. */
+  saslAcl?: boolean;
 }
 
 export class PrepStage {
@@ -77,11 +94,13 @@ export class PrepStage {
   /** Change records in zxid order, dropped as soon as applied so that they die young. */
   private readonly pendingOrder = new Fifo<ChangeRecord>();
   private readonly digests: DigestShadow;
+  private readonly aclProviders: AclProviders;
 
   constructor(
     private readonly tree: DataTree,
     private readonly opts: PrepOptions,
   ) {
+    this.aclProviders = { x509: opts.x509Enabled ?? false, sasl: opts.saslAcl ?? false };
     this.lastZxid = tree.lastProcessedZxid;
     this.digests = new DigestShadow(tree);
   }
@@ -126,6 +145,7 @@ export class PrepStage {
       ephemeralOwner: t.ownerAt(slot),
       childCount: t.childCountAt(slot),
       acl: tree.aclAt(slot),
+      dataLength: t.dataLengthAt(slot),
     };
   }
 
@@ -189,15 +209,18 @@ export class PrepStage {
         this.validate(path);
         const node = this.record(path);
         this.checkAcl(node.acl, Perms.WRITE, ctx);
+        const dataLength = data ? data.length : 0;
+        // ZooKeeper checks the quota after the ACL and before the version.
+        this.checkQuota(path, dataLength - node.dataLength, 0, ctx);
         const newVersion = checkVersion(node.version, version, path);
-        this.addChange({ ...node, zxid, version: newVersion }, undo);
+        this.addChange({ ...node, zxid, version: newVersion, dataLength }, undo);
         return { kind: 'setData', op: w.op, path, data: data ? Buffer.from(data) : null, version: newVersion };
       }
       case OpCode.setACL: {
         ctx.checkSession();
         const { path, acl, version } = w.req;
         this.validate(path);
-        const fixed = fixupAcl(acl, ctx.auth);
+        const fixed = fixupAcl(acl, ctx.auth, this.aclProviders);
         if (typeof fixed === 'number') throw new KeeperError(fixed, path);
         const node = this.record(path);
         this.checkAcl(node.acl, Perms.ADMIN, ctx);
@@ -237,13 +260,14 @@ export class PrepStage {
     // server when the txn is applied (TTL.toEphemeralOwner(-1) throws in the SyncThread). We
     // refuse it instead (docs/COMPATIBILITY.md).
     if (op === OpCode.createTTL && !isTtl) throw new KeeperError(Err.BADARGUMENTS, req.path);
-    ctx.checkSession();
+    if (isEphemeral && ctx.checkGlobalSession) ctx.checkGlobalSession();
+    else ctx.checkSession();
     let path = req.path;
     // validatePathForCreate: only the basic shape here; the full check runs after the suffix.
     const lastSlash = path.lastIndexOf('/');
     if (lastSlash === -1 || path.indexOf('\0') !== -1) throw new KeeperError(Err.BADARGUMENTS, path);
     const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
-    const acl = fixupAcl(req.acl, ctx.auth);
+    const acl = fixupAcl(req.acl, ctx.auth, this.aclProviders);
     if (typeof acl === 'number') throw new KeeperError(acl, path);
     const parent = this.record(parentPath);
     this.checkAcl(parent.acl, Perms.CREATE, ctx);
@@ -252,11 +276,16 @@ export class PrepStage {
     if (this.exists(path)) throw new KeeperError(Err.NODEEXISTS, path);
     if (isSessionOwner(parent.ephemeralOwner)) throw new KeeperError(Err.NOCHILDRENFOREPHEMERALS, path);
     const newCversion = parent.cversion + 1;
+    const dataLength = req.data ? req.data.length : 0;
+    this.checkQuota(path, dataLength, 1, ctx);
     const nodeType: NodeType =
       op === OpCode.createContainer ? 'container' : op === OpCode.createTTL ? 'ttl' : isEphemeral ? 'ephemeral' : 'persistent';
     const owner = isContainer ? CONTAINER_OWNER : isTtl ? ttlOwner(ttl) : isEphemeral ? ctx.sessionId : 0n;
     this.addChange({ ...parent, zxid, childCount: parent.childCount + 1, cversion: newCversion }, undo);
-    this.addChange({ zxid, path, exists: true, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl }, undo);
+    this.addChange(
+      { zxid, path, exists: true, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl, dataLength },
+      undo,
+    );
     return {
       kind: 'create',
       op,
@@ -267,6 +296,15 @@ export class PrepStage {
       parentCVersion: newCversion,
       ttl: isTtl ? ttl : 0,
     };
+  }
+
+  /** ZooKeeperServer.checkQuota, when enforceQuota is set: a hard limit refuses the write. */
+  private checkQuota(path: string, bytesDiff: number, countDiff: number, ctx: PrepContext): void {
+    if (!this.opts.enforceQuota) return;
+    for (const q of checkQuota(this.tree, path, bytesDiff, countDiff)) {
+      this.opts.onQuotaExceeded?.(q, ctx.time);
+      if (q.hard) throw new KeeperError(Err.QUOTAEXCEEDED, q.prefix);
+    }
   }
 
   private validate(path: string): void {
@@ -359,7 +397,7 @@ export class PrepStage {
 }
 
 function deletedRecord(zxid: number, path: string): ChangeRecord {
-  return { zxid, path, exists: false, version: -1, cversion: 0, aversion: 0, ephemeralOwner: 0n, childCount: 0, acl: [] };
+  return { zxid, path, exists: false, version: -1, cversion: 0, aversion: 0, ephemeralOwner: 0n, childCount: 0, acl: [], dataLength: 0 };
 }
 
 /** -1 matches any version; returns the incremented version. */

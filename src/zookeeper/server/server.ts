@@ -9,11 +9,15 @@ import { runFourLetterWord } from './commands.js';
 import type { ServerOptions } from './options.js';
 import type { SyncStage } from './pipeline.js';
 import { ZooKeeperServer } from './zkserver.js';
+import { quotaWarner } from './quota.js';
 import type { AdminServer } from './admin.js';
 import { prometheusEnabled } from './metricsOptions.js';
 import type { MetricsProviderHandle } from './metricsServer.js';
 import { Storage, storageOptionsFor } from '../persistence/store.js';
 import type { StorageIo } from '../persistence/io.js';
+import type { IdT } from '../protocol/records.js';
+import { addAuthId } from './acl.js';
+import type { SecureClientListener } from './tls/listener.js';
 
 export const ZK_VERSION = '3.8.4';
 /** What `srvr`/`envi` print as the version, in Apache ZooKeeper's shape. */
@@ -40,6 +44,7 @@ export class ZooKeeperServerShell {
   readonly core: ZooKeeperServer;
   readonly log: Logger;
   private listener: Server | undefined;
+  private secureListener: SecureClientListener | undefined;
   private admin: AdminServer | undefined;
   private metricsProvider: MetricsProviderHandle | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -52,6 +57,8 @@ export class ZooKeeperServerShell {
   /** 'standalone' until the ensemble lands. */
   mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only' | 'looking' = 'standalone';
   port = 0;
+  /** The TLS client port (secureClientPort), when configured. */
+  securePort = 0;
   adminPort = 0;
   /** The Prometheus /metrics port (metricsProvider.httpPort), when the provider runs. */
   get metricsPort(): number | undefined {
@@ -67,6 +74,8 @@ export class ZooKeeperServerShell {
   ) {
     this.log = startOpts.logger ?? silentLogger;
     this.core = new ZooKeeperServer(opts, startOpts.now ?? Date.now, startOpts.syncStage);
+    this.core.onQuotaExceeded = quotaWarner(this.log);
+    this.core.saslAuth.log = this.log;
   }
 
   /** Recovers the data directory into the core and switches it to the durable log. */
@@ -78,6 +87,8 @@ export class ZooKeeperServerShell {
     });
     try {
       const core = this.core;
+      // Every fsync's time goes to the core's sink (mntr's recorder, and a metrics provider if one is set).
+      storage.fsyncObserver = (ms) => core.metrics.observe('fsynctime', ms);
       const rec = await storage.recover(core.tree);
       core.restored(rec.sessions);
       this.log.info(
@@ -119,23 +130,34 @@ export class ZooKeeperServerShell {
         throw e;
       }
     }
-    const server = createServer({ noDelay: true }, (s) => this.accept(s));
-    this.listener = server;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.opts.clientPort, this.opts.clientPortAddress, () => {
-          server.off('error', reject);
-          resolve();
+      if (this.opts.secureClient) {
+        // First, so a bad key or trust store stops the start (naming the ssl.* key and the file)
+        // before any port answers.
+        const { startSecureClientListener } = await import('./tls/listener.js');
+        this.secureListener = await startSecureClientListener(this.opts.secureClient, this.log, (s, ids) => this.accept(s, ids));
+        this.securePort = this.secureListener.port;
+      }
+      if (this.opts.clientPortEnabled !== false) {
+        const server = createServer({ noDelay: true }, (s) => this.accept(s));
+        this.listener = server;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.opts.clientPort, this.opts.clientPortAddress, () => {
+            server.off('error', reject);
+            resolve();
+          });
         });
-      });
+        this.port = (server.address() as AddressInfo).port;
+      }
     } catch (e) {
+      await this.secureListener?.close();
+      this.secureListener = undefined;
       await this.metricsProvider?.close();
       await this.core.close();
       await this.storage?.close();
       throw e;
     }
-    this.port = (server.address() as AddressInfo).port;
     this.tickTimer = setInterval(() => this.core.tick(), this.opts.tickTimeMs);
     this.tickTimer.unref();
     const perCheck = Math.max(1, Math.floor((this.opts.containerMaxPerMinute * this.opts.containerCheckIntervalMs) / 60_000));
@@ -155,10 +177,11 @@ export class ZooKeeperServerShell {
         );
       }
     }
-    this.log.info({ port: this.port, address: this.opts.clientPortAddress }, 'ZooKeeper server listening');
+    if (this.listener) this.log.info({ port: this.port, address: this.opts.clientPortAddress }, 'ZooKeeper server listening');
   }
 
-  private accept(socket: Socket): void {
+  /** `ids`: what the secure port authenticated (x509 client certificates). */
+  private accept(socket: Socket, ids: readonly IdT[] = []): void {
     // While not serving (stopping, or an ensemble member without a quorum) the port still answers
     // four-letter words, as Apache's does; the session handshake is refused (ZooKeeperServer.connect).
     if (this.stopping) {
@@ -188,6 +211,7 @@ export class ZooKeeperServerShell {
       },
       this.log,
     );
+    for (const id of ids) addAuthId(conn.authIds, id);
     this.connections.add(conn);
   }
 
@@ -199,10 +223,13 @@ export class ZooKeeperServerShell {
     const listener = this.listener;
     this.listener = undefined;
     const closed = listener ? new Promise<void>((r) => listener.close(() => r())) : Promise.resolve();
+    const secureClosed = this.secureListener?.close();
+    this.secureListener = undefined;
     await this.core.close();
     await this.storage?.close();
     for (const c of this.connections) c.socket.destroy();
     await closed;
+    await secureClosed;
     if (this.admin) await this.admin.close();
     if (this.metricsProvider) await this.metricsProvider.close();
     this.log.info('ZooKeeper server stopped');

@@ -10,11 +10,17 @@ export interface SessionInfo {
   expiresAt: number;
   /** Set once a closeSession txn is queued: no further requests are accepted. */
   closing: boolean;
+  /** A local session (localSessionsEnabled): known to this member only, expired here without a txn. */
+  local?: boolean;
 }
 
 export class SessionTracker {
   readonly sessions = new Map<bigint, SessionInfo>();
   private readonly buckets = new Map<number, Set<SessionInfo>>();
+  /** Local sessions' expiry buckets, apart from the global ones: learners expire only these. */
+  private readonly localBuckets = new Map<number, Set<SessionInfo>>();
+  /** How many tracked sessions are local. */
+  localCount = 0;
   private nextSessionId: bigint;
 
   constructor(
@@ -45,6 +51,25 @@ export class SessionTracker {
     return s;
   }
 
+  /** Adds a new local session (localSessions.ts). */
+  addLocal(id: bigint, timeoutMs: number, nowMs: number): SessionInfo {
+    const s: SessionInfo = { id, timeoutMs, expiresAt: 0, closing: false, local: true };
+    this.sessions.set(id, s);
+    this.localCount++;
+    this.touchInfo(s, nowMs);
+    return s;
+  }
+
+  /** A local session becomes global (its createSession is on its way): the global expiry takes it over. */
+  makeGlobal(s: SessionInfo, nowMs: number): void {
+    if (!s.local) return;
+    this.localBuckets.get(s.expiresAt)?.delete(s);
+    s.local = false;
+    s.expiresAt = 0;
+    this.localCount--;
+    this.touchInfo(s, nowMs);
+  }
+
   /** Returns false if the session is unknown or closing. */
   touch(id: bigint, nowMs: number): boolean {
     const s = this.sessions.get(id);
@@ -56,12 +81,13 @@ export class SessionTracker {
   private touchInfo(s: SessionInfo, nowMs: number): void {
     const at = this.roundUp(nowMs + s.timeoutMs);
     if (at === s.expiresAt) return;
-    if (s.expiresAt) this.buckets.get(s.expiresAt)?.delete(s);
+    const buckets = s.local ? this.localBuckets : this.buckets;
+    if (s.expiresAt) buckets.get(s.expiresAt)?.delete(s);
     s.expiresAt = at;
-    let b = this.buckets.get(at);
+    let b = buckets.get(at);
     if (!b) {
       b = new Set();
-      this.buckets.set(at, b);
+      buckets.set(at, b);
     }
     b.add(s);
   }
@@ -74,7 +100,12 @@ export class SessionTracker {
   remove(id: bigint): void {
     const s = this.sessions.get(id);
     if (!s) return;
-    this.buckets.get(s.expiresAt)?.delete(s);
+    if (s.local) {
+      this.localBuckets.get(s.expiresAt)?.delete(s);
+      this.localCount--;
+    } else {
+      this.buckets.get(s.expiresAt)?.delete(s);
+    }
     this.sessions.delete(id);
   }
 
@@ -85,19 +116,28 @@ export class SessionTracker {
 
   /** Sessions whose bucket time is <= now; they are marked closing. */
   expire(nowMs: number): SessionInfo[] {
-    const out: SessionInfo[] = [];
-    for (const [at, b] of this.buckets) {
-      if (at > nowMs) continue;
-      for (const s of b) {
-        if (!s.closing) {
-          s.closing = true;
-          out.push(s);
-        }
-      }
-      this.buckets.delete(at);
-    }
-    return out;
+    return expireBuckets(this.buckets, nowMs);
   }
+
+  /** Local sessions whose bucket time is <= now; they are marked closing. */
+  expireLocal(nowMs: number): SessionInfo[] {
+    return this.localBuckets.size === 0 ? [] : expireBuckets(this.localBuckets, nowMs);
+  }
+}
+
+function expireBuckets(buckets: Map<number, Set<SessionInfo>>, nowMs: number): SessionInfo[] {
+  const out: SessionInfo[] = [];
+  for (const [at, b] of buckets) {
+    if (at > nowMs) continue;
+    for (const s of b) {
+      if (!s.closing) {
+        s.closing = true;
+        out.push(s);
+      }
+    }
+    buckets.delete(at);
+  }
+  return out;
 }
 
 /** ZooKeeper's scheme: the top byte is the server id, then the creation time in ms. */

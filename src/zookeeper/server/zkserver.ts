@@ -6,17 +6,31 @@
 import { Err, OpCode, opName } from '../protocol/constants.js';
 import { JuteError, JuteReader, type JuteWriter } from '../protocol/jute.js';
 import type { ConnectRequest, ConnectResponse } from '../protocol/connect.js';
-import { AuthPacket, GetSASLRequest, ReconfigRequest, RequestHeader, SetSASLResponse, type IdT } from '../protocol/records.js';
+import {
+  AuthPacket,
+  GetDataResponse,
+  GetSASLRequest,
+  ReconfigRequest,
+  RequestHeader,
+  SetSASLResponse,
+  type IdT,
+} from '../protocol/records.js';
+import type { ReconfigArgs } from '../quorum/reconfig.js';
+import type { ReconfigPrep } from '../quorum/reconfigHost.js';
 import { addAuthId, authenticate } from './acl.js';
 import { DataTree, isTtlOwner, ttlOfOwner, type TxnResult } from './datatree.js';
 import type { ServerOptions } from './options.js';
+import { LocalSessions } from './localSessions.js';
 import { InMemorySyncStage, type SyncStage } from './pipeline.js';
-import { KeeperError, PrepStage, type PrepContext } from './prep.js';
+import { KeeperError, PrepStage, type PrepContext, type PrepOptions } from './prep.js';
+import { topNamespace, type QuotaExceeded } from './quota.js';
 import { decodeRequest, encodeWriteResult, executeMultiRead, executeRead, type Decoded } from './requests.js';
 import { SessionTracker, sessionPassword } from './sessions.js';
+import { READ_ONLY_REFUSED_OPS } from './readOnly.js';
 import { ServerStats, type ConnStats } from './stats.js';
-import { NULL_METRICS, type MetricsSink } from './metricsSink.js';
+import { type MetricsSink, MntrRecorder } from './metricsSink.js';
 import type { Txn } from './txn.js';
+import { SaslAuthenticator } from './sasl/saslAuth.js';
 import type { Watcher } from './watches.js';
 
 /** What the core needs from a client connection. */
@@ -51,6 +65,10 @@ export interface Pending {
   isWrite: boolean;
   done: boolean;
   startMs: number;
+  /** SASL: the SetSASLResponse token (null: none). */
+  saslToken?: Buffer | null;
+  /** A local session's ephemeral create that may not upgrade: the error it is answered with (localSessions.ts). */
+  refusal?: number;
 }
 
 /**
@@ -81,8 +99,16 @@ export class ZooKeeperServer {
   prep: PrepStage;
   readonly sessions: SessionTracker;
   readonly stats = new ServerStats();
-  /** Where request latencies go for the metrics provider (metricsServer.ts sets a real one). */
-  metrics: MetricsSink = NULL_METRICS;
+  /** What mntr prints of the latency summaries; it forwards every event to the provider's sink. */
+  readonly mntrMetrics = new MntrRecorder();
+  /** Where latencies and counts go: mntr's recorder, which forwards to the metrics provider. */
+  get metrics(): MetricsSink {
+    return this.mntrMetrics;
+  }
+  /** Installs the metrics provider's sink (metricsServer.ts). */
+  set metrics(sink: MetricsSink) {
+    this.mntrMetrics.forward = sink;
+  }
   /** Set by an ensemble member. */
   quorumView: QuorumView | undefined;
   readonly conns = new Set<ClientConn>();
@@ -96,22 +122,36 @@ export class ZooKeeperServer {
   readonly durableSessions = new Map<bigint, number>();
   /** Set on ensemble learners: writes are forwarded, not prepped here. */
   leaderLink: LeaderLink | undefined;
+  /** Set on an ensemble leader: preps reconfig requests (quorum/reconfigHost.ts); none on a standalone server. */
+  reconfigPrep: ReconfigPrep | undefined;
+  /** Set by an ensemble member: told of every applied reconfig txn (its configuration changes). */
+  onReconfigApplied: ((txn: Txn) => void) | undefined;
   /** Only the standalone server and the ensemble leader expire sessions. */
   expiresSessions = true;
   /** Learner: sessions that sent something since the last report to the leader (its expiry clock). */
   readonly touchedSinceReport = new Set<bigint>();
+  /** Set while an ensemble member serves read-only (quorum/readOnly.ts): the period's local sessions. */
+  readOnly: LocalSessions | undefined;
+  /** SASL exchanges of the connections (sasl/saslAuth.ts). */
+  readonly saslAuth: SaslAuthenticator;
   /** Learner: sessions whose createSession went to the leader, waiting for its commit. */
   private readonly pendingCreates = new Map<bigint, { c: ClientConn; slot: Pending; timeOut: number; readOnly: boolean | undefined }>();
+  /** Ensemble members with localSessionsEnabled (localSessions.ts); standalone servers have none. */
+  readonly localSessions: LocalSessions | undefined;
 
   constructor(
     readonly opts: ServerOptions,
     readonly now: () => number = Date.now,
     public sync: SyncStage = new InMemorySyncStage(),
   ) {
-    this.prep = new PrepStage(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, skipAcl: opts.skipAcl });
+    this.prep = new PrepStage(this.tree, this.prepOptions());
+    this.saslAuth = new SaslAuthenticator(opts.sasl);
     this.startedAtMs = now();
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, this.startedAtMs);
     this.prepCtx = new RequestPrepContext(this.sessions);
+    if (opts.ensemble && opts.localSessionsEnabled) {
+      this.localSessions = new LocalSessions(this, opts.serverId, { upgradingEnabled: opts.localSessionsUpgradingEnabled });
+    }
   }
 
   get lastZxid(): number {
@@ -133,7 +173,25 @@ export class ZooKeeperServer {
 
   /** A fresh prep stage (new leadership: pending changes of an old role never commit). */
   resetPrep(): void {
-    this.prep = new PrepStage(this.tree, { extendedTypesEnabled: this.opts.extendedTypesEnabled, skipAcl: this.opts.skipAcl });
+    this.prep = new PrepStage(this.tree, this.prepOptions());
+  }
+
+  /** Told of each quota limit a write goes past (enforceQuota); the shell logs it. */
+  onQuotaExceeded: (q: QuotaExceeded, time: number) => void = () => {};
+
+  private prepOptions(): PrepOptions {
+    const o = this.opts;
+    return {
+      extendedTypesEnabled: o.extendedTypesEnabled,
+      skipAcl: o.skipAcl,
+      enforceQuota: o.enforceQuota,
+      x509Enabled: o.secureClient?.x509ProviderEnabled,
+      saslAcl: o.sasl?.aclProvider ?? false,
+      onQuotaExceeded: (q, time) => {
+        if (q.hard) this.metrics.quotaExceeded?.(topNamespace(q.prefix));
+        this.onQuotaExceeded(q, time);
+      },
+    };
   }
 
   /** Why writes are refused (storage failure), or undefined. */
@@ -218,16 +276,35 @@ export class ZooKeeperServer {
     c.stats.packetsReceived++;
     if (!this.serving) return false; // no quorum (or stopping): the client should try another server
     if (req.lastZxidSeen > this.tree.lastProcessedZxid) return false; // client has seen our future
+    const ro = this.readOnly;
+    // A read-only server takes only clients that allow it (Apache: NOT_READ_ONLY_CLIENT), and
+    // none of the ensemble's sessions (RENEW_GLOBAL_SESSION_IN_RO_MODE): closed without a reply.
+    if (ro && (!req.readOnly || (req.sessionId !== 0n && !ro.isLocal(req.sessionId)))) return false;
     const timeOut = this.negotiateTimeout(req.timeOut);
-    const readOnly = req.readOnly === undefined ? undefined : false;
+    const readOnly = req.readOnly === undefined ? undefined : ro !== undefined;
     const slot = this.pending(c, 0, OpCode.createSession, undefined, false);
+    if (req.sessionId === 0n && ro) {
+      // A local session: no txn, nobody else knows it (it ends with the read-only period).
+      const id = this.sessions.newSessionId();
+      if (!ro.create(id, timeOut)) return false;
+      c.sessionId = id;
+      c.timeoutMs = timeOut;
+      this.finishCreate(c, slot, id, timeOut, readOnly);
+      return true;
+    }
     if (req.sessionId === 0n) {
       // A new session needs a createSession txn, which cannot be persisted now.
       if (!this.leaderLink && this.sync.unavailableReason !== undefined) return false;
       const id = this.sessions.newSessionId();
-      this.sessions.add(id, timeOut, this.now());
       c.sessionId = id;
       c.timeoutMs = timeOut;
+      if (this.localSessions) {
+        // A local session: no txn, nothing for the leader.
+        this.localSessions.create(id, timeOut);
+        this.finishCreate(c, slot, id, timeOut, readOnly);
+        return true;
+      }
+      this.sessions.add(id, timeOut, this.now());
       if (this.leaderLink) {
         slot.isWrite = true;
         this.pendingCreates.set(id, { c, slot, timeOut, readOnly });
@@ -320,27 +397,44 @@ export class ZooKeeperServer {
     // Auth and SASL are handled before the session is touched (ZooKeeperServer.processPacket).
     if (op === OpCode.auth) return this.handleAuth(c, xid, r);
     if (op === OpCode.sasl) return this.handleSasl(c, xid, r);
+    const refusal = this.saslAuth.refusal(c.authIds);
+    if (refusal !== 0) {
+      // enforce.auth / sessionRequireClientSASLAuth: answered like an auth packet (zxid 0, no
+      // body), then the connection is closed; the session is left to expire.
+      const p = this.pending(c, xid, OpCode.auth, undefined, false);
+      p.err = refusal;
+      p.closeAfter = true;
+      if (c.queue[0] === p) this.drain(c);
+      return true;
+    }
     // A request for a session that is closing (closeSession queued, or expired) is dropped
     // without a reply and without a zxid, as ZooKeeper drops it (MissingSessionException).
-    if (!this.sessions.touch(c.sessionId, this.now())) return true;
-    if (this.leaderLink) this.touchedSinceReport.add(c.sessionId);
+    if (!this.sessions.touch(c.sessionId, this.now()) && !this.localSessions?.isRemote(c)) return true;
+    // Local sessions are not the leader's to expire: not reported.
+    if (this.leaderLink && this.localSessions?.isLocal(c.sessionId) !== true) this.touchedSinceReport.add(c.sessionId);
+    if (this.readOnly && (READ_ONLY_REFUSED_OPS.has(op) || op === OpCode.closeSession)) return this.readOnlyAnswer(c, xid, op);
     let decoded: Decoded | undefined;
     let err = 0;
     // Whether a request that fails before prep still takes a zxid (an ErrorTxn), as in ZooKeeper.
     let txnOnError = isWriteOp(op);
+    let reconfig: ReconfigArgs | undefined;
     try {
       if (op === OpCode.check || op === OpCode.notification || op === OpCode.createSession) {
         throw new KeeperError(Err.UNIMPLEMENTED);
       }
       if (op === OpCode.reconfig) {
         // ZooKeeper decodes a reconfig before assigning a zxid: a malformed one takes none.
+        let args: ReconfigArgs;
         try {
-          ReconfigRequest.decode(r);
+          args = ReconfigRequest.decode(r);
         } catch (e) {
           txnOnError = false;
           throw e;
         }
-        err = this.opts.reconfigEnabled ? Err.UNIMPLEMENTED : Err.RECONFIGDISABLED;
+        // An ensemble learner forwards it to the leader, which preps it; a standalone server
+        // preps it as an ErrorTxn UNIMPLEMENTED (a zxid, the connection stays), as ZooKeeper does.
+        if (!this.opts.reconfigEnabled) err = Err.RECONFIGDISABLED;
+        else reconfig = args;
       } else if (op === OpCode.deleteContainer) {
         // ZooKeeper reads a client's deleteContainer path from the whole packet, request header
         // included, so the path always holds a NUL byte: BADARGUMENTS, as an ErrorTxn.
@@ -353,9 +447,10 @@ export class ZooKeeperServer {
       else if (e instanceof JuteError) err = Err.MARSHALLINGERROR;
       else throw e;
     }
-    const isWrite = decoded !== undefined && decoded.cls !== 'read' && decoded.cls !== 'multiRead';
+    const isWrite = (decoded !== undefined && decoded.cls !== 'read' && decoded.cls !== 'multiRead') || reconfig !== undefined;
     const p = this.pending(c, xid, op, decoded, isWrite || (err !== 0 && err !== Err.UNIMPLEMENTED && txnOnError));
     if (err === Err.UNIMPLEMENTED) p.closeAfter = true;
+    if (this.localSessions?.handle(c, p, op)) return true;
     if (this.leaderLink && p.isWrite) {
       // Ensemble learner: the leader preps it; the commit (or the sync barrier) completes it.
       if (op === OpCode.closeSession) p.closeAfter = true;
@@ -384,13 +479,31 @@ export class ZooKeeperServer {
     } else if (decoded && isWrite) {
       this.submitWrite(c, p, decoded, xid);
       return true;
+    } else if (reconfig) {
+      this.submitTxn(c, p, this.prepareReconfig(c, xid, reconfig));
+      return true;
     }
     if (c.queue[0] === p) this.drain(c);
     return true;
   }
 
+  /**
+   * Read-only mode: state changes get NOTREADONLY unread (ReadOnlyRequestProcessor); a local
+   * session's closeSession ends it here, without a txn.
+   */
+  private readOnlyAnswer(c: ClientConn, xid: number, op: number): boolean {
+    const p = this.pending(c, xid, op, undefined, false);
+    if (op === OpCode.closeSession) {
+      this.readOnly?.closeByClient(c, p);
+      return true;
+    }
+    p.err = Err.NOTREADONLY;
+    if (c.queue[0] === p) this.drain(c);
+    return true;
+  }
+
   private submitWrite(c: ClientConn, p: Pending, d: Decoded, xid: number): void {
-    const ctx = this.prepContext(c, xid);
+    const ctx = this.prepContext(c, xid, p.refusal);
     if (d.cls === 'sync') {
       // A null path is echoed as null: the ustring codec writes it with length -1.
       p.result = { err: 0, path: d.path as string, stat: undefined, multi: undefined };
@@ -427,6 +540,23 @@ export class ZooKeeperServer {
     this.submitTxn(c, p, txn);
   }
 
+  /** Leader: a reconfig becomes a SetDataTxn on /zookeeper/config logged as type reconfig, or an ErrorTxn. */
+  private prepareReconfig(c: ClientConn, xid: number, args: ReconfigArgs): Txn {
+    const ctx = this.prepContext(c, xid);
+    try {
+      ctx.checkSession();
+      // Standalone: "reconfiguration currently not supported" (PrepRequestProcessor).
+      if (!this.reconfigPrep) throw new KeeperError(Err.UNIMPLEMENTED);
+      // The configuration's version is the zxid this txn takes (prepareRaw hands out the next one).
+      const data = this.reconfigPrep.prepare(args, c.authIds, this.prep.lastZxid + 1);
+      const body = { kind: 'setData', op: OpCode.setData, path: '/zookeeper/config', data, version: -1 } as const;
+      return this.prep.prepareRaw(OpCode.reconfig, body, c.sessionId, xid, ctx.time);
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      return this.prep.prepareRaw(OpCode.error, { kind: 'error', op: OpCode.error, err: e.code }, c.sessionId, xid, ctx.time);
+    }
+  }
+
   private submitTxn(c: ClientConn, p: Pending, txn: Txn): void {
     this.sync.submit(txn, (err) => {
       if (err) {
@@ -440,12 +570,14 @@ export class ZooKeeperServer {
   }
 
   /** The context of the request being prepped: one object, refilled per request (prep keeps none of it). */
-  private prepContext(c: ClientConn, xid: number): PrepContext {
+  private prepContext(c: ClientConn, xid: number, refusal = 0): PrepContext {
     const ctx = this.prepCtx;
+    ctx.refusal = refusal;
     ctx.sessionId = c.sessionId;
     ctx.cxid = xid;
     ctx.auth = c.authIds;
     ctx.time = this.now();
+    ctx.remoteLocal = this.localSessions?.isRemote(c) === true;
     return ctx;
   }
 
@@ -453,10 +585,13 @@ export class ZooKeeperServer {
   applyTxn(txn: Txn): TxnResult {
     const res = this.tree.processTxn(txn);
     this.prep.applied(txn.header.zxid);
+    if (txn.header.type === OpCode.reconfig && res.err === 0) this.onReconfigApplied?.(txn);
     if (txn.body.kind === 'createSession') {
       this.durableSessions.set(txn.header.clientId, txn.body.timeOut);
       // In an ensemble every member tracks every session (the leader expires them).
-      if (!this.sessions.sessions.has(txn.header.clientId)) this.sessions.add(txn.header.clientId, txn.body.timeOut, this.now());
+      const s = this.sessions.sessions.get(txn.header.clientId);
+      if (!s) this.sessions.add(txn.header.clientId, txn.body.timeOut, this.now());
+      else if (s.local) this.sessions.makeGlobal(s, this.now()); // committed global: no longer local (commitSession)
     }
     if (txn.body.kind === 'closeSession') {
       const id = txn.header.clientId;
@@ -497,16 +632,25 @@ export class ZooKeeperServer {
   }
 
   /**
-   * SASL (102) without a SASL server configured: ZooKeeper answers OK with a null token
-   * (zxid 0) and keeps the connection; a malformed GetSASLRequest closes it without a reply.
+   * SASL (102), ZooKeeperServer.processSasl: one step of the connection's DIGEST-MD5 exchange
+   * (sasl/saslAuth.ts); without a SASL server configured, OK with a null token. A failed exchange
+   * is AUTHFAILED and closes the connection; a malformed GetSASLRequest closes it without a reply.
    */
   private handleSasl(c: ClientConn, xid: number, r: JuteReader): boolean {
+    let token: Buffer | null;
     try {
-      GetSASLRequest.decode(r);
+      token = GetSASLRequest.decode(r).token;
     } catch {
       return false;
     }
+    // A null token makes ZooKeeper's processSasl throw before answering when SASL is configured.
+    if (token === null && this.opts.sasl?.users !== undefined) return false;
+    const step = this.saslAuth.step(c, token, c.remoteAddress);
     const p = this.pending(c, xid, OpCode.sasl, undefined, false);
+    p.err = step.err;
+    p.saslToken = step.token;
+    p.closeAfter = step.close;
+    for (const id of step.ids) addAuthId(c.authIds, id);
     if (c.queue[0] === p) this.drain(c);
     return true;
   }
@@ -543,7 +687,7 @@ export class ZooKeeperServer {
     if (p.op === OpCode.auth || p.op === OpCode.sasl) {
       // Answered outside the pipeline in ZooKeeper, with zxid 0. Auth success is header only.
       zxid = 0;
-      if (p.op === OpCode.sasl) encode = (w) => SetSASLResponse.encode(w, { token: null });
+      if (p.op === OpCode.sasl) encode = (w) => SetSASLResponse.encode(w, { token: p.saslToken ?? null });
     } else if (err === Err.UNIMPLEMENTED && !p.isWrite) {
       // UnimplementedRequestProcessor replies with the request's zxid, -1 for a request never prepped.
       zxid = -1;
@@ -558,7 +702,14 @@ export class ZooKeeperServer {
       // A multi reports per-op errors with header err 0, unless it never became a multi txn
       // (a malformed MultiOperationRecord is a plain ErrorTxn: MARSHALLINGERROR in the header).
       err = p.op === OpCode.multi && res.multi ? 0 : res.err;
-      if (err === 0) encode = (w) => encodeWriteResult(p.op, res, w);
+      // FinalRequestProcessor: a refused ephemeral of a local session is answered with the
+      // refusal (the leader's ErrorTxn says SESSIONEXPIRED), except a multi's per-op results.
+      if (p.refusal !== undefined && !(p.op === OpCode.multi && res.multi)) err = p.refusal;
+      if (err === 0 && p.op === OpCode.reconfig) {
+        // FinalRequestProcessor: the configuration now in force, with the config node's stat.
+        const data = this.tree.table.valueAt(this.tree.find('/zookeeper/config'));
+        encode = (w) => GetDataResponse.encode(w, { data, stat: res.stat! });
+      } else if (err === 0) encode = (w) => encodeWriteResult(p.op, res, w);
     } else if (d) {
       if (!this.sessions.isActive(c.sessionId) && p.op !== OpCode.ping) {
         err = Err.SESSIONEXPIRED;
@@ -580,7 +731,8 @@ export class ZooKeeperServer {
     this.metrics.observe(p.isWrite ? 'updatelatency' : 'readlatency', latency);
     this.stats.packetsSent++;
     c.stats.record(opShortName(p.op), latency, zxid, now);
-    const bodyBytes = c.sendReply(xid, zxid, err, err === 0 ? encode : undefined);
+    // processSasl sends its SetSASLResponse body with an error too.
+    const bodyBytes = c.sendReply(xid, zxid, err, err === 0 || p.op === OpCode.sasl ? encode : undefined);
     // ServerStats.updateClientResponseSize: the frame length (16-byte ReplyHeader + body).
     this.stats.clientResponse.record(16 + bodyBytes);
   }
@@ -589,6 +741,7 @@ export class ZooKeeperServer {
 
   /** Expires one session now (test clusters; a standalone server or the ensemble leader only). */
   expireSession(id: bigint): boolean {
+    if (this.localSessions?.expireNow(id)) return true;
     const s = this.sessions.sessions.get(id);
     if (!s || s.closing || !this.expiresSessions) return false;
     s.closing = true;
@@ -607,6 +760,7 @@ export class ZooKeeperServer {
 
   /** Expires sessions whose deadline passed; called by the shell every tick. */
   tick(): void {
+    this.localSessions?.expire(this.now());
     // Expiring a session takes a txn: while storage is failing, sessions are kept.
     if (this.sync.unavailableReason !== undefined || !this.expiresSessions) return;
     const now = this.now();
@@ -713,10 +867,21 @@ class RequestPrepContext implements PrepContext {
   cxid = 0;
   auth: readonly IdT[] = [];
   time = 0;
+  /** Another member's local session, whose forwarded write the leader accepts unknown (localSessions.ts). */
+  remoteLocal = false;
+  /** The request's local-session refusal of ephemerals (Pending.refusal), or 0. */
+  refusal = 0;
 
   constructor(private readonly sessions: SessionTracker) {}
 
   checkSession(): void {
-    if (!this.sessions.isActive(this.sessionId)) throw new KeeperError(Err.SESSIONEXPIRED);
+    if (!this.remoteLocal && !this.sessions.isActive(this.sessionId)) throw new KeeperError(Err.SESSIONEXPIRED);
+  }
+
+  checkGlobalSession(): void {
+    if (this.refusal !== 0) throw new KeeperError(this.refusal);
+    // Another member's local session, or one of ours, is no global session (LeaderSessionTracker).
+    const s = this.sessions.sessions.get(this.sessionId);
+    if (this.remoteLocal || !s || s.closing || s.local) throw new KeeperError(Err.SESSIONEXPIRED);
   }
 }

@@ -59,7 +59,8 @@ after(async () => {
   await server.stop();
 });
 
-describe('ZkSemaphore', () => {
+// A deadline per suite: a lost wake-up would otherwise hang the file (and the whole run) instead of failing it.
+describe('ZkSemaphore', { timeout: 60_000 }, () => {
   test('limit 2 across 5 clients looping: never more than 2 holders, everyone gets through', async () => {
     const name = `loop${seq++}`;
     const admin = await client();
@@ -208,7 +209,7 @@ describe('ZkSemaphore', () => {
   });
 });
 
-describe('ZkTypeLimits', () => {
+describe('ZkTypeLimits', { timeout: 60_000 }, () => {
   test('no limit: immediate no-op; concurrency: a global cap that follows changes', async () => {
     const c = await client();
     const gateA = new ZkTypeLimits(c, { leaseData: 'worker-a' });

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { KafkaTestingCluster } from '../../../src/cluster/kafkaTestingCluster.js';
 import { type JobsApiError, JobsClient } from '../../../src/genie/jobs/client.js';
-import { JOB_HEADERS, JOB_LIMITS, type JobSpec } from '../../../src/genie/jobs/events.js';
+import { JOB_HEADERS, JOB_LIMITS, type JobSpec, jobKey } from '../../../src/genie/jobs/events.js';
 import { startJobsHttp } from '../../../src/genie/jobs/http.js';
 import { jobsOpenApi } from '../../../src/genie/jobs/openapi.js';
 import { JobService } from '../../../src/genie/jobs/service.js';
@@ -388,4 +388,47 @@ describe('job service over HTTP', () => {
     assert.equal(retried.duplicate, false, 'the id was released');
     assert.equal((await client.get('refund-7')).state, 'created');
   });
+});
+
+test("a fenced owner's job.dead: the job is not in /api/dlq and redrive skips it; its successor's run counts", async () => {
+  // docs/JOBS.md "Dead letters": a former owner, writing late, kills an attempt its successor owns.
+  const { id } = await client.submit({ type: 'zombie.thing', attempts: 1 });
+  const spec = await specOf(id);
+  const key = jobKey(spec);
+  const at = (): string => new Date().toISOString();
+  /** An owner marker in the job's partition (same key); its offset is the epoch. */
+  const claim = async (w: string): Promise<number> => {
+    await worker.sendRaw(key, JSON.stringify({ v: 1, type: 'worker.owner', worker: w, partition: 0, at: at() }));
+    const recs = await readTopic(kafka, 'cluster-events');
+    const partition = recs.find((r) => header(r, JOB_HEADERS.jobId) === id)!.partition;
+    const m = recs.filter((r) => r.partition === partition && r.value?.toString().includes(`"worker":"${w}"`)).at(-1)!;
+    return Number(m.offset);
+  };
+  const old = { v: 1, jobId: id, producer: 'worker/old', epoch: await claim('zombie-old') };
+  await worker.send(
+    [
+      { ...old, at: at(), type: 'job.created', spec },
+      { ...old, at: at(), type: 'job.queued', spec, attempt: 1, attemptLimit: 1 },
+      { ...old, at: at(), type: 'job.processing', attempt: 1, worker: 'old', redelivered: false },
+    ],
+    key,
+  );
+  await waitState(id, 'processing');
+  const successor = { v: 1, jobId: id, producer: 'worker/new', epoch: await claim('zombie-new') };
+  await worker.send([{ ...successor, at: at(), type: 'job.processing', attempt: 1, worker: 'new', redelivered: true }], key);
+  const fencedBefore = service.fence.fenced;
+  await worker.send(
+    [
+      { ...old, at: at(), type: 'job.failed', attempt: 1, error: { name: 'Error', message: 'late' }, reason: 'error', willRetry: false },
+      { ...old, at: at(), type: 'job.dead', attempt: 1, reason: 'attempts-exhausted' },
+    ],
+    key,
+  );
+  await waitFor(() => service.fence.fenced >= fencedBefore + 2, { timeoutMs: 15_000, what: "the former owner's facts folded (fenced)" });
+  assert.equal((await client.get(id)).state, 'processing');
+  assert.ok(!(await client.dlq({ type: 'zombie.thing' })).jobs.some((j) => j.id === id), 'not in the dead-letter list');
+  const r = await client.redrive({ ids: [id] });
+  assert.deepEqual(r.skipped, [{ id, reason: 'job is processing' }]);
+  await worker.send([{ ...successor, at: at(), type: 'job.completed', attempt: 1, result: null, durationMs: 1 }], key);
+  await waitState(id, 'completed');
 });

@@ -4,7 +4,7 @@
 import { Consumer, Producer, stringSerializers } from '@platformatic/kafka';
 import { clientBase, type KafkaEndpoint } from '../../../src/genie/kafka.js';
 import { encodeJobEvent, type JobEvent, type JobSpec, jobKey } from '../../../src/genie/jobs/events.js';
-import { type ReadRecord, TopicReader } from '../../../src/genie/jobs/topicReader.js';
+import { type ReadRecord, TopicReader } from '../../../src/genie/topicReader.js';
 import { waitFor } from '../../helpers/wait.js';
 
 export function endpoint(bootstrap: string, clientId: string): KafkaEndpoint {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { KafkaTestingCluster } from '../../../src/cluster/kafkaTestingCluster.js';
 import { ensureTopics, type KafkaEndpoint } from '../../../src/genie/kafka.js';
+import { collectControllerViews } from '../../../src/genie/monitor/controllerViews.js';
 import { waitFor } from '../../helpers/wait.js';
 import { AlertReader, MonitorProcess } from './harness.js';
 
@@ -94,6 +95,24 @@ describe('clustergenie monitor against three brokers', { timeout: 110_000 }, () 
       { timeoutMs: 30_000, what: 'the lagging group and monitoring.alerts in /metrics' },
     );
     assert.deepEqual(await m1!.firing(), [], 'nothing fires on a healthy system');
+    // Each broker, asked directly, names /controller's broker (the split-brain rule's input).
+    const zk = kc.get(1).broker!.zkClient;
+    const controller = (JSON.parse(String((await zk.getData('/controller')).data)) as { brokerid: number }).brokerid;
+    const asked = await waitFor(
+      async () => {
+        const r = await collectControllerViews(zk, [1, 2, 3], 5000);
+        return r.views.length === 3 && r.views.every((v) => v.controller === controller) ? r : null;
+      },
+      { timeoutMs: 20_000, what: 'every broker naming the controller' },
+    );
+    assert.deepEqual(asked.errors, []);
+    assert.deepEqual(asked.views.map((v) => v.broker).sort(), [1, 2, 3]);
+    const absent = await collectControllerViews(zk, [1, 99], 5000);
+    assert.deepEqual(
+      absent.views.map((v) => v.broker),
+      [1],
+    );
+    assert.match(absent.errors.join(), /broker 99: /, 'an unregistered broker is named in the errors');
     assert.match(text, /^kafka_brokers 3$/m);
     assert.match(text, new RegExp(`^kafka_broker_info\\{id="1",address="127\\.0\\.0\\.1:${kc.get(1).port}"\\} 1$`, 'm'));
     assert.match(text, /^kafka_topic_partitions\{topic="orders"\} 3$/m);

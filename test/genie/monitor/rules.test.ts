@@ -96,10 +96,49 @@ test('two brokers claiming the controller is a controller split brain', () => {
       { broker: 3, controller: 1 },
     ],
   };
-  const { events } = run([{ at: 0, s: { kafka } }], {});
+  // A moment of it (a handover) is not an alert; 10 s of it is.
+  const brief = run([{ at: 0, s: { kafka } }], {});
+  assert.deepEqual(names(brief.events, 'alert.firing'), []);
+  const { events } = run(
+    [
+      { at: 0, s: { kafka } },
+      { at: 10_000, s: { kafka } },
+    ],
+    {},
+  );
   assert.deepEqual(names(events, 'alert.firing'), ['KafkaControllerSplitBrain']);
-  const agreed = run([{ at: 0, s: { kafka: { ...healthyKafka(), controllerViews: [{ broker: 2, controller: 1 }] } } }], {});
-  assert.deepEqual(agreed.events, []);
+  // A broker naming another broker than /controller has stale metadata: no alert, however long.
+  const stale = {
+    ...healthyKafka(),
+    controllerViews: [
+      { broker: 2, controller: 3 },
+      { broker: 1, controller: 1 },
+    ],
+  };
+  const staleRun = run(
+    [
+      { at: 0, s: { kafka: stale } },
+      { at: 60_000, s: { kafka: stale } },
+    ],
+    {},
+  );
+  assert.deepEqual(names(staleRun.events, 'alert.firing'), []);
+  // One claimant that is not /controller's broker: a deposed controller still acting.
+  const zombie = {
+    ...healthyKafka(),
+    controllerViews: [
+      { broker: 2, controller: 2 },
+      { broker: 3, controller: 1 },
+    ],
+  };
+  const zombieRun = run(
+    [
+      { at: 0, s: { kafka: zombie } },
+      { at: 10_000, s: { kafka: zombie } },
+    ],
+    {},
+  );
+  assert.deepEqual(names(zombieRun.events, 'alert.firing'), ['KafkaControllerSplitBrain']);
 });
 
 test('quorum at risk with one of three down, lost with two down; resolves when members return', () => {

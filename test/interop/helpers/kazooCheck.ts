@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -111,18 +111,43 @@ export async function checkKazooSuite(t: TestContext, cfg: KazooCheck): Promise<
   }
 
   let out: string;
+  const ownOut = !process.env.KAZOO_RESULTS_DIR;
   if (process.env.KAZOO_RESULTS_DIR) {
     out = resolve(process.env.KAZOO_RESULTS_DIR);
     mkdirSync(out, { recursive: true });
   } else {
     out = mkdtempSync(join(tmpdir(), cfg.tmpPrefix));
   }
+  // A temp results dir goes when the check passes (no leftovers in the temp dir, issue 17); after a
+  // failure it stays, since the failure message points into it. KAZOO_RESULTS_DIR is never removed.
+  let passed = false;
+  try {
+    await runAndCheck(t, cfg, target, dir, root, baseline, exceptions, out);
+    passed = true;
+  } finally {
+    if (ownOut && passed) rmSync(out, { recursive: true, force: true });
+    else if (ownOut) t.diagnostic(`kazoo results kept for inspection in ${out} (remove it when done)`);
+  }
+}
+
+async function runAndCheck(
+  t: TestContext,
+  cfg: KazooCheck,
+  target: string,
+  dir: string,
+  root: string,
+  baseline: string[],
+  exceptions: Map<string, string>,
+  out: string,
+): Promise<void> {
   const name = `${target}${cfg.size > 1 ? '-ensemble' : ''}`;
   const resultsFile = join(out, `results-${name}.txt`);
   const runLog = join(out, `run-${name}.log`);
   const serverLog = join(out, `server-${name}.log`);
   const serverLogWhat = cfg.size > 1 ? 'server output (lines labelled [zkN])' : 'server output';
-  t.diagnostic(`results: ${resultsFile}; pytest output: ${runLog}; ${serverLogWhat}: ${serverLog}`);
+  t.diagnostic(
+    `results: ${resultsFile}; pytest output: ${runLog}; ${serverLogWhat}: ${serverLog} (kept only after a failure or with KAZOO_RESULTS_DIR)`,
+  );
 
   const run = async (extra: string[], suffix: string, overallTimeoutS: number): Promise<number | null> => {
     const fd = openSync(join(out, `run-${name}${suffix}.log`), 'w');

@@ -8,6 +8,7 @@ import kafkajs from 'kafkajs';
 import { KafkaTestingCluster } from '../../../src/cluster/kafkaTestingCluster.js';
 import { checkHistory, historyHolds, type ReadMessage, type SentMessage } from '../../helpers/ackedHistory.js';
 import { waitFor } from '../../helpers/wait.js';
+import { endOffsets } from '../../helpers/clusterClients.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -99,7 +100,7 @@ export async function logEnds(cluster: KafkaTestingCluster, topic: string): Prom
   const admin = checkerAdmin(cluster);
   await admin.connect();
   try {
-    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    return await endOffsets(admin, topic);
   } finally {
     await admin.disconnect();
   }

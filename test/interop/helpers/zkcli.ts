@@ -11,6 +11,7 @@
 //
 // Environment overrides: JAVA (java binary), ZKCLI_CLASSPATH (default: what zkCli.sh uses).
 
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { killOnExit } from '../../helpers/children.js';
 
@@ -51,8 +52,16 @@ export class ZkCliSession {
     );
   }
 
-  /** Starts zkCli against `server` (host:port) and waits until its session is connected. */
-  static async start(server: string): Promise<ZkCliSession> {
+  /**
+   * Starts zkCli against `server` (host:port) and waits until its session is connected. With
+   * `readOnly`, zkCli's `-r` (a session that a read-only server may take): it then waits for
+   * ConnectedReadOnly or SyncConnected, without -waitforconnection (which waits for SyncConnected only).
+   * `flags`: -D flags as CLIENT_JVMFLAGS would pass them; `classpath`: jars to add.
+   */
+  static async start(
+    server: string,
+    opts: { readOnly?: boolean; flags?: readonly string[]; classpath?: readonly string[] } = {},
+  ): Promise<ZkCliSession> {
     // `exec` so the PID we hold is the JVM itself (zkCli.sh would leave java as a grandchild).
     const child = spawn(
       '/bin/sh',
@@ -62,10 +71,11 @@ export class ZkCliSession {
         JAVA,
         '-XX:TieredStopAtLevel=1',
         '-XX:+UseSerialGC',
+        ...(opts.flags ?? []),
         '-cp',
-        CLASSPATH,
+        [CLASSPATH, ...(opts.classpath ?? [])].join(':'),
         'org.apache.zookeeper.ZooKeeperMain',
-        '-waitforconnection',
+        ...(opts.readOnly ? ['-r'] : ['-waitforconnection']),
         '-timeout',
         '30000',
         '-server',
@@ -76,7 +86,8 @@ export class ZkCliSession {
     killOnExit(child);
     const s = new ZkCliSession(child, server);
     try {
-      await s.until(() => s.events.some((e) => e.includes('state:SyncConnected type:None')), 'SyncConnected');
+      const connected = opts.readOnly ? /state:(ConnectedReadOnly|SyncConnected) type:None/ : /state:SyncConnected type:None/;
+      await s.until(() => s.events.some((e) => connected.test(e)), opts.readOnly ? 'ConnectedReadOnly' : 'SyncConnected');
     } catch (e) {
       await s.killAndWait();
       throw e;
@@ -242,4 +253,26 @@ export function normalizeTranscript(t: ZkCliTranscript): { outputs: string[][]; 
 export function withoutFinalClosed(events: readonly string[]): string[] {
   const last = events.at(-1);
   return last !== undefined && /^WatchedEvent state:Closed /.test(last) ? events.slice(0, -1) : [...events];
+}
+
+/** Outputs of a transcript, looked up by command text (`nth` for repeated commands). */
+export function outputsOf(commands: readonly string[], t: ZkCliTranscript): (cmd: string, nth?: number) => string[] {
+  assert.equal(t.outputs.length, commands.length, `one output per command expected:\n${t.raw}`);
+  return (cmd, nth = 0) => {
+    let seen = 0;
+    for (let i = 0; i < commands.length; i++) {
+      if (commands[i] === cmd && seen++ === nth) return t.outputs[i]!;
+    }
+    throw new Error(`command not in script: ${cmd} #${nth}`);
+  };
+}
+
+/** Every command's output, normalised, is the same on ours as on Apache ZooKeeper. */
+export function assertSameOutputs(commands: readonly string[], ours: ZkCliTranscript, apache: ZkCliTranscript): void {
+  const a = normalizeTranscript(ours);
+  const b = normalizeTranscript(apache);
+  for (let i = 0; i < commands.length; i++) {
+    assert.deepEqual(a.outputs[i], b.outputs[i], `zkCli output of "${commands[i]}" differs from Apache ZooKeeper's`);
+  }
+  assert.deepEqual(a.outputs.length, b.outputs.length);
 }

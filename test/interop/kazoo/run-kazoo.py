@@ -11,6 +11,8 @@ Usage: run-kazoo.py --target apache|clustergenie --output results.txt [--size N]
 --size N sets ZOOKEEPER_CLUSTER_SIZE: 1 (default) is a standalone server, 3 an ensemble of three
 members that kazoo's harness starts with server.N lines and a myid each (the shim starts one
 `clustergenie zookeeper --config` per member). Sizes > 1 default to excluded-ensemble.txt.
+kazoo/tests/test_sasl.py runs in a second pytest session after the main one (its digest tests
+restart the harness's cluster with a JAAS config for every later test); the results are merged.
 Exit status: 0 all selected tests passed, 1 some test failed/errored, 2 usage,
 3 prerequisites missing (python3/pytest/pytest-timeout/kazoo), 4 run timed out, was killed or
 stopped early (KAZOO_MAX_SETUP_ERRORS consecutive setUp errors), 5 preflight failed (the server
@@ -46,6 +48,10 @@ HARNESS_VARS = (
     "ZOOKEEPER_VERSION", "ZOOKEEPER_OBSERVER_START_ID", "ZOOKEEPER_JAAS_AUTH",
     "ZOOKEEPER_LOCAL_SESSION_RO", "TRAVIS", "CI", "KRB5_CONFIG", "KRB5_TEST_ENV",
 )
+# test_sasl.py's digest tests set os.environ ZOOKEEPER_JAAS_AUTH, after which kazoo's harness
+# restarts the global cluster with a JAAS config for every later test of the session: they run
+# in a pytest session of their own, after the main one (results merged into one file).
+SASL_TESTS = "kazoo/tests/test_sasl.py"
 FINISHED_MARK = "# session finished"
 STOPPED_MARK = "# session stopped early"
 
@@ -255,6 +261,90 @@ def summarize(path):
     return counts, finished
 
 
+def run_session(cmd, env, run_dir, results, deadline):
+    """One pytest session, watched: returns (exit status, timed out, interrupted)."""
+    proc = subprocess.Popen(cmd, env=env, cwd=run_dir, start_new_session=True)
+    pgid = proc.pid
+    status = None
+    finished_at = None
+    timed_out = False
+    interrupted = False
+    try:
+        while status is None:
+            try:
+                status = proc.wait(timeout=2)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if finished_at is None and summarize(results)[1]:
+                finished_at = now
+            if finished_at is not None and now - finished_at > 60:
+                log("pytest finished its tests 60s ago but has not exited: the server probably "
+                    "ignores SIGTERM (kazoo's atexit teardown waits for it); killing the run")
+                timed_out = True
+            elif now > deadline:
+                log("overall timeout reached; killing the run")
+                timed_out = True
+            if timed_out:
+                kill_group(pgid, signal.SIGTERM)
+                try:
+                    status = proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    kill_group(pgid, signal.SIGKILL)
+                    status = proc.wait()
+    except KeyboardInterrupt:
+        interrupted = True
+        kill_group(pgid, signal.SIGTERM)
+        try:
+            status = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            kill_group(pgid, signal.SIGKILL)
+            status = proc.wait()
+    finally:
+        # Anything still in pytest's process group (servers the harness failed to stop) is ours.
+        if kill_group(pgid, signal.SIGTERM):
+            time.sleep(2)
+            if kill_group(pgid, 0):
+                log("left-over processes in group %d after SIGTERM; sending SIGKILL" % pgid)
+                kill_group(pgid, signal.SIGKILL)
+    return status, timed_out, interrupted
+
+
+def combined_status(statuses):
+    """pytest's status over several sessions: 5 (nothing collected) only if every one said so."""
+    real = [st for st in statuses if st != 5]
+    if not real:
+        return statuses[-1] if statuses else 5
+    bad = [st for st in real if st != 0]
+    return bad[0] if bad else 0
+
+
+def merge_results(output, extra):
+    """Appends the second session's results to the first's; one finished mark, if both finished."""
+    lines, marks = [], []
+    for path in (output, extra):
+        if not os.path.exists(path):
+            marks.append(None)
+            continue
+        finished = None
+        with open(path) as fh:
+            for line in fh:
+                if line.startswith(FINISHED_MARK):
+                    finished = line
+                else:
+                    lines.append(line)
+        marks.append(finished)
+        if path == extra:
+            os.unlink(path)
+    if all(marks):
+        codes = [int(m.rsplit("=", 1)[1]) for m in marks]
+        lines.append("%s exitstatus=%d\n" % (FINISHED_MARK, combined_status(codes)))
+    with open(output + ".tmp", "w") as fh:
+        fh.writelines(lines)
+    os.replace(output + ".tmp", output)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", choices=("apache", "clustergenie"), required=True)
@@ -346,7 +436,7 @@ def main():
             shutil.rmtree(run_dir, ignore_errors=True)
             return 5
 
-    cmd = [
+    base = [
         args.python, "-m", "pytest",
         "-p", "no:cacheprovider",
         "-p", "kazoo_results",
@@ -355,73 +445,55 @@ def main():
         "-q", "-rfEs", "--color", "no",
         "-W", "ignore::DeprecationWarning",
     ]
-    if args.junit:
-        cmd += ["--junitxml", os.path.abspath(args.junit), "-o", "junit_family=xunit2"]
     excluded_file = args.excluded or (EXCLUDED_FILE if args.size == 1 else EXCLUDED_ENSEMBLE_FILE)
     excluded = [] if args.no_default_excludes else read_excluded(excluded_file)
     for nodeid, _reason in excluded:
         if "::" in nodeid:
-            cmd += ["--deselect", nodeid]
+            base += ["--deselect", nodeid]
         else:
-            cmd += ["--ignore", os.path.join(SITE, nodeid)]
+            base += ["--ignore", os.path.join(SITE, nodeid)]
     # Test ids are reported relative to /usr/lib/python3/dist-packages (kazoo/tests/...);
     # accept them in that form on the command line too.
     extra = [os.path.join(SITE, a) if a.startswith("kazoo/tests") else a for a in args.pytest_args]
-    if not any(a.startswith(TESTS_DIR) for a in extra):
-        extra.append(TESTS_DIR)
-    cmd += extra
+    sasl_file = os.path.join(SITE, SASL_TESTS)
+    sasl_excluded = any(nodeid == SASL_TESTS for nodeid, _r in excluded)
+    paths = [a for a in extra if a.startswith(TESTS_DIR)]
+    options = [a for a in extra if not a.startswith(TESTS_DIR)]
+    main_paths = [a for a in paths if not a.startswith(sasl_file)] if paths else [TESTS_DIR]
+    sasl_paths = [] if sasl_excluded else ([a for a in paths if a.startswith(sasl_file)] if paths else [sasl_file])
+    sessions = []  # (pytest command, results file)
+    if main_paths:
+        sessions.append((base + ["--ignore", sasl_file] + options + main_paths, output))
+    if sasl_paths:
+        sessions.append((base + options + sasl_paths, output + ".sasl" if main_paths else output))
+    if args.junit:
+        junit = os.path.abspath(args.junit)
+        for i, (cmd, _out) in enumerate(sessions):
+            path = junit if i == 0 else junit + ".sasl.xml"
+            cmd += ["--junitxml", path, "-o", "junit_family=xunit2"]
 
     log("target=%s size=%d port offset=%d (client ports %s) excluded=%d (%s) run dir=%s"
         % (args.target, args.size, offset, ",".join(str(offset + 10 * i) for i in range(args.size)),
            len(excluded), os.path.basename(excluded_file), run_dir))
     log("server log: %s" % server_log)
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, cwd=run_dir, start_new_session=True)
-    pgid = proc.pid
-    status = None
-    finished_at = None
+    statuses = []
     timed_out = False
     interrupted = False
     try:
-        while status is None:
-            try:
-                status = proc.wait(timeout=2)
+        for cmd, results in sessions:
+            if results != output:
+                log("running %s in a pytest session of its own (it restarts the cluster with JAAS)" % SASL_TESTS)
+            deadline = started + args.overall_timeout
+            status, timed_out, interrupted = run_session(cmd, dict(env, KAZOO_RESULTS_FILE=results), run_dir, results, deadline)
+            statuses.append(status)
+            if timed_out or interrupted:
                 break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if finished_at is None and summarize(output)[1]:
-                finished_at = now
-            if finished_at is not None and now - finished_at > 60:
-                log("pytest finished its tests 60s ago but has not exited: the server probably "
-                    "ignores SIGTERM (kazoo's atexit teardown waits for it); killing the run")
-                timed_out = True
-            elif now - started > args.overall_timeout:
-                log("overall timeout of %ds reached; killing the run" % args.overall_timeout)
-                timed_out = True
-            if timed_out:
-                kill_group(pgid, signal.SIGTERM)
-                try:
-                    status = proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    kill_group(pgid, signal.SIGKILL)
-                    status = proc.wait()
-    except KeyboardInterrupt:
-        interrupted = True
-        kill_group(pgid, signal.SIGTERM)
-        try:
-            status = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            kill_group(pgid, signal.SIGKILL)
-            status = proc.wait()
     finally:
-        # Anything still in pytest's process group (servers the harness failed to stop) is ours.
-        if kill_group(pgid, signal.SIGTERM):
-            time.sleep(2)
-            if kill_group(pgid, 0):
-                log("left-over processes in group %d after SIGTERM; sending SIGKILL" % pgid)
-                kill_group(pgid, signal.SIGKILL)
         shutil.rmtree(run_dir, ignore_errors=True)
+    if len(sessions) > 1 and len(statuses) > 1:
+        merge_results(output, sessions[1][1])
+    status = combined_status(statuses)
 
     elapsed = time.monotonic() - started
     counts, finished = summarize(output)

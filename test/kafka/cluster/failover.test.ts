@@ -14,7 +14,14 @@ import kafkajs from 'kafkajs';
 import { ProcessCluster } from '../../../src/cluster/processCluster.js';
 import { BrokerClient } from '../../../src/kafka/net/brokerClient.js';
 import { checkHistory, historyHolds } from '../../helpers/ackedHistory.js';
-import { controllerId, partitionStates, readEverything, startAckedProducer, waitForControllerKnown } from '../../helpers/clusterClients.js';
+import {
+  controllerId,
+  endOffsets,
+  partitionStates,
+  readEverything,
+  startAckedProducer,
+  waitForControllerKnown,
+} from '../../helpers/clusterClients.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -247,7 +254,7 @@ test('a consumer group carries on when its coordinator is killed -9, and no comm
 
     // Everything produced gets read and committed; the consumer then stops.
     await producer.stop();
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((e) => [e.partition, Number(e.high)]));
+    const ends = await endOffsets(admin, topic, recoveryTimeoutMs);
     await waitFor(
       async () => {
         const now = await committed();

@@ -241,10 +241,10 @@ function compareStates(
 
 // ---- client requests -----------------------------------------------------------------------
 
-async function withBroker<T>(side: Side, id: number, f: (c: BrokerClient) => Promise<T>): Promise<T> {
+async function withBroker<T>(side: Side, id: number, f: (c: BrokerClient) => Promise<T>, requestTimeoutMs = 30_000): Promise<T> {
   const a = side.address(id);
   assert.ok(a, `${side.name}: broker ${id} is down`);
-  const c = await BrokerClient.connect({ ...a, clientId: 'diff-cluster', requestTimeoutMs: 30_000 });
+  const c = await BrokerClient.connect({ ...a, clientId: 'diff-cluster', requestTimeoutMs });
   try {
     return await f(c);
   } finally {
@@ -350,8 +350,13 @@ async function produceToLeader(side: Side, topic: string, partition: number, lea
 async function electPreferred(side: Side): Promise<unknown> {
   const controller = await controllerOf(side);
   assert.ok(controller !== undefined);
-  const r = await withBroker(side, controller, (c) =>
-    c.request(43, 1, { electionType: 0, topicPartitions: [{ topic: MAIN, partitions: [0, 1, 2] }], timeoutMs: 30_000 }),
+  // The broker answers when the elected leaders are in its metadata or after timeoutMs; the client
+  // waits longer than that, so a slow side (a loaded JVM took over 30 s once) gives its answer.
+  const r = await withBroker(
+    side,
+    controller,
+    (c) => c.request(43, 1, { electionType: 0, topicPartitions: [{ topic: MAIN, partitions: [0, 1, 2] }], timeoutMs: 60_000 }),
+    75_000,
   );
   return {
     errorCode: r.errorCode,
@@ -364,7 +369,15 @@ async function electPreferred(side: Side): Promise<unknown> {
 // ---- the scenario --------------------------------------------------------------------------
 
 test('the seed scenario gives the same partition states and client errors on our cluster and on Apache Kafka 3.9', async (t) => {
-  const both = <T>(f: (s: Side) => Promise<T>): Promise<[T, T]> => Promise.all([f(ours), f(apache)]);
+  // A failure names its side (a timeout alone does not say whose broker was slow).
+  const sided =
+    (name: string) =>
+    (e: unknown): never => {
+      if (e instanceof Error) e.message = `${name}: ${e.message}`;
+      throw e;
+    };
+  const both = <T>(f: (s: Side) => Promise<T>): Promise<[T, T]> =>
+    Promise.all([f(ours).catch(sided('ours')), f(apache).catch(sided('Apache'))]);
 
   // 1. Create the topics with explicit assignments.
   const [co, ca] = await both(createTopics);

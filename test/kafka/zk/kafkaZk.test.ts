@@ -127,6 +127,17 @@ test('two instances race for controller: exactly one wins with epoch + 1', async
   assert.equal(ep.stat.ephemeralOwner, 0n);
 });
 
+test('running again for a /controller this session already holds (the multi answered on a lost connection) wins the same term', async () => {
+  const [a, b] = await fresh(2);
+  const lease = (await a!.tryElectController(1))!;
+  assert.deepEqual(await a!.tryElectController(1), lease, 'the seat and the epoch this session took');
+  // The same broker id from another session (a restarted process while the old session lives) and
+  // another broker do not get it.
+  assert.equal(await b!.tryElectController(1), null);
+  assert.equal(await b!.tryElectController(2), null);
+  assert.equal((await a!.getControllerEpoch())!.epoch, 1, 'no second bump');
+});
+
 test('a deposed controller cannot write: fenced writes fail with ControllerMovedError', async () => {
   const [a, b] = await fresh(2);
   const leaseA = (await a!.tryElectController(1))!;

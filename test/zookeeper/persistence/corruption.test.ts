@@ -336,7 +336,7 @@ describe('recovery from torn and corrupt files', () => {
       assert.equal(r.code, 1);
       assert.ok(
         r.stderr.includes(
-          `clustergenie: cannot start ZooKeeper: ${log} is damaged at byte offset ${e.offset}: CRC check failed. ` +
+          `clustergenie zookeeper: cannot start ZooKeeper: ${log} is damaged at byte offset ${e.offset}: CRC check failed. ` +
             `Inspect it with "clustergenie zookeeper-tools log-dump ${log}"`,
         ),
         r.stderr,

@@ -51,6 +51,19 @@ test('3 members elect one leader, serve writes from any member and reads everywh
       assert.equal(kids.length, 60);
       assert.equal(String((await c.getData('/m1-3')).data), 'changed');
     }
+    // mntr's latency summaries after 61 writes: the leader counted quorum acks, every member
+    // commit propagation and fsyncs (what operators read when the quorum is slow).
+    const counted = async (port: number, name: string): Promise<number> => {
+      const m = new RegExp(`^zk_cnt_${name}\\t(\\d+)$`, 'm').exec(await fourLetter('127.0.0.1', port, 'mntr'));
+      assert.ok(m, `zk_cnt_${name} missing`);
+      return Number(m[1]);
+    };
+    assert.ok((await counted(cluster.get(leader).clientPort, 'quorum_ack_latency')) >= 61);
+    for (const m of cluster.members) {
+      const propagated = await counted(m.clientPort, 'commit_propagation_latency');
+      assert.ok(propagated >= 61, `member ${m.id}: ${propagated} commits timed`);
+      assert.ok((await counted(m.clientPort, 'fsynctime')) >= 1, `member ${m.id}: no fsync timed`);
+    }
     assert.ok(leader > 0);
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));

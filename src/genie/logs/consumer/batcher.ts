@@ -25,8 +25,14 @@ export interface BatcherOptions {
   batchEntriesMax: number;
   /** Approximate bytes of lines and labels per push (Promtail's batchsize, 1 MiB). */
   batchBytesMax: number;
-  /** How long the first entry of a batch waits for more (Promtail's batchwait). */
+  /** How long the first entry of a batch waits for more at most (Promtail's batchwait). */
   batchWaitMs: number;
+  /**
+   * How long the first entry waits when no push is under way: light load is pushed within this,
+   * while under load batches keep filling during each push (up to the limits) and are cut as it
+   * ends. At most batchWaitMs counts.
+   */
+  batchLingerMs: number;
   /** Cut batches waiting for their push; above it the shell stops fetching (bounded memory). */
   batchesQueuedMax: number;
 }
@@ -37,6 +43,7 @@ export const batcherDefaults: BatcherOptions = {
   batchEntriesMax: 1000,
   batchBytesMax: 1024 * 1024,
   batchWaitMs: 1000,
+  batchLingerMs: 50,
   batchesQueuedMax: 2,
 };
 
@@ -130,6 +137,7 @@ export class LogBatcher {
       if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, not ${v}`);
     }
     if (!(o.batchWaitMs >= 0)) throw new Error(`batchWaitMs must be >= 0, not ${o.batchWaitMs}`);
+    if (!(o.batchLingerMs >= 0)) throw new Error(`batchLingerMs must be >= 0, not ${o.batchLingerMs}`);
   }
 
   private static empty(): OpenBatch {
@@ -187,10 +195,21 @@ export class LogBatcher {
     return { kind: 'added' };
   }
 
-  /** Cuts the open batch when its first record waited batchWaitMs; returns whether it did. */
-  tick(nowMs: number): boolean {
+  /**
+   * When the open batch is due to be cut (on the caller's clock): batchWaitMs after its first
+   * record, or batchLingerMs after it while no batch is queued or being pushed. Undefined when empty.
+   */
+  dueAtMs(): number | undefined {
     const at = this.open.openedAtMs;
-    if (at === undefined || nowMs - at < this.opts.batchWaitMs) return false;
+    if (at === undefined) return undefined;
+    const wait = Math.min(this.opts.batchWaitMs, this.queue.length === 0 ? this.opts.batchLingerMs : Number.POSITIVE_INFINITY);
+    return at + wait;
+  }
+
+  /** Cuts the open batch when it is due (dueAtMs); returns whether it did. */
+  tick(nowMs: number): boolean {
+    const due = this.dueAtMs();
+    if (due === undefined || nowMs < due) return false;
     this.cut();
     return true;
   }

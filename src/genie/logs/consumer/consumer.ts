@@ -8,7 +8,8 @@
 
 import { Consumer, type ConsumerGroupJoinPayload, type Message, type MessagesStream } from '@platformatic/kafka';
 import { type Logger, silentLogger } from '../../../util/log.js';
-import { clientBase, closeConsumer, type KafkaEndpoint } from '../../kafka.js';
+import { GroupConsumer } from '../../groupConsumer.js';
+import { clientBase, type KafkaEndpoint } from '../../kafka.js';
 import { LOGS_TOPIC } from '../logEvent.js';
 import type { PushEncoding } from '../lokiPush.js';
 import { type Batch, type BatcherOptions, type Commit, LogBatcher } from './batcher.js';
@@ -65,10 +66,14 @@ export class LogConsumer {
   private readonly target: PushTarget;
   private readonly backoff: BackoffPolicy;
   private readonly owned = new Set<number>();
+  private group: GroupConsumer<Buffer, Buffer, Buffer, Buffer> | undefined;
   private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   private metricsServer: MetricsHttpServer | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  /** Fires when the open batch is due (batcher.dueAtMs), so a lone line is not left to the next tick. */
+  private cutTimer: NodeJS.Timeout | undefined;
+  private cutTimerAtMs = Number.POSITIVE_INFINITY;
   private paused = false;
   private pumping: Promise<void> | undefined;
   private committing: Promise<void> | undefined;
@@ -134,23 +139,43 @@ export class LogConsumer {
   private async doStart(): Promise<void> {
     if (this.o.metricsPort !== undefined) this.metricsServer = await serveMetrics(this.stats.registry, this.o.metricsPort);
     const g = { ...logConsumerDefaults.group, ...this.o.group };
-    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-      ...clientBase(this.o.kafka),
-      groupId: this.groupId,
-      sessionTimeout: g.sessionTimeoutMs,
-      heartbeatInterval: g.heartbeatIntervalMs,
-      rebalanceTimeout: g.rebalanceTimeoutMs,
-      maxWaitTime: logConsumerDefaults.fetchMaxWaitMs,
-      autocommit: false,
+    this.group = new GroupConsumer<Buffer, Buffer, Buffer, Buffer>({
+      name: 'log-consumer',
+      log: this.log,
+      create: () =>
+        new Consumer<Buffer, Buffer, Buffer, Buffer>({
+          ...clientBase(this.o.kafka),
+          groupId: this.groupId,
+          sessionTimeout: g.sessionTimeoutMs,
+          heartbeatInterval: g.heartbeatIntervalMs,
+          rebalanceTimeout: g.rebalanceTimeoutMs,
+          maxWaitTime: logConsumerDefaults.fetchMaxWaitMs,
+          autocommit: false,
+        }),
+      consume: { topics: [this.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false },
+      hooks: {
+        onConsumer: (consumer) => {
+          this.consumer = consumer;
+          // Registered before consume(): the first join happens inside it.
+          consumer.on('consumer:group:join', (p: ConsumerGroupJoinPayload) => this.onJoin(p));
+        },
+        onStream: (stream) => {
+          this.stream = stream;
+          this.paused = false;
+          this.applyPause();
+          stream.on('data', (m: StreamMessage) => this.onMessage(m));
+        },
+        // A new member of the group: nothing owned is committed through it until assigned again.
+        onReplaced: () => {
+          this.batcher.losePartitions([...this.owned]);
+          this.owned.clear();
+          this.consumer = undefined;
+          this.stream = undefined;
+        },
+        onError: (e) => this.fail(e),
+      },
     });
-    this.consumer = consumer;
-    // Registered before consume(): the first join happens inside it.
-    consumer.on('consumer:group:join', (p: ConsumerGroupJoinPayload) => this.onJoin(p));
-    consumer.on('error', (e: Error) => this.fail(e));
-    const stream = await consumer.consume({ topics: [this.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
-    this.stream = stream;
-    stream.on('data', (m: StreamMessage) => this.onMessage(m));
-    stream.on('error', (e: Error) => this.fail(e));
+    await this.group.start();
     this.ticker = setInterval(() => this.tick(), this.o.tickMs ?? logConsumerDefaults.tickMs);
     this.log.info(
       { group: this.groupId, topic: this.topic, loki: this.target.lokiUrl, partitions: this.assignedPartitions },
@@ -184,13 +209,31 @@ export class LogConsumer {
     }
     this.applyPause();
     if (this.batcher.head) this.kick();
+    this.armCut();
   }
 
   private tick(): void {
     if (this.stopped) return;
     if (this.batcher.tick(Date.now())) this.applyPause();
     if (this.batcher.head) this.kick();
+    this.armCut();
     void this.commit();
+  }
+
+  /** (Re)arms the cut timer for when the open batch falls due; one timer, not one per record. */
+  private armCut(): void {
+    const due = this.batcher.dueAtMs();
+    if (due === undefined || this.stopped || this.closing || due >= this.cutTimerAtMs) return;
+    clearTimeout(this.cutTimer);
+    this.cutTimerAtMs = due;
+    this.cutTimer = setTimeout(
+      () => {
+        this.cutTimer = undefined;
+        this.cutTimerAtMs = Number.POSITIVE_INFINITY;
+        this.tick();
+      },
+      Math.max(0, due - Date.now()),
+    );
   }
 
   private applyPause(): void {
@@ -222,7 +265,10 @@ export class LogConsumer {
         this.log.warn({ status: outcome.status, reason: outcome.reason, entries: batch.entries }, 'Loki rejected a batch; dropped');
       }
       this.batcher.settle(batch.id);
+      // With nothing queued the open batch may be due at once (it filled while this push ran).
+      this.batcher.tick(Date.now());
       this.applyPause();
+      this.armCut();
       void this.commit();
     }
   }
@@ -307,8 +353,8 @@ export class LogConsumer {
     await this.pumping;
     await this.committing;
     clearInterval(this.ticker);
-    await this.stream?.close().catch((e) => this.log.debug({ err: e }, 'stream close'));
-    await closeConsumer(this.consumer, this.log);
+    clearTimeout(this.cutTimer);
+    await this.group?.close();
     await this.metricsServer?.close();
   }
 }

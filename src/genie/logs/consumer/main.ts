@@ -14,13 +14,15 @@ const USAGE = `usage: clustergenie log-consumer [--bootstrap-server <host:port>[
                                  [--loki-url <url>] [--push-format protobuf|json] [--tenant <org id>]
                                  [--env <label>] [--line-format message|json] [--metrics-port <port>]
                                  [--batch-entries-max <n>] [--batch-bytes-max <bytes>] [--batch-wait-ms <ms>]
-                                 [--backoff-ms-max <ms>] [--log-level <level>]
+                                 [--batch-linger-ms <ms>] [--backoff-ms-max <ms>] [--log-level <level>]
   --loki-url         Loki base URL (default $LOKI_URL or ${logConsumerDefaults.lokiUrl}); /loki/api/v1/push is appended
   --push-format      protobuf (snappy, Loki's default) or json
   --tenant           sent as X-Scope-OrgID
   --env              the env label of every stream (default dev)
   --line-format      message: the event's message is the line; json: the whole event
   --metrics-port     serve Prometheus /metrics on 127.0.0.1:<port> (0: any free port)
+  --batch-wait-ms    how long a batch's first entry waits for more at most (default ${batcherDefaults.batchWaitMs})
+  --batch-linger-ms  how long it waits when no push is under way (default ${batcherDefaults.batchLingerMs})
 `;
 
 function integer(flag: string, v: string | undefined, dflt: number, min: number, max: number): number {
@@ -45,6 +47,7 @@ export async function runLogConsumer(args: string[]): Promise<void> {
     batchEntriesMax: number;
     batchBytesMax: number;
     batchWaitMs: number;
+    batchLingerMs: number;
     backoffMsMax: number;
   };
   try {
@@ -63,6 +66,7 @@ export async function runLogConsumer(args: string[]): Promise<void> {
         'batch-entries-max': { type: 'string' },
         'batch-bytes-max': { type: 'string' },
         'batch-wait-ms': { type: 'string' },
+        'batch-linger-ms': { type: 'string' },
         'backoff-ms-max': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -78,6 +82,7 @@ export async function runLogConsumer(args: string[]): Promise<void> {
       batchEntriesMax: integer('batch-entries-max', s('batch-entries-max'), batcherDefaults.batchEntriesMax, 1, 1_000_000),
       batchBytesMax: integer('batch-bytes-max', s('batch-bytes-max'), batcherDefaults.batchBytesMax, 1024, 256 * 1024 * 1024),
       batchWaitMs: integer('batch-wait-ms', s('batch-wait-ms'), batcherDefaults.batchWaitMs, 0, 600_000),
+      batchLingerMs: integer('batch-linger-ms', s('batch-linger-ms'), batcherDefaults.batchLingerMs, 0, 600_000),
       backoffMsMax: integer('backoff-ms-max', s('backoff-ms-max'), 5 * 60_000, 1000, 3_600_000),
     };
     const env = s('env');
@@ -109,6 +114,7 @@ export async function runLogConsumer(args: string[]): Promise<void> {
         batchEntriesMax: settings.batchEntriesMax,
         batchBytesMax: settings.batchBytesMax,
         batchWaitMs: settings.batchWaitMs,
+        batchLingerMs: settings.batchLingerMs,
       },
       backoff: { backoffMsMax: settings.backoffMsMax },
       ...(settings.metricsPort !== undefined ? { metricsPort: settings.metricsPort } : {}),

@@ -6,14 +6,14 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 
 /** A position read and not yet known to be acknowledged. */
-interface Pending {
+export interface AckToken {
   endPosition: number;
   acked: boolean;
 }
 
 /** Per file generation: the end positions of lines in flight, oldest first. */
 export class AckTracker {
-  private readonly pending: Pending[] = [];
+  private readonly pending: AckToken[] = [];
   /** Index of the oldest entry still in `pending` (entries before it were removed lazily). */
   private head = 0;
   private committedPosition: number;
@@ -36,7 +36,7 @@ export class AckTracker {
    * A line ending at `endPosition` was handed on; returns the token to acknowledge it with. Lines
    * must be added in position order.
    */
-  add(endPosition: number): Pending {
+  add(endPosition: number): AckToken {
     const p = { endPosition, acked: false };
     this.pending.push(p);
     return p;
@@ -49,7 +49,7 @@ export class AckTracker {
   }
 
   /** Marks a line acknowledged; returns true when `committed` moved. */
-  ack(token: Pending): boolean {
+  ack(token: AckToken): boolean {
     token.acked = true;
     let moved = false;
     while (this.head < this.pending.length && this.pending[this.head]!.acked) {

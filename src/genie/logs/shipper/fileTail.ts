@@ -1,7 +1,8 @@
-// Following one file path by polling (fs.watch misses events on some file systems and for
-// renames): reads appended bytes in bounded chunks, notices rotation (a new inode at the path:
-// the old one is read to its end first, then the new file from 0), truncation (copytruncate: the
-// size drops below the position, reading restarts at 0) and files that appear later (read from 0).
+// Following one file path, looked at on each pass of the shipper's loop (woken by a directory
+// watch, fileWatch.ts, else by the poll): reads appended bytes in bounded chunks, notices rotation
+// (a new inode at the path: the old one is read to its end first, then the new file from 0),
+// truncation (copytruncate: the size drops below the position, reading restarts at 0) and files
+// that appear later (read from 0).
 //
 // Each inode (and each restart of a truncated one) is a Generation with its own AckTracker, so the
 // checkpoint names the oldest generation that still has unacknowledged lines: after kill -9 the
@@ -35,6 +36,11 @@ export interface FileTailOptions {
   start: StartMode;
   /** The checkpoint's entry for this path, if any. */
   checkpoint?: CheckpointEntry;
+  /**
+   * How long a file renamed away is still read (a writer may append to it for a moment) before it
+   * is finished and the new file at the path is followed. Default 0: the next pass finishes it.
+   */
+  rotationGraceMs?: number;
   logger: Logger;
 }
 
@@ -86,6 +92,8 @@ export class FileTail {
   private started = false;
   /** The open file is no longer at the path: finish it once a read finds nothing more. */
   private rotationPending = false;
+  /** When rotationPending was seen (Date.now()); 0 for a rotated file found at startup (no grace). */
+  private rotationSeenAtMs = 0;
   private warnedOpen = false;
   private closed = false;
   /** Bytes read from the file(s) so far. */
@@ -128,6 +136,11 @@ export class FileTail {
     return false;
   }
 
+  /** When this file wants to be looked at again regardless of changes (the end of a rotation's grace), if ever. */
+  get wakeAtMs(): number | undefined {
+    return this.rotationPending && this.rotationSeenAtMs > 0 ? this.rotationSeenAtMs + (this.opts.rotationGraceMs ?? 0) : undefined;
+  }
+
   /** The checkpoint entry for this path: the oldest generation with unacknowledged lines. */
   checkpointEntry(): CheckpointEntry | undefined {
     while (this.generations.length > 1) {
@@ -156,12 +169,16 @@ export class FileTail {
     const atPath = await statId(this.path).catch(() => undefined);
     if (atPath === undefined && !this.rotationPending) return false; // deleted or moved away; keep the open file until a new one appears
     if (this.rotationPending || atPath!.dev !== gen.dev || atPath!.ino !== gen.ino) {
-      // A writer may still append to the renamed file for a moment: give it one more poll.
+      // A writer may still append to the renamed file for a moment: give it one more poll, and at
+      // least rotationGraceMs (with a file watch, the next pass may come at once).
       if (!this.rotationPending) {
         this.rotationPending = true;
+        this.rotationSeenAtMs = Date.now();
         return false;
       }
       if (atPath === undefined) return false; // found at startup under another name; wait for the path
+      const wakeAt = this.wakeAtMs;
+      if (wakeAt !== undefined && Date.now() < wakeAt) return false;
       const rest = this.splitter.finish();
       if (rest) emit(gen, rest);
       gen.finished = true;
@@ -190,6 +207,7 @@ export class FileTail {
       const old = await findRotated(this.path, cp.dev, cp.ino);
       if (old !== undefined && (await this.openFile(old, cp.position, true))) {
         this.rotationPending = true;
+        this.rotationSeenAtMs = 0;
         this.opts.logger.info({ path: this.path, rotated: old, position: cp.position }, 'finishing the rotated file first');
         return;
       }

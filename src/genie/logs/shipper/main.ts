@@ -24,7 +24,9 @@ const USAGE = `usage: clustergenie ship-logs [options] <file>... | -
   --line-bytes-max <n>       longer lines are cut and marked truncated (default ${logShipperDefaults.lineBytesMax})
   --buffered-lines-max <n>   lines read and not yet acknowledged at most (default ${logShipperDefaults.bufferedLinesMax})
   --buffered-bytes-max <n>   their bytes at most (default ${logShipperDefaults.bufferedBytesMax})
-  --poll-interval-ms <n>     how often files are looked at (default ${logShipperDefaults.pollIntervalMs})
+  --poll-interval-ms <n>     how often files are looked at without a change notification (default ${logShipperDefaults.pollIntervalMs})
+  --no-watch                 poll only: no directory watches (files are read at the poll interval)
+  --produce-bytes-max <n>    uncompressed bytes of events handed to Kafka at once at most (default ${logShipperDefaults.produceBytesMax})
   --compression <codec>      lz4 (default), snappy, gzip or none
   --host <name>              the events' host field (default this machine's name)
   --log-level <level>
@@ -64,6 +66,8 @@ function parse(argv: string[]): Parsed | 'help' {
       'buffered-lines-max': { type: 'string' },
       'buffered-bytes-max': { type: 'string' },
       'poll-interval-ms': { type: 'string' },
+      'no-watch': { type: 'boolean' },
+      'produce-bytes-max': { type: 'string' },
       compression: { type: 'string' },
       host: { type: 'string' },
       'log-level': { type: 'string' },
@@ -80,11 +84,13 @@ function parse(argv: string[]): Parsed | 'help' {
   if (values.topic !== undefined) options.topic = values.topic;
   if (values.host !== undefined) options.host = values.host;
   if (values['from-beginning']) options.start = 'beginning';
+  if (values['no-watch']) options.watchFiles = false;
   const numeric = [
     ['line-bytes-max', 'lineBytesMax'],
     ['buffered-lines-max', 'bufferedLinesMax'],
     ['buffered-bytes-max', 'bufferedBytesMax'],
     ['poll-interval-ms', 'pollIntervalMs'],
+    ['produce-bytes-max', 'produceBytesMax'],
   ] as const;
   for (const [flag, key] of numeric) {
     const n = positive(flag, values[flag]);

@@ -1,182 +1,96 @@
 // LogShipper: the I/O shell around the pure parts (lines.ts, parse.ts, checkpoint.ts). It tails
 // files (fileTail.ts), reads streams (stdin, a child's stdout) and takes single lines from the
 // process itself (shipLine), turns them into LogEvents and produces them to `logs.dev` through
-// Publisher (batched, compressed, acks=all, idempotent), keyed by source.
+// LogProducer (batched, compressed, acks=all, idempotent), keyed by source.
+//
+// Per line the work is kept small, since a busy file gives hundreds of thousands of lines a second:
+// the key, its partition and the JSON of the source's constant fields are computed once per source,
+// the common lines are encoded by encodeLineFast (no event object), each line's bytes are made once
+// and handed to the client as they are, and the producer is fed once per chunk read, not per line.
 //
 // Bounds: at most bufferedLinesMax lines / bufferedBytesMax bytes are read and not yet
 // acknowledged. At the bound files are not read (the files are the buffer), paused streams stop
 // being read (pipe back-pressure reaches the writer), and shipLine drops and counts. Bytes in the
-// Publisher are kept under produceBytesMax, so no Produce request can exceed the broker's
+// producer are kept under produceBytesMax, so no Produce request can exceed the broker's
 // message.max.bytes however lines are batched. A failed produce is retried with backoff, forever:
 // nothing is dropped because Kafka is away, and memory stays at the bounds meanwhile.
 
-import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../../util/log.js';
-import { silentLogger } from '../../../util/log.js';
-import type { EncodedEvent } from '../../jobs/events.js';
-import { type KafkaEndpoint, Publisher, type PublisherOptions } from '../../kafka.js';
-import { LOGS_TOPIC, type LogEvent, type LogSourceType } from '../logEvent.js';
-import { type CheckpointEntry, loadCheckpoint, serializeCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { FileTail, type Generation, type StartMode } from './fileTail.js';
+import type { KafkaEndpoint } from '../../kafka.js';
+import type { LogEvent, LogSourceType } from '../logEvent.js';
+import {
+  type AckToken,
+  type AckTracker,
+  type CheckpointEntry,
+  loadCheckpoint,
+  serializeCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.js';
+import { FileTail, type Generation } from './fileTail.js';
+import { FileWatches } from './fileWatch.js';
 import { type Line, LineSplitter } from './lines.js';
 import {
   DockerJoiner,
   type DockerRecord,
+  encodeLineFast,
   encodeLogEvent,
   type LineContext,
   looksLikeDockerLog,
   parseDockerLine,
+  sourceJsonSuffix,
   toLogEvent,
 } from './parse.js';
+import { isTooLarge, type LogPublisher, LogProducer, type LogRecord, partitionOf, readAt } from './producer.js';
 
-/** What the shipper needs of a Publisher (tests pass a fake one to play an absent Kafka). */
-export interface LogPublisher {
-  publish(topic: string, events: readonly EncodedEvent[]): Promise<void>;
-  close(): Promise<void>;
-}
+export type { LogPublisher, LogRecord } from './producer.js';
 
-export interface LogShipperOptions {
-  kafka?: KafkaEndpoint;
-  /** Instead of a Publisher on `kafka`. */
-  publisher?: LogPublisher;
-  topic: string;
-  host: string;
-  /** Checkpoint file for tailed files; without it every start follows the start mode. */
-  checkpointPath?: string;
-  /** Where a file with no checkpoint entry starts when it exists at startup. */
-  start: StartMode;
-  /** Longer lines are cut to this many bytes and marked `truncated`. */
-  lineBytesMax: number;
-  readChunkBytes: number;
-  bufferedLinesMax: number;
-  bufferedBytesMax: number;
-  /** One event's JSON at most (under the broker's message.max.bytes, default 1048588). */
-  recordBytesMax: number;
-  /**
-   * Bytes of events (value, key and record overhead) inside the Publisher at most, so that no
-   * Produce request can exceed message.max.bytes; one event alone may exceed it (up to recordBytesMax).
-   */
-  produceBytesMax: number;
-  /** Events per publish() call. */
-  batchEventsMax: number;
-  pollIntervalMs: number;
-  /** How soon after an acknowledgement the checkpoint is written (one write at a time). */
-  checkpointDelayMs: number;
-  /** How often a changed checkpoint is written regardless (start positions, empty lines). */
-  checkpointIntervalMs: number;
-  statsIntervalMs: number;
-  retryDelayMsMax: number;
-  /** How long close() waits for buffered lines to be acknowledged. */
-  closeTimeoutMs: number;
-  compression: PublisherOptions['compression'];
-  logger: Logger;
-}
+import type { FileSourceOptions, LogShipperOptions, ShipperStats, StreamSourceOptions } from './options.js';
+import { logShipperDefaults } from './options.js';
 
-export const logShipperDefaults: Omit<LogShipperOptions, 'kafka' | 'publisher' | 'checkpointPath'> = {
-  topic: LOGS_TOPIC,
-  host: hostname(),
-  start: 'end',
-  // Below Loki's (and the log store's) 256 KiB max_line_size, with room for the event's JSON.
-  lineBytesMax: 192 * 1024,
-  readChunkBytes: 64 * 1024,
-  bufferedLinesMax: 20_000,
-  bufferedBytesMax: 16 * 1024 * 1024,
-  recordBytesMax: 1_000_000,
-  produceBytesMax: 900_000,
-  batchEventsMax: 2000,
-  pollIntervalMs: 200,
-  checkpointDelayMs: 5,
-  checkpointIntervalMs: 250,
-  statsIntervalMs: 10_000,
-  retryDelayMsMax: 5000,
-  closeTimeoutMs: 10_000,
-  compression: 'lz4',
-  logger: silentLogger,
-};
+export {
+  type FileSourceOptions,
+  type LogShipperOptions,
+  logShipperDefaults,
+  type ShipperStats,
+  type StreamSourceOptions,
+} from './options.js';
 
-export interface ShipperStats {
-  linesRead: number;
-  linesShipped: number;
-  linesTruncated: number;
-  bytesRead: number;
-  /** Lines not shipped, by reason: record_too_large (cannot fit recordBytesMax), rejected_too_large (the topic's limit is lower), buffer_full (shipLine or a 'drop' stream at the bound). */
-  dropped: Record<string, number>;
-  publishFailures: number;
-  bufferedLines: number;
-  bufferedBytes: number;
-}
-
-export interface FileSourceOptions {
-  /** Docker json-file records (default: when the name ends in -json.log). */
-  docker?: boolean;
-}
-
-export interface StreamSourceOptions {
-  sourceType?: LogSourceType;
-  /** At the bound: 'pause' the stream (the writer waits) or 'drop' lines (counted). Default pause. */
-  whenFull?: 'pause' | 'drop';
-  /** Fields set on every event of this source, over those parsed from the line (e.g. service). */
-  fields?: Record<string, unknown>;
-}
-
-interface Ready {
+/** A line encoded and not yet acknowledged; it is itself the record handed to the producer. */
+interface Ready extends LogRecord {
   seq: number;
-  key: string;
-  value: string;
   bytes: number;
-  done: () => void;
+  /** A file line: the tracker and token to acknowledge it with (no closure per line). */
+  tracker: AckTracker | undefined;
+  token: AckToken | undefined;
+  /** A stream line: called once it is acknowledged or dropped. */
+  done: (() => void) | undefined;
 }
 
-const EMPTY_HEADERS = new Map<string, string>();
+/** What is the same for every line of one source: its record key, partition and JSON suffix. */
+interface Source {
+  key: Buffer;
+  partition: number;
+  ctx: LineContext;
+  suffix: string;
+}
 /** A record's bytes beyond its key and value in a record batch (length, attributes, deltas, counts). */
 const recordOverheadBytes = 24;
-/** Kafka's answers that a record or batch is larger than the topic or broker takes. */
-const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
-
-/** Whether a (possibly nested, as @platformatic/kafka reports) produce error says "too large". */
-function isTooLarge(e: unknown, depth = 0): boolean {
-  if (e === null || typeof e !== 'object' || depth > 4) return false;
-  const x = e as { apiId?: unknown; errors?: unknown; cause?: unknown };
-  if (typeof x.apiId === 'string' && TOO_LARGE.has(x.apiId)) return true;
-  if (Array.isArray(x.errors) && x.errors.some((c) => isTooLarge(c, depth + 1))) return true;
-  return isTooLarge(x.cause, depth + 1);
-}
-
-/** The last timestamp handed out, in nanoseconds: every line gets a later one than the line before. */
-let lastReadNs = 0n;
-let prefixSecond = -1n;
-let secondPrefix = '';
-
-/**
- * Now as RFC 3339 with nanoseconds, strictly increasing from line to line. Loki (and our store)
- * keeps one of several entries with the same stream, timestamp and line, so identical lines read
- * in one chunk must not share a timestamp; a re-push of the same Kafka record keeps its timestamp
- * and is still deduplicated. The seconds part is formatted once per second (formatting whole
- * timestamps per line was a noticeable part of the shipper's CPU).
- */
-function readAt(): string {
-  const now = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
-  lastReadNs = now > lastReadNs ? now : lastReadNs + 1n;
-  const second = lastReadNs / 1_000_000_000n;
-  if (second !== prefixSecond) {
-    prefixSecond = second;
-    secondPrefix = new Date(Number(second) * 1000).toISOString().slice(0, 19);
-  }
-  return `${secondPrefix}.${(lastReadNs % 1_000_000_000n).toString().padStart(9, '0')}Z`;
-}
 
 export class LogShipper {
   readonly opts: LogShipperOptions;
   private readonly publisher: LogPublisher;
   private readonly log: Logger;
-  private readonly tails = new Map<string, { tail: FileTail; docker: DockerJoiner | undefined }>();
+  private readonly tails = new Map<string, { tail: FileTail; docker: DockerJoiner | undefined; source: Source }>();
+  /** Sources of streams and of shipLine, by key and source type (bounded by the callers: a few names). */
+  private readonly sources = new Map<string, Source>();
   private checkpointEntries = new Map<string, CheckpointEntry>();
   private lastCheckpointText = '';
   private ready: Ready[] = [];
   private readyHead = 0;
   private seq = 0;
   private outstandingBytes = 0;
+  private pumpQueued = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = 0;
   /** After a "too large" answer, events up to this sequence go one per call, to find and drop the culprit. */
@@ -184,6 +98,10 @@ export class LogShipper {
   private readonly pausedStreams = new Set<Readable>();
   private readonly idleWaiters: (() => void)[] = [];
   private wakeLoop: (() => void) | undefined;
+  /** Directory watches that wake the file loop (undefined: poll only). */
+  private watches: FileWatches | undefined;
+  /** A watched file changed since the loop's pass began: pass again before sleeping. */
+  private wakePending = false;
   private loopDone: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private started = false;
@@ -215,15 +133,11 @@ export class LogShipper {
     ] as const) {
       if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new Error(`${k} must be a positive integer, not ${o[k]}`);
     }
+    for (const k of ['watchCoalesceMs', 'rotationGraceMs'] as const) {
+      if (!(o[k] >= 0)) throw new Error(`${k} must be >= 0, not ${o[k]}`);
+    }
     this.log = o.logger;
-    this.publisher =
-      o.publisher ??
-      new Publisher(o.kafka!, {
-        compression: o.compression,
-        lingerMs: 2,
-        batchEventsMax: o.batchEventsMax,
-        pendingEventsMax: Math.max(o.bufferedLinesMax, o.batchEventsMax) * 2,
-      });
+    this.publisher = o.publisher ?? new LogProducer(o.kafka!, o.compression);
   }
 
   /** Loads the checkpoint and starts the file loop and timers. Throws if the checkpoint is unreadable. */
@@ -231,6 +145,7 @@ export class LogShipper {
     if (this.started) return;
     this.started = true;
     if (this.opts.checkpointPath !== undefined) this.checkpointEntries = await loadCheckpoint(this.opts.checkpointPath);
+    if (this.opts.watchFiles) this.watches = new FileWatches(() => this.onFileChange(), this.log, this.opts.watchCoalesceMs);
     this.loopDone = this.fileLoop();
     if (this.opts.checkpointPath !== undefined) {
       this.timers.push(setInterval(() => void this.saveCheckpoint(), this.opts.checkpointIntervalMs));
@@ -249,10 +164,24 @@ export class LogShipper {
       readChunkBytes: this.opts.readChunkBytes,
       start: this.opts.start,
       ...(cp ? { checkpoint: cp } : {}),
+      // As before watching: a renamed file is read for one more poll interval (at most rotationGraceMs).
+      rotationGraceMs: Math.min(this.opts.pollIntervalMs, this.opts.rotationGraceMs),
       logger: this.log,
     });
     const docker = o.docker ?? looksLikeDockerLog(path);
-    this.tails.set(path, { tail, docker: docker ? new DockerJoiner(this.opts.lineBytesMax) : undefined });
+    const ctx: LineContext = {
+      sourceType: docker ? 'docker_logs' : 'file',
+      host: this.opts.host,
+      file: path,
+      readAt: '',
+      docker,
+    };
+    this.tails.set(path, {
+      tail,
+      docker: docker ? new DockerJoiner(this.opts.lineBytesMax) : undefined,
+      source: this.makeSource(path, ctx),
+    });
+    this.watches?.add(path);
     this.wakeLoop?.();
   }
 
@@ -263,6 +192,7 @@ export class LogShipper {
   addStream(stream: Readable, source: string, o: StreamSourceOptions = {}): Promise<void> {
     const splitter = new LineSplitter(this.opts.lineBytesMax);
     const sourceType = o.sourceType ?? 'stdin';
+    const src = this.streamSource(source, sourceType);
     const whenFull = o.whenFull ?? 'pause';
     let unacked = 0;
     let ended = false;
@@ -282,7 +212,7 @@ export class LogShipper {
           return;
         }
         unacked++;
-        this.enqueue(source, line, { sourceType, host: this.opts.host, readAt: readAt() }, o.fields, done);
+        this.enqueue(src, line, o.fields, undefined, undefined, done);
       };
       stream.on('data', (chunk: Buffer | string) => {
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -330,12 +260,15 @@ export class LogShipper {
     this.stats.bytesRead += bytes;
     bytes = Math.min(bytes, this.opts.lineBytesMax);
     this.enqueue(
-      source,
+      this.streamSource(source, sourceType),
       { text, truncated, bytes, endPosition: 0 },
-      { sourceType, host: this.opts.host, readAt: readAt() },
       fields,
-      () => {},
+      undefined,
+      undefined,
+      undefined,
     );
+    // A line from this process is handed on at once (files and streams hand on once per chunk).
+    this.pump();
     return true;
   }
 
@@ -355,6 +288,7 @@ export class LogShipper {
     this.stopping = true;
     this.wakeLoop?.();
     await this.loopDone;
+    this.watches?.close();
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.checkpointTimer);
     let timer: NodeJS.Timeout | undefined;
@@ -390,32 +324,83 @@ export class LogShipper {
     if (first) this.log.warn({ reason }, 'dropped a line (further drops are counted in the ship-logs counters)');
   }
 
-  /** Parses, encodes and queues one line; `done` runs once it is acknowledged or dropped. */
-  private enqueue(
-    key: string,
-    line: Line,
-    ctx: LineContext,
-    fields: Record<string, unknown> | undefined,
-    done: () => void,
-    docker?: DockerRecord,
-  ): void {
-    let event: LogEvent = toLogEvent(line, ctx, docker);
-    if (fields) event = Object.assign(event, fields);
-    const encoded = encodeLogEvent(event, this.opts.recordBytesMax);
-    if (!encoded) {
-      this.drop('record_too_large');
-      done();
-      return;
-    }
-    if (event.truncated === true || encoded.shortened) this.stats.linesTruncated++;
-    const bytes = encoded.bytes + Buffer.byteLength(key) + recordOverheadBytes;
-    this.stats.bufferedLines++;
-    this.stats.bufferedBytes += bytes;
-    this.ready.push({ seq: this.seq++, key, value: encoded.value, bytes, done });
-    this.pump();
+  private makeSource(key: string, ctx: LineContext): Source {
+    const keyBytes = Buffer.from(key);
+    return { key: keyBytes, partition: partitionOf(keyBytes), ctx, suffix: sourceJsonSuffix(ctx) };
   }
 
-  private emitFileLine(path: string, joiner: DockerJoiner | undefined, gen: Generation, line: Line): void {
+  private streamSource(key: string, sourceType: LogSourceType): Source {
+    const id = `${sourceType}\u0000${key}`;
+    let src = this.sources.get(id);
+    if (src === undefined) {
+      src = this.makeSource(key, { sourceType, host: this.opts.host, readAt: '' });
+      this.sources.set(id, src);
+    }
+    return src;
+  }
+
+  /**
+   * Encodes and queues one line; once it is acknowledged or dropped, `tracker` acknowledges
+   * `token` (file lines) or `done` runs (stream lines).
+   */
+  private enqueue(
+    src: Source,
+    line: Line,
+    fields: Record<string, unknown> | undefined,
+    tracker: AckTracker | undefined,
+    token: AckToken | undefined,
+    done: (() => void) | undefined,
+    docker?: DockerRecord,
+  ): void {
+    const at = readAt();
+    let value: Buffer | undefined;
+    let truncated = line.truncated;
+    if (!line.truncated && !src.ctx.docker && fields === undefined) {
+      const json = encodeLineFast(line.text, at, src.suffix);
+      if (json !== undefined) {
+        value = Buffer.from(json);
+        if (value.length > this.opts.recordBytesMax) value = undefined; // the general path shortens it
+      }
+    }
+    if (value === undefined) {
+      let event: LogEvent = toLogEvent(line, { ...src.ctx, readAt: at }, docker);
+      if (fields) event = Object.assign(event, fields);
+      const encoded = encodeLogEvent(event, this.opts.recordBytesMax);
+      if (!encoded) {
+        this.drop('record_too_large');
+        if (token !== undefined && tracker!.ack(token)) this.checkpointSoon();
+        done?.();
+        return;
+      }
+      truncated = event.truncated === true || encoded.shortened;
+      value = Buffer.from(encoded.value);
+    }
+    if (truncated) this.stats.linesTruncated++;
+    const bytes = value.length + src.key.length + recordOverheadBytes;
+    this.stats.bufferedLines++;
+    this.stats.bufferedBytes += bytes;
+    this.ready.push({
+      topic: this.opts.topic,
+      key: src.key,
+      value,
+      partition: src.partition,
+      seq: this.seq++,
+      bytes,
+      tracker,
+      token,
+      done,
+    });
+    if (!this.pumpQueued) {
+      // Once per chunk read (or burst of shipLine calls), not per line.
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        this.pump();
+      });
+    }
+  }
+
+  private emitFileLine(src: Source, joiner: DockerJoiner | undefined, gen: Generation, line: Line): void {
     this.stats.linesRead++;
     if (line.text === '' && !line.truncated) {
       gen.tracker.advance(line.endPosition);
@@ -430,27 +415,10 @@ export class LogShipper {
         if (rec === undefined) return;
       }
     }
-    const token = gen.tracker.add(line.endPosition);
-    const ctx: LineContext = {
-      sourceType: joiner ? 'docker_logs' : 'file',
-      host: this.opts.host,
-      file: path,
-      readAt: readAt(),
-      docker: joiner !== undefined,
-    };
-    this.enqueue(
-      path,
-      line,
-      ctx,
-      undefined,
-      () => {
-        if (gen.tracker.ack(token)) this.checkpointSoon();
-      },
-      rec,
-    );
+    this.enqueue(src, line, undefined, gen.tracker, gen.tracker.add(line.endPosition), undefined, rec);
   }
 
-  /** Hands queued events to the Publisher while produceBytesMax allows. */
+  /** Hands queued events to the producer while produceBytesMax allows. */
   private pump(): void {
     if (this.retryTimer !== undefined) return;
     while (this.readyHead < this.ready.length) {
@@ -471,8 +439,7 @@ export class LogShipper {
         this.readyHead = 0;
       }
       this.outstandingBytes += bytes;
-      const events: EncodedEvent[] = batch.map((r) => ({ key: r.key, value: r.value, headers: EMPTY_HEADERS }));
-      this.publisher.publish(this.opts.topic, events).then(
+      this.publisher.publish(batch).then(
         () => this.acked(batch, bytes),
         (e: unknown) => this.failed(batch, bytes, e),
       );
@@ -488,11 +455,15 @@ export class LogShipper {
   }
 
   private release(batch: Ready[]): void {
+    let moved = false;
     for (const r of batch) {
       this.stats.bufferedLines--;
       this.stats.bufferedBytes -= r.bytes;
-      r.done();
+      if (r.token !== undefined) {
+        if (r.tracker!.ack(r.token)) moved = true;
+      } else r.done?.();
     }
+    if (moved) this.checkpointSoon();
     this.afterRelease();
   }
 
@@ -537,40 +508,52 @@ export class LogShipper {
     if (this.stats.bufferedLines === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /** Watched files changed (the events of watchCoalesceMs gathered): one more pass of the loop. */
+  private onFileChange(): void {
+    this.wakePending = true;
+    this.wakeLoop?.();
+  }
+
   private async fileLoop(): Promise<void> {
     while (!this.stopping) {
+      this.wakePending = false;
       let more = false;
-      for (const [path, { tail, docker }] of this.tails) {
+      let wakeAtMs = Number.POSITIVE_INFINITY;
+      for (const { tail, docker, source } of this.tails.values()) {
         const before = tail.bytesRead;
         try {
           if (
             await tail.poll(
               () => this.roomLines(),
-              (gen, line) => this.emitFileLine(path, docker, gen, line),
+              (gen, line) => this.emitFileLine(source, docker, gen, line),
             )
           )
             more = true;
         } catch (e) {
-          this.log.warn({ path, err: (e as Error).message }, 'reading the file failed; will try again');
+          this.log.warn({ path: tail.path, err: (e as Error).message }, 'reading the file failed; will try again');
         }
         this.stats.bytesRead += tail.bytesRead - before;
+        wakeAtMs = Math.min(wakeAtMs, tail.wakeAtMs ?? wakeAtMs);
       }
       if (this.stopping) break;
-      if (more && this.hasRoom()) {
+      if ((more || this.wakePending) && this.hasRoom()) {
         await new Promise((r) => setImmediate(r));
         continue;
       }
-      await new Promise<void>((resolve) => {
+      const sleepMs = Math.max(0, Math.min(this.opts.pollIntervalMs, wakeAtMs - Date.now()));
+      const polled = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => {
           this.wakeLoop = undefined;
-          resolve();
-        }, this.opts.pollIntervalMs);
+          resolve(true);
+        }, sleepMs);
         this.wakeLoop = () => {
           clearTimeout(timer);
           this.wakeLoop = undefined;
-          resolve();
+          resolve(false);
         };
       });
+      // Directories that could not be watched (not there yet, or the watch ended) are tried again at the poll.
+      if (polled) this.watches?.retry();
     }
   }
 

@@ -6,8 +6,11 @@
 import { parser } from '@grafana/lezer-logql';
 import type { SyntaxNode } from '@lezer/common';
 
-/** A query the store cannot run; the HTTP shell answers 400 with the message, as Loki does. */
-export class LogQLError extends Error {}
+import { compilePattern, compileRegexpStage, type PatternStage, type RegexpStage } from './extract.js';
+import { compileTemplate, type Template } from './template.js';
+import { compileRegex, LogQLError, parseBytes, parseDurationNs, unquote } from './literals.js';
+
+export { compileRegex, LogQLError, parseBytes, parseDurationNs, unquote };
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
@@ -44,7 +47,19 @@ export interface LabelSelection {
   matchers: LabelMatcher[];
 }
 
-export type Stage = LineFilter | { kind: 'json' } | { kind: 'logfmt' } | { kind: 'labelFilter'; filter: LabelFilterExpr } | LabelSelection;
+export type Stage =
+  | LineFilter
+  | { kind: 'json' }
+  | { kind: 'logfmt' }
+  | RegexpStage
+  | PatternStage
+  | { kind: 'labelFilter'; filter: LabelFilterExpr }
+  | { kind: 'lineFormat'; template: Template }
+  | { kind: 'labelFormat'; formats: LabelFormat[] }
+  | LabelSelection;
+
+/** One `dst=src` rename or `dst="{{template}}"` of a label_format stage. */
+export type LabelFormat = { dst: string; src: string } | { dst: string; template: Template };
 
 export interface LogQuery {
   kind: 'log';
@@ -54,106 +69,75 @@ export interface LogQuery {
 
 export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '^';
 
+export type RangeOp =
+  | 'count_over_time'
+  | 'rate'
+  | 'bytes_over_time'
+  | 'bytes_rate'
+  | 'absent_over_time'
+  | 'sum_over_time'
+  | 'avg_over_time'
+  | 'min_over_time'
+  | 'max_over_time'
+  | 'first_over_time'
+  | 'last_over_time'
+  | 'stddev_over_time'
+  | 'stdvar_over_time'
+  | 'quantile_over_time';
+
+export type VectorOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'stddev' | 'stdvar' | 'topk' | 'bottomk';
+
+export interface Grouping {
+  without: boolean;
+  labels: string[];
+}
+
+/** `| unwrap [duration|duration_seconds|bytes](label)`, and the label filters after it. */
+export interface Unwrap {
+  label: string;
+  unit: 'number' | 'duration' | 'bytes';
+  post: LabelFilterExpr[];
+}
+
 export type MetricQuery =
-  | { kind: 'range'; op: 'count_over_time' | 'rate'; query: LogQuery; rangeNs: bigint; offsetNs: bigint }
-  | { kind: 'sum'; grouping?: { without: boolean; labels: string[] }; inner: MetricQuery }
+  | {
+      kind: 'range';
+      op: RangeOp;
+      query: LogQuery;
+      rangeNs: bigint;
+      offsetNs: bigint;
+      unwrap?: Unwrap;
+      /** φ of quantile_over_time. */
+      param?: number;
+      grouping?: Grouping;
+    }
+  | { kind: 'aggregate'; op: VectorOp; grouping?: Grouping; inner: MetricQuery /** k of topk/bottomk */; param?: number }
   | { kind: 'vector'; value: number }
   | { kind: 'number'; value: number }
   | { kind: 'binary'; op: BinaryOp; left: MetricQuery; right: MetricQuery };
 
 export type Query = LogQuery | MetricQuery;
 
+const logRangeOps = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
+/** Range functions over unwrapped values that take by/without (Loki refuses grouping on the others). */
+const groupableRangeOps = new Set([
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'first_over_time',
+  'last_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'quantile_over_time',
+]);
+const unwrapRangeOps = new Set([...groupableRangeOps, 'rate', 'absent_over_time', 'sum_over_time']);
+const rangeOps = new Set([...logRangeOps, ...unwrapRangeOps]);
+const vectorOps = new Set(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk']);
+/** topk/bottomk keep at most this many series per group and step. */
+export const topkMax = 1000;
+
 /** Query texts longer than this are refused before parsing (a bound on parser work). */
 export const queryCharsMax = 64 * 1024;
-
-// ---------------------------------------------------------------------------------------------
-// Literals
-
-/** A Go string literal: "..." with Go's escapes, or `raw`. */
-export function unquote(text: string): string {
-  if (text.length >= 2 && text[0] === '`' && text.endsWith('`')) return text.slice(1, -1);
-  if (text.length < 2 || text[0] !== '"' || !text.endsWith('"')) throw new LogQLError(`parse error : invalid string literal ${text}`);
-  const body = text.slice(1, -1);
-  let out = '';
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    const e = body[++i];
-    const simple: Record<string, string> = {
-      a: '\x07',
-      b: '\b',
-      f: '\f',
-      n: '\n',
-      r: '\r',
-      t: '\t',
-      v: '\v',
-      '\\': '\\',
-      '"': '"',
-      "'": "'",
-    };
-    if (e !== undefined && simple[e] !== undefined) out += simple[e];
-    else if (e === 'x' || e === 'u' || e === 'U') {
-      const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-      const hex = body.slice(i + 1, i + 1 + len);
-      if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) throw new LogQLError(`parse error : invalid escape \\${e}${hex} in ${text}`);
-      out += e === 'x' ? String.fromCharCode(Number.parseInt(hex, 16)) : String.fromCodePoint(Number.parseInt(hex, 16));
-      i += len;
-    } else if (e !== undefined && /[0-7]/.test(e) && /^[0-7]{3}$/.test(body.slice(i, i + 3))) {
-      out += String.fromCharCode(Number.parseInt(body.slice(i, i + 3), 8));
-      i += 2;
-    } else throw new LogQLError(`parse error : invalid char escape \\${e ?? ''} in ${text}`);
-  }
-  return out;
-}
-
-const durationUnitsNs: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-  d: 86400e9,
-  w: 604800e9,
-  y: 31536000e9,
-};
-
-/** Prometheus/Go durations: 1h30m, 5m, 1.5s, 100ms, 1d, 1w. Undefined when not one. */
-export function parseDurationNs(text: string): bigint | undefined {
-  const t = text.trim();
-  if (t === '' || !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w|y))+$/.test(t)) return undefined;
-  let total = 0;
-  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)/g)) total += Number(m[1]) * durationUnitsNs[m[2]!]!;
-  return BigInt(Math.round(total));
-}
-
-const byteUnits: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  kib: 1024,
-  mb: 1e6,
-  mib: 1024 ** 2,
-  gb: 1e9,
-  gib: 1024 ** 3,
-  tb: 1e12,
-  tib: 1024 ** 4,
-  k: 1e3,
-  m: 1e6,
-  g: 1e9,
-};
-
-/** Humanized byte sizes (go-humanize's ParseBytes): 10KB, 1.5MiB, 42. */
-export function parseBytes(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  if (!m) return undefined;
-  const unit = m[2]!.toLowerCase();
-  const mult = unit === '' ? 1 : byteUnits[unit];
-  return mult === undefined ? undefined : Number(m[1]) * mult;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The tree walk
@@ -296,6 +280,8 @@ class Walker {
           break;
         case 'LabelParser':
           if (c.getChild('Json')) into.push({ kind: 'json' });
+          else if (c.getChild('Regexp')) into.push(compileRegexpStage(unquote(this.src(this.child(c, 'String')))));
+          else if (c.getChild('Pattern')) into.push(compilePattern(unquote(this.src(this.child(c, 'String')))));
           else this.unsupported(c, `the ${c.firstChild ? this.src(c.firstChild) : this.src(c)} parser`);
           break;
         case 'LogfmtParser':
@@ -309,10 +295,10 @@ class Walker {
           this.unsupported(c, 'json with label extraction expressions');
           break;
         case 'LineFormatExpr':
-          this.unsupported(c, 'line_format');
+          into.push({ kind: 'lineFormat', template: compileTemplate(unquote(this.src(this.child(c, 'String')))) });
           break;
         case 'LabelFormatExpr':
-          this.unsupported(c, 'label_format');
+          into.push({ kind: 'labelFormat', formats: this.labelFormats(c) });
           break;
         case 'DecolorizeExpr':
           this.unsupported(c, 'decolorize');
@@ -325,6 +311,25 @@ class Walker {
           this.unsupported(c);
       }
     }
+  }
+
+  labelFormats(n: SyntaxNode): LabelFormat[] {
+    const out: LabelFormat[] = [];
+    const visit = (x: SyntaxNode): void => {
+      for (const c of this.children(x)) {
+        if (c.name === 'LabelsFormat') visit(c);
+        else if (c.name === 'LabelFormatMatcher') {
+          const [dst, , value] = this.children(c);
+          if (!dst || !value) throw new LogQLError(`parse error : incomplete label_format ${this.src(c)}`);
+          const name = this.src(dst);
+          if (out.some((f) => f.dst === name)) throw new LogQLError(`parse error : multiple label name '${name}' in a single label_format`);
+          if (value.name === 'Identifier') out.push({ dst: name, src: this.src(value) });
+          else out.push({ dst: name, template: compileTemplate(unquote(this.src(value))) });
+        }
+      }
+    };
+    visit(n);
+    return out;
   }
 
   labelSelection(n: SyntaxNode): LabelSelection {
@@ -436,10 +441,12 @@ class Walker {
   rangeAggregation(n: SyntaxNode): MetricQuery {
     const opNode = this.child(n, 'RangeOp');
     const name = this.src(opNode);
-    if (name !== 'count_over_time' && name !== 'rate') return this.unsupported(opNode, name);
-    if (n.getChild('Grouping')) this.unsupported(n, `grouping on ${name}`);
+    if (!rangeOps.has(name)) return this.unsupported(opNode, name);
+    const op = name as RangeOp;
+    const g = n.getChild('Grouping');
+    // Loki's validation: grouping only where the range aggregation is not additive.
+    if (g && !groupableRangeOps.has(op)) throw new LogQLError(`parse error : grouping not allowed for ${op} aggregation`);
     const r = this.child(n, 'LogRangeExpr');
-    if (r.getChild('UnwrapExpr')) this.unsupported(r, 'unwrap');
     const range = parseDurationNs(this.src(this.child(this.child(r, 'Range'), 'Duration')));
     if (range === undefined || range <= 0n) throw new LogQLError(`parse error : invalid range in ${this.src(r)}`);
     const off = r.getChild('OffsetExpr');
@@ -453,39 +460,59 @@ class Walker {
       const p = r.getChild('PipelineExpr');
       query = { kind: 'log', matchers: this.selector(this.child(r, 'Selector')), stages: p ? this.pipeline(p) : [] };
     }
-    return { kind: 'range', op: name, query, rangeNs: range, offsetNs };
+    const u = r.getChild('UnwrapExpr');
+    const unwrap = u ? this.unwrap(u) : undefined;
+    if (unwrap && !unwrapRangeOps.has(op)) throw new LogQLError(`parse error : invalid aggregation ${op} with unwrap`);
+    if (!unwrap && !logRangeOps.has(op)) throw new LogQLError(`parse error : invalid aggregation ${op} without unwrap`);
+    const out: MetricQuery = { kind: 'range', op, query, rangeNs: range, offsetNs };
+    if (unwrap) out.unwrap = unwrap;
+    if (g) out.grouping = this.grouping(g);
+    if (op === 'quantile_over_time') out.param = Number(this.src(this.child(n, 'Number')));
+    return out;
+  }
+
+  /** UnwrapExpr nests: UnwrapExpr(UnwrapExpr(| unwrap x), | filter), one level per post filter. */
+  unwrap(n: SyntaxNode): Unwrap {
+    const nested = n.getChild('UnwrapExpr');
+    if (nested) {
+      const u = this.unwrap(nested);
+      u.post.push(this.labelFilter(this.child(n, 'LabelFilter')));
+      return u;
+    }
+    const conv = n.getChild('ConvOp')?.firstChild?.name;
+    const unit = conv === 'BytesConv' ? 'bytes' : conv === 'DurationConv' || conv === 'DurationSecondsConv' ? 'duration' : 'number';
+    if (conv !== undefined && unit === 'number') this.unsupported(n, `the unwrap conversion ${this.src(n.getChild('ConvOp')!)}`);
+    return { label: this.src(this.child(n, 'Identifier')), unit, post: [] };
+  }
+
+  grouping(g: SyntaxNode): Grouping {
+    const labels: string[] = [];
+    const collect = (x: SyntaxNode): void => {
+      for (const c of this.children(x)) {
+        if (c.name === 'Labels') collect(c);
+        else if (c.name === 'Identifier') labels.push(this.src(c));
+      }
+    };
+    const ls = g.getChild('Labels');
+    if (ls) collect(ls);
+    return { without: g.getChild('Without') !== null, labels };
   }
 
   vectorAggregation(n: SyntaxNode): MetricQuery {
     const opNode = this.child(n, 'VectorOp');
-    if (this.src(opNode) !== 'sum') return this.unsupported(opNode, this.src(opNode));
-    const inner = this.child(n, 'MetricExpr');
+    const op = this.src(opNode);
+    if (!vectorOps.has(op)) return this.unsupported(opNode, op);
+    const out: MetricQuery = { kind: 'aggregate', op: op as VectorOp, inner: this.metric(this.child(n, 'MetricExpr')) };
     const g = n.getChild('Grouping');
-    const out: MetricQuery = { kind: 'sum', inner: this.metric(inner) };
-    if (g) {
-      const labels: string[] = [];
-      const collect = (x: SyntaxNode): void => {
-        for (const c of this.children(x)) {
-          if (c.name === 'Labels') collect(c);
-          else if (c.name === 'Identifier') labels.push(this.src(c));
-        }
-      };
-      const ls = g.getChild('Labels');
-      if (ls) collect(ls);
-      out.grouping = { without: g.getChild('Without') !== null, labels };
+    if (g) out.grouping = this.grouping(g);
+    if (op === 'topk' || op === 'bottomk') {
+      const k = Number(this.src(this.child(n, 'Number')));
+      if (!Number.isInteger(k) || k <= 0)
+        throw new LogQLError(`parse error : invalid parameter ${op}(${k}, ...): k must be a positive integer`);
+      if (k > topkMax) throw new LogQLError(`parse error : ${op} k of ${k} is over this store's limit of ${topkMax}`);
+      out.param = k;
     }
     return out;
-  }
-}
-
-export function compileRegex(source: string): RegExp {
-  try {
-    // Go's RE2 has (?i) flags inline; JavaScript does not: lift a leading (?i) into the flags.
-    const m = /^(\^\(\?:)?\(\?([ims]+)\)/.exec(source);
-    if (m) return new RegExp((m[1] ?? '') + source.slice(m[0].length), m[2]!);
-    return new RegExp(source);
-  } catch (e) {
-    throw new LogQLError(`parse error : invalid regular expression ${JSON.stringify(source)}: ${(e as Error).message}`);
   }
 }
 

@@ -9,16 +9,15 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { createLogger, type Logger } from '../../../util/log.js';
 import { lokiLabelNamePattern } from '../logEvent.js';
 import { decodePush, formatLabels, type LokiStream, PushBodyError, PushBodyTooLargeError } from '../lokiPush.js';
+import { type MetricResult, runMetricQuery } from './aggregate.js';
 import {
   defaultEvalLimits,
   type EvalLimits,
   formatSampleValue,
   type Labels,
-  type MetricResult,
   nsToSeconds,
   QueryLimitError,
   runLogQuery,
-  runMetricQuery,
 } from './evaluate.js';
 import { type LabelMatcher, LogQLError, parseLogQL, type Query } from './logql.js';
 import { many, one, ParamError, type Params, parseLimit, parseRangeParams, parseTime } from './params.js';

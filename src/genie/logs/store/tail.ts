@@ -7,7 +7,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../../util/log.js';
 import { formatLabels } from '../lokiPush.js';
-import { type Labels, matchesLabels, processEntry, type StreamResult } from './evaluate.js';
+import { type Labels, matchesLabels, runPipeline, type StreamResult } from './evaluate.js';
 import type { LogQuery } from './logql.js';
 
 /** Bytes queued on one socket beyond which new entries are dropped for it. */
@@ -57,8 +57,9 @@ export class TailHub {
       const groups = new Map<string, { stream: Labels; values: [string, string][] }>();
       for (const e of entries) {
         if (!matchesLabels(client.query.matchers, e.labels)) continue;
-        const labels = processEntry(client.query.stages, e.line, e.labels);
-        if (!labels) continue;
+        const out = runPipeline(client.query.stages, e.line, e.labels);
+        if (!out) continue;
+        const labels = out.labels;
         const key = formatLabels(labels);
         if (client.socket.bufferedAmount > tailBufferBytesMax) {
           if (client.dropped.length < droppedListedMax) client.dropped.push({ labels: key, timestamp: e.tsNs.toString() });
@@ -69,7 +70,7 @@ export class TailHub {
           g = { stream: labels, values: [] };
           groups.set(key, g);
         }
-        g.values.push([e.tsNs.toString(), e.line]);
+        g.values.push([e.tsNs.toString(), out.line]);
       }
       if (groups.size > 0) this.send(client, [...groups.values()]);
     }

@@ -12,6 +12,10 @@ import type { Handler } from '../requests.js';
 export function createTopicsHandler(b: Broker): Handler {
   return async (req: Msg, ctx) => {
     if (!b.controller?.isActive) {
+      b.logger.debug(
+        { api: 'CreateTopics', client: ctx.clientId, controllerId: b.metadata.controllerId, controllerEpochSeen: b.controllerEpochSeen },
+        'not the active controller: answering NOT_CONTROLLER',
+      );
       const topics = (req.topics as Msg[]).map((t) => ({
         name: t.name,
         errorCode: ErrorCode.NOT_CONTROLLER,

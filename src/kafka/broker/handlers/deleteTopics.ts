@@ -15,6 +15,10 @@ export function deleteTopicsHandler(b: Broker): Handler {
         ? (req.topics as Msg[]).map((t) => ({ name: t.name, topicId: t.topicId }))
         : (req.topicNames as string[]).map((name) => ({ name, topicId: ZERO_UUID }));
     if (!b.controller?.isActive) {
+      b.logger.debug(
+        { api: 'DeleteTopics', client: ctx.clientId, controllerId: b.metadata.controllerId, controllerEpochSeen: b.controllerEpochSeen },
+        'not the active controller: answering NOT_CONTROLLER',
+      );
       const responses = wanted.map((w) => ({ name: w.name, topicId: w.topicId, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null }));
       return { throttleTimeMs: 0, responses };
     }

@@ -17,6 +17,17 @@ export function updateMetadataHandler(b: Broker): Handler {
       b.logger.warn({ controller: req.controllerId, controllerEpoch: req.controllerEpoch, errorCode: refused }, 'UpdateMetadata refused');
       return { errorCode: refused };
     }
+    if (req.controllerId !== b.metadata.controllerId || req.controllerEpoch !== b.controllerEpochSeen) {
+      b.logger.debug(
+        {
+          controller: req.controllerId,
+          controllerEpoch: req.controllerEpoch,
+          was: b.metadata.controllerId,
+          wasEpoch: b.controllerEpochSeen,
+        },
+        'UpdateMetadata names a new controller',
+      );
+    }
     b.controllerEpochSeen = req.controllerEpoch;
     // Clients are given the endpoint of the listener they came in on; there is one listener.
     const listener = b.config.advertisedListener.name;

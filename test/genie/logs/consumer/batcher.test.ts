@@ -63,7 +63,7 @@ test('malformed records are classified and advance offsets without entries', () 
   assert.equal(parseEvent(Buffer.from('null')), 'not_object');
   assert.deepEqual(streamLabels(event() as LogEvent, 'dev'), { service: 'api', level: 'unknown', host: 'h1', env: 'dev' });
 
-  const b = new LogBatcher({ batchWaitMs: 100 });
+  const b = new LogBatcher({ batchWaitMs: 100, batchLingerMs: 100 });
   assert.deepEqual(b.add(rec(0, 0, '{oops'), 0), { kind: 'dropped', reason: 'not_json' });
   assert.deepEqual(b.add(rec(1, 5, undefined), 0), { kind: 'dropped', reason: 'empty' });
   assert.equal(b.tick(99), false);
@@ -115,6 +115,35 @@ test('batches are cut by entries, by bytes and by age; a full queue asks for a p
   assert.throws(() => b.settle(99), /not the one being pushed/);
 });
 
+test('light load is cut after batchLingerMs; while a push is under way the batch keeps filling up to batchWaitMs', () => {
+  const b = new LogBatcher({ batchEntriesMax: 100, batchWaitMs: 1000, batchLingerMs: 20 });
+  assert.equal(b.dueAtMs(), undefined);
+  b.add(rec(0, 0, event({ message: 'lone' })), 0);
+  assert.equal(b.dueAtMs(), 20);
+  assert.equal(b.tick(19), false);
+  assert.equal(b.tick(20), true);
+  const first = b.head!;
+  assert.equal(first.entries, 1);
+  // A push is under way: what comes meanwhile waits for it (or for batchWaitMs), not for the linger.
+  for (let i = 1; i <= 5; i++) b.add(rec(0, i, event({ message: `m${i}` })), 30 + i);
+  assert.equal(b.dueAtMs(), 1031);
+  assert.equal(b.tick(500), false);
+  b.settle(first.id);
+  // Settled: the open batch is past its linger, so it is due at once, with everything that came.
+  assert.equal(b.dueAtMs(), 51);
+  assert.equal(b.tick(60), true);
+  assert.equal(b.head!.entries, 5);
+  b.settle(b.head!.id);
+  assert.deepEqual(b.takeCommits(), [{ partition: 0, offset: 6n }]);
+  // batchWaitMs below the linger wins; the entries limit still cuts at once.
+  const c = new LogBatcher({ batchEntriesMax: 2, batchWaitMs: 5, batchLingerMs: 20 });
+  c.add(rec(0, 0, event()), 100);
+  assert.equal(c.dueAtMs(), 105);
+  c.add(rec(0, 1, event()), 101);
+  assert.equal(c.queuedBatches, 1);
+  assert.equal(c.dueAtMs(), undefined);
+});
+
 test('a line bigger than batchBytesMax goes alone', () => {
   const b = new LogBatcher({ batchBytesMax: 100 });
   b.add(rec(0, 0, event({ message: 'a' })), 0);
@@ -163,6 +192,7 @@ test('limits are checked', () => {
   assert.throws(() => new LogBatcher({ batchEntriesMax: 0 }), /batchEntriesMax/);
   assert.throws(() => new LogBatcher({ batchBytesMax: 1.5 }), /batchBytesMax/);
   assert.throws(() => new LogBatcher({ batchWaitMs: -1 }), /batchWaitMs/);
+  assert.throws(() => new LogBatcher({ batchLingerMs: -1 }), /batchLingerMs/);
 });
 
 test('push outcomes and backoff', () => {

@@ -376,3 +376,35 @@ test('the CLI process killed -9 while Loki is down: a new member of its group de
   );
   await c.close();
 });
+
+test('a lone record is pushed within batchLingerMs, not after batchWaitMs', async () => {
+  const topic = 'logs.linger-test';
+  await ensureTopics(kafka, [{ name: topic, partitions: 1, replicationFactor: 1 }]);
+  loki.mode = 'up';
+  // batchWaitMs and the tick far beyond the deadline below: only the linger can push this soon.
+  const c = await startConsumer('lc-linger', { topic, tickMs: 60_000, batch: { batchWaitMs: 60_000, batchLingerMs: 20, env: 'linger' } });
+  const delays: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const pushed = c.counters.pushed;
+    const t0 = Date.now();
+    await produceEvents(1000 + i, 1001 + i, topic);
+    await waitFor(() => c.counters.pushed === pushed + 1, {
+      timeoutMs: 5000,
+      intervalMs: 5,
+      what: () => `record ${i} pushed well before batchWaitMs (60 s) ${state(c)}`,
+    });
+    delays.push(Date.now() - t0);
+  }
+  const lingered = loki.pushes.filter((p) => p.streams.some((s) => s.labels['env'] === 'linger'));
+  assert.deepEqual(
+    lingered.map((p) => p.streams.flatMap((s) => s.entries.map((e) => seqOf(e.line)))),
+    [[1000], [1001], [1002]],
+    'one push per lone record',
+  );
+  await waitFor(async () => (await committedTotal('lc-linger', topic, 1)) === 3, {
+    timeoutMs: waitMs,
+    what: 'offsets committed after the pushes',
+  });
+  process.stderr.write(`lone record push delays (ms): ${delays.join(', ')}\n`);
+  await c.close();
+});

@@ -7,7 +7,16 @@ import { describe, test } from 'node:test';
 import { nsToRfc3339 } from '../../../../src/genie/logs/logEvent.js';
 import { AckTracker, parseCheckpoint, serializeCheckpoint } from '../../../../src/genie/logs/shipper/checkpoint.js';
 import { type Line, LineSplitter } from '../../../../src/genie/logs/shipper/lines.js';
-import { DockerJoiner, encodeLogEvent, looksLikeDockerLog, parseFields, toLogEvent } from '../../../../src/genie/logs/shipper/parse.js';
+import {
+  DockerJoiner,
+  encodeLineFast,
+  encodeLogEvent,
+  looksLikeDockerLog,
+  parseFields,
+  sourceJsonSuffix,
+  toLogEvent,
+} from '../../../../src/genie/logs/shipper/parse.js';
+import { readAt } from '../../../../src/genie/logs/shipper/producer.js';
 
 const now = 1_796_000_000_123_456_789n;
 const ctx = { sourceType: 'file' as const, host: 'h1', file: '/var/log/app.log', readAt: nsToRfc3339(now) };
@@ -211,6 +220,67 @@ describe('encodeLogEvent', () => {
       assert.ok(text.startsWith(back.message));
     }
     assert.equal(encodeLogEvent(toLogEvent({ text: 'z'.repeat(1000), truncated: false }, ctx), 50), undefined);
+  });
+});
+
+describe('encodeLineFast', () => {
+  const suffix = sourceJsonSuffix(ctx);
+
+  test('gives JSON equal to the general path for plain and JSON-object lines', () => {
+    const lines = [
+      'hello world',
+      'quotes " and \\ backslashes, \u0000 control \t chars, é, 😀',
+      '{"level":30,"time":1,"msg":"request completed","req":{"method":"GET","url":"/a"},"n":[1,2.5e3,null,true]}',
+      '{}',
+      '{ }',
+      '  {"padded":true}  ',
+      '{ "spaced" : "yes" , "k":1 }',
+      '{"a":1,"a":2}',
+      '{"__proto__":{"polluted":true},"ok":1}',
+      '{"big":12345678901234567890}',
+      '{"2":"b","1":"a"}',
+      '{"nested":{"message":"inner members are not reserved"}}',
+      '[1,2,3]',
+      '{not json',
+      '{"a":',
+      '"just a string"',
+    ];
+    for (const text of lines) {
+      const fast = encodeLineFast(text, ctx.readAt, suffix);
+      assert.ok(fast !== undefined, `fast path for ${text}`);
+      const general = encodeLogEvent(toLogEvent({ text, truncated: false }, ctx), 1_000_000)!;
+      assert.deepEqual(JSON.parse(fast), JSON.parse(general.value), text);
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test('leaves reserved members, logfmt and over-wide objects to the general path', () => {
+    for (const text of [
+      '{"message":"fake","level":30}',
+      '{"a":1,"host":"evil"}',
+      '{"file":"x"}',
+      '{"timestamp":"x"}',
+      '{"source_type":"x"}',
+      'level=warn msg="disk full"',
+      'GET /a?b=c 200',
+      `{${Array.from({ length: 300 }, (_, i) => `"f${i}":${i}`).join(',')}}`,
+    ]) {
+      assert.equal(encodeLineFast(text, ctx.readAt, suffix), undefined, text);
+    }
+  });
+});
+
+describe('readAt', () => {
+  test('RFC 3339 with nanoseconds, strictly increasing across many calls in one millisecond', () => {
+    let last = readAt();
+    const wall = Date.now();
+    for (let i = 0; i < 100_000; i++) {
+      const t = readAt();
+      assert.ok(t > last, `${t} after ${last}`);
+      last = t;
+    }
+    assert.match(last, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    assert.ok(Math.abs(Date.parse(last) - wall) < 60_000, `${last} is now`);
   });
 });
 

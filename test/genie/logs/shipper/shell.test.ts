@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import type { EncodedEvent } from '../../../../src/genie/jobs/events.js';
+import { murmur2 } from '@platformatic/kafka';
 import { parseCheckpoint } from '../../../../src/genie/logs/shipper/checkpoint.js';
-import { type LogPublisher, LogShipper, type LogShipperOptions } from '../../../../src/genie/logs/shipper/shipper.js';
+import { type LogPublisher, type LogRecord, LogShipper, type LogShipperOptions } from '../../../../src/genie/logs/shipper/shipper.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 /** A Publisher that acknowledges at once, holds every call, or fails every call, as the test says. */
@@ -18,11 +18,11 @@ class FakePublisher implements LogPublisher {
   mode: 'ack' | 'hold' | 'fail' = 'ack';
   /** A call holding an event longer than this fails as Kafka's MESSAGE_TOO_LARGE, nested as @platformatic/kafka nests it. */
   valueBytesMax = Number.POSITIVE_INFINITY;
-  readonly acked: EncodedEvent[] = [];
-  held: { events: readonly EncodedEvent[]; resolve: () => void }[] = [];
+  readonly acked: LogRecord[] = [];
+  held: { events: readonly LogRecord[]; resolve: () => void }[] = [];
   calls = 0;
 
-  publish(_topic: string, events: readonly EncodedEvent[]): Promise<void> {
+  publish(events: readonly LogRecord[]): Promise<void> {
     this.calls++;
     if (this.mode === 'fail') return Promise.reject(new Error('broker away'));
     if (events.some((e) => e.value.length > this.valueBytesMax)) {
@@ -41,7 +41,7 @@ class FakePublisher implements LogPublisher {
   }
 
   messages(): string[] {
-    return this.acked.map((e) => JSON.parse(e.value).message as string);
+    return this.acked.map((e) => JSON.parse(e.value.toString()).message as string);
   }
 
   async close(): Promise<void> {}
@@ -108,11 +108,16 @@ describe('LogShipper on files', () => {
       'new file 2',
       'after truncation',
     ]);
-    const e = JSON.parse(publisher.acked[0]!.value);
+    const e = JSON.parse(publisher.acked[0]!.value.toString());
     assert.equal(e.file, file);
     assert.equal(e.source_type, 'file');
     assert.equal(e.host, 'test');
-    assert.equal(publisher.acked[0]!.key, file);
+    assert.equal(publisher.acked[0]!.key.toString(), file);
+    // The partition is the client's default (murmur2 of the key), computed once for the file.
+    for (const r of publisher.acked) assert.equal(r.partition, murmur2(Buffer.from(file)) >>> 0);
+    // Every line gets a later timestamp than the one before, even within one read.
+    const stamps = publisher.acked.map((r) => JSON.parse(r.value.toString()).timestamp as string);
+    for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i]! > stamps[i - 1]!, `${stamps[i]} after ${stamps[i - 1]}`);
     assert.deepEqual(await checkpointOf(join(dir, 'cp.json'), file).then((c) => c?.position), Buffer.byteLength('after truncation\n'));
     assert.equal(s.stats.linesShipped, 8);
   });
@@ -211,7 +216,7 @@ describe('LogShipper on files', () => {
     s.addFile(file);
     await waitFor(() => publisher.acked.length === 2, { timeoutMs: 30_000 });
     await s.close();
-    const first = JSON.parse(publisher.acked[0]!.value);
+    const first = JSON.parse(publisher.acked[0]!.value.toString());
     assert.equal(first.truncated, true);
     assert.ok(Buffer.byteLength(first.message) <= 64 * 1024 * 3); // replacement characters are 3 bytes each
     assert.equal(publisher.messages()[1], 'normal line');
@@ -238,7 +243,7 @@ describe('LogShipper: Docker logs and records Kafka refuses', () => {
     s.addFile(file);
     await waitFor(() => publisher.acked.length === 3);
     await s.close();
-    const [a, b, c] = publisher.acked.map((e) => JSON.parse(e.value));
+    const [a, b, c] = publisher.acked.map((e) => JSON.parse(e.value.toString()));
     assert.equal(c.message, big);
     assert.equal(s.stats.linesRead, 5);
     assert.deepEqual(
@@ -297,8 +302,8 @@ describe('LogShipper on streams and its own lines', () => {
       publisher.messages(),
       Array.from({ length: written }, (_, i) => `s ${i}`),
     );
-    assert.equal(JSON.parse(publisher.acked[0]!.value).source_type, 'stdin');
-    assert.equal(publisher.acked[0]!.key, 'stdin');
+    assert.equal(JSON.parse(publisher.acked[0]!.value.toString()).source_type, 'stdin');
+    assert.equal(publisher.acked[0]!.key.toString(), 'stdin');
     await s.close();
   });
 
@@ -312,11 +317,11 @@ describe('LogShipper on streams and its own lines', () => {
     assert.deepEqual(s.stats.dropped, { buffer_full: 3 });
     publisher.release();
     await s.drain();
-    const e = JSON.parse(publisher.acked[0]!.value);
+    const e = JSON.parse(publisher.acked[0]!.value.toString());
     assert.equal(e.source_type, 'internal');
     assert.equal(e.service, 'broker');
     assert.equal(e.msg, 'm0');
-    assert.equal(publisher.acked[0]!.key, 'broker-1');
+    assert.equal(publisher.acked[0]!.key.toString(), 'broker-1');
     await s.close();
   });
 });

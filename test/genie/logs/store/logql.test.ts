@@ -3,20 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type Direction,
-  formatSampleValue,
-  type LogSource,
-  processEntry,
-  QueryLimitError,
-  runLogQuery,
-  runMetricQuery,
-  type StoredEntry,
-  type StreamRef,
-} from '../../../../src/genie/logs/store/evaluate.js';
+import { formatSampleValue, processEntry, QueryLimitError, runLogQuery } from '../../../../src/genie/logs/store/evaluate.js';
+import { runMetricQuery } from '../../../../src/genie/logs/store/aggregate.js';
+import { ArraySource } from './arraySource.js';
 import { parseLogfmt } from '../../../../src/genie/logs/store/logfmt.js';
 import {
-  type LabelMatcher,
   LogQLError,
   type LogQuery,
   type MetricQuery,
@@ -59,8 +50,9 @@ test('stream selectors, line filters, parsers and label filters become the AST',
 
 test('metric queries: count_over_time, rate, sum by/without, offsets, arithmetic', () => {
   const m = parseLogQL('sum by (app, level) (count_over_time({app="a"} | json [5m] offset 1m))') as MetricQuery;
-  assert.equal(m.kind, 'sum');
-  if (m.kind !== 'sum') return;
+  assert.equal(m.kind, 'aggregate');
+  if (m.kind !== 'aggregate') return;
+  assert.equal(m.op, 'sum');
   assert.deepEqual(m.grouping, { without: false, labels: ['app', 'level'] });
   assert.equal(m.inner.kind, 'range');
   if (m.inner.kind === 'range') {
@@ -69,7 +61,7 @@ test('metric queries: count_over_time, rate, sum by/without, offsets, arithmetic
     assert.equal(m.inner.offsetNs, 60_000_000_000n);
   }
   const w = parseLogQL('sum(rate({a="b"}[30s])) without (x)') as MetricQuery;
-  assert.deepEqual(w.kind === 'sum' && w.grouping, { without: true, labels: ['x'] });
+  assert.deepEqual(w.kind === 'aggregate' && w.grouping, { without: true, labels: ['x'] });
   assert.equal((parseLogQL('vector(1)+vector(1)') as MetricQuery).kind, 'binary');
 });
 
@@ -77,15 +69,17 @@ test('errors name the position or the unsupported construct', () => {
   const cases: [string, RegExp][] = [
     ['{a=}', /^parse error at line 1, col 4: syntax error/],
     ['{a="b"}\n|= ', /^parse error at line 2/],
-    ['{a="b"} | line_format "x"', /line_format/],
-    ['{a="b"} | label_format x=y', /label_format/],
+    ['{a="b"} | line_format "{{ if .x }}y{{ end }}"', /template action 'if'/],
+    ['{a="b"} | label_format x="{{ .y | nope }}"', /template function nope/],
     ['{a="b"} | decolorize', /decolorize/],
     ['{a="b"} | json x="y"', /json with label extraction/],
     ['{a="b"} | logfmt --strict', /logfmt flags/],
     ['{a="b"} | unpack', /unpack parser/],
     ['{a="b"} |= ip("1.2.3.4")', /ip\(\)/],
-    ['max_over_time({a="b"} | unwrap x [1m])', /max_over_time/],
-    ['avg(count_over_time({a="b"}[1m]))', /avg/],
+    ['count_over_time({a="b"}[1m]) by (x)', /grouping not allowed for count_over_time aggregation/],
+    ['sum_over_time({a="b"}[1m])', /invalid aggregation sum_over_time without unwrap/],
+    ['count_over_time({a="b"} | unwrap x [1m])', /invalid aggregation count_over_time with unwrap/],
+    ['topk(0, count_over_time({a="b"}[1m]))', /k must be a positive integer/],
     ['count_over_time({a="b"}[1m]) > bool 3', /modifiers|binary/],
     ['{a="\\q"}', /invalid char escape/],
     ['{a!="b"}', /at least one regexp or equality matcher/],
@@ -169,23 +163,6 @@ test('logfmt reads quoted values and refuses broken lines', () => {
   assert.equal(parseLogfmt('=value'), undefined);
   assert.deepEqual([...parseLogfmt('')!], []);
 });
-
-/** A LogSource over arrays, to drive the evaluator without sqlite. */
-class ArraySource implements LogSource {
-  constructor(
-    private readonly streamList: StreamRef[],
-    private readonly rows: StoredEntry[],
-  ) {}
-  streams(matchers: readonly LabelMatcher[]): StreamRef[] {
-    return this.streamList.filter((s) => matchesLabels(matchers, s.labels));
-  }
-  *entries(ids: readonly number[], from: bigint, to: bigint, direction: Direction): Iterable<StoredEntry> {
-    const rows = this.rows
-      .filter((r) => ids.includes(r.streamId) && r.tsNs >= from && r.tsNs < to)
-      .sort((a, b) => (a.tsNs < b.tsNs ? -1 : 1));
-    yield* direction === 'forward' ? rows : rows.reverse();
-  }
-}
 
 const s = 1_000_000_000n;
 

@@ -165,11 +165,11 @@ test('malformed and unsupported LogQL is 400 with Loki-style text, and the store
       ['{app="a"', /parse error/],
       ['sum by (a) (rate({a="b"}[1m])) by (b)', /parse error/],
       ['{app=~".*"}', /at least one regexp or equality matcher/],
-      ['{app="a"} | line_format "{{.msg}}"', /line_format .* not supported/],
-      ['{app="a"} | regexp "(?P<x>.*)"', /regexp parser .* not supported/],
-      ['avg_over_time({app="a"} | unwrap n [1m])', /unwrap|avg_over_time/],
-      ['topk(2, count_over_time({app="a"}[1m]))', /topk .* not supported/],
-      ['bytes_rate({app="a"}[1m])', /bytes_rate .* not supported/],
+      ['{app="a"} | line_format "{{.msg | title}}"', /template function title/],
+      ['{app="a"} | regexp "(.*)"', /at least one named capture/],
+      ['avg_over_time({app="a"}[1m])', /invalid aggregation avg_over_time without unwrap/],
+      ['count_over_time({app="a"}[1m]) by (x)', /grouping not allowed for count_over_time/],
+      ['{app="a"} | decolorize', /decolorize .* not supported/],
       ['{app=~"("}', /invalid regular expression/],
       ['', /query parameter is required/],
     ];
@@ -198,6 +198,88 @@ test('malformed and unsupported LogQL is 400 with Loki-style text, and the store
     assert.equal(instant.status, 400);
     assert.match(await instant.text(), /instant query/);
     await ready(store);
+  });
+});
+
+interface Matrix {
+  data: { resultType: string; result: { metric: Record<string, string>; values: [number, string][] }[] };
+}
+
+test('query_range answers regexp/pattern, line_format/label_format, unwrap and topk queries', async () => {
+  await withStore(async (store) => {
+    const t0 = nowNs() - 30_000_000_000n;
+    const t = (i: number): bigint => t0 + BigInt(i) * 1_000_000_000n;
+    const at = (i: number): string => t(i).toString();
+    assert.equal(
+      (
+        await push(store, [
+          {
+            labels: { app: 'web' },
+            entries: [
+              { tsNs: t(0), line: 'GET /a 200 2s' },
+              { tsNs: t(1), line: 'GET /b 500 3s' },
+              { tsNs: t(2), line: 'POST /a 200 5s' },
+            ],
+          },
+          { labels: { app: 'api' }, entries: [{ tsNs: t(1), line: 'GET /c 200 7s' }] },
+        ])
+      ).status,
+      204,
+    );
+    // 1. Extracting parsers give labels that filter and that streams are keyed by.
+    const byRegexp = await getJson<Streams>(store, '/loki/api/v1/query_range', {
+      query: '{app="web"} | regexp `^(?P<method>\\S+) (?P<path>\\S+)` | method="GET"',
+      start: at(-1),
+      end: at(10),
+      direction: 'forward',
+    });
+    assert.deepEqual(
+      byRegexp.data.result.map((r) => [r.stream.path, r.values.map((v) => v[1])]),
+      [
+        ['/a', ['GET /a 200 2s']],
+        ['/b', ['GET /b 500 3s']],
+      ],
+    );
+    // 2. line_format rewrites the returned line; label_format the labels.
+    const formatted = await getJson<Streams>(store, '/loki/api/v1/query_range', {
+      query:
+        '{app="web"} | pattern "<method> <path> <code> <_>" | label_format status=code | line_format "{{.method | ToLower}} {{.path}} -> {{.status}}"',
+      start: at(-1),
+      end: at(10),
+      direction: 'forward',
+    });
+    assert.deepEqual(formatted.data.result.flatMap((r) => r.values.map((v) => v[1])).sort(), [
+      'get /a -> 200',
+      'get /b -> 500',
+      'post /a -> 200',
+    ]);
+    assert.ok(formatted.data.result.every((r) => r.stream.status !== undefined && r.stream.code === undefined));
+    // 3. unwrap with duration(): a matrix of seconds.
+    const unwrapped = await getJson<Matrix>(store, '/loki/api/v1/query_range', {
+      query: 'sum by (app) (sum_over_time({app=~".+"} | pattern "<_> <_> <_> <took>" | unwrap duration(took) [1m]))',
+      start: at(5),
+      end: at(5),
+      step: '1',
+    });
+    assert.equal(unwrapped.data.resultType, 'matrix');
+    assert.deepEqual(
+      unwrapped.data.result.map((r) => [r.metric, r.values.map((v) => v[1])]),
+      [
+        [{ app: 'api' }, ['7']],
+        [{ app: 'web' }, ['10']],
+      ],
+    );
+    // 4. topk keeps the largest series with their own labels.
+    const top = await getJson<Matrix>(store, '/loki/api/v1/query_range', {
+      query: 'topk(1, count_over_time({app=~".+"}[1m]))',
+      start: at(5),
+      end: at(5),
+      step: '1',
+    });
+    assert.deepEqual(
+      top.data.result.map((r) => [r.metric, r.values.map((v) => v[1])]),
+      [[{ app: 'web' }, ['3']]],
+    );
   });
 });
 

@@ -1,15 +1,15 @@
-// Reading every partition of a topic from offsets we keep ourselves, with no consumer group.
+// Reading partitions of a topic from offsets the caller keeps, with no consumer group: the one
+// reader of the Job Service, the CLI's `consume` and the dashboard's pages and tails.
 //
 // @platformatic/kafka's consume() always joins a group, and a group would split the partitions
-// among instances, while every Job Service must see all of them. Its Consumer also exposes the raw
-// Fetch (consumer.fetch: one request to one broker, records decoded and decompressed), which needs
-// no group: this reader sends it per partition leader, from the offsets the caller's store holds,
-// so the store (written in one transaction with the folded events) is the only place offsets live.
-// A group per instance with committed offsets seeded from the store would keep two copies of the
-// same position and leave a group behind for every instance ever run.
+// among instances, while every Job Service must see all of them (and a dashboard page or a CLI
+// read must not disturb anyone's group). Its Consumer also exposes the raw Fetch (consumer.fetch:
+// one request to one broker, records decoded and decompressed), which needs no group: this reader
+// sends it per partition leader, from the caller's offsets, so the caller's store (for the Job
+// Service, written in one transaction with the folded events) is the only place offsets live.
 
 import type { ClusterPartitionMetadata, Consumer, fetchV17 } from '@platformatic/kafka';
-import { ListOffsetTimestamps } from '@platformatic/kafka';
+import { IS_CONTROL, ListOffsetTimestamps } from '@platformatic/kafka';
 
 type FetchResponse = fetchV17.FetchResponse;
 
@@ -17,6 +17,8 @@ type FetchResponse = fetchV17.FetchResponse;
 export interface ReadRecord {
   partition: number;
   offset: bigint;
+  /** The record's timestamp (ms since the epoch; CreateTime or LogAppendTime as the topic sets). */
+  timestamp: bigint;
   key: Buffer | null;
   value: Buffer | null;
   headers: [Buffer | null, Buffer | null][];
@@ -32,7 +34,12 @@ export interface ReadResult {
   outOfRange: number[];
   /** Something else failed (leader moved, broker down): metadata is refreshed before the next read. */
   failed: boolean;
+  /** Why requests failed (for the caller's message once failures outlast its patience). */
+  errors: unknown[];
 }
+
+/** The topic is not in the cluster's metadata. */
+export class TopicMissingError extends Error {}
 
 export interface TopicReaderOptions {
   /** Longest a fetch waits on the broker for new records. */
@@ -54,8 +61,6 @@ export const topicReaderDefaults: TopicReaderOptions = {
 };
 
 const OFFSET_OUT_OF_RANGE = 1;
-/** Batch attribute bit of transaction markers: they take offsets but carry no records for us. */
-const IS_CONTROL = 1 << 5;
 
 /** The FetchResponse a failed fetch still carries (partitions without errors keep their records). */
 function responseOf(e: unknown, depth = 0): FetchResponse | undefined {
@@ -72,7 +77,7 @@ function responseOf(e: unknown, depth = 0): FetchResponse | undefined {
 export class TopicReader {
   private readonly opts: TopicReaderOptions;
   private topicId = '';
-  private partitions: ClusterPartitionMetadata[] = [];
+  private parts: ClusterPartitionMetadata[] = [];
   private stale = true;
 
   constructor(
@@ -85,18 +90,24 @@ export class TopicReader {
 
   /** Partition count as last seen (after refresh()). */
   get partitionCount(): number {
-    return this.partitions.length;
+    return this.parts.length;
   }
 
   /** Reloads leaders and partition count; throws when the topic does not exist. */
   async refresh(): Promise<number> {
     const md = await this.consumer.metadata({ topics: [this.topic], forceUpdate: true });
     const t = md.topics.get(this.topic);
-    if (!t) throw new Error(`topic ${this.topic} does not exist`);
+    if (!t) throw new TopicMissingError(`topic ${this.topic} does not exist`);
     this.topicId = t.id;
-    this.partitions = t.partitions;
+    this.parts = t.partitions;
     this.stale = false;
     return t.partitionsCount;
+  }
+
+  /** Partition count, from fresh metadata when the last read asked for it. */
+  async partitions(): Promise<number> {
+    if (this.stale) await this.refresh();
+    return this.parts.length;
   }
 
   /** Asks for fresh metadata before the next read (a partition count may have grown). */
@@ -117,10 +128,10 @@ export class TopicReader {
    * vanished ones are dropped.
    */
   async trackPartitions(positions: Map<number, bigint>): Promise<void> {
-    for (const p of positions.keys()) if (p >= this.partitions.length) positions.delete(p);
-    if (positions.size === this.partitions.length) return;
+    for (const p of positions.keys()) if (p >= this.parts.length) positions.delete(p);
+    if (positions.size === this.parts.length) return;
     const earliest = await this.offsets('earliest');
-    for (let p = 0; p < this.partitions.length; p++) if (!positions.has(p)) positions.set(p, earliest.get(p) ?? 0n);
+    for (let p = 0; p < this.parts.length; p++) if (!positions.has(p)) positions.set(p, earliest.get(p) ?? 0n);
   }
 
   /** Moves partitions whose offset fell out of the log (retention, a recreated topic) to their earliest. */
@@ -130,13 +141,16 @@ export class TopicReader {
     for (const p of partitions) positions.set(p, earliest.get(p) ?? 0n);
   }
 
-  /** One fetch per partition leader, in parallel, from `positions`; partitions absent there are not read. */
-  async read(positions: ReadonlyMap<number, bigint>): Promise<ReadResult> {
+  /**
+   * One fetch per partition leader, in parallel, from `positions`; partitions absent there are not
+   * read. `maxWaitMs` overrides the reader's wait for this read (a page read waits less than a tail).
+   */
+  async read(positions: ReadonlyMap<number, bigint>, maxWaitMs = this.opts.maxWaitMs): Promise<ReadResult> {
     if (this.stale) await this.refresh();
-    const result: ReadResult = { records: [], next: new Map(), highWatermarks: new Map(), outOfRange: [], failed: false };
+    const result: ReadResult = { records: [], next: new Map(), highWatermarks: new Map(), outOfRange: [], failed: false, errors: [] };
     const byLeader = new Map<number, { partition: number; fetchOffset: bigint; currentLeaderEpoch: number }[]>();
     for (const [partition, fetchOffset] of positions) {
-      const meta = this.partitions[partition];
+      const meta = this.parts[partition];
       if (!meta || meta.leader < 0) {
         result.failed = true;
         continue;
@@ -149,7 +163,7 @@ export class TopicReader {
       [...byLeader].map(([node, parts]) =>
         this.consumer.fetch({
           node,
-          maxWaitTime: this.opts.maxWaitMs,
+          maxWaitTime: maxWaitMs,
           minBytes: this.opts.minBytes,
           maxBytes: this.opts.fetchBytesMax,
           topics: [
@@ -168,8 +182,12 @@ export class TopicReader {
       ),
     );
     for (const s of settled) {
+      if (s.status === 'rejected') {
+        result.failed = true;
+        result.errors.push(s.reason);
+      }
+      // A partial failure still carries the partitions that answered.
       const response = s.status === 'fulfilled' ? s.value : responseOf(s.reason);
-      if (s.status === 'rejected') result.failed = true;
       if (response) this.collect(response, positions, result);
     }
     if (result.failed) this.stale = true;
@@ -183,7 +201,11 @@ export class TopicReader {
           out.outOfRange.push(p.partitionIndex);
           continue;
         }
-        if (p.errorCode !== 0) continue;
+        if (p.errorCode !== 0) {
+          // Leader moved, not ready yet, ...: fresh metadata before the next read.
+          out.failed = true;
+          continue;
+        }
         const from = positions.get(p.partitionIndex);
         if (from === undefined) continue;
         out.highWatermarks.set(p.partitionIndex, p.highWatermark);
@@ -196,7 +218,14 @@ export class TopicReader {
             const offset = batch.firstOffset + BigInt(r.offsetDelta);
             // A fetch returns whole batches: records before the asked offset were read already.
             if (offset < from) continue;
-            out.records.push({ partition: p.partitionIndex, offset, key: r.key, value: r.value, headers: r.headers });
+            out.records.push({
+              partition: p.partitionIndex,
+              offset,
+              timestamp: batch.firstTimestamp + r.timestampDelta,
+              key: r.key,
+              value: r.value,
+              headers: r.headers,
+            });
           }
         }
         out.next.set(p.partitionIndex, next);

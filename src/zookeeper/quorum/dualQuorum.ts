@@ -1,0 +1,75 @@
+// The voters of the consensus core across a dynamic reconfiguration, as Apache 3.8's Leader
+// counts acks (a proposal's QuorumVerifierAcksetPairs in tryToCommit): while a reconfig proposal is
+// outstanding, it and every proposal made after it commit only with an ack quorum of the old
+// voters AND one of the new voters. The reconfig's commit switches the voters on each member as
+// it applies it. Pure: the host tells the core which txns are reconfigs (CoreConfig.reconfigOf).
+
+import type { PeerId, QuorumMemberSpec } from './types.js';
+
+/** A strict majority of `voters` among `ids` (QuorumMaj.containsQuorum). */
+export function majorityOf(voters: ReadonlySet<PeerId>, ids: Iterable<PeerId>): boolean {
+  let n = 0;
+  for (const p of new Set(ids)) if (voters.has(p)) n++;
+  return n * 2 > voters.size;
+}
+
+/** The voter sets a proposal must win, fixed when it is proposed. */
+export type QuorumSets = readonly ReadonlySet<PeerId>[];
+
+/**
+ * The membership one core works with: the committed voters (mutated in place, so the election
+ * that holds the same Set sees a switch), everyone it talks to, and a reconfig in flight.
+ */
+export class Membership {
+  readonly voters = new Set<PeerId>();
+  /** Every member of the committed configuration, observers included (whom the election notifies). */
+  readonly everyone: PeerId[] = [];
+  observers = new Set<PeerId>();
+  /** The reconfig proposed and not yet committed (leader only): its zxid and new voters. */
+  pending: { zxid: number; voters: ReadonlySet<PeerId> } | undefined;
+
+  constructor(
+    members: readonly QuorumMemberSpec[],
+    private readonly self: PeerId,
+  ) {
+    this.set(members);
+  }
+
+  /** Takes the committed configuration `members` (at start, or when a reconfig commits). */
+  set(members: readonly QuorumMemberSpec[]): void {
+    this.voters.clear();
+    this.everyone.length = 0;
+    this.observers = new Set();
+    for (const m of members) {
+      this.everyone.push(m.id);
+      if (m.observer) this.observers.add(m.id);
+      else this.voters.add(m.id);
+    }
+  }
+
+  get isVoter(): boolean {
+    return this.voters.has(this.self);
+  }
+
+  /** The sets a proposal made now must win: the committed voters, and the pending ones while a reconfig is in flight. */
+  quorumsForProposal(): QuorumSets {
+    return this.pending ? [new Set(this.voters), this.pending.voters] : [new Set(this.voters)];
+  }
+
+  /** Leader: a reconfig to `members` is proposed at `zxid`. */
+  proposeReconfig(zxid: number, members: readonly QuorumMemberSpec[]): void {
+    this.pending = { zxid, voters: new Set(members.filter((m) => !m.observer).map((m) => m.id)) };
+  }
+
+  /** The reconfig at `zxid` committed: its configuration is the one now. */
+  commitReconfig(zxid: number, members: readonly QuorumMemberSpec[]): void {
+    this.set(members);
+    if (this.pending && this.pending.zxid <= zxid) this.pending = undefined;
+  }
+
+  /** Whether `ids` hold a quorum of the committed voters and, while a reconfig is pending, of its voters too. */
+  isQuorum(ids: Iterable<PeerId>): boolean {
+    const list = [...ids];
+    return majorityOf(this.voters, list) && (this.pending === undefined || majorityOf(this.pending.voters, list));
+  }
+}
