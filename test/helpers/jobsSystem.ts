@@ -113,7 +113,9 @@ export class JobsSystem {
   async close(): Promise<void> {
     await Promise.all([...this.workers, this.scheduler, this.jobsService].map((s) => s.kill()));
     await this.ours?.close(10_000);
-    rmSync(this.dir, { recursive: true, force: true });
+    // CG_KEEP_TEST_DIRS=1 keeps every process's log and data for a post-mortem.
+    if (process.env.CG_KEEP_TEST_DIRS === '1') console.error(`kept ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Logs of every service, for a failure message. */
