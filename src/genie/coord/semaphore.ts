@@ -323,6 +323,11 @@ export class ZkSemaphore {
     }
     if (c.state === 'expired' && (this.options.renewSession ?? true)) c.connect().catch(() => undefined);
     return new Promise<void>((resolve, reject) => {
+      // An abort that came while we were busy fires no event for a listener added now.
+      if (abort.aborted) {
+        reject(abort.reason);
+        return;
+      }
       const done = (): void => {
         unsubscribe();
         abort.removeEventListener('abort', onAbort);
@@ -344,6 +349,12 @@ export class ZkSemaphore {
   /** Wait for our watch, any session change (a reconnect may have missed events), or the abort. */
   private wakeOrAbort(woken: Promise<void>, abort: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      // The abort may have come during the check that decided to wait: its event is past, so a
+      // listener added now would never run and the acquire would hang until some watch fired.
+      if (abort.aborted) {
+        reject(abort.reason);
+        return;
+      }
       const done = (): void => {
         unsubscribe();
         abort.removeEventListener('abort', onAbort);
