@@ -27,7 +27,11 @@
 // started (jobs are at-least-once and the cap is a best effort across a session loss) and logs it.
 //
 // Lease names carry a random "protection" id so a create whose reply was lost to a connection
-// loss is found again instead of leaving an orphan lease that would block the queue.
+// loss is found again instead of leaving an orphan lease that would block the queue; a lease
+// remembers the session that owns it (the one a retried create ended in), for the same reason.
+//
+// Aborts: every wait first looks at signal.aborted. An abort during a check fires its event
+// before the wait adds a listener, and a listener added after the event is never called.
 
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -210,8 +214,8 @@ export class ZkSemaphore {
         const thisWake = wake;
         try {
           if (node === undefined) {
-            nodeSession = this.client.sessionId;
-            node = await this.createLease(tag, abort);
+            // The session the lease was made in: a retried create may have crossed an expiry.
+            ({ path: node, session: nodeSession } = await this.createLease(tag, abort));
           }
           const outcome = await this.check(node, predecessorWatcher, () => this.firstWaiters.add(thisWake));
           if (outcome === 'held') {
@@ -261,11 +265,14 @@ export class ZkSemaphore {
     }
   }
 
-  private async createLease(tag: string, abort: AbortSignal): Promise<string> {
+  /** Create our lease; resolves with its path and the session that owns it. */
+  private async createLease(tag: string, abort: AbortSignal): Promise<{ path: string; session: bigint }> {
     const dir = this.options.leasesPath;
     for (;;) {
       try {
-        return await this.client.create(join(dir, tag), this.data, { mode: CreateMode.EPHEMERAL_SEQUENTIAL });
+        const path = await this.client.create(join(dir, tag), this.data, { mode: CreateMode.EPHEMERAL_SEQUENTIAL });
+        // Read before any other I/O event: a reply comes in the session it was sent in.
+        return { path, session: this.client.sessionId };
       } catch (e) {
         if (isZooKeeperError(e, Err.NONODE)) {
           await mkdirp(this.client, dir);
@@ -273,11 +280,14 @@ export class ZkSemaphore {
         }
         if (!isZooKeeperError(e, Err.CONNECTIONLOSS)) throw e;
       }
-      // The reply was lost: the lease may exist. Find it by its protection tag.
+      // The reply was lost: the lease may exist. Find it by its protection tag; one made in a
+      // session that has expired since is going (or gone) with it, so it is not ours to keep.
       await this.connected(abort);
       const children = await retryOnConnectionLoss(this.client, () => this.client.getChildren(dir));
-      const mine = children.find((c) => c.startsWith(tag));
-      if (mine !== undefined) return join(dir, mine);
+      for (const name of children.filter((c) => c.startsWith(tag))) {
+        const stat = await retryOnConnectionLoss(this.client, () => this.client.exists(join(dir, name)));
+        if (stat !== null && stat.ephemeralOwner === this.client.sessionId) return { path: join(dir, name), session: stat.ephemeralOwner };
+      }
     }
   }
 
@@ -290,7 +300,7 @@ export class ZkSemaphore {
     if (i < 0) return 'gone';
     if (i < (await this.readLimit())) return 'held';
     if (i > 0) {
-      const pred: Stat | null = await this.client.exists(join(dir, sorted[i - 1]!), predecessorWatcher);
+      const pred = await this.predecessorStat(join(dir, sorted[i - 1]!), predecessorWatcher);
       if (pred === null) return 'again';
       if (pred.version === 0) return 'wait'; // the predecessor still waits: its touch or exit wakes us
     }
@@ -301,6 +311,20 @@ export class ZkSemaphore {
     const j = watched.indexOf(mine);
     if (j < 0) return 'gone';
     return j < (await this.readLimit(this.firstWaiterWatcher)) ? 'held' : 'wait';
+  }
+
+  /**
+   * The predecessor's Stat with a watch on it, or null if it is gone. getData, not exists: on a
+   * missing node exists would leave a watch for its creation, which never comes (one stale watch
+   * per race, kept by client and server until the session ends).
+   */
+  private async predecessorStat(path: string, watcher: Watcher): Promise<Stat | null> {
+    try {
+      return (await this.client.getData(path, watcher)).stat;
+    } catch (e) {
+      if (isZooKeeperError(e, Err.NONODE)) return null;
+      throw e;
+    }
   }
 
   private async readLimit(watcher?: Watcher): Promise<number> {
@@ -321,14 +345,26 @@ export class ZkSemaphore {
     if (c.state === 'closed' || c.state === 'authFailed') {
       return Promise.reject(new ZooKeeperError(Err.SESSIONEXPIRED, this.options.leasesPath, `client is ${c.state}`));
     }
-    if (c.state === 'expired' && (this.options.renewSession ?? true)) c.connect().catch(() => undefined);
+    const renew = (): void => {
+      if (this.options.renewSession ?? true) c.connect().catch(() => undefined);
+    };
+    if (c.state === 'expired') renew();
     return new Promise<void>((resolve, reject) => {
+      // An abort that came while we were busy fires no event for a listener added now.
+      if (abort.aborted) {
+        reject(abort.reason);
+        return;
+      }
       const done = (): void => {
         unsubscribe();
         abort.removeEventListener('abort', onAbort);
       };
       const unsubscribe = hubOf(c).subscribe((ev) => {
-        if (ev === 'expired') return;
+        // Started while disconnected, and the reconnect found the session gone: nobody else may ask.
+        if (ev === 'expired') {
+          renew();
+          return;
+        }
         done();
         if (ev === 'connected') resolve();
         else reject(new ZooKeeperError(Err.SESSIONEXPIRED, this.options.leasesPath, `client is ${ev}`));
@@ -344,6 +380,12 @@ export class ZkSemaphore {
   /** Wait for our watch, any session change (a reconnect may have missed events), or the abort. */
   private wakeOrAbort(woken: Promise<void>, abort: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      // The abort may have come during the check that decided to wait: its event is past, so a
+      // listener added now would never run and the acquire would hang until some watch fired.
+      if (abort.aborted) {
+        reject(abort.reason);
+        return;
+      }
       const done = (): void => {
         unsubscribe();
         abort.removeEventListener('abort', onAbort);

@@ -301,6 +301,7 @@ export class ZkTypeLimits {
 
   private async paced(type: string, st: TypeState, ratePerSecond: number, signal: AbortSignal): Promise<void> {
     await this.watchWorkers();
+    signal.throwIfAborted(); // an abort during the count above fires no event for the listener below
     const rate = ratePerSecond / this.liveWorkers;
     const now = Date.now();
     if (st.bucket === undefined) st.bucket = new TokenBucket(rate, now);

@@ -3,9 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import { type SemaphoreLease, ZkSemaphore } from '../../../src/genie/coord/semaphore.js';
 import { TokenBucket, ZkTypeLimits } from '../../../src/genie/coord/typeLimits.js';
 import { ZooKeeperClient } from '../../../src/zookeeper/client/client.js';
+import { connectionLoss } from '../../../src/zookeeper/client/errors.js';
 import { mkdirp } from '../../../src/zookeeper/client/recipes.js';
+import type { Stat, Watcher } from '../../../src/zookeeper/client/types.js';
 import { CreateMode } from '../../../src/zookeeper/protocol/constants.js';
 import { type StartedZk, startOurZooKeeper } from '../../helpers/ourZk.js';
+import { startTcpProxy } from '../../helpers/tcpProxy.js';
 import { waitFor } from '../../helpers/wait.js';
 
 let server: StartedZk & Awaited<ReturnType<typeof startOurZooKeeper>>;
@@ -17,6 +20,59 @@ async function client(): Promise<ZooKeeperClient> {
   await c.connect();
   return c;
 }
+
+/** A client with hooks into the semaphore's calls, to land a fault at one exact step. */
+class HookedClient extends ZooKeeperClient {
+  /** Called once a read that leaves a watch (exists, getData) has its reply. */
+  afterWatchedRead: ((path: string) => void) | undefined;
+  /** Called after a getChildren reply, before the caller sees it. */
+  afterGetChildren: ((path: string, children: string[]) => Promise<void>) | undefined;
+  /** Replaces the next create (one shot). */
+  nextCreate: ((path: string) => Promise<string>) | undefined;
+
+  override async exists(path: string, watcher?: Watcher): Promise<Stat | null> {
+    const stat = await super.exists(path, watcher);
+    if (watcher !== undefined) this.afterWatchedRead?.(path);
+    return stat;
+  }
+  override async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer | null; stat: Stat }> {
+    const r = await super.getData(path, watcher);
+    if (watcher !== undefined) this.afterWatchedRead?.(path);
+    return r;
+  }
+  override async getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    const children = await super.getChildren(path, watcher);
+    await this.afterGetChildren?.(path, children);
+    return children;
+  }
+  override async create(...args: Parameters<ZooKeeperClient['create']>): Promise<string> {
+    const replaced = this.nextCreate;
+    this.nextCreate = undefined;
+    return replaced !== undefined ? replaced(args[0]) : super.create(...args);
+  }
+}
+
+async function hookedClient(connectString = server.connectString): Promise<HookedClient> {
+  const c = new HookedClient({ connectString, sessionTimeoutMs: 6000 });
+  clients.push(c);
+  await c.connect();
+  return c;
+}
+
+/** `p`, or a rejection naming `what` if it has not settled after `ms` (a hang fails instead of stalling the file). */
+async function settlesWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const seqOf = (lease: string): number => Number(lease.slice(lease.lastIndexOf('-') + 1));
 
 let seq = 0;
 /** A semaphore on a fresh path whose limit is the number in the limit znode (no znode: 0). */
@@ -75,6 +131,10 @@ describe('ZkSemaphore', { timeout: 60_000 }, () => {
         holders++;
         maxHolders = Math.max(maxHolders, holders);
         assert.ok(holders <= 2, `${holders} holders`);
+        // Hold until two leases have been held at once. A short hold would leave that to luck:
+        // under load each admission takes several round trips, so holders may never overlap.
+        // The others stay queued meanwhile and the second place is free, so one must be admitted.
+        await waitFor(() => maxHolders === 2, { timeoutMs: 30_000, what: 'a second holder while one holds (limit 2)' });
         await new Promise((r) => setTimeout(r, 2));
         holders--;
         rounds++;
@@ -121,6 +181,126 @@ describe('ZkSemaphore', { timeout: 60_000 }, () => {
     assert.equal(await leaseCount(c, name), 0);
   });
 
+  test('an abort that lands while the waiter is still deciding to wait rejects it (the abort is not missed)', async () => {
+    const name = `abortMidCheck${seq++}`;
+    const admin = await client();
+    await setLimit(admin, name, 1);
+    const held = await semaphoreOn(admin, name).acquire();
+    const c = await hookedClient();
+    const sem = semaphoreOn(c, name);
+    const ac = new AbortController();
+    // The waiter's first watched read is answered; it goes on to decide 'wait' with the abort
+    // already in the past, so only a look at signal.aborted can see it.
+    c.afterWatchedRead = () => {
+      c.afterWatchedRead = undefined;
+      ac.abort(new Error('gave up mid-check'));
+    };
+    const waiter = sem.acquire(ac.signal);
+    await assert.rejects(settlesWithin(waiter, 20_000, 'the aborted acquire'), /gave up mid-check/);
+    await waitFor(async () => (await leaseCount(admin, name)) === 1, { what: 'the withdrawn lease deleted' });
+    await held.release();
+  });
+
+  test('an acquire started while disconnected renews a session that expires meanwhile', async () => {
+    const name = `renew${seq++}`;
+    const admin = await client();
+    await setLimit(admin, name, 1);
+    const proxy = await startTcpProxy(server.host, server.port);
+    try {
+      const c = await hookedClient(proxy.connectString);
+      const lost = c.sessionId;
+      proxy.block();
+      proxy.cut();
+      await waitFor(() => c.state === 'connecting', { what: 'the client disconnected' });
+      // It waits for a connection; the next one it gets says its session expired.
+      const waiter = semaphoreOn(c, name).acquire();
+      assert.ok(server.shell.core.expireSession(lost));
+      proxy.unblock();
+      const lease = await settlesWithin(waiter, 20_000, 'the acquire');
+      assert.notEqual(c.sessionId, lost);
+      await lease.release();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a lease whose create crossed a session expiry is the one that queues (no orphan lease blocks the queue)', async () => {
+    const name = `orphan${seq++}`;
+    const admin = await client();
+    await setLimit(admin, name, 1);
+    const held = await semaphoreOn(admin, name).acquire();
+    const proxy = await startTcpProxy(server.host, server.port);
+    try {
+      const c = await hookedClient(proxy.connectString);
+      const lost = c.sessionId;
+      // The first create is lost with its connection, and the session is gone for good before the
+      // client gets back: the lease is created again in the new session while createLease retries.
+      c.nextCreate = async (path) => {
+        proxy.block();
+        proxy.cut();
+        assert.ok(server.shell.core.expireSession(lost));
+        await waitFor(() => !server.shell.core.sessions.sessions.has(lost) && c.state !== 'connected', { what: 'session closed' });
+        proxy.unblock();
+        throw connectionLoss(path, 'lost with the connection (test)');
+      };
+      const sem = semaphoreOn(c, name);
+      const waiter = sem.acquire();
+      await waitFor(() => sem.waiting === 1 && c.sessionId !== lost, { what: 'queued in the new session' });
+      assert.equal(await leaseCount(admin, name), 2);
+      await held.release();
+      const lease = await settlesWithin(waiter, 20_000, 'the acquire');
+      assert.equal(await leaseCount(admin, name), 1, 'only the held lease is left');
+      await lease.release();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('after a lost create reply, a lease with our tag but another session is not taken for ours', async () => {
+    const name = `foreignTag${seq++}`;
+    const admin = await client();
+    await setLimit(admin, name, 2);
+    await mkdirp(admin, `/test/sem/${name}/leases`);
+    const c = await hookedClient();
+    // As when the first attempt was made in a session that has expired since but whose ephemerals
+    // the server has not removed yet: the tagged lease exists, owned by a session not ours.
+    c.nextCreate = async (path) => {
+      await admin.create(path, null, { mode: CreateMode.EPHEMERAL_SEQUENTIAL });
+      throw connectionLoss(path, 'reply lost (test)');
+    };
+    const lease = await semaphoreOn(c, name).acquire();
+    assert.equal((await admin.exists(lease.path))?.ephemeralOwner, c.sessionId);
+    assert.equal(await leaseCount(admin, name), 2);
+    await lease.release();
+  });
+
+  test('a predecessor gone before it is read leaves no watch behind', async () => {
+    const name = `gonePred${seq++}`;
+    const admin = await client();
+    await setLimit(admin, name, 1);
+    const first = await semaphoreOn(admin, name).acquire();
+    const secondSem = semaphoreOn(admin, name);
+    const ac = new AbortController();
+    const second = secondSem.acquire(ac.signal);
+    await waitFor(() => secondSem.waiting === 1, { what: 'the second waiting' });
+    const c = await hookedClient();
+    // The third reads [first, second, third]; the second gives up before the third reads it.
+    let gone: string | undefined;
+    c.afterGetChildren = async (path, children) => {
+      if (children.length !== 3) return;
+      c.afterGetChildren = undefined;
+      gone = `${path}/${children.sort((a, b) => seqOf(a) - seqOf(b))[1]!}`;
+      ac.abort(new Error('second gives up'));
+      await assert.rejects(second, /second gives up/);
+      await waitFor(async () => (await admin.exists(gone!)) === null, { what: 'the second lease withdrawn' });
+    };
+    const third = semaphoreOn(c, name).acquire();
+    await waitFor(() => gone !== undefined, { what: 'the race staged' });
+    await first.release();
+    await (await third).release();
+    assert.equal(server.shell.core.tree.watches.data.byPath.has(gone!), false, `a watch was left on ${gone}`);
+  });
+
   test('a raised limit admits queued waiters without any release; a removed limit znode means none', async () => {
     const name = `limit${seq++}`;
     const c = await client();
@@ -131,7 +311,9 @@ describe('ZkSemaphore', { timeout: 60_000 }, () => {
     await waitFor(() => sem.waiting === 3, { what: '3 waiters' });
     await setLimit(c, name, 3);
     await waitFor(() => waiters.filter((w) => w.lease).length === 2, { what: 'two admitted' });
-    assert.equal(sem.waiting, 1);
+    // The third wakes on the second's admission and checks again before it waits once more.
+    await waitFor(() => sem.waiting === 1, { what: 'the third waiting again' });
+    assert.equal(waiters[2]!.lease, undefined, 'three held already: the limit');
     // No limit znode: the parser says 0 here, so the last one stays queued until a release.
     await c.delete(`/test/sem/${name}/limit`);
     await first.release();
@@ -273,8 +455,8 @@ describe('ZkTypeLimits', { timeout: 60_000 }, () => {
     const started = performance.now();
     for (let i = 0; i < 8; i++) (await gate.acquire('paced', signal))();
     const elapsed = performance.now() - started;
+    // Only the lower bound: pacing may never be faster; how much slower depends on the machine's load.
     assert.ok(elapsed >= 500, `8 starts at 5/s took only ${elapsed.toFixed(0)} ms`);
-    assert.ok(elapsed < 3000, `took ${elapsed.toFixed(0)} ms`);
     gate.close();
   });
 
