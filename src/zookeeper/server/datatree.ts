@@ -3,36 +3,19 @@
 
 import { Err, EventType, OpCode } from '../protocol/constants.js';
 import type { AclT, StatT } from '../protocol/records.js';
-import { aclKey } from './acl.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../protocol/acls.js';
 import { baseName, parentOf } from '../protocol/paths.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchManager } from './watches.js';
-import { formatStatsTrack, LIMIT_NODE, parseStatsTrack, QUOTA_ROOT, QuotaPrefixes, STAT_NODE } from './quota.js';
+import { LIMIT_NODE, QUOTA_ROOT, QuotaPrefixes, STAT_NODE } from './quota.js';
+import { addToQuotaStat, quotaLimitPaths, recountQuotaStat } from './quotaStats.js';
 import { hashStoredNode, STAT_BYTES, TreeDigest, type StatLike } from './digest.js';
 import { NO_SLOT, NodeTable, type NodeReader } from './nodeTable.js';
+import { AclCache } from './aclCache.js';
+import { CONTAINER_OWNER, isSessionOwner, isTtlOwner, ttlOwner } from './ephemeralOwner.js';
 
-/** ephemeralOwner values that mark containers and TTL nodes (EphemeralType). */
-export const CONTAINER_OWNER = -0x8000000000000000n;
-const TTL_MASK = 0xff00000000000000n;
-export const TTL_TAG = -0x100000000000000n; // 0xFF00_0000_0000_0000 as a signed long
-
-export function ttlOwner(ttlMs: number): bigint {
-  return TTL_TAG | BigInt(ttlMs);
-}
-export function isTtlOwner(owner: bigint): boolean {
-  // Top byte 0xFF (EphemeralType.EXTENDED_MASK). The owner is a signed bigint, so `owner & mask`
-  // is the positive mask value, never the negative TTL_TAG.
-  return (owner & TTL_MASK) === TTL_MASK;
-}
-export function ttlOfOwner(owner: bigint): number {
-  // EphemeralType.EXTENDED_FEATURE_VALUE_MASK: the low 40 bits.
-  return Number(owner & 0xffffffffffn);
-}
-/** A real session owner (ephemeral node), not container/TTL/none. */
-export function isSessionOwner(owner: bigint): boolean {
-  return owner !== 0n && owner !== CONTAINER_OWNER && !isTtlOwner(owner);
-}
+// The ephemeralOwner encoding moved to its own module; importers of this one keep working.
+export { CONTAINER_OWNER, isSessionOwner, isTtlOwner, TTL_TAG, ttlOfOwner, ttlOwner } from './ephemeralOwner.js';
 
 /**
  * A node's fields as one record: what a snapshot load hands to loadNode and what get() returns
@@ -65,9 +48,8 @@ export class DataTree {
   readonly ttls = new Set<string>();
   readonly watches = new WatchManager();
   readonly quotas = new QuotaPrefixes();
-  /** Interned ACL lists: nodes hold an id into `acls` (ZooKeeper's ReferenceCountedACLCache). */
-  private readonly aclIds = new Map<string, number>();
-  private readonly acls: AclT[][] = [];
+  /** Interned ACL lists: nodes hold an id into it (ZooKeeper's ReferenceCountedACLCache). */
+  private readonly acls = new AclCache();
   /**
    * Nodes a fuzzy snapshot loaded with an ACL its table lacked (snapshot.ts parseSnapshot); the
    * replayed create (NODEEXISTS) or setACL that made that ACL gives it back.
@@ -97,7 +79,7 @@ export class DataTree {
   }
 
   private init(): void {
-    const root = this.nodes.add('/', NO_SLOT, this.fields(NO_DATA, this.aclId(OPEN_ACL_UNSAFE), 0, 0, 0, 0n));
+    const root = this.nodes.add('/', NO_SLOT, this.fields(NO_DATA, this.acls.idOf(OPEN_ACL_UNSAFE), 0, 0, 0, 0n));
     this.hashIn(root);
     this.addSystemNode('/zookeeper', OPEN_ACL_UNSAFE);
     this.addSystemNode('/zookeeper/quota', OPEN_ACL_UNSAFE);
@@ -122,7 +104,7 @@ export class DataTree {
   }
 
   private addSystemNode(path: string, acl: readonly AclT[], aversion = 0): void {
-    const slot = this.nodes.add(path, this.nodes.find(parentOf(path)), this.fields(NO_DATA, this.aclId(acl), 0, 0, aversion, 0n));
+    const slot = this.nodes.add(path, this.nodes.find(parentOf(path)), this.fields(NO_DATA, this.acls.idOf(acl), 0, 0, aversion, 0n));
     this.hashIn(slot);
   }
 
@@ -146,8 +128,7 @@ export class DataTree {
     this.ephemerals.clear();
     this.containers.clear();
     this.ttls.clear();
-    this.aclIds.clear();
-    this.acls.length = 0;
+    this.acls.clear();
     this.aclPending.clear();
     this.quotas.clear();
     this.digest.reset();
@@ -161,7 +142,7 @@ export class DataTree {
       if (parent === NO_SLOT) throw new Error(`snapshot lists ${path} before its parent`);
     }
     if (this.nodes.find(path) !== NO_SLOT) throw new Error(`snapshot lists ${path} twice`);
-    const slot = this.nodes.add(path, parent, { ...n, aclId: this.aclId(n.acl) });
+    const slot = this.nodes.add(path, parent, { ...n, aclId: this.acls.idOf(n.acl) });
     this.hashIn(slot);
     this.trackOwner(path, n.ephemeralOwner);
     if (aclPending) this.aclPending.add(path);
@@ -190,18 +171,7 @@ export class DataTree {
   finishLoad(): void {
     const t = this.nodes;
     if (t.find('/') === NO_SLOT) throw new Error('snapshot has no root node');
-    const quotaRoot = t.find(QUOTA_ROOT);
-    const limits: string[] = [];
-    if (quotaRoot !== NO_SLOT) {
-      const walk = (slot: number, p: string): void => {
-        for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) {
-          if (t.nameAt(c) === LIMIT_NODE) limits.push(p.slice(QUOTA_ROOT.length));
-          else walk(c, t.pathAt(c));
-        }
-      };
-      walk(quotaRoot, QUOTA_ROOT);
-    }
-    for (const q of limits) {
+    for (const q of quotaLimitPaths(t)) {
       this.quotas.add(q);
       this.recountQuota(q);
     }
@@ -213,30 +183,9 @@ export class DataTree {
     this.approximateDataSize = size;
   }
 
-  /** The id of the interned copy of an ACL list. */
-  private aclId(acl: readonly AclT[]): number {
-    // Most nodes share the first interned list (world:anyone, all permissions, in a fresh tree):
-    // compare with it directly instead of building the key.
-    if (acl.length === 1 && this.acls.length > 0) {
-      const a = acl[0]!;
-      const open = this.acls[0]!;
-      if (a.perms === open[0]!.perms && a.id.id === open[0]!.id.id && a.id.scheme === open[0]!.id.scheme && open.length === 1) return 0;
-    }
-    const key = aclKey(acl);
-    let id = this.aclIds.get(key);
-    if (id === undefined) {
-      const v = acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } }));
-      Object.freeze(v);
-      id = this.acls.length;
-      this.acls.push(v);
-      this.aclIds.set(key, id);
-    }
-    return id;
-  }
-
   /** One shared array per distinct ACL list, like ZooKeeper's ReferenceCountedACLCache. */
   internAcl(acl: readonly AclT[]): AclT[] {
-    return this.acls[this.aclId(acl)]!;
+    return this.acls.at(this.acls.idOf(acl))!;
   }
 
   /** Every distinct ACL list in use (the interned arrays nodes point to). */
@@ -293,7 +242,7 @@ export class DataTree {
   }
 
   aclAt(slot: number): AclT[] {
-    return this.acls[this.nodes.aclIdAt(slot)] ?? EMPTY_ACL;
+    return this.acls.at(this.nodes.aclIdAt(slot)) ?? EMPTY_ACL;
   }
 
   childrenAt(slot: number): string[] {
@@ -381,7 +330,7 @@ export class DataTree {
         // deleted and re-created after the snapshot saw its parent, so bring the parent forward.
         else if (slot === Err.NODEEXISTS) {
           this.setCversionPzxid(parentOf(body.path), body.parentCVersion, zxid);
-          if (this.aclPending.delete(body.path)) t.setAclId(t.find(body.path), this.aclId(body.acl));
+          if (this.aclPending.delete(body.path)) t.setAclId(t.find(body.path), this.acls.idOf(body.acl));
         }
         break;
       }
@@ -402,7 +351,7 @@ export class DataTree {
         t.setValue(slot, body.data);
         this.approximateDataSize += now - old;
         const prefix = this.quotas.maxPrefix(body.path);
-        if (prefix !== undefined) this.updateQuotaStat(prefix, now - old, 0);
+        if (prefix !== undefined) addToQuotaStat(this.nodes, prefix, now - old, 0);
         t.setVersion(slot, body.version);
         t.setMzxid(slot, zxid);
         t.setMtime(slot, time);
@@ -419,7 +368,7 @@ export class DataTree {
           break;
         }
         this.hashOut(slot);
-        t.setAclId(slot, this.aclId(body.acl));
+        t.setAclId(slot, this.acls.idOf(body.acl));
         this.aclPending.delete(body.path);
         t.setAversion(slot, body.version);
         this.hashIn(slot);
@@ -487,7 +436,7 @@ export class DataTree {
       t.setPzxid(parent, zxid);
     }
     this.hashIn(parent);
-    const slot = t.add(path, parent, this.fields(data, this.aclId(acl), zxid, time, 0, owner));
+    const slot = t.add(path, parent, this.fields(data, this.acls.idOf(acl), zxid, time, 0, owner));
     this.hashIn(slot);
     this.approximateDataSize += path.length + (data ? data.length : 0);
     this.trackOwner(path, owner);
@@ -498,7 +447,7 @@ export class DataTree {
       if (name === STAT_NODE) this.recountQuota(quotaPath);
     }
     const prefix = this.quotas.maxPrefix(path);
-    if (prefix !== undefined) this.updateQuotaStat(prefix, data ? data.length : 0, 1);
+    if (prefix !== undefined) addToQuotaStat(this.nodes, prefix, data ? data.length : 0, 1);
     this.watches.nodeCreated(path, parentPath, zxid, this.aclAt(slot), this.aclAt(parent));
     return slot;
   }
@@ -540,7 +489,7 @@ export class DataTree {
       this.quotas.delete(parentPath.slice(QUOTA_ROOT.length));
     }
     const prefix = this.quotas.maxPrefix(path);
-    if (prefix !== undefined) this.updateQuotaStat(prefix, -dataLength, -1);
+    if (prefix !== undefined) addToQuotaStat(this.nodes, prefix, -dataLength, -1);
     this.watches.nodeDeleted(path, parentPath, zxid, acl, this.aclAt(parent));
     return 0;
   }
@@ -557,43 +506,9 @@ export class DataTree {
     this.hashIn(slot);
   }
 
-  /** Adds to the `count`/`bytes` of the quota'd path's stat node, in place. */
-  private updateQuotaStat(quotaPath: string, bytesDiff: number, countDiff: number): void {
-    const slot = this.nodes.find(`${QUOTA_ROOT}${quotaPath}/${STAT_NODE}`);
-    if (slot === NO_SLOT) return;
-    const stats = parseStatsTrack(this.dataAt(slot)?.toString('utf8') ?? '');
-    stats.set('count', (stats.get('count') ?? -1) + countDiff);
-    stats.set('bytes', (stats.get('bytes') ?? -1) + bytesDiff);
-    // Like Apache, the stat node's data changes without a new version or digest update.
-    this.nodes.setValue(slot, Buffer.from(formatStatsTrack(stats), 'utf8'));
-  }
-
   /** Counts the subtree at `quotaPath` into its stat node (when the stat node is created or loaded). */
   recountQuota(quotaPath: string): void {
-    const t = this.nodes;
-    const statSlot = t.find(`${QUOTA_ROOT}${quotaPath}/${STAT_NODE}`);
-    if (statSlot === NO_SLOT) return;
-    let count = 0;
-    let bytes = 0;
-    const walk = (slot: number): void => {
-      count++;
-      bytes += t.dataLengthAt(slot);
-      for (let c = t.firstChildAt(slot); c !== NO_SLOT; c = t.nextSiblingAt(c)) walk(c);
-    };
-    const top = t.find(quotaPath);
-    if (top !== NO_SLOT) walk(top);
-    t.setValue(
-      statSlot,
-      Buffer.from(
-        formatStatsTrack(
-          new Map([
-            ['count', count],
-            ['bytes', bytes],
-          ]),
-        ),
-        'utf8',
-      ),
-    );
+    recountQuotaStat(this.nodes, quotaPath);
   }
 
   /** Deletes the session's ephemerals (and whatever its CloseSessionTxn lists), deepest paths first. */
