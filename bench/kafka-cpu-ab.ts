@@ -12,6 +12,7 @@
 //   KAFKALOAD=<path> uses an already built kafkaload instead of compiling one (bench/lib/kafkaLoad.ts)
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +21,7 @@ import { startApacheZooKeeper } from '../test/helpers/apacheZk.js';
 import { killOnExit } from '../test/helpers/children.js';
 import { freePort } from '../test/helpers/net.js';
 import { runKafkaload } from './lib/kafkaLoad.js';
-import { cpuSeconds } from './lib/procstat.js';
+import { clockTicks, cpuSeconds } from './lib/procstat.js';
 
 const HOST = '127.0.0.1';
 type Step = 'p1' | 'pall' | 'cons';
@@ -34,6 +35,12 @@ function brokerCpu(pid: number): number {
   const c = cpuSeconds(pid);
   if (c === undefined) throw new Error(`broker process ${pid} is gone: see its stderr above`);
   return c;
+}
+
+/** The broker's kernel time (stime, seconds): tells syscall copies from our own JS work. */
+function brokerSysCpu(pid: number): number {
+  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(rest[15 - 3]) / clockTicks();
 }
 
 async function main(): Promise<void> {
@@ -92,16 +99,18 @@ async function main(): Promise<void> {
           const row: string[] = [];
           for (const step of steps) {
             const before = brokerCpu(child.pid!);
+            const sysBefore = brokerSysCpu(child.pid!);
             const r =
               step === 'cons'
                 ? await runKafkaload(['consume', bootstrap, 't', String(partitions), String(stored)])
                 : await runKafkaload(['produce', bootstrap, 't', String(size), String(records), step === 'p1' ? '1' : 'all']);
             const cpuMs = 1000 * (brokerCpu(child.pid!) - before);
+            const sysMs = 1000 * (brokerSysCpu(child.pid!) - sysBefore);
             if (step !== 'cons') stored += Number(r['records']);
             const perMiB = cpuMs / (Number(r['bytes']) / 1048576);
             const key = `${build} ${step}`;
             samples.set(key, [...(samples.get(key) ?? []), perMiB]);
-            row.push(`${step} ${perMiB.toFixed(2)} ms/MiB`);
+            row.push(`${step} ${perMiB.toFixed(2)} ms/MiB (sys ${cpuMs > 0 ? Math.round((100 * sysMs) / cpuMs) : 0}%)`);
           }
           console.log(`run ${run} ${build}: ${row.join(', ')} (load ${loadavg()[0]?.toFixed(1)})`);
         } finally {
