@@ -2,7 +2,8 @@
 // the old commit, `dist` at the new one), alternated, a fresh broker process per run on one Apache
 // ZooKeeper 3.8; per run kafkaload produces N records at acks=1, N more at acks=all, then consumes
 // all 2N, and the broker's CPU (utime+stime, /proc/<pid>/stat) is read around each step. On a
-// shared machine throughput is noise; CPU per unit of work is what this reports.
+// shared machine throughput is noise; CPU per unit of work is what this reports, with the kernel's
+// share of it (stime: syscall copies, TCP) per step.
 //
 //   node dist/bench/kafka-cpu-ab.js <records> <runs per build> <buildDir> [<buildDir> ...] [--node-flag ...]
 //     a buildDir holds src/cli/main.js (a tsc outDir); runs alternate the builds' order
