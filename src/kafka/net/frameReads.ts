@@ -44,6 +44,7 @@ export class FrameReader {
   private filled = 0;
   private stopped = false;
 
+  /** `scratch` is for tests; clients share one. */
   constructor(
     private readonly opts: FrameReaderOptions,
     scratch?: Buffer,
