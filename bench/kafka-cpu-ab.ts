@@ -2,7 +2,8 @@
 // the old commit, `dist` at the new one), alternated, a fresh broker process per run on one Apache
 // ZooKeeper 3.8; per run kafkaload produces N records at acks=1, N more at acks=all, then consumes
 // all 2N, and the broker's CPU (utime+stime, /proc/<pid>/stat) is read around each step. On a
-// shared machine throughput is noise; CPU per unit of work is what this reports.
+// shared machine throughput is noise; CPU per unit of work is what this reports, with the kernel's
+// share of it (stime: syscall copies, TCP) per step.
 //
 //   node dist/bench/kafka-cpu-ab.js <records> <runs per build> <buildDir> [<buildDir> ...] [--node-flag ...]
 //     a buildDir holds src/cli/main.js (a tsc outDir); runs alternate the builds' order
@@ -12,6 +13,7 @@
 //   KAFKALOAD=<path> uses an already built kafkaload instead of compiling one (bench/lib/kafkaLoad.ts)
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +22,7 @@ import { startApacheZooKeeper } from '../test/helpers/apacheZk.js';
 import { killOnExit } from '../test/helpers/children.js';
 import { freePort } from '../test/helpers/net.js';
 import { runKafkaload } from './lib/kafkaLoad.js';
-import { cpuSeconds } from './lib/procstat.js';
+import { clockTicks, cpuSeconds } from './lib/procstat.js';
 
 const HOST = '127.0.0.1';
 type Step = 'p1' | 'pall' | 'cons';
@@ -34,6 +36,12 @@ function brokerCpu(pid: number): number {
   const c = cpuSeconds(pid);
   if (c === undefined) throw new Error(`broker process ${pid} is gone: see its stderr above`);
   return c;
+}
+
+/** The broker's kernel time (stime, seconds): tells syscall copies from our own JS work. */
+function brokerSysCpu(pid: number): number {
+  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(rest[15 - 3]) / clockTicks();
 }
 
 async function main(): Promise<void> {
@@ -92,16 +100,18 @@ async function main(): Promise<void> {
           const row: string[] = [];
           for (const step of steps) {
             const before = brokerCpu(child.pid!);
+            const sysBefore = brokerSysCpu(child.pid!);
             const r =
               step === 'cons'
                 ? await runKafkaload(['consume', bootstrap, 't', String(partitions), String(stored)])
                 : await runKafkaload(['produce', bootstrap, 't', String(size), String(records), step === 'p1' ? '1' : 'all']);
             const cpuMs = 1000 * (brokerCpu(child.pid!) - before);
+            const sysMs = 1000 * (brokerSysCpu(child.pid!) - sysBefore);
             if (step !== 'cons') stored += Number(r['records']);
             const perMiB = cpuMs / (Number(r['bytes']) / 1048576);
             const key = `${build} ${step}`;
             samples.set(key, [...(samples.get(key) ?? []), perMiB]);
-            row.push(`${step} ${perMiB.toFixed(2)} ms/MiB`);
+            row.push(`${step} ${perMiB.toFixed(2)} ms/MiB (sys ${cpuMs > 0 ? Math.round((100 * sysMs) / cpuMs) : 0}%)`);
           }
           console.log(`run ${run} ${build}: ${row.join(', ')} (load ${loadavg()[0]?.toFixed(1)})`);
         } finally {

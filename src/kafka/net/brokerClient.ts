@@ -10,6 +10,7 @@ import { apiDef } from '../protocol/apis.js';
 import { KafkaReader, KafkaWriter } from '../protocol/buffers.js';
 import { skipTagBuffer, writeRequestHeader } from '../protocol/header.js';
 import type { Msg } from '../protocol/schema.js';
+import { FrameReader } from './frameReads.js';
 
 export class BrokerClientError extends Error {
   constructor(
@@ -50,11 +51,8 @@ export interface BrokerClientEvents {
 export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   private readonly pending = new Map<number, Pending>();
   private nextCorrelationId = 1;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
   private isClosed = false;
   private readonly requestTimeoutMs: number;
-  private readonly responseBytesMax: number;
   private readonly inFlightMax: number;
 
   private constructor(
@@ -63,17 +61,23 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   ) {
     super();
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.responseBytesMax = opts.responseBytesMax ?? 128 * 1024 * 1024;
     this.inFlightMax = opts.inFlightMax ?? 1024;
     socket.setNoDelay(true);
-    socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
   }
 
   static connect(opts: BrokerClientOptions): Promise<BrokerClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: opts.host, port: opts.port });
+      // Responses are framed by a FrameReader fed through `onread` (frameReads.ts: no buffer per
+      // read); it must exist before the socket does, so the client is bound to it on connect.
+      let client: BrokerClient | undefined;
+      const reader = new FrameReader({
+        frameBytesMax: opts.responseBytesMax ?? 128 * 1024 * 1024,
+        onFrame: (frame) => client?.onFrame(frame),
+        onInvalid: () => client?.close(),
+      });
+      const socket = connect({ host: opts.host, port: opts.port, onread: reader.onreadOption() });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new BrokerClientError(`connecting to ${opts.host}:${opts.port} timed out`, false));
@@ -85,7 +89,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new BrokerClient(socket, opts));
+        client = new BrokerClient(socket, opts);
+        resolve(client);
       });
     });
   }
@@ -139,29 +144,6 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
 
   private get where(): string {
     return `${this.opts.host}:${this.opts.port}`;
-  }
-
-  private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    while (this.buffered >= 4) {
-      // Only the size is read until the whole frame is here: joining the chunks of a large
-      // response at every arrival would copy it over and over (quadratic in its size).
-      if ((this.chunks[0] as Buffer).length < 4) this.chunks = [Buffer.concat(this.chunks)];
-      const size = (this.chunks[0] as Buffer).readInt32BE(0);
-      if (size < 4 || size > this.responseBytesMax) {
-        this.close();
-        return;
-      }
-      if (this.buffered < 4 + size) return;
-      const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
-      const frame = all.subarray(4, 4 + size);
-      const rest = all.subarray(4 + size);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.buffered = rest.length;
-      this.onFrame(frame);
-      if (this.isClosed) return;
-    }
   }
 
   private onFrame(frame: Buffer): void {
