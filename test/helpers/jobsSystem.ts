@@ -118,6 +118,15 @@ export class JobsSystem {
     else rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /**
+   * What every process of the system was doing, for a failed test: each broker and ZooKeeper node
+   * (alive or not, and the end of its log), then each service.
+   */
+  diagnose(): string {
+    const nodes = (this.ours?.nodes ?? []).map((n) => `--- ${n.name} (${n.alive ? `pid ${n.pid}` : 'not running'})\n${n.logTail()}`);
+    return [...nodes, this.logs()].join('\n');
+  }
+
   /** Logs of every service, for a failure message. */
   logs(): string {
     return [this.jobsService, this.scheduler, ...this.workers].map((s) => `--- ${s.name}\n${s.logTail()}`).join('\n');

@@ -378,7 +378,8 @@ export class Broker {
     this.server?.close();
     for (const c of this.connections) c.close();
     this.metadata.close();
-    await this.controller?.stop().catch(() => undefined);
+    // The session's close below gives up /controller together with this broker's registration.
+    await this.controller?.stop({ keepSeat: true }).catch(() => undefined);
     this.groups?.close();
     this.replicas?.close();
     this.logs?.close();

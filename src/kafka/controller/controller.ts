@@ -192,8 +192,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
     });
   }
 
-  /** Stop: resign (deleting /controller if we hold it) and drop every watch. */
-  async stop(): Promise<void> {
+  /**
+   * Stop: resign and drop every watch. `keepSeat` leaves /controller to the session's close, as
+   * Apache's broker does: the closeSession then removes /controller and /brokers/ids/<id> in one
+   * transaction. Deleting the seat first would let a new controller, not knowing this broker is
+   * shutting down, accept a leader's ISR expansion that re-adds it.
+   */
+  async stop(o: { keepSeat?: boolean } = {}): Promise<void> {
     this.stopped = true;
     this.controllerWatch?.close();
     this.controllerWatch = undefined;
@@ -203,7 +208,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     await this.draining;
     const lease = this.lease;
     this.resign();
-    if (lease) await this.zk.deleteController(lease.epochZkVersion).catch(() => undefined);
+    if (lease && !o.keepSeat) await this.zk.deleteController(lease.epochZkVersion).catch(() => undefined);
   }
 
   // ---- event queue
