@@ -5,6 +5,12 @@
 // pipelined batches in order and makes a parked Fetch hold its connection, which clients expect.
 // Frames that arrive meanwhile wait in a bounded queue; past it the socket is paused, so a
 // client that pipelines without limit is slowed by TCP, not buffered without bound.
+// One exception: a Produce parked for acks=all has done all its work but wait (its appends are
+// synchronous), so the Produce frames after it are appended meanwhile, up to
+// parkedProducesPerConnectionMax, and answered in order. Appends stay in request order, but one
+// follower fetch then carries several requests' records instead of one: without it an acks=all
+// producer's connection moved one request per replication round trip. Any other API waits until
+// the parked produces are answered, as before.
 
 import type { Socket } from 'node:net';
 import { KafkaReader, ProtocolError } from '../protocol/buffers.js';
@@ -22,6 +28,8 @@ export interface ConnectionLimits {
 export type FrameHandler = (frame: Buffer, conn: Connection) => Promise<Buffer[] | null> | Buffer[] | null;
 
 const PRODUCE_KEY = 0;
+/** acks=all produces of one connection appended and waiting for replication at once. */
+export const parkedProducesPerConnectionMax = 8;
 /** Larger joined frames are left to the GC: a rare huge request should not stay held per connection. */
 const SPARE_BYTES_MAX = 8 * 1024 * 1024;
 /** Frames up to this size copied out of a shared read come from Node's pooled slab. */
@@ -50,6 +58,9 @@ export class Connection {
   private readonly queue: Buffer[] = [];
   private busy = false;
   private closed = false;
+  /** Parked produces not answered yet, and the promise of the last one's answer (sent in order). */
+  private parkedProduces = 0;
+  private answered: Promise<void> = Promise.resolve();
   readonly clientHost: string;
   /** Whether reads come through the buffer shared by all connections (socketReads.ts). */
   readonly readsShared: boolean;
@@ -202,8 +213,12 @@ export class Connection {
 
   private pump(): void {
     while (!this.busy && !this.closed) {
-      const frame = this.queue.shift();
-      if (frame === undefined) break;
+      const next = this.queue[0];
+      if (next === undefined) break;
+      const isProduce = next.length >= 2 && next.readInt16BE(0) === PRODUCE_KEY;
+      // Only Produce runs past parked produces (their last answer calls pump again).
+      if (this.parkedProduces > 0 && (!isProduce || this.parkedProduces >= parkedProducesPerConnectionMax)) break;
+      const frame = this.queue.shift() as Buffer;
       if (this.queue.length < this.limits.queuedFramesMax && this.socket.isPaused()) this.socket.resume();
       let out: Promise<Buffer[] | null> | Buffer[] | null;
       try {
@@ -214,8 +229,14 @@ export class Connection {
         return;
       }
       if (out === null || Array.isArray(out)) {
-        this.send(out);
-        this.recycle(frame);
+        if (this.parkedProduces === 0) {
+          this.send(out);
+          this.recycle(frame);
+        } else this.sendInOrder(Promise.resolve(out), frame);
+        continue;
+      }
+      if (isProduce) {
+        this.sendInOrder(out, frame);
         continue;
       }
       this.busy = true;
@@ -233,6 +254,25 @@ export class Connection {
         },
       );
     }
+  }
+
+  /** Answers a produce after every produce handled before it (see the head of this file). */
+  private sendInOrder(out: Promise<Buffer[] | null>, frame: Buffer): void {
+    this.parkedProduces++;
+    const before = this.answered;
+    this.answered = Promise.all([before, out]).then(
+      ([, chunks]) => {
+        this.parkedProduces--;
+        this.send(chunks);
+        this.recycle(frame);
+        this.pump();
+      },
+      (err: unknown) => {
+        this.parkedProduces--;
+        this.onError(err, this);
+        this.close();
+      },
+    );
   }
 
   private send(chunks: Buffer[] | null): void {

@@ -88,6 +88,37 @@ type QueuedEvent = { key: string; run: () => Promise<void>; cancel?: () => void 
 
 /** Runs of one event when its connection drops midway. */
 const EVENT_ATTEMPTS_MAX = 3;
+/** Partition state writes in flight at once on the controller's session. */
+export const stateWritesInFlightMax = 500;
+
+/**
+ * A decision's writes cut into runs that may be written concurrently: consecutive state writes
+ * (create or update) of distinct partitions, at most stateWritesInFlightMax each; any other write
+ * (topic deletion and its marker, whose order matters) is a run of its own.
+ */
+export function pipelinedRuns(writes: readonly ControllerWrite[]): ControllerWrite[][] {
+  const runs: ControllerWrite[][] = [];
+  let run: ControllerWrite[] = [];
+  let keys = new Set<string>();
+  const close = (): void => {
+    if (run.length > 0) runs.push(run);
+    run = [];
+    keys = new Set();
+  };
+  for (const w of writes) {
+    if (w.kind !== 'createState' && w.kind !== 'updateState') {
+      close();
+      runs.push([w]);
+      continue;
+    }
+    const key = `${w.topic}\0${w.partition}`;
+    if (keys.has(key) || run.length >= stateWritesInFlightMax) close();
+    run.push(w);
+    keys.add(key);
+  }
+  close();
+  return runs;
+}
 
 export class Controller extends EventEmitter<ControllerEvents> {
   readonly brokerId: number;
@@ -598,15 +629,39 @@ export class Controller extends EventEmitter<ControllerEvents> {
     await this.deliver(decision.notifications);
     // What the writes announce goes out as one batch at the end (ControllerBrokerRequestBatch).
     const out = pending ?? [];
-    for (const w of decision.writes) {
+    for (const run of pipelinedRuns(decision.writes)) {
       if (this.lease !== lease) return;
-      const follow = await this.write(lease, core, w, out);
-      if (follow) {
-        if (depth >= this.conflictRetriesMax) throw new Error(`partition state kept changing under the controller (${w.kind})`);
+      for (const follow of await this.writeRun(lease, core, run, out)) {
+        if (depth >= this.conflictRetriesMax) throw new Error('partition state kept changing under the controller');
         await this.execute(follow, depth + 1, out);
       }
     }
     if (!pending) await this.deliver(out);
+  }
+
+  /**
+   * Writes of distinct partitions go out together, pipelined on the one session (as Kafka's
+   * ZooKeeperClient does): a broker loss rewrites every partition it replicates, and one round
+   * trip after another put the new leaders' LeaderAndIsr behind all of them. Every write settles
+   * before the first error is thrown, so no write is left running into the next event.
+   */
+  private async writeRun(
+    lease: ControllerLease,
+    core: ControllerCore,
+    run: ControllerWrite[],
+    out: ControllerNotification[],
+  ): Promise<Decision[]> {
+    if (run.length === 1) {
+      const follow = await this.write(lease, core, run[0]!, out);
+      return follow ? [follow] : [];
+    }
+    const settled = await Promise.allSettled(run.map((w) => this.write(lease, core, w, out)));
+    const follows: Decision[] = [];
+    for (const s of settled) {
+      if (s.status === 'rejected') throw s.reason;
+      if (s.value) follows.push(s.value);
+    }
+    return follows;
   }
 
   private how(w: ControllerWrite): { isNew?: boolean; metadataOnly?: boolean; skipBrokers?: number[] } {

@@ -8,6 +8,13 @@
 // start/end, and a broken connection backs off and reconnects.
 // Bounded: one request in flight per leader, replica.fetch.max.bytes per partition and
 // replica.fetch.response.max.bytes per response; the partitions are those this broker follows.
+// One exception, for failover speed: a partition added while the leader's fetch is parked (up to
+// replica.fetch.wait.max.ms when its other partitions are idle) starts on a side lane, a second
+// connection with short waits, until the main loop comes back and takes it over; the two lanes
+// never fetch the same partition, so the leader sees one fetch position per partition at a time.
+// A leader that has not applied its LeaderAndIsr yet (the controller sends to every replica at
+// once) is asked again after sideRetryFirstMs, doubling up to replica.fetch.backoff.ms, not after
+// the whole backoff: that wait would hold the first acks=all write on a new leader.
 
 import type { Logger } from '../../util/log.js';
 import type { HostedPartition } from '../broker/replicaManager.js';
@@ -28,6 +35,10 @@ const LIST_OFFSETS_VERSION = 7;
 const OFFSET_FOR_LEADER_EPOCH_VERSION = 4;
 const LATEST_TIMESTAMP = -1;
 const EARLIEST_TIMESTAMP = -2;
+/** The side lane's fetch wait: the main loop waits for its round to end before taking it over. */
+export const sideFetchWaitMsMax = 50;
+/** First retry after a leader answered that it does not lead (yet) at our epoch. */
+export const notLeaderRetryFirstMs = 10;
 
 /** What the fetcher needs from a connection to a leader (a BrokerClient is one). */
 export interface FetchClient {
@@ -67,6 +78,8 @@ export interface ReplicaFetcherConfig {
 }
 
 type Phase = 'truncating' | 'fetching' | 'paused';
+/** Which loop fetches a partition: the main one, or the side lane while the main fetch is parked. */
+type Lane = 'main' | 'side';
 
 interface FollowState {
   readonly topic: string;
@@ -75,6 +88,9 @@ interface FollowState {
   phase: Phase;
   /** Not before this time (ms, Date.now) after a retriable error. */
   delayedUntil: number;
+  lane: Lane;
+  /** The next wait after a not-leader-yet answer (doubles up to replica.fetch.backoff.ms). */
+  retryMs: number;
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -102,7 +118,8 @@ export class ReplicaFetcherManager {
       this.fetchers.set(leaderId, f);
     }
     this.leaderOf.set(key(topic, partition), leaderId);
-    f.add({ topic, partition, leaderEpoch, phase: 'truncating', delayedUntil: 0 });
+    const retryMs = Math.min(notLeaderRetryFirstMs, this.config.fetchBackoffMs);
+    f.add({ topic, partition, leaderEpoch, phase: 'truncating', delayedUntil: 0, lane: 'main', retryMs });
   }
 
   removePartition(topic: string, partition: number): void {
@@ -146,6 +163,12 @@ class LeaderFetcher {
   private wake: (() => void) | undefined;
   /** Set after a failed round; the first failure of a run of them is logged as a warning. */
   private failing = false;
+  /** True while the main loop is in a round (its fetch may be parked at the leader). */
+  private mainBusy = false;
+  private sideClient: FetchClient | undefined;
+  private sideRun: Promise<void> | undefined;
+  private sideStop = false;
+  private sideWake: (() => void) | undefined;
 
   constructor(
     private readonly m: ReplicaFetcherManager,
@@ -153,7 +176,9 @@ class LeaderFetcher {
   ) {}
 
   add(s: FollowState): void {
+    s.lane = this.mainBusy ? 'side' : 'main';
     this.partitions.set(key(s.topic, s.partition), s);
+    if (s.lane === 'side') this.startSide();
     this.wake?.();
     if (!this.running && !this.stopped) {
       this.running = true;
@@ -165,7 +190,10 @@ class LeaderFetcher {
 
   remove(k: string): void {
     this.partitions.delete(k);
-    if (this.partitions.size === 0) this.wake?.();
+    if (this.partitions.size === 0) {
+      this.wake?.();
+      this.sideWake?.();
+    }
   }
 
   phaseOf(k: string): Phase | undefined {
@@ -175,7 +203,9 @@ class LeaderFetcher {
   stop(): void {
     this.stopped = true;
     this.client?.close();
+    this.sideClient?.close();
     this.wake?.();
+    this.sideWake?.();
   }
 
   private get log(): Logger | undefined {
@@ -186,21 +216,24 @@ class LeaderFetcher {
     const cfg = this.m.config;
     while (!this.stopped && this.partitions.size > 0) {
       try {
+        await this.takeOverSide();
         const client = await this.ensureClient();
         if (!client) {
-          await this.sleep(cfg.fetchBackoffMs);
+          await this.sleep(cfg.fetchBackoffMs, 'main');
           continue;
         }
-        const now = Date.now();
-        const ready = [...this.partitions.values()].filter((s) => s.phase !== 'paused' && s.delayedUntil <= now);
-        const truncating = ready.filter((s) => s.phase === 'truncating');
-        if (truncating.length > 0) await this.truncate(client, truncating);
-        const fetching = ready.filter((s) => s.phase === 'fetching' && this.partitions.get(key(s.topic, s.partition)) === s);
-        if (fetching.length === 0) {
-          await this.sleep(cfg.fetchBackoffMs);
+        this.mainBusy = true;
+        let fetched: boolean;
+        try {
+          fetched = await this.round(client, 'main', cfg.fetchWaitMaxMs);
+        } finally {
+          this.mainBusy = false;
+        }
+        if (!fetched) {
+          // Nothing of its own to fetch while the side lane has partitions: take them over now.
+          if (this.sideRun === undefined) await this.sleep(this.idleWaitMs('main'), 'main');
           continue;
         }
-        await this.fetch(client, fetching);
         this.failing = false;
       } catch (err) {
         if (this.stopped) break;
@@ -211,12 +244,89 @@ class LeaderFetcher {
         this.failing = true;
         this.client?.close();
         this.client = undefined;
-        await this.sleep(cfg.fetchBackoffMs);
+        await this.sleep(cfg.fetchBackoffMs, 'main');
       }
     }
+    this.sideStop = true;
+    this.sideWake?.();
+    await this.sideRun;
     this.client?.close();
     this.client = undefined;
+    this.sideClient?.close();
+    this.sideClient = undefined;
     this.m.retire(this.leaderId, this);
+  }
+
+  /**
+   * One round of a lane: truncate the partitions that must, then fetch the rest. False when the
+   * lane had nothing ready to fetch.
+   */
+  private async round(client: FetchClient, lane: Lane, maxWaitMs: number): Promise<boolean> {
+    const now = Date.now();
+    const ready = [...this.partitions.values()].filter((s) => s.lane === lane && s.phase !== 'paused' && s.delayedUntil <= now);
+    const truncating = ready.filter((s) => s.phase === 'truncating');
+    if (truncating.length > 0) await this.truncate(client, truncating);
+    const fetching = ready.filter((s) => s.phase === 'fetching' && this.partitions.get(key(s.topic, s.partition)) === s);
+    if (fetching.length === 0) return false;
+    await this.fetch(client, fetching, maxWaitMs);
+    return true;
+  }
+
+  /**
+   * Until the lane's earliest delayed partition is due (at least notLeaderRetryFirstMs, so a
+   * truncation that is not settled yet does not spin); the full backoff when none is waiting.
+   */
+  private idleWaitMs(lane: Lane): number {
+    const backoffMs = this.m.config.fetchBackoffMs;
+    let due = Number.POSITIVE_INFINITY;
+    for (const s of this.partitions.values()) if (s.lane === lane && s.phase !== 'paused') due = Math.min(due, s.delayedUntil);
+    if (due === Number.POSITIVE_INFINITY) return backoffMs;
+    return Math.min(backoffMs, Math.max(notLeaderRetryFirstMs, due - Date.now()));
+  }
+
+  private startSide(): void {
+    if (this.sideRun || this.stopped) return;
+    this.sideStop = false;
+    this.sideRun = this.runSide().finally(() => {
+      this.sideRun = undefined;
+    });
+  }
+
+  /** The side lane's loop: short-wait rounds for its partitions until the main loop takes them over. */
+  private async runSide(): Promise<void> {
+    const cfg = this.m.config;
+    const waitMs = Math.min(cfg.fetchWaitMaxMs, sideFetchWaitMsMax);
+    while (!this.stopped && !this.sideStop) {
+      if (![...this.partitions.values()].some((s) => s.lane === 'side')) break;
+      try {
+        if (!this.sideClient || this.sideClient.closed) this.sideClient = await this.m.connect(this.leaderId);
+        const client = this.sideClient;
+        if (this.stopped) client?.close();
+        if (!client) {
+          await this.sleep(cfg.fetchBackoffMs, 'side');
+          continue;
+        }
+        if (!(await this.round(client, 'side', waitMs))) await this.sleep(Math.min(this.idleWaitMs('side'), waitMs), 'side');
+      } catch (err) {
+        if (this.stopped || this.sideStop) break;
+        this.log?.debug(
+          { err: String(err), leader: this.leaderId },
+          'side-lane replica fetch failed; the main loop takes its partitions over',
+        );
+        this.sideClient?.close();
+        this.sideClient = undefined;
+        await this.sleep(cfg.fetchBackoffMs, 'side');
+      }
+    }
+  }
+
+  /** Between its rounds, the main loop takes the side lane's partitions over once the side round ends. */
+  private async takeOverSide(): Promise<void> {
+    if (!this.sideRun) return;
+    this.sideStop = true;
+    this.sideWake?.();
+    await this.sideRun;
+    for (const s of this.partitions.values()) s.lane = 'main';
   }
 
   private async ensureClient(): Promise<FetchClient | undefined> {
@@ -226,18 +336,20 @@ class LeaderFetcher {
     return this.client;
   }
 
-  /** Waits `ms` or until a partition is added or removed. */
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms` or until a partition is added or removed (or, for the side lane, until it must stop). */
+  private sleep(ms: number, lane: Lane): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       timer.unref();
       const self = this;
       function done(): void {
         clearTimeout(timer);
-        if (self.wake === done) self.wake = undefined;
+        if (lane === 'main' && self.wake === done) self.wake = undefined;
+        if (lane === 'side' && self.sideWake === done) self.sideWake = undefined;
         resolve();
       }
-      this.wake = done;
+      if (lane === 'main') this.wake = done;
+      else this.sideWake = done;
     });
   }
 
@@ -311,7 +423,7 @@ class LeaderFetcher {
     s.phase = d.done ? 'fetching' : 'truncating';
   }
 
-  private async fetch(client: FetchClient, states: FollowState[]): Promise<void> {
+  private async fetch(client: FetchClient, states: FollowState[], maxWaitMs: number): Promise<void> {
     const cfg = this.m.config;
     const byTopic = new Map<string, Msg[]>();
     const sent = new Map<string, { s: FollowState; p: HostedPartition; fetchOffset: number }>();
@@ -340,7 +452,7 @@ class LeaderFetcher {
       FETCH_VERSION,
       {
         replicaId: cfg.brokerId,
-        maxWaitMs: cfg.fetchWaitMaxMs,
+        maxWaitMs,
         minBytes: cfg.fetchMinBytes,
         maxBytes: cfg.fetchResponseMaxBytes,
         isolationLevel: 0,
@@ -351,7 +463,7 @@ class LeaderFetcher {
         forgottenTopicsData: [],
         rackId: '',
       },
-      { timeoutMs: cfg.socketTimeoutMs + cfg.fetchWaitMaxMs },
+      { timeoutMs: cfg.socketTimeoutMs + maxWaitMs },
     );
     if ((resp.errorCode as number) !== ErrorCode.NONE)
       throw new Error(`fetch from broker ${this.leaderId} failed with error ${resp.errorCode}`);
@@ -372,6 +484,7 @@ class LeaderFetcher {
           this.onPartitionError(e.s, code, 'Fetch');
           continue;
         }
+        e.s.retryMs = Math.min(notLeaderRetryFirstMs, cfg.fetchBackoffMs);
         const diverging = r.divergingEpoch as Msg | undefined;
         if (diverging && (diverging.epoch as number) >= 0) {
           this.applyTruncation(e.s, p, { leaderEpoch: diverging.epoch as number, endOffset: diverging.endOffset as number });
@@ -440,11 +553,13 @@ class LeaderFetcher {
       return;
     }
     // NOT_LEADER_OR_FOLLOWER / UNKNOWN_LEADER_EPOCH: the leader has not applied this LeaderAndIsr
-    // yet (the controller sends to all replicas at once); retry after the backoff, as Kafka does.
+    // yet (the controller sends to all replicas at once); retry soon, then backing off to
+    // replica.fetch.backoff.ms (Kafka waits the whole backoff at once).
     this.log?.debug(
-      { topic: s.topic, partition: s.partition, leader: this.leaderId, api, errorCode: code },
+      { topic: s.topic, partition: s.partition, leader: this.leaderId, api, errorCode: code, retryMs: s.retryMs },
       'follower fetch error; retrying',
     );
-    this.delay(s);
+    s.delayedUntil = Date.now() + s.retryMs;
+    s.retryMs = Math.min(s.retryMs * 2, this.m.config.fetchBackoffMs);
   }
 }

@@ -128,6 +128,39 @@ export function writeLeaderEpochCheckpoint(file: string, entries: readonly Epoch
   );
 }
 
+/**
+ * The same file written off the event loop (open, write, fsync on the libuv pool). The rename is
+ * synchronous and only made while `stillCurrent()` holds, so a synchronous write made meanwhile
+ * (a truncation) is never replaced by this older content. Resolves false when it was dropped.
+ */
+export async function writeLeaderEpochCheckpointAsync(
+  file: string,
+  entries: readonly EpochEntry[],
+  stillCurrent: () => boolean,
+): Promise<boolean> {
+  const text = formatCheckpoint(
+    0,
+    entries.map((e) => `${e.epoch} ${e.startOffset}`),
+  );
+  const tmp = `${file}.async.tmp`;
+  const fh = await fs.promises.open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  if (!stillCurrent()) {
+    fs.rmSync(tmp, { force: true });
+    return false;
+  }
+  fs.renameSync(tmp, file);
+  const dir = await fs.promises.open(path.dirname(file), 'r');
+  await dir.sync().catch(() => undefined);
+  await dir.close();
+  return true;
+}
+
 export function readLeaderEpochCheckpoint(file: string): EpochEntry[] {
   const text = readSmallFile(file);
   if (text === undefined) return [];

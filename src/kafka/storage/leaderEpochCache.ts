@@ -3,13 +3,19 @@
 // removes any later-or-equal entries that would break that; endOffsetFor answers OffsetsForLeaderEpoch.
 
 import type { EpochEntry } from './checkpoint.js';
-import { readLeaderEpochCheckpoint, writeLeaderEpochCheckpoint } from './checkpoint.js';
+import { readLeaderEpochCheckpoint, writeLeaderEpochCheckpoint, writeLeaderEpochCheckpointAsync } from './checkpoint.js';
 
 export const UNDEFINED_EPOCH = -1;
 export const UNDEFINED_EPOCH_OFFSET = -1;
 
 export class LeaderEpochCache {
   private entries: EpochEntry[];
+  /** An assign not written yet; `generation` counts every change so an older background write is dropped. */
+  private unwritten = false;
+  private writing = false;
+  private generation = 0;
+  private closed = false;
+  private background: Promise<void> = Promise.resolve();
 
   /** `file` undefined keeps the cache in memory only (tests, scratch copies). */
   constructor(
@@ -42,7 +48,13 @@ export class LeaderEpochCache {
     return this.entries[0];
   }
 
-  /** Records that `epoch` starts at `startOffset`; persisted synchronously when it changes anything. */
+  /**
+   * Records that `epoch` starts at `startOffset`. Written in the background (as Kafka 3.7+ does,
+   * KAFKA-15046): a leader change assigns an epoch in every partition it touches, and one fsync
+   * after another on the event loop held the new leaders for hundreds of ms on a busy disk. What
+   * a crash may lose is rebuilt from the batches by recovery, and the log writes the file
+   * synchronously (flush) before its recovery point passes data of the epoch.
+   */
   assign(epoch: number, startOffset: number): void {
     if (epoch < 0 || startOffset < 0) throw new Error(`invalid epoch entry ${epoch} ${startOffset}`);
     const last = this.latestEntry;
@@ -53,7 +65,18 @@ export class LeaderEpochCache {
       else break;
     }
     this.entries.push({ epoch, startOffset });
-    this.persist();
+    this.persistInBackground();
+  }
+
+  /** Writes an assign still pending, synchronously (before the recovery point moves, and at close). */
+  flush(): void {
+    if (this.unwritten) this.persist();
+  }
+
+  /** No more writes (the directory is being deleted or renamed). */
+  close(): void {
+    this.closed = true;
+    this.unwritten = false;
   }
 
   /**
@@ -107,6 +130,37 @@ export class LeaderEpochCache {
   }
 
   private persist(): void {
-    if (this.file !== undefined) writeLeaderEpochCheckpoint(this.file, this.entries);
+    this.generation++;
+    this.unwritten = false;
+    if (this.file !== undefined && !this.closed) writeLeaderEpochCheckpoint(this.file, this.entries);
+  }
+
+  private persistInBackground(): void {
+    if (this.file === undefined || this.closed) return;
+    this.generation++;
+    this.unwritten = true;
+    if (!this.writing) this.background = this.writeInBackground(this.file);
+  }
+
+  /** Settles when the background write running now (if any) has ended (tests). */
+  whenWritten(): Promise<void> {
+    return this.background;
+  }
+
+  /** One background write at a time; changes made meanwhile are written by the next round. */
+  private async writeInBackground(file: string): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.unwritten && !this.closed) {
+        const gen = this.generation;
+        const written = await writeLeaderEpochCheckpointAsync(file, this.entries, () => !this.closed && gen === this.generation);
+        // Nothing changed since it started: it is on disk. Otherwise the loop writes the newer entries.
+        if (written && gen === this.generation) this.unwritten = false;
+      }
+    } catch {
+      // Left unwritten: the next flush (or a truncation) writes it synchronously.
+    } finally {
+      this.writing = false;
+    }
   }
 }

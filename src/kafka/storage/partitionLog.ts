@@ -415,6 +415,8 @@ export class PartitionLog {
       }
       if (!this.closed && gen === this.generation) {
         seg.dirty = false;
+        // Recovery starts past the recovery point: epochs of the data before it must be on disk.
+        this.epochs.flush();
         if (upTo > this._recoveryPoint && this.segments[0].baseOffset <= upTo) {
           // Only segments at or before `upTo` are known durable; earlier ones were flushed by earlier links.
           const unflushedBefore = this.segments.some((s) => s.baseOffset < upTo && s.dirty);
@@ -613,6 +615,7 @@ export class PartitionLog {
   flush(): void {
     this.ensureOpen();
     for (const s of this.segments) if (s.dirty) s.flush();
+    this.epochs.flush();
     this._recoveryPoint = this.logEndOffset;
     this.lastFlushMs = this.now();
   }
@@ -637,6 +640,7 @@ export class PartitionLog {
 
   /** Closes and removes the whole partition directory. */
   deleteFiles(): void {
+    this.epochs.close();
     if (!this.closed) {
       for (const s of this.segments) s.close();
       this.closed = true;
@@ -646,6 +650,7 @@ export class PartitionLog {
 
   /** Closes the files without flushing (the directory is about to be renamed for deletion). */
   closeWithoutFlush(): void {
+    this.epochs.close();
     if (this.closed) return;
     for (const s of this.segments) s.close();
     this.closed = true;

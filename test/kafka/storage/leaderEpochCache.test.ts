@@ -61,12 +61,38 @@ test('leader-epoch-checkpoint is written byte-exact and read back', () => {
     const c = new LeaderEpochCache(file);
     c.assign(0, 0);
     c.assign(3, 120);
+    c.flush();
     assert.equal(fs.readFileSync(file, 'utf8'), '0\n2\n0 0\n3 120\n');
     assert.deepEqual(new LeaderEpochCache(file).all, c.all);
     fs.writeFileSync(file, '');
     assert.deepEqual(new LeaderEpochCache(file).all, [], 'Kafka creates it empty');
     fs.writeFileSync(file, '1\n0\n');
     assert.throws(() => new LeaderEpochCache(file), /version/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('assign writes the file in the background; a truncation written meanwhile is not replaced by that older content', async () => {
+  const root = tmpDir();
+  try {
+    const file = path.join(root, 'leader-epoch-checkpoint');
+    const c = new LeaderEpochCache(file);
+    c.assign(0, 0);
+    c.assign(3, 120);
+    await c.whenWritten();
+    assert.equal(fs.readFileSync(file, 'utf8'), '0\n2\n0 0\n3 120\n');
+    // A background write of epoch 5 starts; the truncation below is written synchronously meanwhile.
+    c.assign(5, 200);
+    c.truncateFromEnd(150);
+    await c.whenWritten();
+    assert.equal(fs.readFileSync(file, 'utf8'), '0\n2\n0 0\n3 120\n');
+    assert.deepEqual(new LeaderEpochCache(file).all, c.all);
+    assert.deepEqual(
+      fs.readdirSync(root).filter((n) => n.endsWith('.tmp')),
+      [],
+      'no temporary file left behind',
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
