@@ -5,13 +5,16 @@
 // The client sends one Produce request per send() call; services publish many small events, so
 // Publisher gathers the events of one event-loop turn (or up to lingerMs) into one request per
 // flush, with one request in flight (the idempotent producer keeps order), and resolves each
-// caller when Kafka acknowledged its batch (acks=all). Batches are lz4-compressed and header
-// bytes are reused (see PublisherOptions.compression and HeaderBytes): bytes on the wire, written
-// to three replicas and read by every consumer, were most of what the brokers spent per job.
+// caller when Kafka acknowledged its batch (acks=all); after a failed send its next sends go
+// through a fresh idempotent producer (resilientProducer.ts), and the caller retries. Batches are
+// lz4-compressed and header bytes are reused (see PublisherOptions.compression and HeaderBytes):
+// bytes on the wire, written to three replicas and read by every consumer, were most of what the
+// brokers spent per job.
 
 import { Admin, Producer } from '@platformatic/kafka';
 import type { Logger } from '../util/log.js';
 import { type EncodedEvent, JOB_HEADERS } from './jobs/events.js';
+import { ResilientProducer, type SendingProducer } from './resilientProducer.js';
 
 export interface KafkaEndpoint {
   bootstrapBrokers: string[];
@@ -134,8 +137,15 @@ interface PendingCall {
   failed: boolean;
 }
 
+/** Seams of a Publisher: tests pass fake producers; services log a renewal. */
+export interface PublisherHooks {
+  makeProducer?: () => SendingProducer<string, string, Buffer, Buffer>;
+  /** A send failed and the next ones go through a fresh producer (see resilientProducer.ts). */
+  onProducerRenewed?: (err: unknown) => void;
+}
+
 export class Publisher {
-  private readonly producer: Producer<string, string, Buffer, Buffer>;
+  private readonly producer: ResilientProducer<string, string, Buffer, Buffer>;
   private readonly opts: PublisherOptions;
   private readonly headerBytes = new HeaderBytes();
   /** Calls with events not yet handed to a flush, oldest first. */
@@ -147,17 +157,26 @@ export class Publisher {
   private closed = false;
   private readonly spaceWaiters: (() => void)[] = [];
 
-  constructor(kafka: KafkaEndpoint, opts: Partial<PublisherOptions> = {}) {
+  constructor(kafka: KafkaEndpoint, opts: Partial<PublisherOptions> = {}, hooks: PublisherHooks = {}) {
     this.opts = { ...publisherDefaults, ...opts };
-    this.producer = new Producer<string, string, Buffer, Buffer>({
-      ...clientBase(kafka),
-      // Headers go out as bytes this class made (most of them cached); keys and values as text.
-      serializers: { key: textBytes, value: textBytes },
-      idempotent: true,
-      acks: -1,
-      autocreateTopics: false,
-      compression: this.opts.compression,
-    });
+    const make =
+      hooks.makeProducer ??
+      (() =>
+        new Producer<string, string, Buffer, Buffer>({
+          ...clientBase(kafka),
+          // Headers go out as bytes this class made (most of them cached); keys and values as text.
+          serializers: { key: textBytes, value: textBytes },
+          idempotent: true,
+          acks: -1,
+          autocreateTopics: false,
+          compression: this.opts.compression,
+        }));
+    this.producer = new ResilientProducer(make, hooks.onProducerRenewed);
+  }
+
+  /** Fresh producers started after failed sends. */
+  get producerRenewals(): number {
+    return this.producer.renewals;
   }
 
   /** Events accepted and not yet acknowledged. */
@@ -267,8 +286,8 @@ export class Publisher {
 export class PublisherPool {
   private readonly members: Publisher[];
 
-  constructor(kafka: KafkaEndpoint, size: number, opts: Partial<PublisherOptions> = {}) {
-    this.members = Array.from({ length: Math.max(1, size) }, () => new Publisher(kafka, opts));
+  constructor(kafka: KafkaEndpoint, size: number, opts: Partial<PublisherOptions> = {}, hooks: PublisherHooks = {}) {
+    this.members = Array.from({ length: Math.max(1, size) }, () => new Publisher(kafka, opts, hooks));
   }
 
   get pendingEvents(): number {

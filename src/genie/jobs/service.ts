@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../../util/log.js';
 import { ZooKeeperClient } from '../../zookeeper/client/client.js';
 import type { LeaderElection } from '../../zookeeper/client/recipes.js';
 import { clientBase, closeConsumer, ensureTopics, jobTopics, type KafkaEndpoint, PublisherPool, publisherDefaults } from '../kafka.js';
+import { ResilientProducer } from '../resilientProducer.js';
 import {
   decodeJobEvent,
   encodeJobEvent,
@@ -194,7 +195,8 @@ export class JobService {
       this.zk = zk;
       this.idem = new IdempotencyRegistry(zk, this.instance, o.idempotency);
     }
-    this.publisher = new PublisherPool(o.kafka, o.publishers ?? publishersDefault);
+    const renewed = (err: unknown) => this.log.warn({ err }, 'a send failed; the next ones go through a new producer');
+    this.publisher = new PublisherPool(o.kafka, o.publishers ?? publishersDefault, {}, { onProducerRenewed: renewed });
     // No group is ever joined (see topicReader.ts); the id only satisfies the client's options.
     this.consumer = new Consumer({
       ...clientBase(o.kafka),
@@ -205,15 +207,17 @@ export class JobService {
     this.reader = new TopicReader(this.consumer, JOB_TOPICS.events, o.reader);
     await this.waitForTopic();
     if (o.snapshots !== false) {
-      this.snapshotProducer = new Producer({
-        ...clientBase(o.kafka),
-        serializers: { ...stringSerializers, value: (v?: string | null) => (typeof v === 'string' ? Buffer.from(v) : undefined) },
-        idempotent: true,
-        acks: -1,
-        autocreateTopics: false,
-        // Snapshots are the largest records the service writes, and alike (see Publisher's compression).
-        compression: publisherDefaults.compression,
-      });
+      const make = () =>
+        new Producer({
+          ...clientBase(o.kafka),
+          serializers: { ...stringSerializers, value: (v?: string | null) => (typeof v === 'string' ? Buffer.from(v) : undefined) },
+          idempotent: true,
+          acks: -1,
+          autocreateTopics: false,
+          // Snapshots are the largest records the service writes, and alike (see Publisher's compression).
+          compression: publisherDefaults.compression,
+        });
+      this.snapshotProducer = new ResilientProducer(make, renewed);
       this.snapshotWriter = new SnapshotWriter(this.store, this.snapshotProducer, this.instance);
       if (this.store.isEmpty()) {
         // Without snapshots the view is rebuilt from cluster-events alone: slower, same result.

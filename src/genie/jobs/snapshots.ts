@@ -16,7 +16,8 @@
 // ZooKeeper session may still land one batch after its successor started; that job is right again
 // at its next change.
 
-import type { Consumer, Producer } from '@platformatic/kafka';
+import type { Consumer } from '@platformatic/kafka';
+import type { SendingProducer } from '../resilientProducer.js';
 import type { Logger } from '../../util/log.js';
 import type { ZooKeeperClient } from '../../zookeeper/client/client.js';
 import { LeaderElection } from '../../zookeeper/client/recipes.js';
@@ -29,7 +30,8 @@ export const CHECKPOINT_KEY = '__checkpoint__';
 /** Election of the one snapshot writer among Job Service instances (ephemeral sequential candidates). */
 export const JOBS_SNAPSHOT_WRITER_ELECTION = '/clustergenie/jobs-service/snapshot-writer';
 
-export type SnapshotProducer = Producer<string, string | null, string, string>;
+/** The snapshot writer's producer (a ResilientProducer in the service, a fake in tests). */
+export type SnapshotProducer = SendingProducer<string, string | null, string, string>;
 
 interface JobRecord {
   v: 1;

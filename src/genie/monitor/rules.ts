@@ -8,7 +8,7 @@
 import type { GroupSnapshot, Snapshot } from './snapshot.js';
 
 export type Severity = 'critical' | 'warning';
-type Section = 'zk' | 'kafka' | 'offsets' | 'groups' | 'disks' | 'zkLogs' | 'jobs';
+type Section = 'zk' | 'kafka' | 'groups' | 'disks' | 'zkLogs' | 'jobs';
 
 export const ALERT_RULES = {
   ZkSplitBrain: { severity: 'critical', section: 'zk', forMs: 0 },
@@ -25,7 +25,7 @@ export const ALERT_RULES = {
   KafkaOfflinePartitions: { severity: 'critical', section: 'kafka', forMs: 15_000 },
   KafkaUnderMinIsr: { severity: 'critical', section: 'kafka', forMs: 30_000 },
   KafkaConsumerLagGrowing: { severity: 'warning', section: 'groups', forMs: 60_000 },
-  JobsDeadLetterGrowing: { severity: 'warning', section: 'offsets', forMs: 0 },
+  JobsDeadLetterGrowing: { severity: 'warning', section: 'jobs', forMs: 0 },
   JobsFailureRateHigh: { severity: 'warning', section: 'jobs', forMs: 120_000 },
   DiskSpaceLow: { severity: 'critical', section: 'disks', forMs: 60_000 },
   ZkTxnLogGrowing: { severity: 'warning', section: 'zkLogs', forMs: 300_000 },
@@ -46,7 +46,12 @@ export interface RuleConfig {
   /** KafkaConsumerLagGrowing: a group's lag on a topic above this and growing over lagWindowMs. */
   consumerLagMin: number;
   lagWindowMs: number;
-  /** JobsDeadLetterGrowing: the dead-letter topic's end offsets grew within this window. */
+  /**
+   * JobsDeadLetterGrowing: the Job Service's clustergenie_jobs_dead_total grew within this window.
+   * That counter is the fenced view's (one per death that counts, whose letter fence.ts
+   * deadLetterCounts admits); the topic's end offsets would also count a fenced owner's letter.
+   * The topic is the alert's label.
+   */
   deadLetterTopic: string;
   deadLetterWindowMs: number;
   /** JobsFailureRateHigh: failed / submitted over the window above this, with enough jobs to judge. */
@@ -172,13 +177,9 @@ function lagSums(groups: readonly GroupSnapshot[]): Map<string, { group: string;
 }
 
 /** The section's series values this round (key → value), or undefined when the section is unknown. */
-function seriesValues(s: Snapshot, cfg: RuleConfig): Map<Section, Map<string, number>> {
+function seriesValues(s: Snapshot): Map<Section, Map<string, number>> {
   const out = new Map<Section, Map<string, number>>();
   if (s.groups) out.set('groups', new Map([...lagSums(s.groups)].map(([k, v]) => [k, v.lag])));
-  if (s.offsets) {
-    const dlq = s.offsets.partitions.filter((p) => p.topic === cfg.deadLetterTopic);
-    out.set('offsets', new Map(dlq.length > 0 ? [[`dlq|${cfg.deadLetterTopic}`, dlq.reduce((n, p) => n + p.current, 0)]] : []));
-  }
   if (s.zkLogs) {
     const logs = new Map<string, number>();
     for (const l of s.zkLogs) {
@@ -193,30 +194,30 @@ function seriesValues(s: Snapshot, cfg: RuleConfig): Map<Section, Map<string, nu
       new Map([
         ['jobs|submitted', s.jobs.submittedTotal],
         ['jobs|failed', s.jobs.failedTotal],
+        ['jobs|dead', s.jobs.deadTotal],
       ]),
     );
   }
   return out;
 }
 
-const sectionOfSeries = (key: string): Section =>
-  key.startsWith('lag|') ? 'groups' : key.startsWith('dlq|') ? 'offsets' : key.startsWith('txlog|') ? 'zkLogs' : 'jobs';
+const sectionOfSeries = (key: string): Section => (key.startsWith('lag|') ? 'groups' : key.startsWith('txlog|') ? 'zkLogs' : 'jobs');
 
-function windowOf(section: Section, cfg: RuleConfig): number {
+function windowOf(key: string, cfg: RuleConfig): number {
+  const section = sectionOfSeries(key);
   if (section === 'groups') return cfg.lagWindowMs;
-  if (section === 'offsets') return cfg.deadLetterWindowMs;
   if (section === 'zkLogs') return cfg.zkTxnLogWindowMs;
-  return cfg.jobsFailureWindowMs;
+  return key === 'jobs|dead' ? cfg.deadLetterWindowMs : cfg.jobsFailureWindowMs;
 }
 
 function updateSeries(prev: MonitorState['series'], s: Snapshot, nowMs: number, cfg: RuleConfig): Map<string, readonly Sample[]> {
-  const values = seriesValues(s, cfg);
+  const values = seriesValues(s);
   const next = new Map<string, readonly Sample[]>();
   // Series of sections not read this round stay as they were.
   for (const [key, samples] of prev) if (!values.has(sectionOfSeries(key))) next.set(key, samples);
-  for (const [section, byKey] of values) {
-    const from = nowMs - windowOf(section, cfg);
+  for (const byKey of values.values()) {
     for (const [key, value] of byKey) {
+      const from = nowMs - windowOf(key, cfg);
       const old = prev.get(key);
       if (old === undefined && next.size >= seriesCountMax) continue;
       const kept = (old ?? []).filter((x) => x.atMs >= from && x.atMs < nowMs);
@@ -389,8 +390,8 @@ function growthCandidates(s: Snapshot, series: ReadonlyMap<string, readonly Samp
       }
     }
   }
-  if (s.offsets) {
-    const d = growth(series.get(`dlq|${cfg.deadLetterTopic}`));
+  if (s.jobs) {
+    const d = growth(series.get('jobs|dead'));
     if (d !== undefined && d > 0) {
       out.push({
         name: 'JobsDeadLetterGrowing',
@@ -399,8 +400,6 @@ function growthCandidates(s: Snapshot, series: ReadonlyMap<string, readonly Samp
         value: d,
       });
     }
-  }
-  if (s.jobs) {
     const submitted = growth(series.get('jobs|submitted'));
     const failed = growth(series.get('jobs|failed'));
     if (

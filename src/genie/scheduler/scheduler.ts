@@ -559,7 +559,13 @@ export class Scheduler {
       ...options,
     } as Required<Omit<SchedulerOptions, 'logger'>>;
     this.log = (options.logger ?? silentLogger).child({ scheduler: options.id });
-    this.publisher = new Publisher(options.kafka);
+    this.publisher = new Publisher(
+      options.kafka,
+      {},
+      {
+        onProducerRenewed: (err) => this.log.warn({ err }, 'a publish failed; the next ones go through a new producer'),
+      },
+    );
     this.election = new LeaderElection(options.zk, JOB_ZK_PATHS.schedulerElection, { data: options.id });
     this.election.on('leader', () => this.beginTerm());
     this.election.on('follower', () => this.endTerm('another candidate leads'));

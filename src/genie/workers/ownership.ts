@@ -1,29 +1,34 @@
 // The shell that claims partitions for a worker (docs/JOBS.md "Partition ownership and fencing"):
 // writes an owner marker into each newly assigned partition of cluster-events and returns the
 // offset Kafka gave it, the worker's owner epoch there (src/genie/jobs/fence.ts). Its own
-// idempotent acks=all producer: the Publisher batches by topic and does not report offsets.
+// idempotent acks=all producer (a fresh one after a failed claim, see resilientProducer.ts): the
+// Publisher batches by topic and does not report offsets.
 
 import { Producer } from '@platformatic/kafka';
 import { JOB_EVENT_SCHEMA_VERSION, JOB_TOPICS } from '../jobs/events.js';
 import { OWNER_MARKER_TYPE } from '../jobs/fence.js';
 import { clientBase, type KafkaEndpoint } from '../kafka.js';
+import { ResilientProducer } from '../resilientProducer.js';
 import { encodeOwnerMarker } from './records.js';
 
 export class OwnerClaims {
-  private readonly producer: Producer<string, string, string, string>;
+  private readonly producer: ResilientProducer<string, string, string, string>;
 
   constructor(
     kafka: KafkaEndpoint,
     private readonly workerId: string,
+    onProducerRenewed?: (err: unknown) => void,
   ) {
-    this.producer = new Producer<string, string, string, string>({
-      ...clientBase(kafka),
-      clientId: `${kafka.clientId}-claims`,
-      serializers: { key: textBytes, value: textBytes, headerKey: textBytes, headerValue: textBytes },
-      idempotent: true,
-      acks: -1,
-      autocreateTopics: false,
-    });
+    const make = () =>
+      new Producer<string, string, string, string>({
+        ...clientBase(kafka),
+        clientId: `${kafka.clientId}-claims`,
+        serializers: { key: textBytes, value: textBytes, headerKey: textBytes, headerValue: textBytes },
+        idempotent: true,
+        acks: -1,
+        autocreateTopics: false,
+      });
+    this.producer = new ResilientProducer(make, onProducerRenewed);
   }
 
   /**

@@ -227,9 +227,10 @@ export class Worker {
     const ready = new Promise<void>((resolve) => {
       this.readyResolve = resolve;
     });
-    this.publisher = new Publisher(this.o.kafka);
+    const renewed = (what: string) => (err: unknown) => this.log.warn({ err }, `${what} failed; the next sends go through a new producer`);
+    this.publisher = new Publisher(this.o.kafka, {}, { onProducerRenewed: renewed('a publish') });
     this.outbox = new Outbox(this.publisher, this.log);
-    this.claims = new OwnerClaims(this.o.kafka, this.id);
+    this.claims = new OwnerClaims(this.o.kafka, this.id, renewed('an owner-marker send'));
     this.group = new GroupConsumer<string, Buffer, Buffer, Buffer>({
       name: 'worker',
       log: this.log,
@@ -377,24 +378,9 @@ export class Worker {
     }
   }
 
-  /**
-   * Writes the owner markers. A produce error the client will not retry (OUT_OF_ORDER_SEQUENCE_NUMBER
-   * after a broker died under the idempotent producer, seen once a worker outlives that broker)
-   * leaves that producer unusable, so the next try gets a fresh one (a new producer id).
-   */
-  private async claim(partitions: number[]): Promise<Map<number, bigint>> {
-    const claims = this.claims as OwnerClaims;
-    try {
-      return await claims.claim(partitions, Date.now());
-    } catch (e) {
-      const fatal = (e as { findBy?: (p: string, v: unknown) => unknown }).findBy?.('canRetry', false);
-      if (fatal && this.claims === claims && !this.closing) {
-        this.log.warn({ err: fatal }, 'the owner-marker producer failed for good; starting a new one');
-        this.claims = new OwnerClaims(this.o.kafka, this.id);
-        void claims.close().catch((err: unknown) => this.log.debug({ err }, 'owner claims close'));
-      }
-      throw e;
-    }
+  /** Writes the owner markers (a failed claim is retried by setupCores, on a fresh producer). */
+  private claim(partitions: number[]): Promise<Map<number, bigint>> {
+    return (this.claims as OwnerClaims).claim(partitions, Date.now());
   }
 
   private setupDone(): void {

@@ -427,6 +427,9 @@ test("a fenced owner's job.dead: the job is not in /api/dlq and redrive skips it
   await waitFor(() => service.fence.fenced >= fencedBefore + 2, { timeoutMs: 15_000, what: "the former owner's facts folded (fenced)" });
   assert.equal((await client.get(id)).state, 'processing');
   assert.ok(!(await client.dlq({ type: 'zombie.thing' })).jobs.some((j) => j.id === id), 'not in the dead-letter list');
+  // What JobsDeadLetterGrowing counts (the monitor's rule and Prometheus'): deaths that count only.
+  const deadTotal = (await service.metrics.registry.getSingleMetric('clustergenie_jobs_dead_total')!.get()).values;
+  assert.ok(!deadTotal.some((v) => v.labels['type'] === 'zombie.thing' && v.value > 0), 'the fenced job.dead is not counted');
   const r = await client.redrive({ ids: [id] });
   assert.deepEqual(r.skipped, [{ id, reason: 'job is processing' }]);
   await worker.send([{ ...successor, at: at(), type: 'job.completed', attempt: 1, result: null, durationMs: 1 }], key);

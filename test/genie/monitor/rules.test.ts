@@ -313,23 +313,27 @@ test('consumer lag growing: above the minimum and rising over the window; steady
   assert.equal(later.state.alerts.size, 0);
 });
 
-test('dead-letter growth from the DLQ end offsets', () => {
-  const offsets = (n: number) => ({
-    partitions: [
-      { topic: 'cluster-events.dlq', partition: 0, oldest: 0, current: n },
-      { topic: 'cluster-events', partition: 0, oldest: 0, current: 1000 + n },
-    ],
-  });
+test("dead-letter growth from the Job Service's fenced dead count, not the DLQ end offsets", () => {
+  const jobs = (deadTotal: number) => ({ submittedTotal: 100, failedTotal: 0, deadTotal });
+  // A fenced owner's letter raises the topic's end offsets, not the view's count of deaths.
+  const offsets = (n: number) => ({ partitions: [{ topic: 'cluster-events.dlq', partition: 0, oldest: 0, current: n }] });
   const r = run([
-    { at: 0, s: { offsets: offsets(3) } },
-    { at: 5000, s: { offsets: offsets(3) } },
+    { at: 0, s: { jobs: jobs(3), offsets: offsets(3) } },
+    { at: 5000, s: { jobs: jobs(3), offsets: offsets(4) } },
   ]);
-  assert.equal(r.state.alerts.size, 0);
-  const g = run([{ at: 10_000, s: { offsets: offsets(5) } }], noFor, r.state);
+  assert.equal(r.state.alerts.size, 0, 'a letter that does not count');
+  const g = run([{ at: 10_000, s: { jobs: jobs(5), offsets: offsets(6) } }], noFor, r.state);
   assert.deepEqual(names(g.events, 'alert.firing'), ['JobsDeadLetterGrowing']);
   assert.equal(g.events[0]!.alert.value, 2);
-  const quiet = run([{ at: 10_000 + 600_001, s: { offsets: offsets(5) } }], noFor, g.state);
+  assert.equal(g.events[0]!.alert.labels['topic'], 'cluster-events.dlq');
+  // The 10 min window (not the failure rate's 5 min) holds the growth.
+  const still = run([{ at: 10_000 + 400_000, s: { jobs: jobs(5) } }], noFor, g.state);
+  assert.equal(still.events.length, 0);
+  const quiet = run([{ at: 10_000 + 600_001, s: { jobs: jobs(5) } }], noFor, g.state);
   assert.deepEqual(names(quiet.events, 'alert.resolved'), ['JobsDeadLetterGrowing']);
+  // A restarted Job Service counts from 0 again: no growth, no alert.
+  const restarted = run([{ at: 10_000 + 600_001 + 5000, s: { jobs: jobs(0) } }], noFor, quiet.state);
+  assert.equal(restarted.state.alerts.size, 0);
 });
 
 test('job failure rate over the window, only with enough submitted jobs; a counter reset starts over', () => {

@@ -8,6 +8,7 @@
 
 import { murmur2, Producer } from '@platformatic/kafka';
 import { clientBase, type KafkaEndpoint, kafkaErrorIds, type PublisherOptions } from '../../kafka.js';
+import { ResilientProducer } from '../../resilientProducer.js';
 
 /** One log event as the shipper hands it to Kafka (its Ready entries are these). */
 export interface LogRecord {
@@ -32,19 +33,22 @@ interface Call {
 }
 
 export class LogProducer implements LogPublisher {
-  private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  /** A fresh idempotent producer after a failed send (see resilientProducer.ts). */
+  private readonly producer: ResilientProducer<Buffer, Buffer, Buffer, Buffer>;
   private queue: Call[] = [];
   private sending: Promise<void> | undefined;
   private closed = false;
 
   constructor(kafka: KafkaEndpoint, compression: PublisherOptions['compression']) {
-    this.producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
-      ...clientBase(kafka),
-      idempotent: true,
-      acks: -1,
-      autocreateTopics: false,
-      compression,
-    });
+    const make = () =>
+      new Producer<Buffer, Buffer, Buffer, Buffer>({
+        ...clientBase(kafka),
+        idempotent: true,
+        acks: -1,
+        autocreateTopics: false,
+        compression,
+      });
+    this.producer = new ResilientProducer(make);
   }
 
   publish(records: readonly LogRecord[]): Promise<void> {
