@@ -20,6 +20,7 @@
 
 import type { Broker, ConsumeOptions, Consumer, MessagesStream } from '@platformatic/kafka';
 import type { Logger } from '../util/log.js';
+import { backoffMs } from '../util/backoff.js';
 
 /** A group operation needed a broker the cluster metadata no longer has: the cached coordinator. */
 export class CoordinatorLostError extends Error {
@@ -220,7 +221,7 @@ export class GroupConsumer<K, V, HK, HV> {
         this.o.log.warn({ group: old.groupId, replacements: this.replacements }, 'group consumer replaced; rejoined the group');
         return;
       } catch (e) {
-        const waitMs = Math.min(max, min * 2 ** Math.min(attempt, 16));
+        const waitMs = backoffMs(attempt + 1, { backoffMsMin: min, backoffMsMax: max }, Math.random());
         this.o.log.warn({ err: e, attempt: attempt + 1, waitMs }, 'the replacement group consumer could not join; trying again');
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitMs);

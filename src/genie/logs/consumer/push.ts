@@ -4,6 +4,9 @@
 // running, because the batch's records are not committed and the stream is paused behind it.
 
 import { encodePush, type LokiStream, type PushEncoding } from '../lokiPush.js';
+import type { BackoffPolicy } from '../../../util/backoff.js';
+
+export { type BackoffPolicy, backoffMs } from '../../../util/backoff.js';
 
 export type PushOutcome =
   | { kind: 'accepted'; status: number }
@@ -22,21 +25,7 @@ export function classifyStatus(status: number, body: string): PushOutcome {
   return { kind: 'retry', status, reason: reason || `HTTP ${status}` };
 }
 
-export interface BackoffPolicy {
-  backoffMsMin: number;
-  backoffMsMax: number;
-}
-
 export const backoffDefaults: BackoffPolicy = { backoffMsMin: 500, backoffMsMax: 5 * 60_000 };
-
-/**
- * The wait before retry `attempt` (1-based): min * 2^(attempt-1), capped at max, with "equal
- * jitter" (half fixed, half random) so consumers that failed together do not retry together.
- */
-export function backoffMs(attempt: number, policy: BackoffPolicy, random: number): number {
-  const exp = Math.min(policy.backoffMsMax, policy.backoffMsMin * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.round(exp / 2 + (exp / 2) * Math.min(1, Math.max(0, random)));
-}
 
 export interface PushTarget {
   /** Base URL of Loki (or anything speaking its push API), without the path. */
