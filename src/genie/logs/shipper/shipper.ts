@@ -1,7 +1,7 @@
 // LogShipper: the I/O shell around the pure parts (lines.ts, parse.ts, checkpoint.ts). It tails
 // files (fileTail.ts), reads streams (stdin, a child's stdout) and takes single lines from the
 // process itself (shipLine), turns them into LogEvents and produces them to `logs.dev` through
-// LogProducer (batched, compressed, acks=all, idempotent), keyed by source.
+// LogProducer (leanProducer.ts: batched, compressed, acks=all, idempotent), keyed by source.
 //
 // Per line the work is kept small, since a busy file gives hundreds of thousands of lines a second:
 // the key, its partition and the JSON of the source's constant fields are computed once per source,
@@ -41,7 +41,8 @@ import {
   sourceJsonSuffix,
   toLogEvent,
 } from './parse.js';
-import { isTooLarge, type LogPublisher, LogProducer, type LogRecord, partitionOf, readAt } from './producer.js';
+import { LogProducer } from './leanProducer.js';
+import { isTooLarge, type LogPublisher, type LogRecord, partitionOf, readAt } from './producer.js';
 
 export type { LogPublisher, LogRecord } from './producer.js';
 
@@ -137,7 +138,7 @@ export class LogShipper {
       if (!(o[k] >= 0)) throw new Error(`${k} must be >= 0, not ${o[k]}`);
     }
     this.log = o.logger;
-    this.publisher = o.publisher ?? new LogProducer(o.kafka!, o.compression);
+    this.publisher = o.publisher ?? new LogProducer(o.kafka!, { compression: o.compression });
   }
 
   /** Loads the checkpoint and starts the file loop and timers. Throws if the checkpoint is unreadable. */
@@ -353,13 +354,14 @@ export class LogShipper {
     docker?: DockerRecord,
   ): void {
     const at = readAt();
-    let value: Buffer | undefined;
+    let value: string | undefined;
+    let valueBytes = 0;
     let truncated = line.truncated;
     if (!line.truncated && !src.ctx.docker && fields === undefined) {
-      const json = encodeLineFast(line.text, at, src.suffix);
-      if (json !== undefined) {
-        value = Buffer.from(json);
-        if (value.length > this.opts.recordBytesMax) value = undefined; // the general path shortens it
+      value = encodeLineFast(line.text, at, src.suffix);
+      if (value !== undefined) {
+        valueBytes = Buffer.byteLength(value);
+        if (valueBytes > this.opts.recordBytesMax) value = undefined; // the general path shortens it
       }
     }
     if (value === undefined) {
@@ -373,16 +375,18 @@ export class LogShipper {
         return;
       }
       truncated = event.truncated === true || encoded.shortened;
-      value = Buffer.from(encoded.value);
+      value = encoded.value;
+      valueBytes = encoded.bytes;
     }
     if (truncated) this.stats.linesTruncated++;
-    const bytes = value.length + src.key.length + recordOverheadBytes;
+    const bytes = valueBytes + src.key.length + recordOverheadBytes;
     this.stats.bufferedLines++;
     this.stats.bufferedBytes += bytes;
     this.ready.push({
       topic: this.opts.topic,
       key: src.key,
       value,
+      valueBytes,
       partition: src.partition,
       seq: this.seq++,
       bytes,
