@@ -428,7 +428,7 @@ export class LogProducer implements LogPublisher {
     let bytes = 0;
     while (n < p.queue.length) {
       const r = p.queue[n]!;
-      const size = r.key.length + r.valueBytes + 16;
+      const size = r.key.length + r.valueBytes + 24; // as the shipper counts a record
       if (n > 0 && bytes + size > this.opts.batchBytesMax) break;
       bytes += size;
       n++;

@@ -37,19 +37,29 @@ let lastSecond = 0;
 let lastNanos = 0;
 let prefixSecond = -1;
 let secondPrefix = '';
+/** The clock as read once per synchronous burst (a chunk's lines): µs since the epoch, or -1 when stale. */
+let burstUs = -1;
+const staleBurst = (): void => {
+  burstUs = -1;
+};
 
 /**
  * Now as RFC 3339 with nanoseconds, strictly increasing from line to line. Loki (and our store)
  * keeps one of several entries with the same stream, timestamp and line, so identical lines read
  * in one chunk must not share a timestamp; a re-push of the same Kafka record keeps its timestamp
- * and is still deduplicated. The seconds part is formatted once per second (formatting whole
- * timestamps per line was a noticeable part of the shipper's CPU).
+ * and is still deduplicated. The clock is read once per burst of lines handled together (the
+ * lines of one chunk: the rest of the burst counts on from it by nanoseconds), and the seconds
+ * part is formatted once per second (formatting whole timestamps per line was a noticeable part
+ * of the shipper's CPU).
  */
 export function readAt(): string {
-  // Microseconds since the epoch fit a double exactly (2^53 µs is year 2255); nanoseconds do not.
-  const us = Math.round((performance.timeOrigin + performance.now()) * 1000);
-  const second = Math.floor(us / 1e6);
-  const nanos = (us - second * 1e6) * 1000;
+  if (burstUs < 0) {
+    // Microseconds since the epoch fit a double exactly (2^53 µs is year 2255); nanoseconds do not.
+    burstUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
+    queueMicrotask(staleBurst);
+  }
+  const second = Math.floor(burstUs / 1e6);
+  const nanos = (burstUs - second * 1e6) * 1000;
   if (second > lastSecond || (second === lastSecond && nanos > lastNanos)) {
     lastSecond = second;
     lastNanos = nanos;

@@ -10,9 +10,9 @@
 //
 // Bounds: at most bufferedLinesMax lines / bufferedBytesMax bytes are read and not yet
 // acknowledged. At the bound files are not read (the files are the buffer), paused streams stop
-// being read (pipe back-pressure reaches the writer), and shipLine drops and counts. Bytes in the
-// producer are kept under produceBytesMax, so no Produce request can exceed the broker's
-// message.max.bytes however lines are batched. A failed produce is retried with backoff, forever:
+// being read (pipe back-pressure reaches the writer), and shipLine drops and counts. The producer
+// holds at most producePipelineBatches × produceBytesMax bytes and cuts batches at produceBytesMax,
+// so no batch can exceed the broker's message.max.bytes however lines are batched. A failed produce is retried with backoff, forever:
 // nothing is dropped because Kafka is away, and memory stays at the bounds meanwhile.
 
 import type { Readable } from 'node:stream';
@@ -131,6 +131,7 @@ export class LogShipper {
       'bufferedBytesMax',
       'recordBytesMax',
       'produceBytesMax',
+      'producePipelineBatches',
     ] as const) {
       if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new Error(`${k} must be a positive integer, not ${o[k]}`);
     }
@@ -138,7 +139,7 @@ export class LogShipper {
       if (!(o[k] >= 0)) throw new Error(`${k} must be >= 0, not ${o[k]}`);
     }
     this.log = o.logger;
-    this.publisher = o.publisher ?? new LogProducer(o.kafka!, { compression: o.compression });
+    this.publisher = o.publisher ?? new LogProducer(o.kafka!, { compression: o.compression, batchBytesMax: o.produceBytesMax });
   }
 
   /** Loads the checkpoint and starts the file loop and timers. Throws if the checkpoint is unreadable. */
@@ -422,11 +423,11 @@ export class LogShipper {
     this.enqueue(src, line, undefined, gen.tracker, gen.tracker.add(line.endPosition), undefined, rec);
   }
 
-  /** Hands queued events to the producer while produceBytesMax allows. */
+  /** Hands queued events to the producer while produceBytesMax × producePipelineBatches allows. */
   private pump(): void {
     if (this.retryTimer !== undefined) return;
     while (this.readyHead < this.ready.length) {
-      const room = this.opts.produceBytesMax - this.outstandingBytes;
+      const room = this.opts.produceBytesMax * this.opts.producePipelineBatches - this.outstandingBytes;
       const batch: Ready[] = [];
       let bytes = 0;
       const batchMax = this.ready[this.readyHead]!.seq <= this.soloUntilSeq ? 1 : this.opts.batchEventsMax;
