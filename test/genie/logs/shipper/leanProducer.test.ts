@@ -68,7 +68,7 @@ describe('against two brokers', () => {
     await ensureTopics(kafka, [
       { name: 'lean.many', partitions: 3, replicationFactor: 2 },
       { name: 'lean.moves', partitions: 2, replicationFactor: 2 },
-      { name: 'lean.small', partitions: 1, replicationFactor: 1, configs: { 'max.message.bytes': '2000' } },
+      { name: 'lean.small', partitions: 1, replicationFactor: 2, configs: { 'max.message.bytes': '2000' } },
     ]);
   });
 
@@ -154,6 +154,8 @@ describe('against two brokers', () => {
     for (let round = 30; round < 35; round++) publishRound(round);
     await Promise.all(calls);
     await producer.close();
+    // Back to two brokers: the group coordinator reading the topic may live on the stopped one.
+    await cluster.startBroker(leader);
     const total = 35 * 20;
     const got = await readAll('lean.moves', total);
     // Retried batches are recognised by sequence; duplicates would be a broker bug, losses ours.
