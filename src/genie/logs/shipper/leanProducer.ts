@@ -349,14 +349,12 @@ export class LogProducer implements LogPublisher {
     for (const t of res.topics as Msg[]) {
       if (t.errorCode !== ErrorCode.NONE) continue;
       const parts = t.partitions as Msg[];
+      if (parts.length === 0) continue; // nothing to hash onto; retried as unknown
       const leaders = new Array<number>(parts.length).fill(-1);
       for (const p of parts) {
         const i = p.partitionIndex as number;
         if (i >= 0 && i < leaders.length) leaders[i] = p.leaderId as number;
       }
-      // A topic that grew keeps its records where they were hashed (the count read first).
-      const known = this.topics.get(t.name as string);
-      if (known && known.leaders.length !== leaders.length) leaders.length = Math.max(leaders.length, known.leaders.length);
       this.topics.set(t.name as string, { leaders });
     }
     this.metadataStale = false;
