@@ -26,7 +26,7 @@ const USAGE = `usage: clustergenie ship-logs [options] <file>... | -
   --buffered-bytes-max <n>   their bytes at most (default ${logShipperDefaults.bufferedBytesMax})
   --poll-interval-ms <n>     how often files are looked at without a change notification (default ${logShipperDefaults.pollIntervalMs})
   --no-watch                 poll only: no directory watches (files are read at the poll interval)
-  --produce-bytes-max <n>    uncompressed bytes of events handed to Kafka at once at most (default ${logShipperDefaults.produceBytesMax})
+  --produce-bytes-max <n>    uncompressed bytes of events in one partition's record batch at most (default ${logShipperDefaults.produceBytesMax})
   --compression <codec>      lz4 (default), snappy, gzip or none
   --host <name>              the events' host field (default this machine's name)
   --log-level <level>

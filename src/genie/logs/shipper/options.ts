@@ -26,10 +26,14 @@ export interface LogShipperOptions {
   /** One event's JSON at most (under the broker's message.max.bytes, default 1048588). */
   recordBytesMax: number;
   /**
-   * Bytes of events (value, key and record overhead) inside the producer at most, so that no
-   * Produce request can exceed message.max.bytes; one event alone may exceed it (up to recordBytesMax).
+   * Bytes of events (value, key and record overhead) in one partition's batch at most, so that no
+   * batch can exceed message.max.bytes; one event alone may exceed it (up to recordBytesMax). The
+   * producer holds at most producePipelineBatches times this: the next batch waits ready while
+   * one is in flight.
    */
   produceBytesMax: number;
+  /** Batches' worth of produceBytesMax handed to the producer and not yet acknowledged at most. */
+  producePipelineBatches: number;
   /** Events per publish() call. */
   batchEventsMax: number;
   /**
@@ -62,11 +66,12 @@ export const logShipperDefaults: Omit<LogShipperOptions, 'kafka' | 'publisher' |
   start: 'end',
   // Below Loki's (and the log store's) 256 KiB max_line_size, with room for the event's JSON.
   lineBytesMax: 192 * 1024,
-  readChunkBytes: 64 * 1024,
+  readChunkBytes: 256 * 1024,
   bufferedLinesMax: 20_000,
   bufferedBytesMax: 16 * 1024 * 1024,
   recordBytesMax: 1_000_000,
   produceBytesMax: 900_000,
+  producePipelineBatches: 2,
   batchEventsMax: 2000,
   pollIntervalMs: 200,
   watchFiles: true,

@@ -1,7 +1,7 @@
 // LogShipper: the I/O shell around the pure parts (lines.ts, parse.ts, checkpoint.ts). It tails
 // files (fileTail.ts), reads streams (stdin, a child's stdout) and takes single lines from the
 // process itself (shipLine), turns them into LogEvents and produces them to `logs.dev` through
-// LogProducer (batched, compressed, acks=all, idempotent), keyed by source.
+// LogProducer (leanProducer.ts: batched, compressed, acks=all, idempotent), keyed by source.
 //
 // Per line the work is kept small, since a busy file gives hundreds of thousands of lines a second:
 // the key, its partition and the JSON of the source's constant fields are computed once per source,
@@ -10,9 +10,9 @@
 //
 // Bounds: at most bufferedLinesMax lines / bufferedBytesMax bytes are read and not yet
 // acknowledged. At the bound files are not read (the files are the buffer), paused streams stop
-// being read (pipe back-pressure reaches the writer), and shipLine drops and counts. Bytes in the
-// producer are kept under produceBytesMax, so no Produce request can exceed the broker's
-// message.max.bytes however lines are batched. A failed produce is retried with backoff, forever:
+// being read (pipe back-pressure reaches the writer), and shipLine drops and counts. The producer
+// holds at most producePipelineBatches × produceBytesMax bytes and cuts batches at produceBytesMax,
+// so no batch can exceed the broker's message.max.bytes however lines are batched. A failed produce is retried with backoff, forever:
 // nothing is dropped because Kafka is away, and memory stays at the bounds meanwhile.
 
 import type { Readable } from 'node:stream';
@@ -41,7 +41,8 @@ import {
   sourceJsonSuffix,
   toLogEvent,
 } from './parse.js';
-import { isTooLarge, type LogPublisher, LogProducer, type LogRecord, partitionOf, readAt } from './producer.js';
+import { LogProducer } from './leanProducer.js';
+import { isTooLarge, type LogPublisher, type LogRecord, partitionOf, readAt } from './producer.js';
 
 export type { LogPublisher, LogRecord } from './producer.js';
 
@@ -130,6 +131,7 @@ export class LogShipper {
       'bufferedBytesMax',
       'recordBytesMax',
       'produceBytesMax',
+      'producePipelineBatches',
     ] as const) {
       if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new Error(`${k} must be a positive integer, not ${o[k]}`);
     }
@@ -137,7 +139,7 @@ export class LogShipper {
       if (!(o[k] >= 0)) throw new Error(`${k} must be >= 0, not ${o[k]}`);
     }
     this.log = o.logger;
-    this.publisher = o.publisher ?? new LogProducer(o.kafka!, o.compression);
+    this.publisher = o.publisher ?? new LogProducer(o.kafka!, { compression: o.compression, batchBytesMax: o.produceBytesMax });
   }
 
   /** Loads the checkpoint and starts the file loop and timers. Throws if the checkpoint is unreadable. */
@@ -353,13 +355,14 @@ export class LogShipper {
     docker?: DockerRecord,
   ): void {
     const at = readAt();
-    let value: Buffer | undefined;
+    let value: string | undefined;
+    let valueBytes = 0;
     let truncated = line.truncated;
     if (!line.truncated && !src.ctx.docker && fields === undefined) {
-      const json = encodeLineFast(line.text, at, src.suffix);
-      if (json !== undefined) {
-        value = Buffer.from(json);
-        if (value.length > this.opts.recordBytesMax) value = undefined; // the general path shortens it
+      value = encodeLineFast(line.text, at, src.suffix);
+      if (value !== undefined) {
+        valueBytes = Buffer.byteLength(value);
+        if (valueBytes > this.opts.recordBytesMax) value = undefined; // the general path shortens it
       }
     }
     if (value === undefined) {
@@ -373,16 +376,18 @@ export class LogShipper {
         return;
       }
       truncated = event.truncated === true || encoded.shortened;
-      value = Buffer.from(encoded.value);
+      value = encoded.value;
+      valueBytes = encoded.bytes;
     }
     if (truncated) this.stats.linesTruncated++;
-    const bytes = value.length + src.key.length + recordOverheadBytes;
+    const bytes = valueBytes + src.key.length + recordOverheadBytes;
     this.stats.bufferedLines++;
     this.stats.bufferedBytes += bytes;
     this.ready.push({
       topic: this.opts.topic,
       key: src.key,
       value,
+      valueBytes,
       partition: src.partition,
       seq: this.seq++,
       bytes,
@@ -418,11 +423,11 @@ export class LogShipper {
     this.enqueue(src, line, undefined, gen.tracker, gen.tracker.add(line.endPosition), undefined, rec);
   }
 
-  /** Hands queued events to the producer while produceBytesMax allows. */
+  /** Hands queued events to the producer while produceBytesMax × producePipelineBatches allows. */
   private pump(): void {
     if (this.retryTimer !== undefined) return;
     while (this.readyHead < this.ready.length) {
-      const room = this.opts.produceBytesMax - this.outstandingBytes;
+      const room = this.opts.produceBytesMax * this.opts.producePipelineBatches - this.outstandingBytes;
       const batch: Ready[] = [];
       let bytes = 0;
       const batchMax = this.ready[this.readyHead]!.seq <= this.soloUntilSeq ? 1 : this.opts.batchEventsMax;
