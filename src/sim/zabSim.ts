@@ -11,6 +11,7 @@ import { majorityOf } from '../zookeeper/quorum/dualQuorum.js';
 import {
   DEFAULT_CORE_CONFIG,
   epochOf,
+  type ConfigNote,
   type CoreConfig,
   type DurableState,
   type Input,
@@ -107,7 +108,10 @@ export class ZabSim {
     const members = [];
     for (let i = 1; i <= participants + observers; i++) members.push({ id: i, observer: i > participants });
     this.cfg = { members, tickMs: TICK_MS, initLimit: 10, syncLimit: 5, ...DEFAULT_CORE_CONFIG, committedLogMax: 20 };
-    if (opts.reconfigs) this.cfg.reconfigOf = reconfigOf;
+    if (opts.reconfigs) {
+      this.cfg.reconfigOf = reconfigOf;
+      this.cfg.config = initialNote(members);
+    }
     for (const m of members) {
       const node: Node = {
         id: m.id,
@@ -167,7 +171,7 @@ export class ZabSim {
       snapshotZxid: n.disk.snapshotZxid,
     };
     // As the ZooKeeper host: the configuration is the last one in the state rebuilt from disk.
-    const cfg = this.opts.reconfigs ? { ...this.cfg, members: configIn(n.applied) ?? this.cfg.members } : this.cfg;
+    const cfg = this.opts.reconfigs ? { ...this.cfg, ...configIn(n.applied, this.cfg) } : this.cfg;
     n.core = (this.opts.makeCore ?? ((...a) => new QuorumPeer(...a)))(n.id, cfg, durable, this.now);
     this.run(n, n.core.start(this.now));
     // Its links to the running peers come up (as the TCP shell reports them).
@@ -335,6 +339,7 @@ export class ZabSim {
           break;
         case 'syncDone':
         case 'hostMessage':
+        case 'configAdopted':
           break;
       }
     }
@@ -382,7 +387,10 @@ export class ZabSim {
 
   /** After a TRUNC or SNAP rebuilt the state: its configuration (as ensemble.ts's rebuild). */
   private adoptConfig(n: Node): void {
-    if (this.opts.reconfigs) n.core!.adoptConfiguration(configIn(n.applied) ?? this.cfg.members);
+    if (this.opts.reconfigs) {
+      const c = configIn(n.applied, this.cfg);
+      n.core!.adoptConfiguration(c.members, c.config);
+    }
   }
 
   private proposeAt(leader: Node, payload: string): void {
@@ -559,11 +567,22 @@ function reconfigOf(t: QTxn): QuorumMemberSpec[] | undefined {
   return [...ids(voters).map((id) => ({ id, observer: false })), ...ids(observers).map((id) => ({ id, observer: true }))];
 }
 
-/** The last configuration among applied txns, if any. */
-function configIn(applied: readonly QTxn[]): QuorumMemberSpec[] | undefined {
+/** The starting configuration as notifications carry it (version 0, a reconfig payload). */
+function initialNote(members: readonly QuorumMemberSpec[]): ConfigNote {
+  const ids = (observer: boolean): string =>
+    members
+      .filter((m) => m.observer === observer)
+      .map((m) => m.id)
+      .join(',');
+  return { version: 0, data: new TextEncoder().encode(`${RECONFIG_PREFIX}${ids(false)}|${ids(true)}`) };
+}
+
+/** The last configuration among applied txns (the starting one if none), with its note. */
+function configIn(applied: readonly QTxn[], start: CoreConfig): { members: QuorumMemberSpec[]; config: ConfigNote } {
   for (let i = applied.length - 1; i >= 0; i--) {
-    const c = reconfigOf(applied[i]!);
-    if (c) return c;
+    const t = applied[i]!;
+    const c = reconfigOf(t);
+    if (c) return { members: c, config: { version: t.zxid, data: t.data } };
   }
-  return undefined;
+  return { members: start.members, config: start.config! };
 }

@@ -679,6 +679,7 @@ export function parseZooCfg(text: string, baseDir: string, sysProps: Record<stri
       multiAddressEnabled: q.multiAddressKey ?? q.multiAddressSysProp,
     };
     if (q.dynamicConfigFile !== undefined) ensemble.dynamicConfigFile = q.dynamicConfigFile;
+    if (configPath !== undefined) ensemble.configPath = resolve(configPath);
   }
 
   // <zoo.cfg>.dynamic.next: a reconfiguration seen but not committed (QuorumPeerConfig.parse).

@@ -18,6 +18,7 @@ import { Election, type Decision } from './election.js';
 import {
   epochOf,
   makeZxid,
+  type ConfigNote,
   type CoreConfig,
   type DurableState,
   type Input,
@@ -121,7 +122,7 @@ export class QuorumPeer {
     durable: DurableState,
     now: number,
   ) {
-    this.members = new Membership(cfg.members, id);
+    this.members = new Membership(cfg.members, id, cfg.config);
     const members = this.members;
     this.acceptedEpoch = durable.acceptedEpoch;
     this.currentEpoch = durable.currentEpoch;
@@ -143,6 +144,7 @@ export class QuorumPeer {
         isQuorum: (ids) => this.isQuorum(ids),
         send: (to, msg) => this.send(to, msg),
         selfVote: (): Vote => ({ leader: id, zxid: this.lastLogged, epoch: this.currentEpoch }),
+        config: () => members.note,
       },
       cfg.finalizeWaitMs,
       cfg.voteResendMs,
@@ -165,8 +167,10 @@ export class QuorumPeer {
    * The host rebuilt its state from a leader's snapshot or a truncated log: the configuration
    * committed in it (a reconfig txn the core did not see applied) is the one now.
    */
-  adoptConfiguration(members: readonly QuorumMemberSpec[]): void {
-    this.members.set(members);
+  adoptConfiguration(members: readonly QuorumMemberSpec[], note?: ConfigNote): void {
+    // One adopted from an election may be newer than the state's: committed configurations only move forward.
+    if (note && this.members.note && note.version < this.members.note.version) return;
+    this.members.set(members, note);
   }
 
   /** An observer of the committed configuration. */
@@ -269,7 +273,7 @@ export class QuorumPeer {
       this.out.push({ kind: 'commit', txn: t });
       this.lastCommitted = t.zxid;
       const next = this.cfg.reconfigOf?.(t);
-      if (next) this.reconfigCommitted(t.zxid, next);
+      if (next) this.reconfigCommitted(t, next);
     }
     this.trimHistory();
   }
@@ -281,8 +285,8 @@ export class QuorumPeer {
    * non-voting follower that still serves clients (as Apache 3.8's does), so a later reconfig can
    * add it back.
    */
-  private reconfigCommitted(zxid: number, next: QuorumMemberSpec[]): void {
-    this.members.commitReconfig(zxid, next);
+  private reconfigCommitted(txn: QTxn, next: QuorumMemberSpec[]): void {
+    this.members.commitReconfig(txn, next);
     if (this.state === 'leading') {
       if (!this.members.isVoter) this.reelect = true;
     } else if (this.state === 'following' || this.state === 'observing') {
@@ -420,14 +424,19 @@ export class QuorumPeer {
 
   private onVote(from: PeerId, m: Extract<Msg, { t: 'vote' }>): void {
     if (this.state === 'looking') {
+      // A newer configuration: ours now, and a new round with its voters (FastLeaderElection
+      // restarts the election after processReconfig).
+      if (m.config && this.members.adoptIfNewer(m.config, this.cfg.reconfigOf)) {
+        this.out.push({ kind: 'configAdopted', config: this.members.note! });
+        this.election.start(this.now);
+        return;
+      }
       const d = this.election.onVote(from, m, this.now);
       if (d) this.decide(d);
       return;
     }
     // Settled: tell a looking peer (or observer) who leads.
-    if (m.state === 'looking' || m.state === 'observing') {
-      this.send(from, { t: 'vote', state: this.state, vote: this.election.vote, round: this.election.round });
-    }
+    if (m.state === 'looking' || m.state === 'observing') this.send(from, this.election.notification(this.state));
   }
 
   /**

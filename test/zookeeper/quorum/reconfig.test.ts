@@ -142,8 +142,14 @@ test('DynamicConfig: what commits, and what is answered UNIMPLEMENTED after the 
   assert.equal(refused(args({ joiningServers: 'server.100=0.0.0.0:1234:2345:observer;0.0.0.0:3456' }), []), Err.NOAUTH);
   assert.equal(
     refused(args({ joiningServers: 'server.4=127.0.0.1:2891:3891:participant;2184' })),
+    0,
+    'a voter this ensemble was not started with joins (the transport learns its address)',
+  );
+  dc.resetLastSeen(); // as a new leader would: that proposal never went out
+  assert.equal(
+    refused(args({ joiningServers: 'server.2=127.0.0.1:2889:3889:participant;127.0.0.1:2999' })),
     Err.UNIMPLEMENTED,
-    'a voter this ensemble was not started with joins',
+    'a known member with another client address',
   );
   assert.equal(
     refused(args({ joiningServers: 'server.3=127.0.0.1:2890:3890:observer;127.0.0.1:2183' })),
