@@ -105,7 +105,13 @@ export const MSG_TABLE = {
   ping: [5, []],
   sync: [7, [['id', 'longN']]],
   inform: [8, [['txn', QTxn]]],
-  newleader: [10, [['zxid', 'longN']]],
+  newleader: [
+    10,
+    [
+      ['zxid', 'longN'],
+      ['config', optConfigNote],
+    ],
+  ],
   learnerinfo: [
     11,
     [
@@ -213,7 +219,7 @@ export function decodeMsg(buf: Buffer): Msg {
   if (r.remaining !== 0) throw new QuorumCodecError(`${r.remaining} trailing bytes after '${v.t}' message`);
   // Keep an absent snapshot or configuration absent (the core tests `data === undefined`; this keeps shapes equal).
   if (msg.t === 'snap' && msg.data === undefined) delete msg.data;
-  if (msg.t === 'vote' && msg.config === undefined) delete msg.config;
+  if ((msg.t === 'vote' || msg.t === 'newleader') && msg.config === undefined) delete msg.config;
   return msg;
 }
 

@@ -75,6 +75,21 @@ export class Membership {
   }
 
   /**
+   * The leader's committed configuration at a sync (NEWLEADER): taken unless ours is newer, or
+   * the same. An equal version with other members is a static configuration (version 0) that
+   * differs from the leader's: a server started to join the ensemble lists itself; Apache's
+   * leader has bumped its version by then, so its joiner takes the leader's too.
+   */
+  adoptFromLeader(note: ConfigNote, decode: ((txn: QTxn) => QuorumMemberSpec[] | undefined) | undefined): boolean {
+    if (this.note === undefined || decode === undefined || note.version < this.note.version) return false;
+    if (note.version === this.note.version && Buffer.compare(note.data, this.note.data) === 0) return false;
+    const members = decode({ zxid: note.version, data: note.data });
+    if (!members) return false;
+    this.set(members, { version: note.version, data: note.data.slice() });
+    return true;
+  }
+
+  /**
    * A configuration from an election notification: taken if it is newer than ours (and decodes).
    * Only committed configurations travel in notifications, so this never undoes a commit.
    */

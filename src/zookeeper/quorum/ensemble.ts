@@ -425,14 +425,14 @@ export class EnsembleMember implements LeaderLink {
     for (const m of qv.members) this.transport?.addPeer({ id: m.id, host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort });
   }
 
-  /** The core took a newer committed configuration from an election (QuorumPeer.processReconfig). */
+  /** The core took a committed configuration from an election or its leader (QuorumPeer.processReconfig). */
   private configAdopted(note: ConfigNote): void {
-    const qv = this.dynamicConfig.adopted(note);
+    const qv = this.dynamicConfig.adopted(note, this.zk.tree, Date.now());
     if (!qv) return;
     this.configFiles?.committed(qv);
     this.learnPeers(qv);
     this.showConfig();
-    this.log.info({ version: qv.version.toString(16) }, 'newer configuration adopted from an election notification');
+    this.log.info({ version: qv.version.toString(16) }, 'configuration adopted from an election notification or the leader');
   }
 
   /** zoo.cfg.dynamic.<version> beside the zoo.cfg this member was started from, with reconfigEnabled (as Apache). */

@@ -677,7 +677,8 @@ export class QuorumPeer {
       if (t.zxid <= committedUpTo) this.send(p, { t: 'commit', zxid: t.zxid });
     }
     l.syncedUpTo = this.lastLogged;
-    this.send(p, { t: 'newleader', zxid: makeZxid(this.epoch, 0) });
+    const config = this.members.note;
+    this.send(p, config ? { t: 'newleader', zxid: makeZxid(this.epoch, 0), config } : { t: 'newleader', zxid: makeZxid(this.epoch, 0) });
   }
 
   private maybeEstablish(): void {
@@ -788,6 +789,8 @@ export class QuorumPeer {
         this.commitOrBuffer(msg.zxid);
         return;
       case 'newleader': {
+        if (msg.config && this.members.adoptFromLeader(msg.config, this.cfg.reconfigOf))
+          this.out.push({ kind: 'configAdopted', config: this.members.note! });
         const e = epochOf(msg.zxid);
         this.persist({ currentEpoch: e }, () => {
           this.currentEpoch = e;

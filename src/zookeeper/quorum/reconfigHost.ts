@@ -157,15 +157,17 @@ export class DynamicConfig implements ReconfigPrep {
   }
 
   /**
-   * The core adopted a newer committed configuration from an election notification: it is ours
-   * (QuorumPeer.processReconfig). Returns it, or undefined if it is not newer or cannot be read.
+   * The core adopted a committed configuration from an election notification or its leader's
+   * NEWLEADER: it is ours (QuorumPeer.processReconfig), and /zookeeper/config shows it. Returns
+   * it, or undefined if it is older than ours, the same, or cannot be read.
    */
-  adopted(note: ConfigNote): QuorumVerifierConfig | undefined {
+  adopted(note: ConfigNote, tree: DataTree, now: number): QuorumVerifierConfig | undefined {
     const d = note.data;
     const { txn } = decodeTxn(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
     const qv = txn.body.kind === 'setData' ? this.parse(txn.body.data) : undefined;
-    if (!qv || qv.version <= this.current.version) return undefined;
+    if (!qv || qv.version < this.current.version || renderMembership(qv) === renderMembership(this.current)) return undefined;
     this.take(qv);
+    tree.setConfigNode(DynamicConfig.render(qv), qv.version, now);
     return qv;
   }
 

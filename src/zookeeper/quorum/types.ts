@@ -49,7 +49,8 @@ export type Msg =
   | { t: 'commit'; zxid: number }
   /** Leader -> observer: a committed txn. */
   | { t: 'inform'; txn: QTxn }
-  | { t: 'newleader'; zxid: number }
+  /** `config`: the leader's committed configuration, which the learner takes (Apache's NEWLEADER carries it). */
+  | { t: 'newleader'; zxid: number; config?: ConfigNote }
   /** Cumulative: the sender has everything up to zxid on disk. */
   | { t: 'ack'; zxid: number }
   | { t: 'uptodate'; zxid: number }
