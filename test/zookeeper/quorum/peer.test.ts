@@ -106,10 +106,22 @@ test('peer core: a looking peer adopts a newer configuration from a notification
   const withConfig: CoreConfig = { ...cfg, reconfigOf: decode, config: { version: 0, data: Uint8Array.from([1, 2, 3]) } };
   const p = new QuorumPeer(3, withConfig, { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshotZxid: 0 }, 0);
   const first = sends(p.start(1));
-  assert.deepEqual(first[0]!.msg, { t: 'vote', state: 'looking', vote: { leader: 3, zxid: 0, epoch: 0 }, round: 1, config: withConfig.config });
+  assert.deepEqual(first[0]!.msg, {
+    t: 'vote',
+    state: 'looking',
+    vote: { leader: 3, zxid: 0, epoch: 0 },
+    round: 1,
+    config: withConfig.config,
+  });
   // Peer 1 leads a configuration (version 0x100000005) in which 3 no longer votes.
   const newer = { version: 0x100000005, data: Uint8Array.from([1, 2]) };
-  const leading = { t: 'vote' as const, state: 'leading' as const, vote: { leader: 1, zxid: 0x100000007, epoch: 1 }, round: 4, config: newer };
+  const leading = {
+    t: 'vote' as const,
+    state: 'leading' as const,
+    vote: { leader: 1, zxid: 0x100000007, epoch: 1 },
+    round: 4,
+    config: newer,
+  };
   const outs = p.handle({ kind: 'message', from: 1, msg: leading, now: 2 });
   assert.deepEqual(
     outs.filter((o) => o.kind === 'configAdopted'),
@@ -119,7 +131,8 @@ test('peer core: a looking peer adopts a newer configuration from a notification
   // A new round as a non-voter: no candidate of its own, the new configuration in every notification.
   const again = sends(outs);
   assert.deepEqual(again.map((s) => s.to).sort(), [1, 2]);
-  for (const s of again) assert.deepEqual(s.msg, { t: 'vote', state: 'looking', vote: { leader: -1, zxid: -1, epoch: -1 }, round: 2, config: newer });
+  for (const s of again)
+    assert.deepEqual(s.msg, { t: 'vote', state: 'looking', vote: { leader: -1, zxid: -1, epoch: -1 }, round: 2, config: newer });
   // The same (or an older) configuration again changes nothing; the leader's answer now lets it join.
   const joined = p.handle({ kind: 'message', from: 1, msg: leading, now: 3 });
   assert.deepEqual(

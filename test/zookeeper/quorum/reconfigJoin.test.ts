@@ -59,7 +59,9 @@ async function run(flavor: 'apache' | 'clustergenie'): Promise<Step[]> {
     const steps: Step[] = [];
     const cli = async (id: number, label: string, commands: string[]): Promise<void> => {
       const t = await zkCliScript(`127.0.0.1:${ens.member(id).clientPort}`, commands);
-      commands.forEach((c, i) => steps.push({ label: `${label}: ${norm([c])}`, out: norm(t.outputs[i] ?? []) }));
+      commands.forEach((c, i) => {
+        steps.push({ label: `${label}: ${norm([c])}`, out: norm(t.outputs[i] ?? []) });
+      });
     };
     const modes = async (label: string): Promise<void> => {
       const ms = await ens.modes();
