@@ -19,7 +19,15 @@ import type { Txn } from '../server/txn.js';
 import { decodeTxn, encodeTxn } from '../persistence/txnCodec.js';
 import type { ConfigNote, QTxn, QuorumMemberSpec } from './types.js';
 import { parseProperties } from '../config.js';
-import { formatServerLine, isQuorum, parseMembership, renderMembership, type EnsembleConfig, type QuorumVerifierConfig } from './config.js';
+import {
+  formatServerLine,
+  isQuorum,
+  parseMembership,
+  renderMembership,
+  type EnsembleConfig,
+  type LearnerRole,
+  type QuorumVerifierConfig,
+} from './config.js';
 import { planReconfig, ReconfigRefused, type ReconfigArgs } from './reconfig.js';
 
 export const CONFIG_NODE = '/zookeeper/config';
@@ -44,8 +52,12 @@ export interface ReconfigPrep {
 export class DynamicConfig implements ReconfigPrep {
   current: QuorumVerifierConfig;
   lastSeen: QuorumVerifierConfig;
-  /** Lines of every member this process has known (started with or committed): these cannot change yet. */
-  private readonly fixed: Map<number, string>;
+  /**
+   * Every member this process has known (started with, or in a committed configuration): its
+   * role cannot change yet, nor the line of a started member or a voter (an observer added by
+   * reconfig may move: the transport takes its new address).
+   */
+  private readonly known = new Map<number, { line: string; role: LearnerRole; fixed: boolean }>();
 
   constructor(
     private readonly ensemble: EnsembleConfig,
@@ -60,7 +72,7 @@ export class DynamicConfig implements ReconfigPrep {
   ) {
     this.current = { members: ensemble.members, version: ensemble.version };
     this.lastSeen = this.current;
-    this.fixed = new Map(ensemble.members.map((m) => [m.id, formatServerLine(m)]));
+    for (const m of ensemble.members) this.known.set(m.id, { line: formatServerLine(m), role: m.role, fixed: true });
   }
 
   /** /zookeeper/config's bytes for a configuration (QuorumMaj.toString()). */
@@ -134,9 +146,11 @@ export class DynamicConfig implements ReconfigPrep {
   /** Why this process cannot carry out `qv` (see the file comment), or undefined. */
   private unsupportedChange(qv: QuorumVerifierConfig): string | undefined {
     for (const m of qv.members) {
-      const line = this.fixed.get(m.id);
-      if (line !== undefined && formatServerLine(m) !== line) {
-        return `changing server.${m.id}'s address or role is not implemented yet (remove it, or add it back with its earlier line)`;
+      const k = this.known.get(m.id);
+      if (k === undefined) continue;
+      if (k.role !== m.role) return `switching server.${m.id} between participant and observer is not implemented yet`;
+      if (k.fixed && formatServerLine(m) !== k.line) {
+        return `changing server.${m.id}'s addresses is not implemented yet (remove it, or add it back with its earlier line)`;
       }
     }
     return undefined;
@@ -146,7 +160,14 @@ export class DynamicConfig implements ReconfigPrep {
   private take(qv: QuorumVerifierConfig): void {
     this.current = qv;
     if (this.lastSeen.version < qv.version) this.lastSeen = qv;
-    for (const m of qv.members) if (!this.fixed.has(m.id)) this.fixed.set(m.id, formatServerLine(m));
+    for (const m of qv.members) {
+      const fixed = this.known.get(m.id)?.fixed === true || m.role === 'participant';
+      this.known.set(m.id, {
+        line: fixed ? (this.known.get(m.id)?.line ?? formatServerLine(m)) : formatServerLine(m),
+        role: m.role,
+        fixed,
+      });
+    }
   }
 
   /** A configuration as election notifications carry it: a reconfig txn setting it (what membersOf decodes). */

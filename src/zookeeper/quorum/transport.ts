@@ -219,12 +219,18 @@ export class PeerTransport {
   }
 
   /**
-   * A member of a configuration (a reconfig's): connects to it if it is new. A known member
-   * keeps its address (changing a member's address is not supported).
+   * A member of a configuration (a reconfig's): connects to it if it is new, and again at its
+   * new address if that changed (an observer moved by reconfig).
    */
   addPeer(addr: PeerAddress): void {
-    if (this.peers.has(addr.id)) return;
+    if (addr.id === this.opts.myId) return;
+    const old = this.peers.get(addr.id);
+    if (old && old.host === addr.host && old.quorumPort === addr.quorumPort && old.electionPort === addr.electionPort) return;
     this.peers.set(addr.id, { ...addr });
+    for (const c of CHANNELS) {
+      const link = old ? this.links.get(keyOf(c, addr.id)) : undefined;
+      if (link) this.closeLink(link, 'peer moved');
+    }
     this.log.info({ peer: addr.id, host: addr.host, quorumPort: addr.quorumPort, electionPort: addr.electionPort }, 'quorum peer added');
     if (!this.running) return;
     if (addr.id < this.opts.myId) for (const c of CHANNELS) this.dial(addr.id, c);

@@ -180,6 +180,18 @@ test('DynamicConfig: what commits, and what is answered UNIMPLEMENTED after the 
     body: { kind: 'setData', op: OpCode.setData, path: '/zookeeper/config', data, version: -1 },
   });
   assert.equal(dc.membersOf({ zxid: 0x100000012, data: plain }), undefined);
+  // An observer added by reconfig may move (the transport follows it), not become a voter.
+  assert.equal(
+    refused(args({ joiningServers: 'server.100=0.0.0.0:1244:2355:observer;0.0.0.0:3466', curConfigId: 0x100000011 })),
+    0,
+    'an added observer moves',
+  );
+  dc.resetLastSeen();
+  assert.equal(
+    refused(args({ joiningServers: 'server.100=0.0.0.0:1234:2345:participant;0.0.0.0:3456', curConfigId: 0x100000011 })),
+    Err.UNIMPLEMENTED,
+    'observer -> voter',
+  );
   // A voter (this very member) leaves: commits now (dualQuorum.ts switches the voters).
   assert.equal(refused(args({ leavingServers: '1', curConfigId: 0x100000011 })), 0, 'a voter leaves');
 });
