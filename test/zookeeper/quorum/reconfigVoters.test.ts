@@ -147,6 +147,13 @@ async function run(flavor: 'apache' | 'clustergenie'): Promise<Step[]> {
       const files = describeConfigFiles(ens.member(id).configPath);
       steps.push({ label: `D files of ${role.get(String(id))}`, out: norm(files.split('\n')) });
     }
+
+    // E. The removed L restarted: its own files no longer list it, so it refuses to start.
+    await ens.stop(L);
+    ens.start(L);
+    await waitFor(() => !ens.isRunning(L), { timeoutMs: 30_000, intervalMs: 100, what: 'the removed member to exit' });
+    const exit = ens.unexpectedExits.find((x) => x.id === L);
+    steps.push({ label: 'E removed L restarted', out: exit && exit.code !== 0 ? 'refused to start' : `exit ${JSON.stringify(exit)}` });
     return steps;
   } catch (e) {
     throw new Error(`${flavor}: ${(e as Error).message}\n${ens.logs(2000)}`);
@@ -156,7 +163,7 @@ async function run(flavor: 'apache' | 'clustergenie'): Promise<Step[]> {
 }
 
 test('voter reconfig (remove/add a follower, remove the leader, restart) matches a 3-node Apache ZooKeeper 3.8 ensemble', {
-  timeout: 115_000,
+  timeout: 150_000,
 }, async (t) => {
   const apache = await run('apache');
   for (const s of apache) t.diagnostic(`apache: ${JSON.stringify(s)}`);
@@ -170,5 +177,6 @@ test('voter reconfig (remove/add a follower, remove the leader, restart) matches
   assert.equal(byLabel.get('A on removed R: create /b 2'), 'Created /b');
   assert.match(byLabel.get('A on re-added R: config') ?? '', /server\.R=/);
   assert.doesNotMatch(byLabel.get('C after restart on L: config') ?? '', /server\.L=/);
+  assert.equal(byLabel.get('E removed L restarted'), 'refused to start');
   assert.match(byLabel.get('D files of R') ?? '', /^server\.R=.*:participant;.*\nserver\.S=.*:participant;.*\nstatic keys kept: true$/);
 });
