@@ -281,7 +281,8 @@ export class QuorumPeer {
   /**
    * A reconfig committed here: its voters are the voters from now on (every member switches as it
    * applies the txn). A leader left out of them, or a learner whose leader was, elects again once
-   * the COMMIT is out (`reelect`). A member left out of the configuration stays on as a
+   * the COMMIT is out (`reelect`), as does a learner whose role it switched (participant <->
+   * observer). A member left out of the configuration stays on as a
    * non-voting follower that still serves clients (as Apache 3.8's does), so a later reconfig can
    * add it back.
    */
@@ -291,6 +292,8 @@ export class QuorumPeer {
       if (!this.members.isVoter) this.reelect = true;
     } else if (this.state === 'following' || this.state === 'observing') {
       if (this.leader !== undefined && !this.members.voters.has(this.leader)) this.reelect = true;
+      // Switched between participant and observer: join again in the new role (Apache's learner restarts).
+      if ((this.state === 'observing') !== this.isObserver) this.reelect = true;
     }
   }
 
@@ -712,7 +715,13 @@ export class QuorumPeer {
     const committed = proposals.splice(0, n);
     this.proposalQuorums.splice(0, n);
     this.applyUpTo(committed[n - 1]!.zxid);
-    if (this.members.observers.size > 0) {
+    // Learners that joined as observers, not the configuration's: a reconfig may have just
+    // promoted one, which must still hear of every commit until it joins again as a follower.
+    let observing = false;
+    this.learners.forEach((l) => {
+      if (l.observer) observing = true;
+    });
+    if (observing) {
       for (const p of committed) {
         this.learners.forEach((l, id) => {
           if (l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'inform', txn: p });
@@ -740,6 +749,10 @@ export class QuorumPeer {
 
   private learnerOnMessage(msg: Msg): void {
     this.lastHeardLeader = this.now;
+    // Txns before the LEADERINFO of this registration were sent to an earlier one (this learner
+    // went looking and came back to the same leader, e.g. after a role switch): logging them
+    // would leave a gap where it missed one. The sync that follows brings everything.
+    if ((this.stage === 'info' || this.stage === 'epoch') && (msg.t === 'proposal' || msg.t === 'inform' || msg.t === 'commit')) return;
     switch (msg.t) {
       case 'leaderinfo':
         if (this.stage !== 'info') return;
