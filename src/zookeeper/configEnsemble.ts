@@ -408,6 +408,7 @@ export class EnsembleConfigReader {
         multiAddressEnabled: q.multiAddressKey ?? q.multiAddressSysProp,
       };
       if (q.dynamicConfigFile !== undefined) ensemble.dynamicConfigFile = q.dynamicConfigFile;
+      if (configPath !== undefined) ensemble.configPath = resolve(configPath);
     }
 
     // <zoo.cfg>.dynamic.next: a reconfiguration seen but not committed (QuorumPeerConfig.parse).

@@ -15,7 +15,7 @@
 //   CG_ENSEMBLE_KEEP=1      keep the data directories (close() prints where they are)
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,11 @@ export interface ProcessEnsembleOptions {
   apacheClasspath?: string;
   /** Extra -D properties of Apache members (e.g. zookeeper.extendedTypesEnabled, which Apache reads only from there). */
   apacheSysProps?: Record<string, string>;
+  /**
+   * Members laid out but not started, and missing from the others' zoo.cfg (ids after the
+   * started ones; their own zoo.cfg lists everyone): servers to add with reconfig. Default 0.
+   */
+  joiners?: number;
 }
 
 export type ProcessMember = MemberLayout;
@@ -160,8 +165,9 @@ export class ProcessEnsemble {
     const flavor = opts.flavor ?? 'clustergenie';
     const dir = await mkdtemp(join(tmpdir(), flavor === 'apache' ? 'cg-apache-ens-' : 'cg-ens-'));
     const { tickTimeMs, initLimit, syncLimit, forceSync, extraConfig } = opts;
+    const joiners = opts.joiners ?? 0;
     const layout = await writeEnsembleLayout(dir, {
-      size,
+      size: size + joiners,
       tickTimeMs,
       initLimit,
       syncLimit,
@@ -170,6 +176,18 @@ export class ProcessEnsemble {
       extendedTypes: flavor === 'clustergenie',
       extraConfig,
     });
+    for (const m of layout.slice(0, size)) {
+      const joinerLine = new RegExp(
+        `^server\\.(${
+          layout
+            .slice(size)
+            .map((j) => j.id)
+            .join('|') || 'none'
+        })=.*\\n`,
+        'gm',
+      );
+      await writeFile(m.configPath, (await readFile(m.configPath, 'utf8')).replace(joinerLine, ''));
+    }
     const slots: Slot[] = layout.map((m) => ({ ...m, run: undefined, log: '', starts: 0 }));
     let bin = '';
     try {
@@ -189,7 +207,7 @@ export class ProcessEnsemble {
       { apacheClasspath: opts.apacheClasspath, apacheSysProps: opts.apacheSysProps },
     );
     try {
-      for (const m of slots) ens.launch(m);
+      for (const m of slots.slice(0, size)) ens.launch(m);
       if (opts.waitServing ?? true) await ens.waitServing(size, opts.startTimeoutMs ?? 30_000);
     } catch (e) {
       const logs = ens.logs();

@@ -11,11 +11,11 @@
 // keeps txns in its committed log, and a view would pin the whole socket chunk).
 //
 // Every connection opens with a hello frame in each direction (HELLO below): magic, protocol
-// version, the sender's peer id and the channel the connection is for.
+// version, the sender's peer id, the channel the connection is for, and where the sender listens.
 
 import { JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
 import { record, type Codec, type FieldList, type RecordOf } from '../protocol/schema.js';
-import type { Msg, PeerState } from './types.js';
+import type { ConfigNote, Msg, PeerState } from './types.js';
 
 export class QuorumCodecError extends JuteError {
   override name = 'QuorumCodecError';
@@ -81,6 +81,20 @@ const Vote = record('Vote', [
   ['epoch', 'longN'],
 ]);
 
+/** The sender's configuration on a vote, or none: a null buffer, else the bytes then the version. */
+const optConfigNote: Codec<ConfigNote | undefined> = {
+  name: 'ConfigNote',
+  fields: [],
+  encode: (w, v) => {
+    w.buffer(v?.data);
+    if (v) w.longN(v.version);
+  },
+  decode: (r) => {
+    const data = r.buffer();
+    return data === null ? undefined : { data: Buffer.from(data), version: r.longN() };
+  },
+};
+
 // ---- the message table: type byte and fields (wire order) of every Msg variant
 
 export const MSG_TABLE = {
@@ -91,7 +105,13 @@ export const MSG_TABLE = {
   ping: [5, []],
   sync: [7, [['id', 'longN']]],
   inform: [8, [['txn', QTxn]]],
-  newleader: [10, [['zxid', 'longN']]],
+  newleader: [
+    10,
+    [
+      ['zxid', 'longN'],
+      ['config', optConfigNote],
+    ],
+  ],
   learnerinfo: [
     11,
     [
@@ -123,6 +143,7 @@ export const MSG_TABLE = {
       ['state', peerState],
       ['vote', Vote],
       ['round', 'longN'],
+      ['config', optConfigNote],
     ],
   ],
   host: [65, [['data', bytes]]],
@@ -196,19 +217,24 @@ export function decodeMsg(buf: Buffer): Msg {
     throw e;
   }
   if (r.remaining !== 0) throw new QuorumCodecError(`${r.remaining} trailing bytes after '${v.t}' message`);
-  // Keep an absent snapshot absent (the core tests `data === undefined`; this keeps shapes equal).
+  // Keep an absent snapshot or configuration absent (the core tests `data === undefined`; this keeps shapes equal).
   if (msg.t === 'snap' && msg.data === undefined) delete msg.data;
+  if ((msg.t === 'vote' || msg.t === 'newleader') && msg.config === undefined) delete msg.config;
   return msg;
 }
 
 // ---- hello
 
-/** Bumped on any incompatible change to MSG_TABLE or HELLO. */
-export const QUORUM_PROTOCOL_VERSION = 1;
+/** Bumped on any incompatible change to MSG_TABLE or HELLO (2: votes carry a configuration, hellos an address). */
+export const QUORUM_PROTOCOL_VERSION = 2;
 /** 'CGQP': tells our peers from anything else that connects (an Apache ZooKeeper, a scanner). */
 export const HELLO_MAGIC = 0x43475150;
-/** A hello frame's body is exactly this long; a longer length prefix is garbage. */
-export const HELLO_BYTES = 20;
+/** A hello frame's body without an address (its shortest); a shorter length prefix is garbage. */
+export const HELLO_BYTES = 32;
+/** Longest host name a hello may carry (bytes of UTF-8). */
+export const HELLO_HOST_BYTES_MAX = 255;
+/** A hello frame's longest body; a longer length prefix is garbage. */
+export const HELLO_BYTES_MAX = HELLO_BYTES + HELLO_HOST_BYTES_MAX;
 
 export type Channel = 'quorum' | 'election';
 const CHANNELS: readonly Channel[] = ['quorum', 'election'];
@@ -218,30 +244,59 @@ const HELLO = record('QuorumHello', [
   ['version', 'int'],
   ['peerId', 'longN'],
   ['channel', 'int'],
+  ['host', 'ustring'],
+  ['quorumPort', 'int'],
+  ['electionPort', 'int'],
 ]);
+
+/** Where the sender listens (as Apache's InitialMessage carries it), so a peer not in our configuration can be reached. */
+export interface HelloAddress {
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+}
 
 export interface Hello {
   version: number;
   peerId: number;
   channel: Channel;
+  address?: HelloAddress;
 }
 
 export function encodeHelloInto(w: JuteWriter, h: Hello): void {
-  HELLO.encode(w, { magic: HELLO_MAGIC, version: h.version, peerId: h.peerId, channel: CHANNELS.indexOf(h.channel) });
+  const a = h.address;
+  if (a && Buffer.byteLength(a.host) > HELLO_HOST_BYTES_MAX) throw new QuorumCodecError(`host ${a.host} is too long for a hello`);
+  HELLO.encode(w, {
+    magic: HELLO_MAGIC,
+    version: h.version,
+    peerId: h.peerId,
+    channel: CHANNELS.indexOf(h.channel),
+    host: a?.host ?? '',
+    quorumPort: a?.quorumPort ?? 0,
+    electionPort: a?.electionPort ?? 0,
+  });
 }
 
 export function encodeHello(h: Hello): Buffer {
-  const w = new JuteWriter(HELLO_BYTES);
+  const w = new JuteWriter(HELLO_BYTES_MAX);
   encodeHelloInto(w, h);
   return w.toBuffer();
 }
 
 /** Decodes a hello body. The version is returned, not checked, so the caller can name it. */
 export function decodeHello(buf: Buffer): Hello {
-  if (buf.length !== HELLO_BYTES) throw new QuorumCodecError(`hello is ${buf.length} bytes, expected ${HELLO_BYTES}`);
-  const h = HELLO.decode(new JuteReader(buf));
+  if (buf.length < HELLO_BYTES || buf.length > HELLO_BYTES_MAX)
+    throw new QuorumCodecError(`hello is ${buf.length} bytes, expected ${HELLO_BYTES} to ${HELLO_BYTES_MAX}`);
+  const r = new JuteReader(buf);
+  const h = HELLO.decode(r);
   if (h.magic !== HELLO_MAGIC) throw new QuorumCodecError(`bad hello magic 0x${(h.magic >>> 0).toString(16)}`);
+  if (r.remaining !== 0) throw new QuorumCodecError(`${r.remaining} trailing bytes after a hello`);
   const channel = CHANNELS[h.channel];
   if (channel === undefined) throw new QuorumCodecError(`unknown channel ${h.channel} in hello`);
-  return { version: h.version, peerId: h.peerId, channel };
+  const hello: Hello = { version: h.version, peerId: h.peerId, channel };
+  const port = (p: number): boolean => p > 0 && p <= 65535;
+  if (h.host && port(h.quorumPort) && port(h.electionPort)) {
+    hello.address = { host: h.host, quorumPort: h.quorumPort, electionPort: h.electionPort };
+  }
+  return hello;
 }

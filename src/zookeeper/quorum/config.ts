@@ -61,6 +61,8 @@ export interface EnsembleConfig extends QuorumVerifierConfig {
   multiAddressEnabled: boolean;
   /** The dynamic config file the membership came from, if any (absolute path). */
   dynamicConfigFile?: string;
+  /** The zoo.cfg this was read from, if read from a file: reconfig writes its dynamic files beside it. */
+  configPath?: string;
   /** `<zoo.cfg>.dynamic.next`: a proposed configuration not yet committed (Apache's lastSeenQuorumVerifier). */
   lastSeen?: QuorumVerifierConfig;
 }

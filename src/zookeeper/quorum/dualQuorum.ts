@@ -4,7 +4,7 @@
 // voters AND one of the new voters. The reconfig's commit switches the voters on each member as
 // it applies it. Pure: the host tells the core which txns are reconfigs (CoreConfig.reconfigOf).
 
-import type { PeerId, QuorumMemberSpec } from './types.js';
+import type { ConfigNote, PeerId, QTxn, QuorumMemberSpec } from './types.js';
 
 /** A strict majority of `voters` among `ids` (QuorumMaj.containsQuorum). */
 export function majorityOf(voters: ReadonlySet<PeerId>, ids: Iterable<PeerId>): boolean {
@@ -27,16 +27,20 @@ export class Membership {
   observers = new Set<PeerId>();
   /** The reconfig proposed and not yet committed (leader only): its zxid and new voters. */
   pending: { zxid: number; voters: ReadonlySet<PeerId> } | undefined;
+  /** The committed configuration as notifications carry it (undefined: the host gave none). */
+  note: ConfigNote | undefined;
 
   constructor(
     members: readonly QuorumMemberSpec[],
     private readonly self: PeerId,
+    note?: ConfigNote,
   ) {
-    this.set(members);
+    this.set(members, note);
   }
 
   /** Takes the committed configuration `members` (at start, or when a reconfig commits). */
-  set(members: readonly QuorumMemberSpec[]): void {
+  set(members: readonly QuorumMemberSpec[], note?: ConfigNote): void {
+    if (note) this.note = note;
     this.voters.clear();
     this.everyone.length = 0;
     this.observers = new Set();
@@ -61,10 +65,40 @@ export class Membership {
     this.pending = { zxid, voters: new Set(members.filter((m) => !m.observer).map((m) => m.id)) };
   }
 
-  /** The reconfig at `zxid` committed: its configuration is the one now. */
-  commitReconfig(zxid: number, members: readonly QuorumMemberSpec[]): void {
-    this.set(members);
-    if (this.pending && this.pending.zxid <= zxid) this.pending = undefined;
+  /**
+   * The reconfig `txn` committed: its configuration is the one now, unless a newer one was
+   * adopted from an election already (as Apache's setQuorumVerifier ignores an older version).
+   */
+  commitReconfig(txn: QTxn, members: readonly QuorumMemberSpec[]): void {
+    if (this.note === undefined || txn.zxid > this.note.version) this.set(members, this.note && { version: txn.zxid, data: txn.data });
+    if (this.pending && this.pending.zxid <= txn.zxid) this.pending = undefined;
+  }
+
+  /**
+   * The leader's committed configuration at a sync (NEWLEADER): taken unless ours is newer, or
+   * the same. An equal version with other members is a static configuration (version 0) that
+   * differs from the leader's: a server started to join the ensemble lists itself; Apache's
+   * leader has bumped its version by then, so its joiner takes the leader's too.
+   */
+  adoptFromLeader(note: ConfigNote, decode: ((txn: QTxn) => QuorumMemberSpec[] | undefined) | undefined): boolean {
+    if (this.note === undefined || decode === undefined || note.version < this.note.version) return false;
+    if (note.version === this.note.version && Buffer.compare(note.data, this.note.data) === 0) return false;
+    const members = decode({ zxid: note.version, data: note.data });
+    if (!members) return false;
+    this.set(members, { version: note.version, data: note.data.slice() });
+    return true;
+  }
+
+  /**
+   * A configuration from an election notification: taken if it is newer than ours (and decodes).
+   * Only committed configurations travel in notifications, so this never undoes a commit.
+   */
+  adoptIfNewer(note: ConfigNote, decode: ((txn: QTxn) => QuorumMemberSpec[] | undefined) | undefined): boolean {
+    if (this.note === undefined || decode === undefined || note.version <= this.note.version) return false;
+    const members = decode({ zxid: note.version, data: note.data });
+    if (!members) return false;
+    this.set(members, { version: note.version, data: note.data.slice() });
+    return true;
   }
 
   /** Whether `ids` hold a quorum of the committed voters and, while a reconfig is pending, of its voters too. */

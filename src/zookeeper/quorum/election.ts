@@ -7,11 +7,12 @@
 // applied the one that added it) still takes part, as in Apache's FastLeaderElection: it starts
 // with no candidate and follows the best vote, and a non-voter of our configuration is no
 // candidate (totalOrderPredicate gives a weight-0 server no chance) unless its history is ahead of
-// ours: it may have a configuration we missed (Apache learns it from the notification itself;
-// ours carry none). Without this, a voter that missed the reconfig making it one would sit out,
-// or vote apart, and leave the new voters without a quorum.
+// ours: it may have a configuration we missed. Without this, a voter that missed the reconfig
+// making it one would sit out, or vote apart, and leave the new voters without a quorum.
+// Notifications carry the sender's committed configuration (as Apache's do); a looking peer that
+// sees a newer one adopts it and starts a new round (peer.ts, Membership.adoptIfNewer).
 
-import { voteBeats, type Msg, type PeerId, type PeerState, type Vote } from './types.js';
+import { voteBeats, type ConfigNote, type Msg, type PeerId, type PeerState, type Vote } from './types.js';
 
 export interface ElectionHost {
   readonly id: PeerId;
@@ -23,6 +24,8 @@ export interface ElectionHost {
   send(to: PeerId, msg: Msg): void;
   /** Our own vote: last logged zxid and currentEpoch. */
   selfVote(): Vote;
+  /** Our committed configuration, sent with every notification (undefined: none to send). */
+  config(): ConfigNote | undefined;
 }
 
 export interface Decision {
@@ -77,17 +80,25 @@ export class Election {
     this.broadcast(now);
   }
 
+  /** Our notification: `state` (default: looking, or observing for an observer), vote, round and configuration. */
+  notification(state: PeerState = this.h.isObserver ? 'observing' : 'looking'): Extract<Msg, { t: 'vote' }> {
+    const config = this.h.config();
+    return config
+      ? { t: 'vote', state, vote: this.vote, round: this.round, config }
+      : { t: 'vote', state, vote: this.vote, round: this.round };
+  }
+
   private broadcast(now: number): void {
     this.lastSentAt = now;
-    const state: PeerState = this.h.isObserver ? 'observing' : 'looking';
-    for (const p of this.h.everyone) if (p !== this.h.id) this.h.send(p, { t: 'vote', state, vote: this.vote, round: this.round });
+    const msg = this.notification();
+    for (const p of this.h.everyone) if (p !== this.h.id) this.h.send(p, msg);
   }
 
   /** Sends our current vote to one peer (its link just came up). */
   resendTo(peer: PeerId): void {
     // Round 0: not started yet; start() sends to everyone.
     if (this.round === 0 || peer === this.h.id || !this.h.everyone.includes(peer)) return;
-    this.h.send(peer, { t: 'vote', state: this.h.isObserver ? 'observing' : 'looking', vote: this.vote, round: this.round });
+    this.h.send(peer, this.notification());
   }
 
   /** A notification while we are looking; returns a decision when the election is over. */
@@ -106,7 +117,7 @@ export class Election {
         this.broadcast(now);
       } else if (m.round < this.round) {
         // It is behind: tell it where we are.
-        this.h.send(from, { t: 'vote', state: this.h.isObserver ? 'observing' : 'looking', vote: this.vote, round: this.round });
+        this.h.send(from, this.notification());
         return undefined;
       } else if (!this.h.isObserver && this.eligible(m.vote) && voteBeats(m.vote, this.vote)) {
         this.vote = m.vote;
@@ -116,7 +127,7 @@ export class Election {
       } else if (!this.h.isObserver && !sameVote(m.vote, this.vote) && voteBeats(this.vote, m.vote)) {
         // Same round, a worse vote: it may have missed ours (sent while it still followed the
         // old leader). Tell it now instead of at the next resend, or the election stalls.
-        this.h.send(from, { t: 'vote', state: 'looking', vote: this.vote, round: this.round });
+        this.h.send(from, this.notification('looking'));
       }
       this.recv.set(from, m.vote);
       return this.checkQuorum(now);

@@ -22,14 +22,15 @@ import { ZooKeeperServerShell } from '../server/server.js';
 import { ConnStats } from '../server/stats.js';
 import type { Txn } from '../server/txn.js';
 import type { ClientConn, LeaderLink, Pending } from '../server/zkserver.js';
-import type { EnsembleConfig } from './config.js';
+import type { EnsembleConfig, QuorumVerifierConfig } from './config.js';
 import { decodeForwarded, decodeTouches, encodeForwarded, encodeTouches } from './forwarding.js';
 import type { Forwarded } from './forwarding.js';
 import { QuorumPeer } from './peer.js';
 import { PeerTransport } from './transport.js';
 import { ReadOnlyMode, readOnlyGraceMs } from './readOnly.js';
 import { CONFIG_NODE, DynamicConfig, memberSpecs } from './reconfigHost.js';
-import { DEFAULT_CORE_CONFIG, epochOf, type Output, type Persist, type PeerId, type PeerState } from './types.js';
+import { DynamicConfigFiles } from './dynamicConfigFiles.js';
+import { DEFAULT_CORE_CONFIG, epochOf, type ConfigNote, type Output, type Persist, type PeerId, type PeerState } from './types.js';
 
 /** How often a learner reports its clients' session activity to the leader. */
 const TOUCH_REPORT_MS = 50;
@@ -128,6 +129,7 @@ export class EnsembleMember implements LeaderLink {
   private writer!: TxnLogWriter;
   private leaderSync: ZabLeaderSync | undefined;
   private dynamicConfig!: DynamicConfig;
+  private configFiles: DynamicConfigFiles | undefined;
   /** Stand-ins for learners' client sessions, by learner then session (no key string per request). */
   private readonly remote = new Map<PeerId, Map<bigint, RemoteSessionConn>>();
   private readonly syncs = new Map<number, { c: ClientConn; p: Pending }>();
@@ -230,6 +232,7 @@ export class EnsembleMember implements LeaderLink {
         syncLimit: this.ensemble.syncLimit,
         ...DEFAULT_CORE_CONFIG,
         reconfigOf: (t) => dc.membersOf(t),
+        config: DynamicConfig.note(dc.current),
       },
       { acceptedEpoch, currentEpoch, log: rec.tail.map((t) => ({ zxid: t.zxid, data: t.payload })), snapshotZxid: rec.tailBase },
       Date.now(),
@@ -245,6 +248,7 @@ export class EnsembleMember implements LeaderLink {
       onDisconnected: (peer) => this.feed(() => this.core.handle({ kind: 'disconnected', peer, now: Date.now() })),
       onConnected: (peer) => this.feed(() => this.core.handle({ kind: 'connected', peer, now: Date.now() })),
     });
+    this.learnPeers(dc.current);
     await this.transport.start();
     await this.shell.start();
     this.showConfig();
@@ -354,6 +358,9 @@ export class EnsembleMember implements LeaderLink {
           }
           break;
         }
+        case 'configAdopted':
+          this.configAdopted(o.config);
+          break;
         case 'hostMessage': {
           const ids = decodeTouches(o.data);
           if (ids && this.state === 'leading') for (const id of ids) this.zk.sessions.touch(id, Date.now());
@@ -374,13 +381,16 @@ export class EnsembleMember implements LeaderLink {
     this.zk.restored(rec.sessions);
     // A leader's snapshot carries its /zookeeper/config; ours is this member's membership.
     this.dynamicConfig.initTree(this.zk.tree, Date.now());
-    this.core.adoptConfiguration(memberSpecs(this.dynamicConfig.current));
+    const current = this.dynamicConfig.current;
+    this.configFiles?.committed(current);
+    this.learnPeers(current);
+    this.core.adoptConfiguration(memberSpecs(current), DynamicConfig.note(current));
     this.showConfig();
   }
 
   /**
    * `conf` and `srvr` print this.ensemble: it follows the committed configuration (the core
-   * switches its voters itself; the transport keeps the addresses of the members it started with).
+   * switches its voters itself; the transport adds the addresses of new members, learnPeers).
    */
   private showConfig(): void {
     this.ensemble.members = this.dynamicConfig.current.members;
@@ -397,12 +407,41 @@ export class EnsembleMember implements LeaderLink {
       this.log,
     );
     this.dynamicConfig = dc;
+    const files = this.dynamicConfigFiles();
+    this.configFiles = files;
     dc.initTree(zk.tree, Date.now());
+    files?.committed(dc.current);
     zk.onReconfigApplied = (txn) => {
       dc.applied(txn);
+      files?.committed(dc.current);
+      this.learnPeers(dc.current);
       this.showConfig();
       this.log.info({ version: dc.current.version.toString(16), zxid: zxidHex(txn.header.zxid) }, 'reconfig committed');
     };
+  }
+
+  /** The transport connects to members it did not know (a reconfig added them). */
+  private learnPeers(qv: QuorumVerifierConfig): void {
+    for (const m of qv.members) this.transport?.addPeer({ id: m.id, host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort });
+  }
+
+  /** The core took a committed configuration from an election or its leader (QuorumPeer.processReconfig). */
+  private configAdopted(note: ConfigNote): void {
+    const qv = this.dynamicConfig.adopted(note, this.zk.tree, Date.now());
+    if (!qv) return;
+    this.configFiles?.committed(qv);
+    this.learnPeers(qv);
+    this.showConfig();
+    this.log.info({ version: qv.version.toString(16) }, 'configuration adopted from an election notification or the leader');
+  }
+
+  /** zoo.cfg.dynamic.<version> beside the zoo.cfg this member was started from, with reconfigEnabled (as Apache). */
+  private dynamicConfigFiles(): DynamicConfigFiles | undefined {
+    const e = this.ensemble;
+    if (!this.opts.reconfigEnabled || e.configPath === undefined) return undefined;
+    const files = new DynamicConfigFiles(e.configPath, e.myId, e.version, this.log);
+    if (e.dynamicConfigFile === undefined) files.backup();
+    return files;
   }
 
   // ------------------------------------------------------------------ disk

@@ -18,6 +18,7 @@ import { Election, type Decision } from './election.js';
 import {
   epochOf,
   makeZxid,
+  type ConfigNote,
   type CoreConfig,
   type DurableState,
   type Input,
@@ -121,7 +122,7 @@ export class QuorumPeer {
     durable: DurableState,
     now: number,
   ) {
-    this.members = new Membership(cfg.members, id);
+    this.members = new Membership(cfg.members, id, cfg.config);
     const members = this.members;
     this.acceptedEpoch = durable.acceptedEpoch;
     this.currentEpoch = durable.currentEpoch;
@@ -143,6 +144,7 @@ export class QuorumPeer {
         isQuorum: (ids) => this.isQuorum(ids),
         send: (to, msg) => this.send(to, msg),
         selfVote: (): Vote => ({ leader: id, zxid: this.lastLogged, epoch: this.currentEpoch }),
+        config: () => members.note,
       },
       cfg.finalizeWaitMs,
       cfg.voteResendMs,
@@ -165,8 +167,10 @@ export class QuorumPeer {
    * The host rebuilt its state from a leader's snapshot or a truncated log: the configuration
    * committed in it (a reconfig txn the core did not see applied) is the one now.
    */
-  adoptConfiguration(members: readonly QuorumMemberSpec[]): void {
-    this.members.set(members);
+  adoptConfiguration(members: readonly QuorumMemberSpec[], note?: ConfigNote): void {
+    // One adopted from an election may be newer than the state's: committed configurations only move forward.
+    if (note && this.members.note && note.version < this.members.note.version) return;
+    this.members.set(members, note);
   }
 
   /** An observer of the committed configuration. */
@@ -269,7 +273,7 @@ export class QuorumPeer {
       this.out.push({ kind: 'commit', txn: t });
       this.lastCommitted = t.zxid;
       const next = this.cfg.reconfigOf?.(t);
-      if (next) this.reconfigCommitted(t.zxid, next);
+      if (next) this.reconfigCommitted(t, next);
     }
     this.trimHistory();
   }
@@ -277,16 +281,19 @@ export class QuorumPeer {
   /**
    * A reconfig committed here: its voters are the voters from now on (every member switches as it
    * applies the txn). A leader left out of them, or a learner whose leader was, elects again once
-   * the COMMIT is out (`reelect`). A member left out of the configuration stays on as a
+   * the COMMIT is out (`reelect`), as does a learner whose role it switched (participant <->
+   * observer). A member left out of the configuration stays on as a
    * non-voting follower that still serves clients (as Apache 3.8's does), so a later reconfig can
    * add it back.
    */
-  private reconfigCommitted(zxid: number, next: QuorumMemberSpec[]): void {
-    this.members.commitReconfig(zxid, next);
+  private reconfigCommitted(txn: QTxn, next: QuorumMemberSpec[]): void {
+    this.members.commitReconfig(txn, next);
     if (this.state === 'leading') {
       if (!this.members.isVoter) this.reelect = true;
     } else if (this.state === 'following' || this.state === 'observing') {
       if (this.leader !== undefined && !this.members.voters.has(this.leader)) this.reelect = true;
+      // Switched between participant and observer: join again in the new role (Apache's learner restarts).
+      if ((this.state === 'observing') !== this.isObserver) this.reelect = true;
     }
   }
 
@@ -420,14 +427,19 @@ export class QuorumPeer {
 
   private onVote(from: PeerId, m: Extract<Msg, { t: 'vote' }>): void {
     if (this.state === 'looking') {
+      // A newer configuration: ours now, and a new round with its voters (FastLeaderElection
+      // restarts the election after processReconfig).
+      if (m.config && this.members.adoptIfNewer(m.config, this.cfg.reconfigOf)) {
+        this.out.push({ kind: 'configAdopted', config: this.members.note! });
+        this.election.start(this.now);
+        return;
+      }
       const d = this.election.onVote(from, m, this.now);
       if (d) this.decide(d);
       return;
     }
     // Settled: tell a looking peer (or observer) who leads.
-    if (m.state === 'looking' || m.state === 'observing') {
-      this.send(from, { t: 'vote', state: this.state, vote: this.election.vote, round: this.election.round });
-    }
+    if (m.state === 'looking' || m.state === 'observing') this.send(from, this.election.notification(this.state));
   }
 
   /**
@@ -668,7 +680,8 @@ export class QuorumPeer {
       if (t.zxid <= committedUpTo) this.send(p, { t: 'commit', zxid: t.zxid });
     }
     l.syncedUpTo = this.lastLogged;
-    this.send(p, { t: 'newleader', zxid: makeZxid(this.epoch, 0) });
+    const config = this.members.note;
+    this.send(p, config ? { t: 'newleader', zxid: makeZxid(this.epoch, 0), config } : { t: 'newleader', zxid: makeZxid(this.epoch, 0) });
   }
 
   private maybeEstablish(): void {
@@ -702,7 +715,13 @@ export class QuorumPeer {
     const committed = proposals.splice(0, n);
     this.proposalQuorums.splice(0, n);
     this.applyUpTo(committed[n - 1]!.zxid);
-    if (this.members.observers.size > 0) {
+    // Learners that joined as observers, not the configuration's: a reconfig may have just
+    // promoted one, which must still hear of every commit until it joins again as a follower.
+    let observing = false;
+    this.learners.forEach((l) => {
+      if (l.observer) observing = true;
+    });
+    if (observing) {
       for (const p of committed) {
         this.learners.forEach((l, id) => {
           if (l.observer && (l.phase === 'syncing' || l.phase === 'ready')) this.send(id, { t: 'inform', txn: p });
@@ -730,6 +749,10 @@ export class QuorumPeer {
 
   private learnerOnMessage(msg: Msg): void {
     this.lastHeardLeader = this.now;
+    // Txns before the LEADERINFO of this registration were sent to an earlier one (this learner
+    // went looking and came back to the same leader, e.g. after a role switch): logging them
+    // would leave a gap where it missed one. The sync that follows brings everything.
+    if ((this.stage === 'info' || this.stage === 'epoch') && (msg.t === 'proposal' || msg.t === 'inform' || msg.t === 'commit')) return;
     switch (msg.t) {
       case 'leaderinfo':
         if (this.stage !== 'info') return;
@@ -779,6 +802,8 @@ export class QuorumPeer {
         this.commitOrBuffer(msg.zxid);
         return;
       case 'newleader': {
+        if (msg.config && this.members.adoptFromLeader(msg.config, this.cfg.reconfigOf))
+          this.out.push({ kind: 'configAdopted', config: this.members.note! });
         const e = epochOf(msg.zxid);
         this.persist({ currentEpoch: e }, () => {
           this.currentEpoch = e;

@@ -2,13 +2,12 @@
 // and the last one proposed (lastSeenQuorumVerifier), kept in /zookeeper/config, and the
 // leader's side of a reconfig request (prep by reconfig.ts's rules, as a reconfig txn).
 //
-// What commits: removing any member (voter or observer), adding back a member this process was
-// started with (its server line unchanged), adding, changing or removing observers it was not
-// started with, and version bumps. The consensus core switches its voters when the reconfig
-// commits (dualQuorum.ts). Not yet: a voter this process was not started with (the peer transport
-// knows only the started members' addresses) and a started member with a changed line or role:
-// such a request passes every Apache check and is then answered UNIMPLEMENTED, before it takes
-// effect anywhere.
+// What commits: removing any member (voter or observer), adding a new one (the peer transport
+// learns its address from the configuration), adding one back with its server line unchanged,
+// and version bumps. The consensus core switches its voters when the reconfig commits
+// (dualQuorum.ts). Not yet: changing a known member's line (its addresses or its role): such a
+// request passes every Apache check and is then answered UNIMPLEMENTED, before it takes effect
+// anywhere.
 
 import { Err, OpCode, Perms } from '../protocol/constants.js';
 import type { AclT, IdT } from '../protocol/records.js';
@@ -17,10 +16,18 @@ import { silentLogger, type Logger } from '../../util/log.js';
 import type { DataTree } from '../server/datatree.js';
 import { NO_SLOT } from '../server/nodeTable.js';
 import type { Txn } from '../server/txn.js';
-import { decodeTxn } from '../persistence/txnCodec.js';
-import type { QTxn, QuorumMemberSpec } from './types.js';
+import { decodeTxn, encodeTxn } from '../persistence/txnCodec.js';
+import type { ConfigNote, QTxn, QuorumMemberSpec } from './types.js';
 import { parseProperties } from '../config.js';
-import { formatServerLine, isQuorum, parseMembership, renderMembership, type EnsembleConfig, type QuorumVerifierConfig } from './config.js';
+import {
+  formatServerLine,
+  isQuorum,
+  parseMembership,
+  renderMembership,
+  type EnsembleConfig,
+  type LearnerRole,
+  type QuorumVerifierConfig,
+} from './config.js';
 import { planReconfig, ReconfigRefused, type ReconfigArgs } from './reconfig.js';
 
 export const CONFIG_NODE = '/zookeeper/config';
@@ -45,8 +52,12 @@ export interface ReconfigPrep {
 export class DynamicConfig implements ReconfigPrep {
   current: QuorumVerifierConfig;
   lastSeen: QuorumVerifierConfig;
-  /** Member lines as started: these cannot change without a membership switch in the core. */
-  private readonly fixed: Map<number, string>;
+  /**
+   * Every member this process has known (started with, or in a committed configuration): its
+   * role cannot change yet, nor the line of a started member or a voter (an observer added by
+   * reconfig may move: the transport takes its new address).
+   */
+  private readonly known = new Map<number, { line: string; role: LearnerRole; fixed: boolean }>();
 
   constructor(
     private readonly ensemble: EnsembleConfig,
@@ -61,7 +72,7 @@ export class DynamicConfig implements ReconfigPrep {
   ) {
     this.current = { members: ensemble.members, version: ensemble.version };
     this.lastSeen = this.current;
-    this.fixed = new Map(ensemble.members.map((m) => [m.id, formatServerLine(m)]));
+    for (const m of ensemble.members) this.known.set(m.id, { line: formatServerLine(m), role: m.role, fixed: true });
   }
 
   /** /zookeeper/config's bytes for a configuration (QuorumMaj.toString()). */
@@ -92,7 +103,7 @@ export class DynamicConfig implements ReconfigPrep {
     const inTree = slot === NO_SLOT ? undefined : this.parse(tree.table.valueAt(slot));
     // Only one this process can carry out (its started members unchanged): otherwise the files win,
     // as Apache's initConfigInZKDatabase overwrites the node (e.g. a data dir from another ensemble).
-    if (inTree && inTree.version > this.current.version && !this.unsupportedChange(inTree)) this.current = inTree;
+    if (inTree && inTree.version > this.current.version && !this.unsupportedChange(inTree)) this.take(inTree);
     if (this.lastSeen.version < this.current.version) this.lastSeen = this.current;
     if (inTree && inTree.version === this.current.version) return; // already as committed
     tree.setConfigNode(DynamicConfig.render(this.current), this.current.version, now);
@@ -135,15 +146,50 @@ export class DynamicConfig implements ReconfigPrep {
   /** Why this process cannot carry out `qv` (see the file comment), or undefined. */
   private unsupportedChange(qv: QuorumVerifierConfig): string | undefined {
     for (const m of qv.members) {
-      const line = this.fixed.get(m.id);
-      if (line === undefined) {
-        if (m.role === 'participant')
-          return `adding voter server.${m.id}, which this ensemble was not started with, is not implemented yet`;
-      } else if (formatServerLine(m) !== line) {
-        return `changing server.${m.id}'s address or role is not implemented yet (remove it, or add it back with its zoo.cfg line)`;
+      const k = this.known.get(m.id);
+      if (k === undefined) continue;
+      if (k.role !== m.role) return `switching server.${m.id} between participant and observer is not implemented yet`;
+      if (k.fixed && formatServerLine(m) !== k.line) {
+        return `changing server.${m.id}'s addresses is not implemented yet (remove it, or add it back with its earlier line)`;
       }
     }
     return undefined;
+  }
+
+  /** `qv` is the committed configuration now. */
+  private take(qv: QuorumVerifierConfig): void {
+    this.current = qv;
+    if (this.lastSeen.version < qv.version) this.lastSeen = qv;
+    for (const m of qv.members) {
+      const fixed = this.known.get(m.id)?.fixed === true || m.role === 'participant';
+      this.known.set(m.id, {
+        line: fixed ? (this.known.get(m.id)?.line ?? formatServerLine(m)) : formatServerLine(m),
+        role: m.role,
+        fixed,
+      });
+    }
+  }
+
+  /** A configuration as election notifications carry it: a reconfig txn setting it (what membersOf decodes). */
+  static note(qv: QuorumVerifierConfig): ConfigNote {
+    const header = { clientId: 0n, cxid: 0, zxid: qv.version, time: 0, type: OpCode.reconfig };
+    const body = { kind: 'setData' as const, op: OpCode.setData, path: CONFIG_NODE, data: DynamicConfig.render(qv), version: -1 };
+    return { version: qv.version, data: encodeTxn({ header, body }) };
+  }
+
+  /**
+   * The core adopted a committed configuration from an election notification or its leader's
+   * NEWLEADER: it is ours (QuorumPeer.processReconfig), and /zookeeper/config shows it. Returns
+   * it, or undefined if it is older than ours, the same, or cannot be read.
+   */
+  adopted(note: ConfigNote, tree: DataTree, now: number): QuorumVerifierConfig | undefined {
+    const d = note.data;
+    const { txn } = decodeTxn(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+    const qv = txn.body.kind === 'setData' ? this.parse(txn.body.data) : undefined;
+    if (!qv || qv.version < this.current.version || renderMembership(qv) === renderMembership(this.current)) return undefined;
+    this.take(qv);
+    tree.setConfigNode(DynamicConfig.render(qv), qv.version, now);
+    return qv;
   }
 
   /**
@@ -165,8 +211,8 @@ export class DynamicConfig implements ReconfigPrep {
   applied(txn: Txn): void {
     if (txn.header.type !== OpCode.reconfig || txn.body.kind !== 'setData') return;
     const qv = this.parse(txn.body.data);
-    if (!qv) return;
-    this.current = qv;
-    if (this.lastSeen.version < qv.version) this.lastSeen = qv;
+    // One adopted from an election may be newer (Apache's setQuorumVerifier ignores an older one).
+    if (!qv || qv.version < this.current.version) return;
+    this.take(qv);
   }
 }

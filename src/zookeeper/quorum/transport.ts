@@ -4,7 +4,8 @@
 //
 // Connections: the peer with the higher id dials the lower one. Both ends open with a hello
 // frame (codec.ts): the dialer sends its hello on connect; the acceptor checks it (magic,
-// version, a known peer with a higher id, the right port, not cut) and answers with its own
+// version, a higher id, the right port, not cut; a peer it does not know is learnt from the
+// address in its hello, and addPeer adds a reconfig's new members) and answers with its own
 // hello, or closes. A link is "up" at each end once it has the other end's hello, so a refused
 // dial never looks like a connection that came up and broke. A new connection from a peer
 // replaces its old one (the peer restarted, or noticed a failure first). Dialers retry after a
@@ -28,7 +29,16 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { FrameDecoder, FrameTooLargeError } from '../protocol/framing.js';
 import { JuteError, JuteWriter } from '../protocol/jute.js';
 import type { Logger } from '../../util/log.js';
-import { decodeHello, decodeMsg, encodeHelloInto, encodeMsgInto, HELLO_BYTES, QUORUM_PROTOCOL_VERSION, type Channel } from './codec.js';
+import {
+  decodeHello,
+  decodeMsg,
+  encodeHelloInto,
+  encodeMsgInto,
+  HELLO_BYTES,
+  HELLO_BYTES_MAX,
+  QUORUM_PROTOCOL_VERSION,
+  type Channel,
+} from './codec.js';
 import type { Msg, PeerId } from './types.js';
 
 export type { Channel } from './codec.js';
@@ -208,6 +218,25 @@ export class PeerTransport {
     }
   }
 
+  /**
+   * A member of a configuration (a reconfig's): connects to it if it is new, and again at its
+   * new address if that changed (an observer moved by reconfig).
+   */
+  addPeer(addr: PeerAddress): void {
+    if (addr.id === this.opts.myId) return;
+    const old = this.peers.get(addr.id);
+    if (old && old.host === addr.host && old.quorumPort === addr.quorumPort && old.electionPort === addr.electionPort) return;
+    this.peers.set(addr.id, { ...addr });
+    for (const c of CHANNELS) {
+      const link = old ? this.links.get(keyOf(c, addr.id)) : undefined;
+      if (link) this.closeLink(link, 'peer moved');
+    }
+    this.log.info({ peer: addr.id, host: addr.host, quorumPort: addr.quorumPort, electionPort: addr.electionPort }, 'quorum peer added');
+    if (!this.running) return;
+    if (addr.id < this.opts.myId) for (const c of CHANNELS) this.dial(addr.id, c);
+    else for (const c of CHANNELS) this.askToDial(addr.id, c);
+  }
+
   /** True if the link of this kind to `peer` has completed its hello exchange. */
   isConnected(peer: PeerId, channel: Channel = 'quorum'): boolean {
     return this.links.get(keyOf(channel, peer))?.up === true;
@@ -338,9 +367,10 @@ export class PeerTransport {
 
   /** My hello on `channel`, framed: what a dial and an answer to one start with. */
   private helloFrame(channel: Channel): Buffer {
-    const w = new JuteWriter(4 + HELLO_BYTES);
+    const w = new JuteWriter(4 + HELLO_BYTES_MAX);
     const at = w.beginFrame();
-    encodeHelloInto(w, { version: QUORUM_PROTOCOL_VERSION, peerId: this.opts.myId, channel });
+    const { host, quorumPort, electionPort } = this.me;
+    encodeHelloInto(w, { version: QUORUM_PROTOCOL_VERSION, peerId: this.opts.myId, channel, address: { host, quorumPort, electionPort } });
     w.endFrame(at);
     return w.toBuffer();
   }
@@ -422,8 +452,8 @@ export class PeerTransport {
         if (!link.up) {
           // Only a hello may come first; refuse a longer length before buffering anything.
           const head = link.decoder.peekInt();
-          if (head !== undefined && head !== HELLO_BYTES) {
-            this.refuseHello(link, `expected a ${HELLO_BYTES}-byte hello, got length prefix ${head}`);
+          if (head !== undefined && (head < HELLO_BYTES || head > HELLO_BYTES_MAX)) {
+            this.refuseHello(link, `expected a hello of ${HELLO_BYTES} to ${HELLO_BYTES_MAX} bytes, got length prefix ${head}`);
             return;
           }
           const frame = link.decoder.next();
@@ -490,13 +520,19 @@ export class PeerTransport {
       this.linkUp(link);
       return;
     }
-    if (!this.peers.has(peer)) {
-      this.refuseHello(link, `unknown peer id ${peer}`, peer);
-      return;
-    }
     if (peer === this.opts.myId) {
       this.refuseHello(link, 'hello claims my own id', peer);
       return;
+    }
+    if (!this.peers.has(peer)) {
+      // A member our configuration does not list (one a reconfig added or removed that we have
+      // not seen): reachable at the address its hello gives, as Apache's InitialMessage allows.
+      if (!h.address) {
+        this.refuseHello(link, `unknown peer id ${peer}`, peer);
+        return;
+      }
+      this.peers.set(peer, { id: peer, ...h.address });
+      this.log.info({ peer, ...h.address }, 'quorum peer learnt from its hello');
     }
     if (peer < this.opts.myId) {
       this.onDialRequest(link, peer);

@@ -24,9 +24,19 @@ export interface Vote {
   epoch: number;
 }
 
+/**
+ * A committed configuration as election notifications carry it (Apache's carry the version and
+ * the QuorumVerifier's text): its version (the reconfig's zxid) and bytes the core hands to
+ * CoreConfig.reconfigOf as if they were that reconfig txn (the host's own encoding of it).
+ */
+export interface ConfigNote {
+  version: number;
+  data: Uint8Array;
+}
+
 export type Msg =
-  /** Election notification; `round` is the sender's logical clock (electionEpoch). */
-  | { t: 'vote'; state: PeerState; vote: Vote; round: number }
+  /** Election notification; `round` is the sender's logical clock (electionEpoch); `config` its committed configuration. */
+  | { t: 'vote'; state: PeerState; vote: Vote; round: number; config?: ConfigNote }
   /** Learner -> leader: who I am and the last epoch I accepted (FOLLOWERINFO/OBSERVERINFO). */
   | { t: 'learnerinfo'; acceptedEpoch: number; observer: boolean }
   | { t: 'leaderinfo'; epoch: number }
@@ -39,7 +49,8 @@ export type Msg =
   | { t: 'commit'; zxid: number }
   /** Leader -> observer: a committed txn. */
   | { t: 'inform'; txn: QTxn }
-  | { t: 'newleader'; zxid: number }
+  /** `config`: the leader's committed configuration, which the learner takes (Apache's NEWLEADER carries it). */
+  | { t: 'newleader'; zxid: number; config?: ConfigNote }
   /** Cumulative: the sender has everything up to zxid on disk. */
   | { t: 'ack'; zxid: number }
   | { t: 'uptodate'; zxid: number }
@@ -84,7 +95,9 @@ export type Output =
   /** Learner: the sync with this id is complete (everything before it is applied). */
   | { kind: 'syncDone'; id: number }
   /** A host-to-host message from a peer (see Msg 'host'). */
-  | { kind: 'hostMessage'; from: PeerId; data: Uint8Array };
+  | { kind: 'hostMessage'; from: PeerId; data: Uint8Array }
+  /** A newer committed configuration learnt from an election notification is ours now. */
+  | { kind: 'configAdopted'; config: ConfigNote };
 
 export interface QuorumMemberSpec {
   id: PeerId;
@@ -114,6 +127,11 @@ export interface CoreConfig {
    * own txns; called once per proposed and per applied txn, so it must be cheap for the rest).
    */
   reconfigOf?: (txn: QTxn) => QuorumMemberSpec[] | undefined;
+  /**
+   * The configuration `members` come from, as notifications carry it (its data decodes through
+   * reconfigOf). Without it notifications carry no configuration and none is adopted from them.
+   */
+  config?: ConfigNote;
 }
 
 export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'members' | 'tickMs' | 'initLimit' | 'syncLimit'> = {

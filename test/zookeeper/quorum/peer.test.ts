@@ -99,3 +99,46 @@ test('peer core: a learner says hello again when its link to the leader comes up
   assert.deepEqual(again, [{ to: 3, msg: { t: 'learnerinfo', acceptedEpoch: 0, observer: false } }]);
   assert.deepEqual(sends(p.handle({ kind: 'connected', peer: 2, now: 4 })), [], 'another peer: nothing to say');
 });
+
+test('peer core: a looking peer adopts a newer configuration from a notification and votes again with it', () => {
+  // Configurations travel as bytes the host decodes (reconfigOf): here the voters' ids.
+  const decode = (t: { data: Uint8Array }) => [...t.data].map((id) => ({ id, observer: false }));
+  const withConfig: CoreConfig = { ...cfg, reconfigOf: decode, config: { version: 0, data: Uint8Array.from([1, 2, 3]) } };
+  const p = new QuorumPeer(3, withConfig, { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshotZxid: 0 }, 0);
+  const first = sends(p.start(1));
+  assert.deepEqual(first[0]!.msg, {
+    t: 'vote',
+    state: 'looking',
+    vote: { leader: 3, zxid: 0, epoch: 0 },
+    round: 1,
+    config: withConfig.config,
+  });
+  // Peer 1 leads a configuration (version 0x100000005) in which 3 no longer votes.
+  const newer = { version: 0x100000005, data: Uint8Array.from([1, 2]) };
+  const leading = {
+    t: 'vote' as const,
+    state: 'leading' as const,
+    vote: { leader: 1, zxid: 0x100000007, epoch: 1 },
+    round: 4,
+    config: newer,
+  };
+  const outs = p.handle({ kind: 'message', from: 1, msg: leading, now: 2 });
+  assert.deepEqual(
+    outs.filter((o) => o.kind === 'configAdopted'),
+    [{ kind: 'configAdopted', config: newer }],
+  );
+  assert.deepEqual([...p.voters].sort(), [1, 2]);
+  // A new round as a non-voter: no candidate of its own, the new configuration in every notification.
+  const again = sends(outs);
+  assert.deepEqual(again.map((s) => s.to).sort(), [1, 2]);
+  for (const s of again)
+    assert.deepEqual(s.msg, { t: 'vote', state: 'looking', vote: { leader: -1, zxid: -1, epoch: -1 }, round: 2, config: newer });
+  // The same (or an older) configuration again changes nothing; the leader's answer now lets it join.
+  const joined = p.handle({ kind: 'message', from: 1, msg: leading, now: 3 });
+  assert.deepEqual(
+    joined.filter((o) => o.kind === 'configAdopted'),
+    [],
+  );
+  assert.equal(p.state, 'following');
+  assert.equal(p.leader, 1);
+});

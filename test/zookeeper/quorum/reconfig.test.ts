@@ -142,8 +142,14 @@ test('DynamicConfig: what commits, and what is answered UNIMPLEMENTED after the 
   assert.equal(refused(args({ joiningServers: 'server.100=0.0.0.0:1234:2345:observer;0.0.0.0:3456' }), []), Err.NOAUTH);
   assert.equal(
     refused(args({ joiningServers: 'server.4=127.0.0.1:2891:3891:participant;2184' })),
+    0,
+    'a voter this ensemble was not started with joins (the transport learns its address)',
+  );
+  dc.resetLastSeen(); // as a new leader would: that proposal never went out
+  assert.equal(
+    refused(args({ joiningServers: 'server.2=127.0.0.1:2889:3889:participant;127.0.0.1:2999' })),
     Err.UNIMPLEMENTED,
-    'a voter this ensemble was not started with joins',
+    'a known member with another client address',
   );
   assert.equal(
     refused(args({ joiningServers: 'server.3=127.0.0.1:2890:3890:observer;127.0.0.1:2183' })),
@@ -174,6 +180,18 @@ test('DynamicConfig: what commits, and what is answered UNIMPLEMENTED after the 
     body: { kind: 'setData', op: OpCode.setData, path: '/zookeeper/config', data, version: -1 },
   });
   assert.equal(dc.membersOf({ zxid: 0x100000012, data: plain }), undefined);
+  // An observer added by reconfig may move (the transport follows it), not become a voter.
+  assert.equal(
+    refused(args({ joiningServers: 'server.100=0.0.0.0:1244:2355:observer;0.0.0.0:3466', curConfigId: 0x100000011 })),
+    0,
+    'an added observer moves',
+  );
+  dc.resetLastSeen();
+  assert.equal(
+    refused(args({ joiningServers: 'server.100=0.0.0.0:1234:2345:participant;0.0.0.0:3456', curConfigId: 0x100000011 })),
+    Err.UNIMPLEMENTED,
+    'observer -> voter',
+  );
   // A voter (this very member) leaves: commits now (dualQuorum.ts switches the voters).
   assert.equal(refused(args({ leavingServers: '1', curConfigId: 0x100000011 })), 0, 'a voter leaves');
 });

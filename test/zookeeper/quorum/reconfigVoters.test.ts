@@ -11,11 +11,31 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { ProcessEnsemble } from '../../helpers/ourEnsemble.js';
 import { zkCliScript } from '../../interop/helpers/zkcli.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const SUPER_DIGEST = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU='; // super:test
+
+/**
+ * What a member's zoo.cfg and the dynamic file it names say, without paths and versions: the
+ * dynamic file's lines, and whether zoo.cfg is its backup less the membership and client keys.
+ */
+function describeConfigFiles(configPath: string): string {
+  const lines = (text: string): string[] => text.split('\n').filter((l) => l.trim() !== '');
+  const cfg = lines(readFileSync(configPath, 'utf8'));
+  const pointer = cfg.find((l) => l.startsWith('dynamicConfigFile='));
+  if (!pointer) return 'no dynamicConfigFile in zoo.cfg';
+  const dynamicPath = pointer.slice('dynamicConfigFile='.length);
+  if (dirname(dynamicPath) !== dirname(realpathSync(configPath))) return `dynamic file elsewhere: ${dynamicPath}`;
+  if (!/^zoo\.cfg\.dynamic\.[0-9a-f]+$/.test(basename(dynamicPath))) return `dynamic file named ${basename(dynamicPath)}`;
+  const original = lines(readFileSync(`${configPath}.bak`, 'utf8')).filter((l) => !/^(server\.|clientPort)/.test(l));
+  const kept = cfg.filter((l) => l !== pointer);
+  const staticKept = JSON.stringify([...kept].sort()) === JSON.stringify([...original].sort());
+  return [...lines(readFileSync(dynamicPath, 'utf8')), `static keys kept: ${staticKept}`].join('\n');
+}
 
 interface Step {
   label: string;
@@ -119,6 +139,21 @@ async function run(flavor: 'apache' | 'clustergenie'): Promise<Step[]> {
     await ens.waitServing(3, 60_000);
     for (const id of [L, R, S]) await cli(id, `C after restart on ${role.get(String(id))}`, ['config', 'ls /']);
     await cli(R, 'C write after restart', ['create /f 6', 'get /e']);
+
+    // D. The files beside zoo.cfg (reconfigEnabled): zoo.cfg points at the dynamic file of the
+    // last configuration (Apache: one more, its version-0 bump), which holds that configuration;
+    // zoo.cfg keeps every other key of the original (zoo.cfg.bak).
+    for (const id of [L, R, S]) {
+      const files = describeConfigFiles(ens.member(id).configPath);
+      steps.push({ label: `D files of ${role.get(String(id))}`, out: norm(files.split('\n')) });
+    }
+
+    // E. The removed L restarted: its own files no longer list it, so it refuses to start.
+    await ens.stop(L);
+    ens.start(L);
+    await waitFor(() => !ens.isRunning(L), { timeoutMs: 30_000, intervalMs: 100, what: 'the removed member to exit' });
+    const exit = ens.unexpectedExits.find((x) => x.id === L);
+    steps.push({ label: 'E removed L restarted', out: exit && exit.code !== 0 ? 'refused to start' : `exit ${JSON.stringify(exit)}` });
     return steps;
   } catch (e) {
     throw new Error(`${flavor}: ${(e as Error).message}\n${ens.logs(2000)}`);
@@ -128,7 +163,7 @@ async function run(flavor: 'apache' | 'clustergenie'): Promise<Step[]> {
 }
 
 test('voter reconfig (remove/add a follower, remove the leader, restart) matches a 3-node Apache ZooKeeper 3.8 ensemble', {
-  timeout: 115_000,
+  timeout: 150_000,
 }, async (t) => {
   const apache = await run('apache');
   for (const s of apache) t.diagnostic(`apache: ${JSON.stringify(s)}`);
@@ -142,4 +177,6 @@ test('voter reconfig (remove/add a follower, remove the leader, restart) matches
   assert.equal(byLabel.get('A on removed R: create /b 2'), 'Created /b');
   assert.match(byLabel.get('A on re-added R: config') ?? '', /server\.R=/);
   assert.doesNotMatch(byLabel.get('C after restart on L: config') ?? '', /server\.L=/);
+  assert.equal(byLabel.get('E removed L restarted'), 'refused to start');
+  assert.match(byLabel.get('D files of R') ?? '', /^server\.R=.*:participant;.*\nserver\.S=.*:participant;.*\nstatic keys kept: true$/);
 });

@@ -27,6 +27,7 @@ const B = (s: string): Buffer => Buffer.from(s);
 const SAMPLES: Msg[] = [
   { t: 'vote', state: 'looking', vote: { leader: 3, zxid: makeZxid(2, 17), epoch: 2 }, round: 5 },
   { t: 'vote', state: 'observing', vote: { leader: 1, zxid: -1, epoch: 0 }, round: Number.MAX_SAFE_INTEGER },
+  { t: 'vote', state: 'leading', vote: { leader: 2, zxid: 5, epoch: 1 }, round: 3, config: { version: makeZxid(1, 4), data: B('cfg') } },
   { t: 'learnerinfo', acceptedEpoch: 7, observer: false },
   { t: 'learnerinfo', acceptedEpoch: 0, observer: true },
   { t: 'leaderinfo', epoch: 0xffff },
@@ -613,7 +614,13 @@ test('transport: garbage and unknown hellos are refused without harm', async () 
     const bad = await Raw.peer(port, 9, 'quorum');
     raws.push(bad);
     assert.equal(bad.frames().length, 1);
-    assert.deepEqual(decodeHello(bad.frames()[0]!), { version: QUORUM_PROTOCOL_VERSION, peerId: 1, channel: 'quorum' });
+    const { host, quorumPort, electionPort } = addrs[0]!;
+    assert.deepEqual(decodeHello(bad.frames()[0]!), {
+      version: QUORUM_PROTOCOL_VERSION,
+      peerId: 1,
+      channel: 'quorum',
+      address: { host, quorumPort, electionPort },
+    });
     bad.socket.write(frame(Buffer.from([200, 1, 2, 3])));
     await bad.waitClosed('unknown message type');
     assert.deepEqual(n1.disconnects, [9]);
@@ -753,4 +760,36 @@ test('transport: start fails cleanly when a port is taken', async () => {
       }),
     /my id 5/,
   );
+});
+
+test('transport: members missing from a configuration are learnt from their hellos and from addPeer', async () => {
+  // 3 knows nobody, 2 knows 3, 1 knows everyone; started in that order, so every hello that
+  // reaches a member comes from one it does not know: a higher id dialing it, or a lower one
+  // asking to be dialed (then it dials the address the hello gave).
+  const { nodes } = await cluster(
+    [1, 2, 3],
+    [{ id: 3, peers: (all) => all.filter((a) => a.id === 3) }, { id: 2, peers: (all) => all.filter((a) => a.id >= 2) }, { id: 1 }],
+  );
+  const later: Node[] = [];
+  try {
+    await waitMesh(nodes);
+    nodes[0]!.t.send(1, { t: 'ping' });
+    await waitFor(
+      () => nodes[2]!.got.some((g) => g.from === 3 && g.msg.t === 'ping'),
+      5000,
+      () => 'a message from a learnt peer',
+    );
+    // addPeer: 4 is started knowing only itself; 1 learns of it from a configuration and asks it to dial.
+    const [a4] = await addresses([4]);
+    later.push(await startNode(4, [a4!]));
+    assert.equal(later[0]!.t.isConnected(1), false);
+    nodes[2]!.t.addPeer(a4!);
+    await waitFor(
+      () => nodes[2]!.t.isConnected(4, 'quorum') && nodes[2]!.t.isConnected(4, 'election') && later[0]!.t.isConnected(1),
+      5000,
+      () => 'links to the added peer',
+    );
+  } finally {
+    await closeAll([...nodes, ...later]);
+  }
 });
