@@ -121,6 +121,19 @@ export class ServiceProcess extends EventEmitter<{ exit: [info: ExitInfo]; resta
     return this.logSinceStart().slice(-4096);
   }
 
+  /**
+   * The end of the whole log, earlier runs included: after a crash and restart, why the last run
+   * ended is there and not in logTail().
+   */
+  logFileTail(bytes = 8192): string {
+    try {
+      const buf = readFileSync(this.options.logPath);
+      return buf.subarray(Math.max(0, buf.length - bytes)).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+
   /** Resolves once the ready line is in the log; throws if the process exits first or the deadline passes. */
   async waitReady(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

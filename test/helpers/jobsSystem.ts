@@ -124,7 +124,12 @@ export class JobsSystem {
    */
   diagnose(): string {
     const nodes = (this.ours?.nodes ?? []).map((n) => `--- ${n.name} (${n.alive ? `pid ${n.pid}` : 'not running'})\n${n.logTail()}`);
-    return [...nodes, this.logs()].join('\n');
+    // Services restarted after a crash: the end of their whole log shows why the earlier run ended.
+    const services = [this.jobsService, this.scheduler, ...this.workers].map(
+      (s) =>
+        `--- ${s.name} (starts ${s.starts}, ${s.alive ? `pid ${s.pid}` : 'not running'})\n${s.starts > 1 ? s.logFileTail() : s.logTail()}`,
+    );
+    return [...nodes, ...services].join('\n');
   }
 
   /** Logs of every service, for a failure message. */
