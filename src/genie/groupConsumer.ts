@@ -54,8 +54,8 @@ const movedErrorIds = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', '
 
 /**
  * Whether `e` says only that a broker went away: every error it wraps (as @platformatic/kafka's
- * MultipleErrors do, one per retry) is a failed or timed-out connection, a moved coordinator or leader, or a
- * CoordinatorLostError. The client gives up on those after its retries and destroys the stream or
+ * MultipleErrors do, one per retry) is a failed or timed-out connection, a moved coordinator or leader, a
+ * leader's broker missing from the metadata, or a CoordinatorLostError. The client gives up on those after its retries and destroys the stream or
  * stops heartbeating; a new member recovers. Anything else (a bug, bad data) is not this.
  */
 export function isBrokerLoss(e: unknown, depth = 0): boolean {
@@ -64,8 +64,13 @@ export function isBrokerLoss(e: unknown, depth = 0): boolean {
   const { errors, code, apiId } = e as { errors?: unknown; code?: unknown; apiId?: unknown };
   if (Array.isArray(errors) && errors.length > 0) return errors.every((x) => isBrokerLoss(x, depth + 1));
   if (code === 'PLT_KFK_NETWORK' || code === 'PLT_KFK_TIMEOUT') return true;
+  // A fetch to a partition leader whose broker has left the metadata (the stream still names the
+  // dead leader): @platformatic/kafka 1.35 says so only in this UserError's text, and never retries it.
+  if (code === 'PLT_KFK_USER') return missingBrokerMessage.test(String((e as { message?: unknown }).message));
   return code === 'PLT_KFK_PROTOCOL' && typeof apiId === 'string' && movedErrorIds.has(apiId);
 }
+
+const missingBrokerMessage = /^Cannot find broker with node id -?\d+$/;
 
 type PoolGet = (broker: Broker, callback?: (error: Error | null, connection?: unknown) => void) => unknown;
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Consumer, MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka';
+import { KafkaTestingCluster } from '../../src/cluster/kafkaTestingCluster.js';
 import { CoordinatorLostError, guardMissingBrokers, isBrokerLoss } from '../../src/genie/groupConsumer.js';
 
 test('unguarded, @platformatic/kafka 1.35 throws from a lookup of a missing broker (what ended the services)', async () => {
@@ -62,8 +63,31 @@ test('isBrokerLoss: connection failures, moved coordinators or leaders, and Coor
   // Anything else stays the service's error (it stops, as before).
   assert.equal(isBrokerLoss(new ProtocolError('GROUP_AUTHORIZATION_FAILED')), false);
   assert.equal(isBrokerLoss(new UserError('Failed to deserialize a message.')), false);
+  assert.equal(
+    isBrokerLoss(new MultipleErrors('fetch failed 26 times.', [refused, new UserError('Cannot find broker with node id 2')])),
+    true,
+  );
   assert.equal(isBrokerLoss(new MultipleErrors('x', [refused, new TypeError('bug')])), false);
   assert.equal(isBrokerLoss(new MultipleErrors('x', [])), false);
   assert.equal(isBrokerLoss(new TypeError("Cannot read properties of undefined (reading 'host')")), false);
   assert.equal(isBrokerLoss(undefined), false);
+});
+
+test('a fetch from a leader whose broker left the metadata fails with an error isBrokerLoss takes (it ended a worker)', async () => {
+  // The real client against a real broker: node 7 is in no Metadata answer, as a dead leader's
+  // broker is not once the controller has removed it while a stream still fetches from it.
+  const cluster = await KafkaTestingCluster.start({ brokers: 1 });
+  const consumer = new Consumer({ clientId: 'missing-leader', bootstrapBrokers: cluster.bootstrap.split(','), groupId: 'g', retries: 0 });
+  try {
+    const err = await consumer.fetch({ node: 7, topics: [] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Error, 'the fetch fails');
+    assert.match(String((err as { message?: unknown }).message) + JSON.stringify(err), /Cannot find broker with node id 7/);
+    assert.equal(isBrokerLoss(err), true);
+  } finally {
+    await consumer.close(true);
+    await cluster.close();
+  }
 });
