@@ -1,7 +1,9 @@
 // Free loopback ports for tests and test clusters.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,7 +47,51 @@ export async function stablePort(): Promise<number> {
   const max = Math.max(min + 1000, lo - 1);
   for (let i = 0; i < 200; i++) {
     const p = min + Math.floor(Math.random() * (max - min));
-    if (await canListen(p)) return p;
+    if (reservePort(p) && (await canListen(p))) return p;
   }
   return freePort();
+}
+
+/** Where stablePort notes which process each port went to (one file per port, the owner's PID). */
+export const reservationsDir = join(tmpdir(), 'clustergenie-ports');
+
+/**
+ * Whether `port` may be handed out by this process: not already handed out by it, nor by another
+ * process still alive. A port is free to bind between the check and the child's bind (about a
+ * second), and a stopped member's port stays free until its restart, so without this two test
+ * processes running side by side could pick the same one. Anything unexpected (no temp dir)
+ * answers yes, as before reservations existed.
+ */
+export function reservePort(port: number): boolean {
+  const file = join(reservationsDir, String(port));
+  try {
+    mkdirSync(reservationsDir, { recursive: true });
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return true;
+  }
+  let owner: number;
+  try {
+    owner = Number(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (owner === process.pid || isAlive(owner)) return false;
+  try {
+    writeFileSync(file, String(process.pid)); // its owner is gone: ours now
+  } catch {
+    // as before reservations existed
+  }
+  return true;
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
