@@ -52,6 +52,23 @@ export async function stablePort(): Promise<number> {
   return freePort();
 }
 
+/**
+ * A base port whose next `count` ports are free and reserved for this process (see reservePort),
+ * below the ephemeral range: `clustergenie up` takes consecutive ports from a base.
+ */
+export async function stablePortRange(count: number): Promise<number> {
+  const [lo] = ephemeralRange();
+  const min = 10_000;
+  const max = Math.max(min + 1000, lo - count);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = min + Math.floor(Math.random() * (max - min));
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = reservePort(base + i) && (await canListen(base + i));
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports between ${min} and ${max}`);
+}
+
 /** Where stablePort notes which process each port went to (one file per port, the owner's PID). */
 export const reservationsDir = join(tmpdir(), 'clustergenie-ports');
 

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { ZooKeeperClient } from '../../src/zookeeper/client/index.js';
+import { stablePortRange } from '../../src/util/net.js';
 import { killOnExit, waitExit } from '../helpers/children.js';
 import { Prometheus } from '../helpers/prometheus.js';
 import { chromiumAvailable, chromiumPath, DashboardBrowser, screenshotsDir } from '../dashboard/browser.js';
@@ -25,28 +25,6 @@ const mainJs = join(here, '..', '..', 'src', 'cli', 'main.js');
 const repoRoot = join(here, '..', '..', '..');
 const startDeadlineMs = 90_000;
 const stopDeadlineMs = 45_000;
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A base port whose next `count` ports are free, below the ephemeral range (up takes consecutive ports). */
-async function freeRange(count: number, taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * 20_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = !taken.has(base + i) && (await portFree(base + i));
-    if (ok) {
-      for (let i = 0; i < count; i++) taken.add(base + i);
-      return base;
-    }
-  }
-  throw new Error('no free port range');
-}
 
 interface Up {
   child: ChildProcess;
@@ -116,32 +94,31 @@ let firstServicePids: Map<string, number>;
 
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cg-up-'));
-  const taken = new Set<number>();
-  zkPort = await freeRange(3, taken);
+  zkPort = await stablePortRange(3);
   flags = [
     '--data-dir',
     dataDir,
     '--zk-port',
     String(zkPort),
     '--zk-quorum-port',
-    String(await freeRange(3, taken)),
+    String(await stablePortRange(3)),
     '--zk-election-port',
-    String(await freeRange(3, taken)),
+    String(await stablePortRange(3)),
     '--admin-port',
-    String(await freeRange(1, taken)),
+    String(await stablePortRange(1)),
     '--kafka-port',
-    String(await freeRange(3, taken)),
+    String(await stablePortRange(3)),
     '--jobs-port',
-    String(await freeRange(1, taken)),
+    String(await stablePortRange(1)),
     '--workers',
     '1',
     '--logs-port',
-    String(await freeRange(1, taken)),
+    String(await stablePortRange(1)),
     '--dashboard-port',
-    String(await freeRange(1, taken)),
+    String(await stablePortRange(1)),
     // 3 members, 3 brokers, then the scheduler, 1 worker, the Log Consumer and the monitor.
     '--metrics-port',
-    String(await freeRange(10, taken)),
+    String(await stablePortRange(10)),
     // Faster elections for the test; the seed's 2000 ms is the default.
     '--tick-time',
     '500',

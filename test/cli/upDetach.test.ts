@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isUpOn } from '../../src/cli/upDetach.js';
+import { stablePortRange } from '../../src/util/net.js';
 import { killOnExit } from '../helpers/children.js';
 import { fourLetter } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
@@ -21,28 +22,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** main.js of the build this test runs from, so the test runs that build's `up` and `down`. */
 const mainJs = join(here, '..', '..', 'src', 'cli', 'main.js');
 const runDeadlineMs = 120_000;
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A base port whose next `count` ports are free, below the ephemeral range (up takes consecutive ports). */
-async function freeRange(count: number, taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * 20_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = !taken.has(base + i) && (await portFree(base + i));
-    if (ok) {
-      for (let i = 0; i < count; i++) taken.add(base + i);
-      return base;
-    }
-  }
-  throw new Error('no free port range');
-}
 
 interface Run {
   code: number | null;
@@ -99,8 +78,7 @@ const pids: number[] = [];
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cg-updetach-'));
   dirs.push(dataDir);
-  const taken = new Set<number>();
-  zkPort = await freeRange(1, taken);
+  zkPort = await stablePortRange(1);
   flags = [
     '--data-dir',
     dataDir,
@@ -112,11 +90,11 @@ before(async () => {
     '--zk-port',
     String(zkPort),
     '--admin-port',
-    String(await freeRange(1, taken)),
+    String(await stablePortRange(1)),
     '--kafka-port',
-    String(await freeRange(1, taken)),
+    String(await stablePortRange(1)),
     '--metrics-port',
-    String(await freeRange(2, taken)),
+    String(await stablePortRange(2)),
     '--tick-time',
     '500',
   ];
@@ -213,25 +191,24 @@ test('down gives up after --timeout-ms on an up that ignores SIGTERM: exit 1, sa
 test('a busy port names the flag to change (exit 7) and nothing is written; a --data-dir that is a file is a usage error (2)', async () => {
   const fresh = await mkdtemp(join(tmpdir(), 'cg-updetach-busy-'));
   dirs.push(fresh);
-  const taken = new Set<number>();
   const blocker: Server = createServer();
-  const busy = await freeRange(3, taken);
+  const busy = await stablePortRange(3);
   await new Promise<void>((r) => blocker.listen(busy + 1, '127.0.0.1', () => r()));
   try {
-    const base = ['up', '--data-dir', fresh, '--no-services', '--metrics-port', String(await freeRange(6, taken))];
+    const base = ['up', '--data-dir', fresh, '--no-services', '--metrics-port', String(await stablePortRange(6))];
     const zk = await cli([...base, '--zk-members', '1', '--brokers', '1', '--zk-port', String(busy + 1)]);
     assert.equal(zk.code, 7, `${zk.out}\n${zk.err}`);
     assert.match(zk.err, new RegExp(`client port 127\\.0\\.0\\.1:${busy + 1} is already in use; give another --zk-port`));
     const quorum = await cli([
       ...base,
       '--zk-port',
-      String(await freeRange(3, taken)),
+      String(await stablePortRange(3)),
       '--zk-election-port',
-      String(await freeRange(3, taken)),
+      String(await stablePortRange(3)),
       '--kafka-port',
-      String(await freeRange(3, taken)),
+      String(await stablePortRange(3)),
       '--admin-port',
-      String(await freeRange(1, taken)),
+      String(await stablePortRange(1)),
       '--zk-quorum-port',
       String(busy),
     ]);

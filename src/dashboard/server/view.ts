@@ -27,19 +27,8 @@ export const knownBrokersMax = 1000;
 
 export type Section<T> = { ok: true; value: T } | { ok: false; error: string };
 
-export interface ZkMemberRead {
-  member: string;
-  up: boolean;
-  error?: string;
-  mode?: string;
-  zxid?: string;
-  avgLatencyMs?: number;
-  maxLatencyMs?: number;
-  connections?: number;
-  outstandingRequests?: number;
-  znodeCount?: number;
-  syncedFollowers?: number;
-}
+/** What one member's mntr read gives: the same fields the page shows. */
+export type ZkMemberRead = ZkMemberView;
 
 export interface PartitionRead {
   topic: string;
