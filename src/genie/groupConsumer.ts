@@ -21,6 +21,7 @@
 import type { Broker, ConsumeOptions, Consumer, MessagesStream } from '@platformatic/kafka';
 import type { Logger } from '../util/log.js';
 import { backoffMs } from '../util/backoff.js';
+import { WakeableSleep } from '../util/wakeableSleep.js';
 
 /** A group operation needed a broker the cluster metadata no longer has: the cached coordinator. */
 export class CoordinatorLostError extends Error {
@@ -136,7 +137,7 @@ export class GroupConsumer<K, V, HK, HV> {
   private closed = false;
   /** A loss of the replacement reported while it was still joining: handled once that is done. */
   private lostAgain: string | undefined;
-  private wake: (() => void) | undefined;
+  private readonly backoffWait = new WakeableSleep();
   /** Members replaced after a coordinator loss so far. */
   replacements = 0;
 
@@ -228,14 +229,7 @@ export class GroupConsumer<K, V, HK, HV> {
       } catch (e) {
         const waitMs = backoffMs(attempt + 1, { backoffMsMin: min, backoffMsMax: max }, Math.random());
         this.o.log.warn({ err: e, attempt: attempt + 1, waitMs }, 'the replacement group consumer could not join; trying again');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
+        await this.backoffWait.sleep(waitMs);
       }
     }
   }
@@ -269,7 +263,7 @@ export class GroupConsumer<K, V, HK, HV> {
   /** Stops for good: the current member leaves (the caller closes its own work first). */
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
+    this.backoffWait.wake();
     await this.replacing;
     const consumer = this.current;
     const stream = this.currentStream;

@@ -16,6 +16,7 @@ import { type Batch, type BatcherOptions, type Commit, LogBatcher } from './batc
 import type { MetricsHttpServer } from '../../../util/metricsHttp.js';
 import { type LogConsumerCounters, LogConsumerStats, serveMetrics } from './metrics.js';
 import { type BackoffPolicy, backoffDefaults, backoffMs, type PushOutcome, pushOnce, type PushTarget } from './push.js';
+import { WakeableSleep } from '../../../util/wakeableSleep.js';
 
 export interface LogConsumerOptions {
   kafka: KafkaEndpoint;
@@ -80,7 +81,7 @@ export class LogConsumer {
   /** Set while the head batch waits to be retried. */
   private retrying = false;
   /** Wakes a backoff wait early (close). */
-  private wake: (() => void) | undefined;
+  private readonly backoffWait = new WakeableSleep();
   /** close(): no new records; pushes continue until drainDeadline. */
   private closing = false;
   private drainDeadline = Number.POSITIVE_INFINITY;
@@ -291,14 +292,7 @@ export class LogConsumer {
         this.log.warn({ status: outcome.status, reason: outcome.reason, attempt, waitMs }, 'Loki push failed; retrying');
       }
       if (this.stopped || Date.now() + waitMs > this.drainDeadline) return undefined;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      await this.backoffWait.sleep(waitMs);
       if (this.stopped || Date.now() >= this.drainDeadline) return undefined;
     }
   }
@@ -349,7 +343,7 @@ export class LogConsumer {
       await this.commit();
     }
     this.stopped = true;
-    this.wake?.();
+    this.backoffWait.wake();
     await this.pumping;
     await this.committing;
     clearInterval(this.ticker);
